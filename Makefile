@@ -1,0 +1,46 @@
+# Casefile: `make run` serves a fresh checkout; `make test` runs the whole suite.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+FLASK := $(VENV)/bin/flask --app app
+STAMP := $(VENV)/.installed
+
+.PHONY: run test test-sqlite test-postgres lint security bench translations clean
+
+$(STAMP): requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements-dev.txt
+	touch $@
+
+# Compiled catalogues (.mo) are build output, not sources.
+translations: $(STAMP)
+	$(VENV)/bin/pybabel compile --statistics -d casefile/translations
+
+run: $(STAMP) translations
+	$(FLASK) db upgrade
+	$(FLASK) users first-admin
+	$(FLASK) run --host 127.0.0.1 --port 5000
+
+# The suite runs twice: SQLite + local disk (with the browser tests), then PostgreSQL + S3 (moto server).
+test: $(STAMP) translations
+	bash .ci/services
+	$(MAKE) lint
+	$(MAKE) test-sqlite
+	$(MAKE) test-postgres
+
+test-sqlite: $(STAMP)
+	CASEFILE_TEST_DB=sqlite CASEFILE_TEST_STORAGE=local $(PY) -m pytest -n 2 -q
+
+test-postgres: $(STAMP)
+	CASEFILE_TEST_DB=postgresql CASEFILE_TEST_STORAGE=s3 $(PY) -m pytest -n 2 -q -m "not e2e"
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check casefile tests app.py bench migrations
+
+bench: $(STAMP)
+	@echo "see bench/README.md"
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache test-artifacts

@@ -1,0 +1,82 @@
+"""Casefile: evidence management for human-rights investigations."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from casefile.config import Settings, load_settings
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def storage_options(settings: Settings) -> dict[str, Any]:
+    if not settings.storage_url.startswith("s3://"):
+        return {}
+    spool = settings.instance_path / "spool"
+    spool.mkdir(mode=0o700, exist_ok=True)
+    return {
+        "endpoint_url": settings.s3_endpoint_url,
+        "object_lock_mode": settings.s3_object_lock_mode,
+        "object_lock_days": settings.s3_object_lock_days,
+        # Uploads spool next to the instance, not in a shared /tmp.
+        "spool_dir": str(spool),
+    }
+
+
+def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
+    """Build the app. It only registers things; all behaviour lives in the capabilities."""
+    from casefile import db, web
+    from casefile.cli import register_cli
+    from casefile.extensions import babel, csrf, login_manager
+    from casefile.storage import open_blob_store
+    from casefile.uploads import UploadRequest
+
+    settings = config if isinstance(config, Settings) else load_settings(**dict(config or {}))
+    app = Flask(
+        __name__,
+        template_folder=str(REPO_ROOT / "templates"),
+        instance_path=str(settings.instance_path),
+    )
+    app.request_class = UploadRequest
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        MAX_CONTENT_LENGTH=settings.max_upload_bytes,
+        # Form fields outside file parts stay small; files stream to the blob store instead.
+        MAX_FORM_MEMORY_SIZE=2 * 1024 * 1024,
+        SESSION_COOKIE_NAME="casefile_session",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.https,
+        REMEMBER_COOKIE_SECURE=settings.https,
+        WTF_CSRF_ENABLED=settings.csrf_enabled,
+        WTF_CSRF_TIME_LIMIT=None,  # bound to the session instead, which has its own timeouts
+        BABEL_DEFAULT_LOCALE="en",
+        BABEL_TRANSLATION_DIRECTORIES=str(Path(__file__).parent / "translations"),
+        TESTING=settings.testing,
+    )
+    app.extensions["casefile_settings"] = settings
+    db.init_app(app, settings.database_url)
+    app.extensions["casefile_blobs"] = open_blob_store(settings.storage_url, **storage_options(settings))
+
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.session_protection = "strong"
+    web.init_app(app)  # before CSRF: an anonymous request is turned away before its body is parsed
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=web.select_locale)
+
+    from casefile.api import api_bp
+    from casefile.auth.views import bp as auth_bp
+    from casefile.cases.views import bp as cases_bp
+    from casefile.main import bp as main_bp
+
+    for bp in (main_bp, auth_bp, cases_bp):
+        app.register_blueprint(bp)
+    csrf.exempt(api_bp)  # Bearer tokens only, never cookies: nothing for a forged request to ride on
+    app.register_blueprint(api_bp)
+    register_cli(app)
+    return app

@@ -1,0 +1,10 @@
+"""JSON API under /api/v1: Bearer tokens, `{"error": {...}}` errors, paginated lists, and an OpenAPI
+document built from the same declarations that register the routes, so the spec cannot drift."""
+
+from casefile.api.core import api_bp
+
+# Route modules register themselves on import.
+from casefile.api import cases as _cases  # noqa: F401,E402  isort: skip
+from casefile.api import openapi as _openapi  # noqa: F401,E402  isort: skip
+
+__all__ = ["api_bp"]

@@ -1,0 +1,106 @@
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import Blueprint, current_app, jsonify, request
+from flask.typing import ResponseReturnValue
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
+
+from casefile.errors import ValidationFailed
+
+api_bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+MAX_PER_PAGE = 200
+
+
+@dataclass
+class Operation:
+    path: str
+    method: str
+    summary: str
+    tag: str
+    request: dict[str, Any] | None = None
+    request_kind: str = "json"  # or "multipart"
+    response: dict[str, Any] | None = None
+    status: int = 200
+    paginated: bool = False
+    params: list[dict[str, Any]] = field(default_factory=list)
+    errors: tuple[int, ...] = (401, 404)
+
+
+OPERATIONS: list[Operation] = []
+
+
+def route(
+    path: str,
+    method: str,
+    *,
+    summary: str,
+    tag: str,
+    request_schema: dict[str, Any] | None = None,
+    request_kind: str = "json",
+    response: dict[str, Any] | None = None,
+    status: int = 200,
+    paginated: bool = False,
+    params: list[dict[str, Any]] | None = None,
+    errors: tuple[int, ...] = (401, 404),
+) -> Callable[[Callable[..., ResponseReturnValue]], Callable[..., ResponseReturnValue]]:
+    """Register an API route and describe it for the OpenAPI document in one place."""
+
+    def decorator(view: Callable[..., ResponseReturnValue]) -> Callable[..., ResponseReturnValue]:
+        flask_path = re.sub(r"\{(\w+)\}", r"<\1>", path)
+        api_bp.add_url_rule(flask_path, endpoint=f"{view.__name__}", view_func=view, methods=[method])
+        OPERATIONS.append(
+            Operation(path, method.lower(), summary, tag, request_schema, request_kind, response, status,
+                      paginated, params or [], errors)
+        )
+        return view
+
+    return decorator
+
+
+def json_body() -> dict[str, Any]:
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise ValidationFailed("The request body must be a JSON object.")
+    return data
+
+
+def only_fields(data: Mapping[str, Any], allowed: set[str]) -> dict[str, Any]:
+    unknown = sorted(set(data) - allowed)
+    if unknown:
+        raise ValidationFailed(f"Unknown field(s): {', '.join(unknown)[:200]}.", field=unknown[0][:50])
+    return dict(data)
+
+
+def page_params() -> tuple[int, int]:
+    def number(name: str, default: int) -> int:
+        raw = request.args.get(name, str(default))
+        try:
+            value = int(raw)
+        except ValueError:
+            raise ValidationFailed(f"{name} must be a whole number.", field=name) from None
+        if value < 1:
+            raise ValidationFailed(f"{name} must be 1 or more.", field=name)
+        return value
+
+    return number("page", 1), min(number("per_page", 50), MAX_PER_PAGE)
+
+
+def paginate(session: Session, stmt: Select[Any], serialise: Callable[[Any], dict[str, Any]]) -> ResponseReturnValue:
+    page, per_page = page_params()
+    total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+    rows = session.scalars(stmt.limit(per_page).offset((page - 1) * per_page)).all()
+    return jsonify({"items": [serialise(r) for r in rows], "page": page, "per_page": per_page, "total": total})
+
+
+def created(payload: dict[str, Any]) -> ResponseReturnValue:
+    return jsonify(payload), 201
+
+
+def current_settings() -> Any:
+    return current_app.extensions["casefile_settings"]

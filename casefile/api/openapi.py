@@ -1,0 +1,59 @@
+"""The OpenAPI 3.1 document, assembled from the declarations in OPERATIONS."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import jsonify
+from flask.typing import ResponseReturnValue
+
+from casefile.api import schemas as sc
+from casefile.api.core import OPERATIONS, api_bp
+
+PAGE_PARAMS = [
+    {"name": "page", "in": "query", "required": False, "schema": {"type": "integer", "minimum": 1}},
+    {"name": "per_page", "in": "query", "required": False,
+     "schema": {"type": "integer", "minimum": 1, "maximum": 200}},
+]
+ERROR_TEXT = {400: "Bad request", 401: "Not authenticated", 403: "Not allowed", 404: "Not found",
+              409: "Conflict", 413: "Too large", 422: "Invalid input"}
+
+
+def build_spec() -> dict[str, Any]:
+    paths: dict[str, Any] = {}
+    for op in OPERATIONS:
+        error_ref = {"content": {"application/json": {"schema": sc.ERROR}}}
+        response_schema = sc.page_of(op.response) if op.paginated and op.response else op.response
+        ok: dict[str, Any] = {"description": "OK"}
+        if response_schema is not None:
+            ok["content"] = {op_content_type(op): {"schema": response_schema}}
+        item: dict[str, Any] = {
+            "summary": op.summary,
+            "operationId": f"{op.method}_{op.path.strip('/').replace('/', '_').replace('{', '').replace('}', '')}",
+            "tags": [op.tag],
+            "parameters": op.params + (PAGE_PARAMS if op.paginated else []),
+            "responses": {str(op.status): ok, **{
+                str(code): {"description": ERROR_TEXT.get(code, "Error"), **error_ref} for code in op.errors
+            }},
+        }
+        if op.request is not None:
+            media = "multipart/form-data" if op.request_kind == "multipart" else "application/json"
+            item["requestBody"] = {"required": True, "content": {media: {"schema": op.request}}}
+        paths.setdefault(op.path, {})[op.method] = item
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Casefile API", "version": "1"},
+        "servers": [{"url": "/api/v1"}],
+        "security": [{"bearer": []}],
+        "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+        "paths": paths,
+    }
+
+
+def op_content_type(op: Any) -> str:
+    return op.response.get("x-content-type", "application/json") if op.response else "application/json"
+
+
+@api_bp.get("/openapi.json")
+def openapi() -> ResponseReturnValue:
+    return jsonify(build_spec())

@@ -1,0 +1,30 @@
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms.fields.choices import SelectChoice
+from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
+from wtforms.validators import DataRequired, Length
+
+from casefile.auth.models import CaseRole, Role
+
+
+class LoginForm(FlaskForm):
+    email = EmailField(_l("Email"), validators=[DataRequired(), Length(max=254)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=1024)])
+
+
+class UserCreateForm(FlaskForm):
+    email = EmailField(_l("Email"), validators=[DataRequired(), Length(max=254)])
+    name = StringField(_l("Name"), validators=[Length(max=200)])
+    role = SelectField(_l("Role"), choices=[SelectChoice(r.value) for r in Role])
+
+
+class ConfirmForm(FlaskForm):
+    """A POST with nothing but its CSRF token: deactivate, reset, log out."""
+
+
+class MemberForm(FlaskForm):
+    email = EmailField(_l("Email"), validators=[DataRequired(), Length(max=254)])
+    role = SelectField(_l("Role in this case"), choices=[SelectChoice(r.value) for r in CaseRole])
+    can_view_identities = BooleanField(_l("May see protected witness identities"))

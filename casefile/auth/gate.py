@@ -1,0 +1,96 @@
+"""The one authorization gate. Every view, API route and query reaches a case's objects through here.
+
+Rules: membership of a case decides access; a non-member gets 404 (existence is not confirmed);
+a reviewer member may read but never write; seeing protected witness identities is a separate
+per-membership permission; admins manage memberships of every case but read case content only as members.
+"""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from typing import Any, TypeVar
+
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session
+
+from casefile.auth.models import Membership, User
+from casefile.cases.models import Case
+from casefile.errors import Forbidden, NotFound
+
+T = TypeVar("T")
+
+
+class Access(enum.Enum):
+    READ = "read"
+    WRITE = "write"
+    IDENTITIES = "identities"
+    MANAGE_MEMBERS = "manage_members"
+
+
+def parse_id(value: Any) -> uuid.UUID:
+    if isinstance(value, uuid.UUID):
+        return value
+    try:
+        return uuid.UUID(str(value))
+    except (ValueError, TypeError, AttributeError):
+        raise NotFound("Not found.") from None
+
+
+def membership(session: Session, user: User, case_id: uuid.UUID) -> Membership | None:
+    return session.scalar(
+        select(Membership).where(Membership.case_id == case_id, Membership.user_id == user.id)
+    )
+
+
+def allowed(user: User, member: Membership | None, access: Access) -> bool:
+    if access is Access.MANAGE_MEMBERS:
+        return user.is_admin
+    if member is None:
+        return False
+    if access is Access.READ:
+        return True
+    if access is Access.WRITE:
+        return member.can_write
+    return member.can_view_identities
+
+
+def _check(user: User, member: Membership | None, access: Access) -> None:
+    if member is None and not (access is Access.MANAGE_MEMBERS and user.is_admin):
+        raise NotFound("Not found.")
+    if not allowed(user, member, access):
+        raise Forbidden(_FORBIDDEN[access])
+
+
+_FORBIDDEN = {
+    Access.WRITE: "Your role in this case is read-only.",
+    Access.IDENTITIES: "You do not have permission to see protected identities in this case.",
+    Access.MANAGE_MEMBERS: "Only administrators manage case members.",
+    Access.READ: "Not found.",
+}
+
+
+def require_case(session: Session, user: User, case_id: Any, access: Access = Access.READ) -> Case:
+    case = session.get(Case, parse_id(case_id))
+    if case is None:
+        raise NotFound("Not found.")
+    _check(user, membership(session, user, case.id), access)
+    return case
+
+
+def require_in_case(session: Session, user: User, model: type[T], obj_id: Any, access: Access = Access.READ) -> T:
+    """Load an object that belongs to a case (has `case_id`) if the user may reach it, else 404/403."""
+    obj = session.get(model, parse_id(obj_id))
+    if obj is None:
+        raise NotFound("Not found.")
+    _check(user, membership(session, user, obj.case_id), access)  # type: ignore[attr-defined]
+    return obj
+
+
+def member_case_ids(user: User) -> Select[tuple[uuid.UUID]]:
+    """Subquery of the cases a user belongs to, for filtering lists inside the query."""
+    return select(Membership.case_id).where(Membership.user_id == user.id)
+
+
+def case_membership(session: Session, user: User, case: Case) -> Membership | None:
+    return membership(session, user, case.id)

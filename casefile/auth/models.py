@@ -1,0 +1,126 @@
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import Enum, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from casefile.db import Base, UUIDPrimaryKey, utcnow
+
+if TYPE_CHECKING:
+    from casefile.cases.models import Case
+
+
+class Role(enum.StrEnum):
+    ADMIN = "admin"
+    INVESTIGATOR = "investigator"
+    LEGAL = "legal"
+    REVIEWER = "reviewer"
+
+
+class CaseRole(enum.StrEnum):
+    """What a member may do inside one case. Reviewers read and verify; they never write."""
+
+    INVESTIGATOR = "investigator"
+    LEGAL = "legal"
+    REVIEWER = "reviewer"
+
+
+def enum_type(cls: type[enum.Enum], name: str) -> Enum:
+    # Stored as plain strings with a named CHECK constraint: portable, and readable in a raw dump.
+    return Enum(
+        cls,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=32,
+        values_callable=lambda e: [m.value for m in e],
+        validate_strings=True,
+    )
+
+
+class User(UUIDPrimaryKey, Base):
+    __tablename__ = "users"
+
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[Role] = mapped_column(enum_type(Role, "user_role"))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(default=True)
+    locale: Mapped[str | None] = mapped_column(String(8))
+    # Part of the session identity: changing it (password change, "log out everywhere") voids old cookies.
+    session_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    password_changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    memberships: Mapped[list[Membership]] = relationship(back_populates="user", cascade="all, delete-orphan")
+
+    # Flask-Login protocol
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    @property
+    def is_anonymous(self) -> bool:
+        return False
+
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_token}"
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role is Role.ADMIN
+
+
+class Membership(UUIDPrimaryKey, Base):
+    __tablename__ = "memberships"
+    __table_args__ = (UniqueConstraint("user_id", "case_id"),)
+
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    role: Mapped[CaseRole] = mapped_column(enum_type(CaseRole, "membership_role"))
+    can_view_identities: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    user: Mapped[User] = relationship(back_populates="memberships")
+    case: Mapped[Case] = relationship(back_populates="memberships")
+
+    @property
+    def can_write(self) -> bool:
+        return self.role is not CaseRole.REVIEWER
+
+
+class ApiToken(UUIDPrimaryKey, Base):
+    __tablename__ = "api_tokens"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    # SHA-256 of a 256-bit random token: the token is unguessable, so a slow hash buys nothing here.
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(12))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[datetime | None]
+
+    user: Mapped[User] = relationship()
+
+
+class LoginAttempt(UUIDPrimaryKey, Base):
+    """Recent login attempts, for throttling per account and per address across worker processes."""
+
+    __tablename__ = "login_attempts"
+    __table_args__ = (
+        Index("ix_login_attempts_email_at", "email", "at"),
+        Index("ix_login_attempts_address_at", "address", "at"),
+    )
+
+    email: Mapped[str] = mapped_column(String(254))
+    address: Mapped[str] = mapped_column(String(64))
+    success: Mapped[bool]
+    at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,197 @@
+"""Accounts, memberships, API tokens and login throttling. Services flush; the caller commits."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session, selectinload
+
+from casefile.auth.models import ApiToken, CaseRole, LoginAttempt, Membership, Role, User
+from casefile.auth.passwords import MIN_LENGTH, hash_password, needs_rehash, verify_password
+from casefile.cases.models import Case
+from casefile.db import utcnow
+from casefile.errors import Conflict, NotFound, ValidationFailed
+
+EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,189}\.[^@\s]{2,63}$")
+TOKEN_PREFIX = "cf_"
+
+
+def normalise_email(email: str) -> str:
+    email = (email or "").strip().lower()
+    if not EMAIL_RE.match(email):
+        raise ValidationFailed("Enter a valid email address.", field="email")
+    return email
+
+
+def check_password_policy(password: str) -> None:
+    if len(password) < MIN_LENGTH:
+        raise ValidationFailed(f"Passwords must be at least {MIN_LENGTH} characters long.", field="password")
+    if len(password) > 1024:
+        raise ValidationFailed("Passwords must be at most 1024 characters long.", field="password")
+
+
+def parse_role(value: str, allowed: type[Role] | type[CaseRole] = Role) -> Role | CaseRole:
+    try:
+        return allowed(value)
+    except ValueError:
+        names = ", ".join(r.value for r in allowed)
+        raise ValidationFailed(f"Unknown role {value!r}: choose one of {names}.", field="role") from None
+
+
+def create_user(session: Session, email: str, role: str | Role, password: str, name: str = "") -> User:
+    email = normalise_email(email)
+    role = parse_role(role) if isinstance(role, str) else role
+    check_password_policy(password)
+    if session.scalar(select(User.id).where(User.email == email)):
+        raise Conflict("A user with this email address already exists.", field="email")
+    user = User(
+        email=email,
+        name=(name or email.split("@")[0]).strip()[:200],
+        role=role,
+        password_hash=hash_password(password),
+        session_token=secrets.token_hex(16),
+    )
+    session.add(user)
+    session.flush()
+    return user
+
+
+def set_password(session: Session, user: User, password: str) -> None:
+    check_password_policy(password)
+    user.password_hash = hash_password(password)
+    user.password_changed_at = utcnow()
+    end_all_sessions(user)
+    session.flush()
+
+
+def end_all_sessions(user: User) -> None:
+    """Every existing login cookie of this user stops working."""
+    user.session_token = secrets.token_hex(16)
+
+
+def set_active(session: Session, user: User, active: bool) -> None:
+    user.active = active
+    if not active:
+        end_all_sessions(user)
+        for token in session.scalars(select(ApiToken).where(ApiToken.user_id == user.id)):
+            token.revoked_at = token.revoked_at or utcnow()
+    session.flush()
+
+
+def get_user_by_email(session: Session, email: str) -> User:
+    user = session.scalar(select(User).where(User.email == (email or "").strip().lower()))
+    if user is None:
+        raise NotFound(f"No user with email {email!r}.")
+    return user
+
+
+@dataclass(frozen=True)
+class LoginResult:
+    user: User | None
+    throttled: bool = False
+
+
+def _recent_failures(session: Session, column: object, value: str, window: timedelta) -> int:
+    since = utcnow() - window
+    return session.scalar(
+        select(func.count()).select_from(LoginAttempt).where(
+            column == value, LoginAttempt.success.is_(False), LoginAttempt.at >= since
+        )
+    ) or 0
+
+
+def authenticate(
+    session: Session, email: str, password: str, address: str, *, per_account: int, per_address: int
+) -> LoginResult:
+    """Check a login. Throttled attempts are refused before the password is even looked at,
+    so an attacker learns nothing from them; every attempt is recorded."""
+    email = (email or "").strip().lower()[:254]
+    window = timedelta(minutes=1)
+    if (
+        _recent_failures(session, LoginAttempt.email, email, window) >= per_account
+        or _recent_failures(session, LoginAttempt.address, address, window) >= per_address
+    ):
+        return LoginResult(None, throttled=True)
+    user = session.scalar(select(User).where(User.email == email))
+    ok = verify_password(user.password_hash if user else None, password) and user is not None and user.active
+    session.add(LoginAttempt(email=email, address=address[:64], success=ok))
+    if ok and user is not None and needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    # Old attempts are only needed for the throttling window; keep the table small.
+    session.execute(delete(LoginAttempt).where(LoginAttempt.at < utcnow() - timedelta(days=1)))
+    session.flush()
+    return LoginResult(user if ok else None)
+
+
+def create_api_token(session: Session, user: User, name: str = "api") -> str:
+    """Returns the token once; only its hash is stored."""
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    session.add(
+        ApiToken(
+            user_id=user.id,
+            name=name[:100],
+            token_hash=hashlib.sha256(token.encode()).hexdigest(),
+            prefix=token[:10],
+        )
+    )
+    session.flush()
+    return token
+
+
+def user_for_token(session: Session, token: str) -> User | None:
+    if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
+        return None
+    digest = hashlib.sha256(token.encode()).hexdigest()
+    row = session.execute(
+        select(ApiToken, User)
+        .join(User, User.id == ApiToken.user_id)
+        .where(ApiToken.token_hash == digest, ApiToken.revoked_at.is_(None), User.active.is_(True))
+    ).first()
+    if row is None:
+        return None
+    api_token, user = row
+    return user
+
+
+def add_member(
+    session: Session, case: Case, user: User, role: str | CaseRole, can_view_identities: bool = False
+) -> Membership:
+    """Add a user to a case, or change their role and identity permission if already a member."""
+    case_role = parse_role(role, CaseRole) if isinstance(role, str) else role
+    if not user.active:
+        raise ValidationFailed("This account is deactivated.", field="email")
+    membership = session.scalar(
+        select(Membership).where(Membership.case_id == case.id, Membership.user_id == user.id)
+    )
+    if membership is None:
+        membership = Membership(case_id=case.id, user_id=user.id, role=case_role)
+        session.add(membership)
+    membership.role = case_role  # type: ignore[assignment]
+    membership.can_view_identities = bool(can_view_identities)
+    session.flush()
+    return membership
+
+
+def remove_member(session: Session, case: Case, user_id: uuid.UUID) -> None:
+    membership = session.scalar(
+        select(Membership).where(Membership.case_id == case.id, Membership.user_id == user_id)
+    )
+    if membership is None:
+        raise NotFound("This user is not a member of the case.")
+    session.delete(membership)
+    session.flush()
+
+
+def members_of(session: Session, case: Case) -> list[Membership]:
+    return list(
+        session.scalars(
+            select(Membership).join(User).where(Membership.case_id == case.id)
+            .options(selectinload(Membership.user)).order_by(User.email)
+        )
+    )

@@ -1,0 +1,237 @@
+"""Cases and incidents: validation and writes. Services flush; the request commits."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from datetime import date
+from typing import Any
+
+from flask_babel import format_date
+from flask_babel import gettext as _
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from casefile.auth.models import CaseRole, Membership, Role, User
+from casefile.cases.models import Case, CaseStatus, DatePrecision, Incident, LocationPrecision
+from casefile.cases.thesaurus import VIOLATION_TYPES
+from casefile.errors import Conflict, Forbidden, ValidationFailed
+
+REFERENCE_RE = re.compile(r"^[A-Z0-9-]{2,16}$")
+
+CASE_FIELDS = ("reference", "title", "summary", "situation", "status")
+INCIDENT_FIELDS = (
+    "title", "description", "start_date", "end_date", "date_precision", "place_name", "latitude",
+    "longitude", "location_precision", "violation_types", "victim_count", "victim_count_source",
+)
+
+
+def clean_text(value: Any, field: str, *, max_length: int, required: bool = False) -> str:
+    if value is None:
+        value = ""
+    if not isinstance(value, str):
+        raise ValidationFailed(_("Must be text."), field=field)
+    # Control characters have no place in these fields; they hide text and break exports.
+    value = "".join(ch for ch in value if ch in "\n\t" or ch.isprintable()).strip()
+    if required and not value:
+        raise ValidationFailed(_("This field is required."), field=field)
+    if len(value) > max_length:
+        raise ValidationFailed(_("At most %(n)d characters.", n=max_length), field=field)
+    return value
+
+
+def parse_choice(value: Any, enum_cls: type, field: str) -> Any:
+    try:
+        return enum_cls(value)
+    except ValueError:
+        allowed = ", ".join(m.value for m in enum_cls)
+        raise ValidationFailed(_("Choose one of: %(allowed)s.", allowed=allowed), field=field) from None
+
+
+def parse_date(value: Any, field: str) -> date | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        raise ValidationFailed(_("Use a date in the form YYYY-MM-DD."), field=field) from None
+
+
+def parse_coordinate(value: Any, field: str, limit: float) -> float | None:
+    if value in (None, ""):
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ValidationFailed(_("Must be a number."), field=field) from None
+    if not math.isfinite(number) or not -limit <= number <= limit:
+        raise ValidationFailed(_("Must be between -%(limit)s and %(limit)s.", limit=int(limit)), field=field)
+    return number
+
+
+def parse_count(value: Any, field: str) -> int | None:
+    if value in (None, ""):
+        return None
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise ValidationFailed(_("Must be a whole number."), field=field) from None
+    if number < 0 or number > 10_000_000:
+        raise ValidationFailed(_("Must be zero or more."), field=field)
+    return number
+
+
+def validate_reference(reference: Any) -> str:
+    if not isinstance(reference, str) or not REFERENCE_RE.match(reference):
+        raise ValidationFailed(
+            _("Use 2 to 16 capital letters, digits or hyphens, for example TRH."), field="reference"
+        )
+    return reference
+
+
+def create_case(session: Session, creator: User, data: Mapping[str, Any]) -> Case:
+    if creator.role is Role.REVIEWER:
+        raise Forbidden(_("Reviewers cannot create cases."))
+    reference = validate_reference(data.get("reference"))
+    if session.scalar(select(Case.id).where(Case.reference == reference)):
+        raise Conflict(_("A case with reference %(ref)s already exists.", ref=reference), field="reference")
+    case = Case(reference=reference, created_by_id=creator.id, title="", summary="", situation="")
+    _apply_case(case, data)
+    session.add(case)
+    session.flush()
+    # The creator works on the case; an admin creating a case joins it as an investigator.
+    role = CaseRole.LEGAL if creator.role is Role.LEGAL else CaseRole.INVESTIGATOR
+    session.add(Membership(case_id=case.id, user_id=creator.id, role=role))
+    session.flush()
+    return case
+
+
+def update_case(session: Session, case: Case, data: Mapping[str, Any]) -> Case:
+    if "reference" in data and data["reference"] != case.reference:
+        raise ValidationFailed(_("A case reference cannot change: it is part of every ERN."), field="reference")
+    _apply_case(case, data, partial=True)
+    session.flush()
+    return case
+
+
+def _apply_case(case: Case, data: Mapping[str, Any], partial: bool = False) -> None:
+    if not partial or "title" in data:
+        case.title = clean_text(data.get("title"), "title", max_length=300, required=True)
+    if "summary" in data:
+        case.summary = clean_text(data.get("summary"), "summary", max_length=20000)
+    if "situation" in data:
+        case.situation = clean_text(data.get("situation"), "situation", max_length=300)
+    if data.get("status"):
+        case.status = parse_choice(data["status"], CaseStatus, "status")
+
+
+def cases_for(session: Session, user: User) -> list[Case]:
+    return list(
+        session.scalars(
+            select(Case).join(Membership, Membership.case_id == Case.id)
+            .where(Membership.user_id == user.id).order_by(Case.reference)
+        )
+    )
+
+
+def create_incident(session: Session, case: Case, data: Mapping[str, Any]) -> Incident:
+    incident = Incident(case_id=case.id, title="")
+    _apply_incident(incident, data)
+    session.add(incident)
+    session.flush()
+    return incident
+
+
+def update_incident(session: Session, incident: Incident, data: Mapping[str, Any]) -> Incident:
+    _apply_incident(incident, data, partial=True)
+    session.flush()
+    return incident
+
+
+def _apply_incident(incident: Incident, data: Mapping[str, Any], partial: bool = False) -> None:
+    def given(name: str) -> bool:
+        return not partial or name in data
+
+    if given("title"):
+        incident.title = clean_text(data.get("title"), "title", max_length=300, required=True)
+    if given("description"):
+        incident.description = clean_text(data.get("description"), "description", max_length=50000)
+    if given("start_date"):
+        incident.start_date = parse_date(data.get("start_date"), "start_date")
+    if given("end_date"):
+        incident.end_date = parse_date(data.get("end_date"), "end_date")
+    if data.get("date_precision"):
+        incident.date_precision = parse_choice(data["date_precision"], DatePrecision, "date_precision")
+    if given("place_name"):
+        incident.place_name = clean_text(data.get("place_name"), "place_name", max_length=300)
+    if given("latitude"):
+        incident.latitude = parse_coordinate(data.get("latitude"), "latitude", 90)
+    if given("longitude"):
+        incident.longitude = parse_coordinate(data.get("longitude"), "longitude", 180)
+    if data.get("location_precision"):
+        incident.location_precision = parse_choice(
+            data["location_precision"], LocationPrecision, "location_precision"
+        )
+    if given("violation_types"):
+        incident.violation_types = parse_violation_types(data.get("violation_types"))
+    if given("victim_count"):
+        incident.victim_count = parse_count(data.get("victim_count"), "victim_count")
+    if given("victim_count_source"):
+        incident.victim_count_source = clean_text(
+            data.get("victim_count_source"), "victim_count_source", max_length=500
+        )
+    if incident.start_date and incident.end_date and incident.end_date < incident.start_date:
+        raise ValidationFailed(_("The end date cannot be before the start date."), field="end_date")
+    if (incident.latitude is None) != (incident.longitude is None):
+        raise ValidationFailed(_("Give both latitude and longitude, or neither."), field="longitude")
+
+
+def parse_violation_types(value: Any) -> list[str]:
+    if value in (None, ""):
+        return []
+    if isinstance(value, str):
+        value = [v.strip() for v in value.split(",") if v.strip()]
+    if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+        raise ValidationFailed(_("Give a list of violation types."), field="violation_types")
+    unknown = [v for v in value if v not in VIOLATION_TYPES]
+    if unknown:
+        raise ValidationFailed(
+            _("Unknown violation type: %(v)s.", v=", ".join(unknown)[:200]), field="violation_types"
+        )
+    return list(dict.fromkeys(value))
+
+
+def incidents_of(session: Session, case: Case) -> list[Incident]:
+    # Undated incidents last; NULLS LAST is spelled differently per engine, so sort on a flag first.
+    return list(
+        session.scalars(
+            select(Incident).where(Incident.case_id == case.id)
+            .order_by(Incident.start_date.is_(None), Incident.start_date, Incident.title)
+        )
+    )
+
+
+def format_incident_date(incident: Incident) -> str:
+    """Show a date only as precisely as it is known: "14 June 2020", "June 2020", "approx. 2019"."""
+
+    def one(d: date) -> str:
+        precision = incident.date_precision
+        if precision is DatePrecision.DAY:
+            return format_date(d, "d MMMM y")
+        if precision is DatePrecision.MONTH:
+            return format_date(d, "MMMM y")
+        if precision is DatePrecision.YEAR:
+            return format_date(d, "y")
+        return _("approx. %(year)s", year=format_date(d, "y"))
+
+    if incident.start_date is None:
+        return _("date unknown")
+    start = one(incident.start_date)
+    if incident.end_date and incident.end_date != incident.start_date:
+        end = one(incident.end_date)
+        if end != start:
+            return f"{start} – {end}"
+    return start

@@ -1,0 +1,177 @@
+"""Cases, incidents and members in the browser. Parse the form, call the service, render or redirect."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from werkzeug.wrappers import Response
+
+from casefile.auth import services as auth_services
+from casefile.auth.forms import ConfirmForm, MemberForm
+from casefile.auth.gate import Access, allowed, case_membership, parse_id, require_case, require_in_case
+from casefile.cases import services
+from casefile.cases.forms import CaseForm, IncidentForm
+from casefile.cases.models import Case, Incident
+from casefile.cases.thesaurus import VIOLATION_TYPES
+from casefile.db import db_session
+from casefile.errors import CasefileError, Conflict, ValidationFailed
+
+bp = Blueprint("cases", __name__)
+
+
+def apply_error(form: FlaskForm, error: CasefileError) -> None:
+    """Show a service's validation error next to the field it concerns."""
+    field = getattr(form, error.field, None) if error.field else None
+    if field is not None:
+        field.errors = [*field.errors, error.message]
+    else:
+        flash(error.message, "error")
+
+
+@bp.route("/cases/new", methods=["GET", "POST"])
+def new_case() -> str | Response | tuple[str, int]:
+    form = CaseForm()
+    if form.validate_on_submit():
+        try:
+            case = services.create_case(db_session(), current_user, form.data)
+        except (ValidationFailed, Conflict) as error:
+            apply_error(form, error)
+        else:
+            flash(_("Case %(ref)s created.", ref=case.reference), "info")
+            return redirect(url_for("cases.show_case", case_id=case.id))
+    return render_template("cases/case_form.html", form=form, case=None), 422 if form.is_submitted() else 200
+
+
+def case_context(case: Case) -> dict[str, object]:
+    member = case_membership(db_session(), current_user, case)
+    return {
+        "case": case,
+        "membership": member,
+        "can_write": allowed(current_user, member, Access.WRITE),
+    }
+
+
+@bp.get("/cases/<case_id>")
+def show_case(case_id: str) -> str:
+    s = db_session()
+    case = require_case(s, current_user, case_id)
+    return render_template(
+        "cases/case.html", incidents=services.incidents_of(s, case), violation_types=VIOLATION_TYPES,
+        format_date=services.format_incident_date, **case_context(case),
+    )
+
+
+@bp.route("/cases/<case_id>/edit", methods=["GET", "POST"])
+def edit_case(case_id: str) -> str | Response | tuple[str, int]:
+    s = db_session()
+    case = require_case(s, current_user, case_id, Access.WRITE)
+    form = CaseForm(obj=case)
+    form.reference.render_kw = {"readonly": True}
+    if form.validate_on_submit():
+        data = dict(form.data, reference=case.reference)
+        try:
+            services.update_case(s, case, data)
+        except ValidationFailed as error:
+            apply_error(form, error)
+        else:
+            flash(_("Case updated."), "info")
+            return redirect(url_for("cases.show_case", case_id=case.id))
+    status = 422 if form.is_submitted() else 200
+    return render_template("cases/case_form.html", form=form, case=case), status
+
+
+@bp.route("/cases/<case_id>/incidents/new", methods=["GET", "POST"])
+def new_incident(case_id: str) -> str | Response | tuple[str, int]:
+    s = db_session()
+    case = require_case(s, current_user, case_id, Access.WRITE)
+    form = IncidentForm()
+    if form.validate_on_submit():
+        try:
+            incident = services.create_incident(s, case, form.service_data())
+        except ValidationFailed as error:
+            apply_error(form, error)
+        else:
+            flash(_("Incident added."), "info")
+            return redirect(url_for("cases.show_incident", incident_id=incident.id))
+    status = 422 if form.is_submitted() else 200
+    return render_template("cases/incident_form.html", form=form, incident=None, **case_context(case)), status
+
+
+@bp.get("/incidents/<incident_id>")
+def show_incident(incident_id: str) -> str:
+    s = db_session()
+    incident = require_in_case(s, current_user, Incident, incident_id)
+    return render_template(
+        "cases/incident.html", incident=incident, violation_types=VIOLATION_TYPES,
+        format_date=services.format_incident_date, **case_context(incident.case),
+    )
+
+
+@bp.route("/incidents/<incident_id>/edit", methods=["GET", "POST"])
+def edit_incident(incident_id: str) -> str | Response | tuple[str, int]:
+    s = db_session()
+    incident = require_in_case(s, current_user, Incident, incident_id, Access.WRITE)
+    form = IncidentForm(obj=incident)
+    if form.validate_on_submit():
+        try:
+            services.update_incident(s, incident, form.service_data())
+        except ValidationFailed as error:
+            apply_error(form, error)
+        else:
+            flash(_("Incident updated."), "info")
+            return redirect(url_for("cases.show_incident", incident_id=incident.id))
+    status = 422 if form.is_submitted() else 200
+    return render_template(
+        "cases/incident_form.html", form=form, incident=incident, **case_context(incident.case)
+    ), status
+
+
+@bp.get("/cases/<case_id>/members")
+def members(case_id: str) -> str:
+    case = _case_for_members(case_id)
+    return render_template(
+        "cases/members.html", form=MemberForm(), confirm=ConfirmForm(),
+        memberships=auth_services.members_of(db_session(), case), can_manage=current_user.is_admin,
+        **case_context(case),
+    )
+
+
+def _case_for_members(case_id: str) -> Case:
+    # Members may see who else is on the case; admins may manage it without being members.
+    s = db_session()
+    if current_user.is_admin:
+        return require_case(s, current_user, case_id, Access.MANAGE_MEMBERS)
+    return require_case(s, current_user, case_id)
+
+
+@bp.post("/cases/<case_id>/members")
+def add_member(case_id: str) -> str | Response | tuple[str, int]:
+    s = db_session()
+    case = require_case(s, current_user, case_id, Access.MANAGE_MEMBERS)
+    form = MemberForm()
+    if form.validate_on_submit():
+        try:
+            user = auth_services.get_user_by_email(s, form.email.data or "")
+            auth_services.add_member(s, case, user, form.role.data, bool(form.can_view_identities.data))
+        except CasefileError as error:
+            form.email.errors = [error.message]
+        else:
+            flash(_("%(email)s is a member of %(ref)s.", email=user.email, ref=case.reference), "info")
+            return redirect(url_for("cases.members", case_id=case.id))
+    return render_template(
+        "cases/members.html", form=form, confirm=ConfirmForm(),
+        memberships=auth_services.members_of(s, case), can_manage=True, **case_context(case),
+    ), 422
+
+
+@bp.post("/cases/<case_id>/members/<user_id>/remove")
+def remove_member(case_id: str, user_id: str) -> Response:
+    s = db_session()
+    case = require_case(s, current_user, case_id, Access.MANAGE_MEMBERS)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    auth_services.remove_member(s, case, parse_id(user_id))
+    flash(_("Member removed."), "info")
+    return redirect(url_for("cases.members", case_id=case.id))

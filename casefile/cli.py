@@ -1,0 +1,106 @@
+"""The command line of DESIGN §8: `flask --app app db|users|demo …`."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup
+
+from casefile import migrate
+from casefile.auth import services as auth_services
+from casefile.auth.passwords import generate_password
+from casefile.db import session_scope
+from casefile.errors import CasefileError
+
+db_cli = AppGroup("db", help="Database schema.")
+users_cli = AppGroup("users", help="User accounts and API tokens.")
+demo_cli = AppGroup("demo", help="The Tarhouna demonstration case.")
+
+
+def _settings():  # noqa: ANN202
+    return current_app.extensions["casefile_settings"]
+
+
+@db_cli.command("upgrade")
+@click.argument("revision", default="head")
+def db_upgrade(revision: str) -> None:
+    """Apply migrations (to the latest revision by default)."""
+    migrate.upgrade(_settings().database_url, revision)
+    click.echo(f"Database at {revision}.")
+
+
+@db_cli.command("downgrade")
+@click.argument("revision")
+def db_downgrade(revision: str) -> None:
+    """Undo migrations down to REVISION."""
+    migrate.downgrade(_settings().database_url, revision)
+    click.echo(f"Database at {revision}.")
+
+
+@users_cli.command("create")
+@click.argument("email")
+@click.option("--role", required=True, type=click.Choice(["admin", "investigator", "legal", "reviewer"]))
+@click.option("--name", default="")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+def users_create(email: str, role: str, name: str, password_stdin: bool) -> None:
+    """Create a user. Without --password-stdin a password is generated and printed once."""
+    password = sys.stdin.readline().rstrip("\r\n") if password_stdin else generate_password()
+    try:
+        with session_scope() as s:
+            user = auth_services.create_user(s, email, role, password, name)
+            email = user.email
+    except CasefileError as error:
+        raise click.ClickException(error.message) from None
+    click.echo(f"Created {role} {email}.")
+    if not password_stdin:
+        click.echo(f"Password (shown once): {password}")
+
+
+@users_cli.command("first-admin")
+@click.option("--email", default="admin@casefile.local", show_default=True)
+def users_first_admin(email: str) -> None:
+    """Create the first administrator if there are no users yet, and say how to log in."""
+    from sqlalchemy import func, select
+
+    from casefile.auth.models import User
+
+    url = "http://127.0.0.1:5000/"
+    with session_scope() as s:
+        if s.scalar(select(func.count()).select_from(User)):
+            click.echo(f"Users exist already. Open {url} and log in.")
+            return
+        password = generate_password()
+        auth_services.create_user(s, email, "admin", password, "Administrator")
+    click.echo(f"Created the first administrator. Open {url} and log in as {email}")
+    click.echo(f"with the password (shown once, change it): {password}")
+
+
+@users_cli.command("token")
+@click.argument("email")
+@click.option("--name", default="cli", help="A label to recognise the token by.")
+def users_token(email: str, name: str) -> None:
+    """Print a new API token for EMAIL, once. Only its hash is stored."""
+    try:
+        with session_scope() as s:
+            user = auth_services.get_user_by_email(s, email)
+            token = auth_services.create_api_token(s, user, name)
+    except CasefileError as error:
+        raise click.ClickException(error.message) from None
+    click.echo(token)
+
+
+@demo_cli.command("load")
+def demo_load() -> None:
+    """Load the Tarhouna demonstration case (safe to run again)."""
+    from casefile.demo import load_demo
+
+    with session_scope() as s:
+        created = load_demo(s, current_app)
+    click.echo("Loaded the Tarhouna demo case (TRH)." if created else "The Tarhouna demo case is already loaded.")
+
+
+def register_cli(app: Flask) -> None:
+    for group in (db_cli, users_cli, demo_cli):
+        app.cli.add_command(group)

@@ -1,0 +1,116 @@
+"""Settings: defaults that give the embedded mode, overridden by CASEFILE_* environment variables.
+
+Secrets that are missing on first run are generated into the instance folder (mode 0600), so a fresh
+checkout works with no setup while production can inject its own through the environment.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import secrets
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from casefile.custody.signing import generate_private_key_pem
+
+GIB = 1024**3
+
+
+@dataclass(frozen=True)
+class Settings:
+    instance_path: Path
+    database_url: str
+    storage_url: str
+    secret_key: str
+    signing_key_path: Path
+    field_keys: tuple[bytes, ...]
+    max_upload_bytes: int = 10 * GIB
+    s3_endpoint_url: str | None = None
+    s3_object_lock_mode: str | None = None
+    s3_object_lock_days: int | None = None
+    # Production serves over HTTPS: Secure cookies and HSTS. Off in the embedded mode (plain http on loopback).
+    https: bool = False
+    session_idle_minutes: int = 30
+    session_absolute_hours: int = 12
+    login_failures_per_minute: int = 5
+    login_failures_per_address_per_minute: int = 20
+    organisation: str = "Casefile"
+    testing: bool = False
+    csrf_enabled: bool = True
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def with_overrides(self, **changes: Any) -> Settings:
+        return replace(self, **changes)
+
+
+def _write_secret(path: Path, data: bytes) -> None:
+    # O_EXCL: two processes starting at once must not overwrite each other's freshly made key.
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data)
+
+
+def _instance_secret(path: Path, make: Any) -> bytes:
+    if not path.exists():
+        try:
+            _write_secret(path, make())
+        except FileExistsError:
+            pass
+    return path.read_bytes()
+
+
+def parse_field_keys(value: str) -> tuple[bytes, ...]:
+    keys = []
+    for part in value.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        key = base64.b64decode(part, validate=True)
+        if len(key) not in (16, 24, 32):
+            raise ValueError("CASEFILE_FIELD_KEYS: each key must be base64 of 16, 24 or 32 bytes")
+        keys.append(key)
+    if not keys:
+        raise ValueError("CASEFILE_FIELD_KEYS is set but holds no key")
+    return tuple(keys)
+
+
+def load_settings(env: dict[str, str] | None = None, **overrides: Any) -> Settings:
+    env = dict(os.environ if env is None else env)
+    instance = Path(env.get("CASEFILE_INSTANCE_PATH", "instance")).resolve()
+    instance.mkdir(parents=True, exist_ok=True, mode=0o700)
+
+    secret_key = env.get("CASEFILE_SECRET_KEY") or _instance_secret(
+        instance / "secret_key", lambda: secrets.token_hex(32).encode()
+    ).decode().strip()
+
+    signing_key_path = Path(env["CASEFILE_SIGNING_KEY"]) if env.get("CASEFILE_SIGNING_KEY") else None
+    if signing_key_path is None:
+        signing_key_path = instance / "signing_key.pem"
+        _instance_secret(signing_key_path, generate_private_key_pem)
+
+    if env.get("CASEFILE_FIELD_KEYS"):
+        field_keys = parse_field_keys(env["CASEFILE_FIELD_KEYS"])
+    else:
+        raw = _instance_secret(
+            instance / "field_keys", lambda: base64.b64encode(secrets.token_bytes(32)) + b"\n"
+        )
+        field_keys = parse_field_keys(raw.decode())
+
+    lock_days = env.get("CASEFILE_S3_OBJECT_LOCK_DAYS")
+    settings = Settings(
+        instance_path=instance,
+        database_url=env.get("CASEFILE_DATABASE_URL") or f"sqlite:///{instance / 'casefile.db'}",
+        storage_url=env.get("CASEFILE_STORAGE") or f"file://{instance / 'blobs'}",
+        secret_key=secret_key,
+        signing_key_path=signing_key_path,
+        field_keys=field_keys,
+        max_upload_bytes=int(env.get("CASEFILE_MAX_UPLOAD_BYTES", 10 * GIB)),
+        s3_endpoint_url=env.get("CASEFILE_S3_ENDPOINT_URL") or None,
+        s3_object_lock_mode=env.get("CASEFILE_S3_OBJECT_LOCK_MODE") or None,
+        s3_object_lock_days=int(lock_days) if lock_days else None,
+        https=env.get("CASEFILE_HTTPS", "").lower() in ("1", "true", "yes"),
+        organisation=env.get("CASEFILE_ORGANISATION", "Casefile"),
+    )
+    return settings.with_overrides(**overrides) if overrides else settings

@@ -1,0 +1,151 @@
+"""Database plumbing: the declarative base, engines, and the one session per request.
+
+Services flush and never commit; the request (or CLI command) commits once, in `finish_request`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import Flask, current_app, g
+from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy.types import TypeDecorator
+
+# Constraint names come from a convention so migrations can address them by name on both engines.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every engine (SQLite hands back naive values otherwise)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime refused: all times are stored in UTC")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: UTCDateTime}
+
+
+class UUIDPrimaryKey:
+    # Opaque, unguessable identifiers in URLs: no enumeration of another case's objects by counting.
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+
+
+def make_engine(url: str, *, immediate: bool = True) -> Engine:
+    """Create an engine. For SQLite, `immediate` makes every transaction take the write lock at BEGIN,
+    which is what serialises custody-ledger appends (deferred transactions forked the chain when measured).
+    """
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_connect(dbapi_conn: Any, _record: Any) -> None:
+            # Take transaction control away from pysqlite so our own BEGIN is the one that counts.
+            dbapi_conn.isolation_level = None
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _sqlite_begin(conn: Any) -> None:
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+        return engine
+    # READ COMMITTED is what the ledger's FOR UPDATE head lock was measured under (0 forks).
+    return create_engine(url, pool_pre_ping=True, isolation_level="READ COMMITTED")
+
+
+class Database:
+    """Engines and session factories of one app. Auth look-ups use a separate read engine so that
+    a request streaming a large upload does not hold SQLite's write lock while it spools."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = make_engine(url)
+        self.read_engine = make_engine(url, immediate=False) if url.startswith("sqlite") else self.engine
+        self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
+        self.read_sessionmaker = sessionmaker(self.read_engine, expire_on_commit=False)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.engine.dialect.name == "sqlite"
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+        if self.read_engine is not self.engine:
+            self.read_engine.dispose()
+
+
+def get_database(app: Flask | None = None) -> Database:
+    return (app or current_app).extensions["casefile_db"]
+
+
+def db_session() -> Session:
+    """The request's unit of work, opened on first use."""
+    if "db_session" not in g:
+        g.db_session = get_database().sessionmaker()
+    return g.db_session
+
+
+def finish_request(commit: bool) -> None:
+    session: Session | None = g.pop("db_session", None)
+    if session is None:
+        return
+    try:
+        if commit:
+            session.commit()
+        else:
+            session.rollback()
+    finally:
+        session.close()
+
+
+@contextmanager
+def session_scope(app: Flask | None = None) -> Iterator[Session]:
+    """A unit of work outside a request (CLI, background work): commit on success, roll back on error."""
+    session = get_database(app).sessionmaker()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def init_app(app: Flask, url: str) -> Database:
+    database = Database(url)
+    app.extensions["casefile_db"] = database
+    return database

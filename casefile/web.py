@@ -1,0 +1,218 @@
+"""Request plumbing shared by every blueprint: the login-by-default gate, session timeouts, the
+single commit per request, security headers, locale, and errors rendered as clear 4xx pages or JSON."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import datetime, timedelta
+
+from flask import Flask, Response, current_app, flash, jsonify, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, logout_user
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from casefile.auth.models import User
+from casefile.db import finish_request, get_database, utcnow
+from casefile.errors import CasefileError, ValidationFailed
+from casefile.extensions import login_manager
+
+log = logging.getLogger("casefile")
+
+# Endpoints reachable without logging in. Everything else requires a session (or, under /api, a token).
+PUBLIC_ENDPOINTS = frozenset({"auth.login", "static", "api.openapi", "main.set_language"})
+LOCALES = ("en", "ar")
+RTL_LOCALES = frozenset({"ar"})
+# Tabs of a case page, contributed by each capability's blueprint: (endpoint taking case_id, label).
+CASE_TABS: list[tuple[str, object]] = []
+
+
+def settings():  # noqa: ANN201 - typed at the call sites through casefile.config.Settings
+    return current_app.extensions["casefile_settings"]
+
+
+def is_api_request() -> bool:
+    return request.path.startswith("/api/")
+
+
+@login_manager.user_loader
+def load_user(session_id: str) -> User | None:
+    # Cookies never authenticate the API: it takes Bearer tokens only, so it needs no CSRF defence.
+    if is_api_request():
+        return None
+    user_id, _sep, token = session_id.partition(":")
+    try:
+        uid = uuid.UUID(user_id)
+    except ValueError:
+        return None
+    with get_database().read_sessionmaker() as s:
+        user = s.get(User, uid)
+    if user is None or not user.active or user.session_token != token:
+        return None
+    return user
+
+
+@login_manager.request_loader
+def load_user_from_token(req) -> User | None:  # noqa: ANN001 - Flask-Login's callback signature
+    if not is_api_request():
+        return None
+    header = req.headers.get("Authorization", "")
+    scheme, _sep, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        return None
+    from casefile.auth.services import user_for_token
+
+    with get_database().read_sessionmaker() as s:
+        return user_for_token(s, token.strip())
+
+
+def _require_login() -> Response | None:
+    if request.endpoint in PUBLIC_ENDPOINTS or request.endpoint is None:
+        return None
+    if not current_user.is_authenticated:
+        if is_api_request():
+            return api_error(401, "unauthorized", "A valid API token is required (Authorization: Bearer …).")
+        return redirect(url_for("auth.login", next=request.full_path if request.method == "GET" else None))
+    if is_api_request():
+        return None
+    # Idle and absolute session timeouts: a laptop left open in a field office must not stay logged in.
+    now = utcnow()
+    cfg = settings()
+    started = _ts(session.get("auth_at"))
+    seen = _ts(session.get("seen_at"))
+    if (
+        started is None
+        or now - started > timedelta(hours=cfg.session_absolute_hours)
+        or (seen is not None and now - seen > timedelta(minutes=cfg.session_idle_minutes))
+    ):
+        logout_user()
+        session.clear()
+        flash(_("Your session has expired. Please log in again."), "warning")
+        return redirect(url_for("auth.login"))
+    session["seen_at"] = now.isoformat()
+    return None
+
+
+def safe_next(target: str | None) -> str | None:
+    # Only same-site relative paths: no open redirect through //evil.example or a scheme.
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return None
+    return target
+
+
+def _ts(value: str | None) -> datetime | None:
+    try:
+        return datetime.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+def _finish(response: Response) -> Response:
+    # One request, one transaction: commit when the request succeeded, otherwise nothing it did is kept.
+    finish_request(commit=response.status_code < 400)
+    _security_headers(response)
+    return response
+
+
+def _teardown(exc: BaseException | None) -> None:
+    finish_request(commit=False)
+
+
+def _security_headers(response: Response) -> None:
+    h = response.headers
+    h.setdefault(
+        "Content-Security-Policy",
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+        "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+    )
+    h["X-Content-Type-Options"] = "nosniff"
+    h["X-Frame-Options"] = "DENY"
+    h["Referrer-Policy"] = "no-referrer"
+    h["Cross-Origin-Opener-Policy"] = "same-origin"
+    h["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"
+    if settings().https:
+        h["Strict-Transport-Security"] = "max-age=63072000; includeSubDomains"
+    if current_user and current_user.is_authenticated and "Cache-Control" not in h:
+        # Evidence and identities must not linger in shared or browser caches.
+        h["Cache-Control"] = "no-store"
+
+
+def select_locale() -> str:
+    if current_user and current_user.is_authenticated and getattr(current_user, "locale", None) in LOCALES:
+        return current_user.locale
+    if session.get("locale") in LOCALES:
+        return session["locale"]
+    return request.accept_languages.best_match(LOCALES) or "en"
+
+
+def text_direction() -> str:
+    from flask_babel import get_locale
+
+    return "rtl" if str(get_locale()) in RTL_LOCALES else "ltr"
+
+
+def api_error(status: int, code: str, message: str, **extra: object) -> Response:
+    body: dict[str, object] = {"code": code, "message": message}
+    body.update(extra)
+    response = jsonify({"error": body})
+    response.status_code = status
+    return response
+
+
+def _handle_casefile_error(error: CasefileError) -> Response | tuple[str, int]:
+    if is_api_request():
+        extra = {"fields": error.errors} if isinstance(error, ValidationFailed) and error.errors else {}
+        return api_error(error.status, error.code, error.message, **extra)
+    return render_template("error.html", status=error.status, message=error.message), error.status
+
+
+_HTTP_MESSAGES = {
+    400: "The request could not be understood.",
+    401: "Please log in.",
+    403: "You do not have permission to do this.",
+    404: "Not found.",
+    405: "This action is not allowed here.",
+    413: "The upload is larger than this server accepts.",
+    429: "Too many requests. Please wait and try again.",
+}
+
+
+def _handle_http_error(error: HTTPException) -> Response | tuple[str, int] | HTTPException:
+    status = error.code or 500
+    if status < 400:
+        return error
+    message = _HTTP_MESSAGES.get(status, error.description or "Error.")
+    if status == 413:
+        limit = settings().max_upload_bytes
+        message = f"The upload is larger than the limit of {limit:,} bytes."
+    if isinstance(error, CSRFError):
+        message = "The form's security token is missing or invalid. Reload the page and try again."
+    if is_api_request():
+        return api_error(status, (error.name or "error").lower().replace(" ", "_"), message)
+    return render_template("error.html", status=status, message=message), status
+
+
+def _handle_unexpected(error: Exception) -> Response | tuple[str, int]:
+    log.exception("unhandled error on %s %s", request.method, request.path)
+    if is_api_request():
+        return api_error(500, "internal_error", "Something went wrong on our side; it has been logged.")
+    return render_template("error.html", status=500, message="Something went wrong on our side."), 500
+
+
+def init_app(app: Flask) -> None:
+    app.before_request(_require_login)
+    app.after_request(_finish)
+    app.teardown_request(_teardown)
+    app.register_error_handler(CasefileError, _handle_casefile_error)
+    app.register_error_handler(HTTPException, _handle_http_error)
+    app.register_error_handler(Exception, _handle_unexpected)
+
+    @app.context_processor
+    def _inject() -> dict[str, object]:
+        from flask_babel import get_locale
+
+        return {"text_direction": text_direction, "get_locale": get_locale, "locales": LOCALES}
+
+    # Globals rather than context: imported macros see globals but not the request context.
+    app.jinja_env.globals["case_tabs"] = lambda: CASE_TABS

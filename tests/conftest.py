@@ -1,0 +1,270 @@
+"""Shared fixtures. Every test gets a fresh database (a copy of a migrated template: a file copy on SQLite,
+`CREATE DATABASE … TEMPLATE` on PostgreSQL) and a fresh blob store, so tests are isolated yet exercise real
+commits, real locks and real triggers exactly as production does.
+
+CASEFILE_TEST_DB=sqlite|postgresql and CASEFILE_TEST_STORAGE=local|s3 choose the engines (see Makefile).
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import re
+import shutil
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import create_engine, text
+
+from casefile import create_app, migrate
+from casefile.auth import services as auth_services
+from casefile.auth.models import User
+from casefile.config import Settings
+from casefile.custody.signing import generate_private_key_pem
+from casefile.db import session_scope
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+PHOTOS = SHARED / "testdata" / "photos"
+
+DB_KIND = os.environ.get("CASEFILE_TEST_DB", "sqlite")
+STORAGE_KIND = os.environ.get("CASEFILE_TEST_STORAGE", "local")
+PG_URL = os.environ.get("CASEFILE_TEST_POSTGRES_URL", "postgresql+psycopg://root@/{db}?host=/var/run/postgresql")
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "main")
+FIELD_KEY = base64.b64encode(b"k" * 32).decode()
+PASSWORD = "correct horse battery staple"
+
+assert DB_KIND in ("sqlite", "postgresql"), DB_KIND
+assert STORAGE_KIND in ("local", "s3"), STORAGE_KIND
+
+
+def pg_url(db: str) -> str:
+    return PG_URL.format(db=db)
+
+
+def pg_admin(statement: str) -> None:
+    engine = create_engine(pg_url("postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            conn.execute(text(statement))
+    finally:
+        engine.dispose()
+
+
+def new_pg_database(template: str | None = None) -> str:
+    name = f"cf_{WORKER}_{uuid.uuid4().hex[:10]}"
+    pg_admin(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
+    return name
+
+
+def drop_pg_database(name: str) -> None:
+    pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def template_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A database migrated to head once per test process; each test gets a copy."""
+    if DB_KIND == "sqlite":
+        path = tmp_path_factory.mktemp("template") / "template.db"
+        migrate.upgrade(f"sqlite:///{path}")
+        yield str(path)
+        return
+    try:
+        name = new_pg_database()
+    except Exception as error:  # noqa: BLE001 - turned into a clear failure, never a skip
+        pytest.fail(f"PostgreSQL is required for CASEFILE_TEST_DB=postgresql and is not reachable: {error}")
+    migrate.upgrade(pg_url(name))
+    yield name
+    drop_pg_database(name)
+
+
+@pytest.fixture
+def database_url(template_database: str, tmp_path: Path) -> Iterator[str]:
+    if DB_KIND == "sqlite":
+        target = tmp_path / "casefile.db"
+        shutil.copyfile(template_database, target)
+        yield f"sqlite:///{target}"
+        return
+    name = new_pg_database(template_database)
+    yield pg_url(name)
+    drop_pg_database(name)
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    from moto_support import start_moto_server, stop_moto_server
+
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+    server = start_moto_server(tmp_path_factory.mktemp("moto") / "moto.log")
+    yield server.endpoint
+    stop_moto_server(server)
+
+
+def make_bucket(endpoint: str, object_lock: bool = False) -> str:
+    import boto3
+
+    name = f"casefile-{uuid.uuid4().hex[:12]}"
+    client = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1")
+    client.create_bucket(Bucket=name, ObjectLockEnabledForBucket=object_lock)
+    return name
+
+
+@pytest.fixture
+def storage_url(tmp_path: Path, request: pytest.FixtureRequest) -> str:
+    if STORAGE_KIND == "local":
+        return f"file://{tmp_path / 'blobs'}"
+    endpoint = request.getfixturevalue("moto_endpoint")
+    return f"s3://{make_bucket(endpoint)}"
+
+
+@pytest.fixture(scope="session")
+def signing_key_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("keys") / "signing_key.pem"
+    path.write_bytes(generate_private_key_pem())
+    path.chmod(0o600)
+    return path
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str, storage_url: str, signing_key_file: Path,
+             request: pytest.FixtureRequest) -> Settings:
+    instance = tmp_path / "instance"
+    instance.mkdir()
+    endpoint = request.getfixturevalue("moto_endpoint") if storage_url.startswith("s3://") else None
+    return Settings(
+        instance_path=instance,
+        database_url=database_url,
+        storage_url=storage_url,
+        secret_key="test-secret-key",
+        signing_key_path=signing_key_file,
+        field_keys=(base64.b64decode(FIELD_KEY),),
+        s3_endpoint_url=endpoint,
+        testing=True,
+        csrf_enabled=False,
+    )
+
+
+@pytest.fixture
+def app(settings: Settings) -> Iterator[Flask]:
+    application = create_app(settings)
+    yield application
+    application.extensions["casefile_db"].dispose()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@dataclass
+class Account:
+    id: uuid.UUID
+    email: str
+    role: str
+    password: str = PASSWORD
+
+
+@pytest.fixture
+def make_user(app: Flask) -> Callable[..., Account]:
+    counter = iter(range(1, 10_000))
+
+    def factory(role: str = "investigator", email: str | None = None, password: str = PASSWORD) -> Account:
+        email = email or f"{role}{next(counter)}@example.org"
+        with app.app_context(), session_scope() as s:
+            user = auth_services.create_user(s, email, role, password)
+            return Account(user.id, user.email, role, password)
+
+    return factory
+
+
+def login(client: FlaskClient, account: Account) -> None:
+    response = client.post("/login", data={"email": account.email, "password": account.password})
+    assert response.status_code == 302, response.get_data(as_text=True)[:500]
+
+
+@pytest.fixture
+def logged_in(client: FlaskClient, make_user: Callable[..., Account]) -> Callable[..., Account]:
+    """Create a user of the given role and log the test client in as them."""
+
+    def factory(role: str = "investigator") -> Account:
+        account = make_user(role)
+        login(client, account)
+        return account
+
+    return factory
+
+
+class Api:
+    """A JSON API client authenticated with a Bearer token."""
+
+    def __init__(self, client: FlaskClient, token: str) -> None:
+        self.client = client
+        self.headers = {"Authorization": f"Bearer {token}"}
+
+    def get(self, path: str, **kw: Any) -> Any:
+        return self.client.get("/api/v1" + path, headers=self.headers, **kw)
+
+    def post(self, path: str, json: Any = None, **kw: Any) -> Any:
+        return self.client.post("/api/v1" + path, headers=self.headers, json=json, **kw)
+
+    def patch(self, path: str, json: Any = None, **kw: Any) -> Any:
+        return self.client.patch("/api/v1" + path, headers=self.headers, json=json, **kw)
+
+
+@pytest.fixture
+def api_for(app: Flask, make_user: Callable[..., Account]) -> Callable[..., tuple[Api, Account]]:
+    def factory(role: str = "investigator", account: Account | None = None) -> tuple[Api, Account]:
+        account = account or make_user(role)
+        with app.app_context(), session_scope() as s:
+            user = s.get(User, account.id)
+            assert user is not None
+            token = auth_services.create_api_token(s, user)
+        return Api(app.test_client(), token), account
+
+    return factory
+
+
+@pytest.fixture
+def add_member(app: Flask) -> Callable[..., None]:
+    def factory(case_id: Any, account: Account, role: str = "investigator", identities: bool = False) -> None:
+        from casefile.cases.models import Case
+
+        with app.app_context(), session_scope() as s:
+            case = s.get(Case, uuid.UUID(str(case_id)))
+            user = s.get(User, account.id)
+            assert case is not None and user is not None
+            auth_services.add_member(s, case, user, role, identities)
+
+    return factory
+
+
+def csrf_token(html: str) -> str:
+    match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html) or re.search(
+        r'name="csrf_token" value="([^"]+)"', html
+    )
+    assert match, "no CSRF token in page"
+    return match.group(1)
+
+
+@pytest.fixture
+def make_case(app: Flask) -> Callable[..., uuid.UUID]:
+    counter = iter(range(1, 10_000))
+
+    def factory(owner: Account, reference: str | None = None, title: str = "A case") -> uuid.UUID:
+        from casefile.cases.services import create_case
+
+        with app.app_context(), session_scope() as s:
+            user = s.get(User, owner.id)
+            assert user is not None
+            case = create_case(s, user, {"reference": reference or f"C{next(counter)}", "title": title})
+            return case.id
+
+    return factory
