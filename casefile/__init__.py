@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
-
-from flask import Flask
+from typing import TYPE_CHECKING, Any
 
 from casefile.config import Settings, load_settings
+
+if TYPE_CHECKING:
+    # Imported lazily so storage/ and custody/ stay usable without Flask (offline verification).
+    from flask import Flask
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -29,6 +31,8 @@ def storage_options(settings: Settings) -> dict[str, Any]:
 
 def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     """Build the app. It only registers things; all behaviour lives in the capabilities."""
+    from flask import Flask
+
     from casefile import db, web
     from casefile.cli import register_cli
     from casefile.extensions import babel, csrf, login_manager

@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import base64
 import os
-import re
 import shutil
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +19,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
+from support import PASSWORD, Account, Api, login
 
 from casefile import create_app, migrate
 from casefile.auth import services as auth_services
@@ -29,16 +28,11 @@ from casefile.config import Settings
 from casefile.custody.signing import generate_private_key_pem
 from casefile.db import session_scope
 
-REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
-PHOTOS = SHARED / "testdata" / "photos"
-
 DB_KIND = os.environ.get("CASEFILE_TEST_DB", "sqlite")
 STORAGE_KIND = os.environ.get("CASEFILE_TEST_STORAGE", "local")
 PG_URL = os.environ.get("CASEFILE_TEST_POSTGRES_URL", "postgresql+psycopg://root@/{db}?host=/var/run/postgresql")
 WORKER = os.environ.get("PYTEST_XDIST_WORKER", "main")
 FIELD_KEY = base64.b64encode(b"k" * 32).decode()
-PASSWORD = "correct horse battery staple"
 
 assert DB_KIND in ("sqlite", "postgresql"), DB_KIND
 assert STORAGE_KIND in ("local", "s3"), STORAGE_KIND
@@ -77,7 +71,7 @@ def template_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]
         return
     try:
         name = new_pg_database()
-    except Exception as error:  # noqa: BLE001 - turned into a clear failure, never a skip
+    except Exception as error:
         pytest.fail(f"PostgreSQL is required for CASEFILE_TEST_DB=postgresql and is not reachable: {error}")
     migrate.upgrade(pg_url(name))
     yield name
@@ -98,31 +92,60 @@ def database_url(template_database: str, tmp_path: Path) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def moto_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    from moto_support import start_moto_server, stop_moto_server
+    """URL of a moto S3 server for this session; AWS env points boto3 at dummy credentials."""
+    aws_dir = tmp_path_factory.mktemp("aws")
+    with pytest.MonkeyPatch.context() as mp:
+        # Never let the tests pick up a developer's real AWS profile or credentials.
+        for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_ENDPOINT_URL"):
+            mp.delenv(name, raising=False)
+        mp.setenv("AWS_ACCESS_KEY_ID", "testing")
+        mp.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+        mp.setenv("AWS_DEFAULT_REGION", "us-east-1")
+        mp.setenv("AWS_REGION", "us-east-1")
+        mp.setenv("AWS_CONFIG_FILE", str(aws_dir / "config"))
+        mp.setenv("AWS_SHARED_CREDENTIALS_FILE", str(aws_dir / "credentials"))
+        mp.setenv("AWS_EC2_METADATA_DISABLED", "true")
+        from moto_support import start_moto_server, stop_moto_server
 
-    os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
-    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
-    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
-    server = start_moto_server(tmp_path_factory.mktemp("moto") / "moto.log")
-    yield server.endpoint
-    stop_moto_server(server)
+        server = start_moto_server(aws_dir / "moto_server.log")
+        try:
+            yield server.endpoint
+        finally:
+            stop_moto_server(server)
 
 
-def make_bucket(endpoint: str, object_lock: bool = False) -> str:
+@pytest.fixture(scope="session")
+def s3_client(moto_endpoint: str) -> Iterator[Any]:
     import boto3
 
-    name = f"casefile-{uuid.uuid4().hex[:12]}"
-    client = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1")
-    client.create_bucket(Bucket=name, ObjectLockEnabledForBucket=object_lock)
-    return name
+    client = boto3.client("s3", endpoint_url=moto_endpoint, region_name="us-east-1")
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def make_bucket(s3_client: Any) -> Callable[..., str]:
+    """Create a fresh, uniquely named bucket (so tests never see each other's blobs)."""
+
+    def make(*, object_lock: bool = False, versioned: bool = False) -> str:
+        name = f"casefile-test-{uuid.uuid4().hex[:8]}"
+        if object_lock:
+            s3_client.create_bucket(Bucket=name, ObjectLockEnabledForBucket=True)
+        else:
+            s3_client.create_bucket(Bucket=name)
+        if versioned:
+            s3_client.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
+        return name
+
+    return make
+
 
 
 @pytest.fixture
 def storage_url(tmp_path: Path, request: pytest.FixtureRequest) -> str:
     if STORAGE_KIND == "local":
         return f"file://{tmp_path / 'blobs'}"
-    endpoint = request.getfixturevalue("moto_endpoint")
-    return f"s3://{make_bucket(endpoint)}"
+    return f"s3://{request.getfixturevalue('make_bucket')()}"
 
 
 @pytest.fixture(scope="session")
@@ -164,14 +187,6 @@ def client(app: Flask) -> FlaskClient:
     return app.test_client()
 
 
-@dataclass
-class Account:
-    id: uuid.UUID
-    email: str
-    role: str
-    password: str = PASSWORD
-
-
 @pytest.fixture
 def make_user(app: Flask) -> Callable[..., Account]:
     counter = iter(range(1, 10_000))
@@ -185,11 +200,6 @@ def make_user(app: Flask) -> Callable[..., Account]:
     return factory
 
 
-def login(client: FlaskClient, account: Account) -> None:
-    response = client.post("/login", data={"email": account.email, "password": account.password})
-    assert response.status_code == 302, response.get_data(as_text=True)[:500]
-
-
 @pytest.fixture
 def logged_in(client: FlaskClient, make_user: Callable[..., Account]) -> Callable[..., Account]:
     """Create a user of the given role and log the test client in as them."""
@@ -200,23 +210,6 @@ def logged_in(client: FlaskClient, make_user: Callable[..., Account]) -> Callabl
         return account
 
     return factory
-
-
-class Api:
-    """A JSON API client authenticated with a Bearer token."""
-
-    def __init__(self, client: FlaskClient, token: str) -> None:
-        self.client = client
-        self.headers = {"Authorization": f"Bearer {token}"}
-
-    def get(self, path: str, **kw: Any) -> Any:
-        return self.client.get("/api/v1" + path, headers=self.headers, **kw)
-
-    def post(self, path: str, json: Any = None, **kw: Any) -> Any:
-        return self.client.post("/api/v1" + path, headers=self.headers, json=json, **kw)
-
-    def patch(self, path: str, json: Any = None, **kw: Any) -> Any:
-        return self.client.patch("/api/v1" + path, headers=self.headers, json=json, **kw)
 
 
 @pytest.fixture
@@ -244,14 +237,6 @@ def add_member(app: Flask) -> Callable[..., None]:
             auth_services.add_member(s, case, user, role, identities)
 
     return factory
-
-
-def csrf_token(html: str) -> str:
-    match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html) or re.search(
-        r'name="csrf_token" value="([^"]+)"', html
-    )
-    assert match, "no CSRF token in page"
-    return match.group(1)
 
 
 @pytest.fixture

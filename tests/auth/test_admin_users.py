@@ -3,8 +3,7 @@ from __future__ import annotations
 import re
 
 from flask.testing import FlaskClient
-
-from conftest import Account, login
+from support import Account, login
 
 
 def test_admin_creates_user_who_can_log_in_with_the_shown_password(client: FlaskClient, logged_in, app) -> None:

@@ -72,8 +72,8 @@ def test_reviewer_cannot_create_or_edit(client: FlaskClient, logged_in, make_use
 
 
 def test_non_member_gets_404_everywhere(client: FlaskClient, logged_in, make_user, make_case, app) -> None:
-    from casefile.cases.services import create_incident
     from casefile.cases.models import Case
+    from casefile.cases.services import create_incident
     from casefile.db import session_scope
 
     owner = make_user("investigator")

@@ -1,0 +1,162 @@
+"""Filesystem backend: ``<root>/objects/sha256/ab/cd/<hex>``, read-only files, never overwritten."""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+from collections.abc import Iterator
+from typing import BinaryIO
+
+from casefile.storage.base import BlobStoreBase, TempFileBlobWriter, is_blob_id, validate_blob_id
+from casefile.storage.errors import BlobNotFound, StorageError
+
+__all__ = ["LocalBlobStore", "LocalBlobWriter"]
+
+_READ_ONLY = 0o444
+_DIR_MODE = 0o750
+_HEX_DIGITS = frozenset("0123456789abcdef")
+
+
+def _fsync_dir(path: str) -> None:
+    """Persist directory entries (new names) so a crash cannot lose a committed blob."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _is_hex_pair(name: str) -> bool:
+    return len(name) == 2 and set(name) <= _HEX_DIGITS
+
+
+class LocalBlobWriter(TempFileBlobWriter):
+    def __init__(self, store: LocalBlobStore) -> None:
+        # Temp file lives under <root>/tmp: same filesystem, so publishing is an atomic link.
+        super().__init__(store.tmp_dir, file_mode=_READ_ONLY)
+        self._store_ref = store
+
+    def _store(self, temp_path: str, sha256: str, size: int) -> None:
+        self._store_ref._publish(temp_path, sha256)
+
+
+class LocalBlobStore(BlobStoreBase):
+    """Blobs as read-only files under ``root``; all paths are derived from validated hashes only."""
+
+    def __init__(self, root: str | os.PathLike[str]) -> None:
+        root = os.fspath(root)
+        os.makedirs(root, mode=_DIR_MODE, exist_ok=True)
+        # Resolve once: later confinement checks compare resolved paths against this.
+        self.root = os.path.realpath(root)
+        objects_dir = os.path.join(self.root, "objects", "sha256")
+        tmp_dir = os.path.join(self.root, "tmp")
+        os.makedirs(objects_dir, mode=_DIR_MODE, exist_ok=True)
+        os.makedirs(tmp_dir, mode=0o700, exist_ok=True)
+        self.objects_dir = os.path.realpath(objects_dir)
+        self.tmp_dir = os.path.realpath(tmp_dir)
+
+    # -- paths ---------------------------------------------------------------------------------
+
+    def path_for(self, sha256: str) -> str:
+        """Absolute path of the blob's file (which may not exist). Raises ``InvalidBlobId``."""
+        hexdigest = validate_blob_id(sha256)
+        path = os.path.join(self.objects_dir, hexdigest[0:2], hexdigest[2:4], hexdigest)
+        # Defence in depth against symlinked shard directories pointing outside the store.
+        resolved = os.path.realpath(path)
+        if os.path.commonpath([resolved, self.objects_dir]) != self.objects_dir:
+            raise StorageError(f"blob path for {hexdigest} escapes the store root")
+        return path
+
+    # -- writing -------------------------------------------------------------------------------
+
+    def writer(self) -> LocalBlobWriter:
+        return LocalBlobWriter(self)
+
+    def _ensure_dir(self, path: str) -> None:
+        # One level at a time so each newly created directory entry is fsynced in its parent.
+        parent = os.path.dirname(path)
+        if not os.path.isdir(parent):
+            self._ensure_dir(parent)
+        try:
+            os.mkdir(path, _DIR_MODE)
+        except FileExistsError:
+            return
+        _fsync_dir(parent)
+
+    def _publish(self, temp_path: str, sha256: str) -> None:
+        dest = self.path_for(sha256)
+        shard = os.path.dirname(dest)
+        self._ensure_dir(shard)
+        try:
+            # link() refuses to replace an existing name: write-once without a check-then-act race.
+            os.link(temp_path, dest)
+        except FileExistsError:
+            return  # same hash => same bytes: dedupe, the caller discards the temp file
+        except OSError as exc:
+            if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EMLINK):
+                raise
+            # Filesystems without hard links: rename is still atomic; a concurrent writer of the
+            # same hash can only ever put identical bytes there.
+            if os.path.lexists(dest):
+                return
+            os.replace(temp_path, dest)
+        _fsync_dir(shard)
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def open(self, sha256: str) -> BinaryIO:
+        path = self.path_for(sha256)
+        try:
+            return open(path, "rb")  # the caller closes it (context manager)
+        except FileNotFoundError:
+            raise BlobNotFound(sha256) from None
+
+    def exists(self, sha256: str) -> bool:
+        return os.path.isfile(self.path_for(sha256))
+
+    def size(self, sha256: str) -> int:
+        try:
+            return os.stat(self.path_for(sha256)).st_size
+        except FileNotFoundError:
+            raise BlobNotFound(sha256) from None
+
+    def iter_hashes(self) -> Iterator[str]:
+        """Yield stored hashes in sorted order; stray files in the tree are ignored."""
+        for first in self._sorted_subdirs(self.objects_dir):
+            if not _is_hex_pair(first):
+                continue
+            first_dir = os.path.join(self.objects_dir, first)
+            for second in self._sorted_subdirs(first_dir):
+                if not _is_hex_pair(second):
+                    continue
+                second_dir = os.path.join(first_dir, second)
+                with os.scandir(second_dir) as entries:
+                    names = sorted(e.name for e in entries if e.is_file(follow_symlinks=False))
+                for name in names:
+                    if name.startswith(first + second) and is_blob_id(name):
+                        yield name
+
+    @staticmethod
+    def _sorted_subdirs(path: str) -> list[str]:
+        try:
+            with os.scandir(path) as entries:
+                return sorted(e.name for e in entries if e.is_dir(follow_symlinks=False))
+        except FileNotFoundError:
+            return []
+
+    # -- maintenance ---------------------------------------------------------------------------
+
+    def delete(self, sha256: str) -> None:
+        """Remove a blob (fsck garbage collection of unreferenced blobs only)."""
+        path = self.path_for(sha256)
+        try:
+            # Read-only files are unlinkable on POSIX, but not on every platform/share.
+            os.chmod(path, stat.S_IRUSR | stat.S_IWUSR)
+            os.unlink(path)
+        except FileNotFoundError:
+            raise BlobNotFound(sha256) from None
+        _fsync_dir(os.path.dirname(path))
+
+    def describe(self) -> str:
+        return f"file://{self.root}"

@@ -1,0 +1,54 @@
+"""Helpers shared by the tests (kept out of conftest.py so test modules can import them by a unique name)."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from flask.testing import FlaskClient
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+PHOTOS = SHARED / "testdata" / "photos"
+PASSWORD = "correct horse battery staple"
+
+
+@dataclass
+class Account:
+    id: uuid.UUID
+    email: str
+    role: str
+    password: str = PASSWORD
+
+
+def login(client: FlaskClient, account: Account) -> None:
+    response = client.post("/login", data={"email": account.email, "password": account.password})
+    assert response.status_code == 302, response.get_data(as_text=True)[:500]
+
+
+class Api:
+    """A JSON API client authenticated with a Bearer token."""
+
+    def __init__(self, client: FlaskClient, token: str) -> None:
+        self.client = client
+        self.headers = {"Authorization": f"Bearer {token}"}
+
+    def get(self, path: str, **kw: Any) -> Any:
+        return self.client.get("/api/v1" + path, headers=self.headers, **kw)
+
+    def post(self, path: str, json: Any = None, **kw: Any) -> Any:
+        return self.client.post("/api/v1" + path, headers=self.headers, json=json, **kw)
+
+    def patch(self, path: str, json: Any = None, **kw: Any) -> Any:
+        return self.client.patch("/api/v1" + path, headers=self.headers, json=json, **kw)
+
+
+def csrf_token(html: str) -> str:
+    match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html) or re.search(
+        r'name="csrf_token" value="([^"]+)"', html
+    )
+    assert match, "no CSRF token in page"
+    return match.group(1)
