@@ -19,7 +19,7 @@ users_cli = AppGroup("users", help="User accounts and API tokens.")
 demo_cli = AppGroup("demo", help="The Tarhouna demonstration case.")
 
 
-def _settings():  # noqa: ANN202
+def _settings():
     return current_app.extensions["casefile_settings"]
 
 

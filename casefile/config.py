@@ -7,6 +7,7 @@ checkout works with no setup while production can inject its own through the env
 from __future__ import annotations
 
 import base64
+import contextlib
 import os
 import secrets
 from dataclasses import dataclass, field, replace
@@ -54,10 +55,8 @@ def _write_secret(path: Path, data: bytes) -> None:
 
 def _instance_secret(path: Path, make: Any) -> bytes:
     if not path.exists():
-        try:
+        with contextlib.suppress(FileExistsError):
             _write_secret(path, make())
-        except FileExistsError:
-            pass
     return path.read_bytes()
 
 
@@ -81,9 +80,10 @@ def load_settings(env: dict[str, str] | None = None, **overrides: Any) -> Settin
     instance = Path(env.get("CASEFILE_INSTANCE_PATH", "instance")).resolve()
     instance.mkdir(parents=True, exist_ok=True, mode=0o700)
 
-    secret_key = env.get("CASEFILE_SECRET_KEY") or _instance_secret(
-        instance / "secret_key", lambda: secrets.token_hex(32).encode()
-    ).decode().strip()
+    secret_key = (
+        env.get("CASEFILE_SECRET_KEY")
+        or _instance_secret(instance / "secret_key", lambda: secrets.token_hex(32).encode()).decode().strip()
+    )
 
     signing_key_path = Path(env["CASEFILE_SIGNING_KEY"]) if env.get("CASEFILE_SIGNING_KEY") else None
     if signing_key_path is None:
@@ -93,9 +93,7 @@ def load_settings(env: dict[str, str] | None = None, **overrides: Any) -> Settin
     if env.get("CASEFILE_FIELD_KEYS"):
         field_keys = parse_field_keys(env["CASEFILE_FIELD_KEYS"])
     else:
-        raw = _instance_secret(
-            instance / "field_keys", lambda: base64.b64encode(secrets.token_bytes(32)) + b"\n"
-        )
+        raw = _instance_secret(instance / "field_keys", lambda: base64.b64encode(secrets.token_bytes(32)) + b"\n")
         field_keys = parse_field_keys(raw.decode())
 
     lock_days = env.get("CASEFILE_S3_OBJECT_LOCK_DAYS")

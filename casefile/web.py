@@ -7,7 +7,18 @@ import logging
 import uuid
 from datetime import datetime, timedelta
 
-from flask import Flask, Response, current_app, flash, jsonify, redirect, render_template, request, session, url_for
+from flask import (
+    Flask,
+    Response,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user, logout_user
 from flask_wtf.csrf import CSRFError
@@ -28,7 +39,7 @@ RTL_LOCALES = frozenset({"ar"})
 CASE_TABS: list[tuple[str, object]] = []
 
 
-def settings():  # noqa: ANN201 - typed at the call sites through casefile.config.Settings
+def settings():
     return current_app.extensions["casefile_settings"]
 
 
@@ -54,7 +65,7 @@ def load_user(session_id: str) -> User | None:
 
 
 @login_manager.request_loader
-def load_user_from_token(req) -> User | None:  # noqa: ANN001 - Flask-Login's callback signature
+def load_user_from_token(req) -> User | None:
     if not is_api_request():
         return None
     header = req.headers.get("Authorization", "")

@@ -140,7 +140,6 @@ def make_bucket(s3_client: Any) -> Callable[..., str]:
     return make
 
 
-
 @pytest.fixture
 def storage_url(tmp_path: Path, request: pytest.FixtureRequest) -> str:
     if STORAGE_KIND == "local":
@@ -157,8 +156,13 @@ def signing_key_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def settings(tmp_path: Path, database_url: str, storage_url: str, signing_key_file: Path,
-             request: pytest.FixtureRequest) -> Settings:
+def settings(
+    tmp_path: Path,
+    database_url: str,
+    storage_url: str,
+    signing_key_file: Path,
+    request: pytest.FixtureRequest,
+) -> Settings:
     instance = tmp_path / "instance"
     instance.mkdir()
     endpoint = request.getfixturevalue("moto_endpoint") if storage_url.startswith("s3://") else None

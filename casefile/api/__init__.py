@@ -4,7 +4,7 @@ document built from the same declarations that register the routes, so the spec 
 from casefile.api.core import api_bp
 
 # Route modules register themselves on import.
-from casefile.api import cases as _cases  # noqa: F401,E402  isort: skip
-from casefile.api import openapi as _openapi  # noqa: F401,E402  isort: skip
+from casefile.api import cases as _cases  # noqa: F401  isort: skip
+from casefile.api import openapi as _openapi  # noqa: F401  isort: skip
 
 __all__ = ["api_bp"]

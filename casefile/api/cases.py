@@ -24,40 +24,69 @@ ID = [{"name": "id", "in": "path", "required": True, "schema": sc.UUID}]
 
 def case_json(case: Case) -> dict[str, Any]:
     return {
-        "id": str(case.id), "reference": case.reference, "title": case.title, "summary": case.summary,
-        "situation": case.situation, "status": case.status.value, "created_at": case.created_at.isoformat(),
+        "id": str(case.id),
+        "reference": case.reference,
+        "title": case.title,
+        "summary": case.summary,
+        "situation": case.situation,
+        "status": case.status.value,
+        "created_at": case.created_at.isoformat(),
     }
 
 
 def incident_json(incident: Incident) -> dict[str, Any]:
     return {
-        "id": str(incident.id), "case_id": str(incident.case_id), "title": incident.title,
+        "id": str(incident.id),
+        "case_id": str(incident.case_id),
+        "title": incident.title,
         "description": incident.description,
         "start_date": incident.start_date.isoformat() if incident.start_date else None,
         "end_date": incident.end_date.isoformat() if incident.end_date else None,
-        "date_precision": incident.date_precision.value, "place_name": incident.place_name,
-        "latitude": incident.latitude, "longitude": incident.longitude,
+        "date_precision": incident.date_precision.value,
+        "place_name": incident.place_name,
+        "latitude": incident.latitude,
+        "longitude": incident.longitude,
         "location_precision": incident.location_precision.value,
-        "violation_types": list(incident.violation_types or []), "victim_count": incident.victim_count,
+        "violation_types": list(incident.violation_types or []),
+        "victim_count": incident.victim_count,
         "victim_count_source": incident.victim_count_source,
         "date_display": services.format_incident_date(incident),
     }
 
 
 def member_json(m: Membership) -> dict[str, Any]:
-    return {"user_id": str(m.user_id), "email": m.user.email, "role": m.role.value,
-            "can_view_identities": m.can_view_identities}
+    return {
+        "user_id": str(m.user_id),
+        "email": m.user.email,
+        "role": m.role.value,
+        "can_view_identities": m.can_view_identities,
+    }
 
 
-@route("/cases", "GET", summary="Cases I am a member of", tag="cases", response=sc.CASE, paginated=True,
-       errors=(401, 422))
+@route(
+    "/cases",
+    "GET",
+    summary="Cases I am a member of",
+    tag="cases",
+    response=sc.CASE,
+    paginated=True,
+    errors=(401, 422),
+)
 def list_cases() -> ResponseReturnValue:
     stmt = select(Case).where(Case.id.in_(member_case_ids(current_user))).order_by(Case.reference)
     return paginate(db_session(), stmt, case_json)
 
 
-@route("/cases", "POST", summary="Create a case", tag="cases", request_schema=sc.CASE_CREATE,
-       response=sc.CASE, status=201, errors=(401, 403, 409, 422))
+@route(
+    "/cases",
+    "POST",
+    summary="Create a case",
+    tag="cases",
+    request_schema=sc.CASE_CREATE,
+    response=sc.CASE,
+    status=201,
+    errors=(401, 403, 409, 422),
+)
 def create_case() -> ResponseReturnValue:
     data = only_fields(json_body(), set(sc.CASE_CREATE["properties"]))
     return created(case_json(services.create_case(db_session(), current_user, data)))
@@ -68,8 +97,16 @@ def get_case(id: str) -> ResponseReturnValue:
     return jsonify(case_json(require_case(db_session(), current_user, id)))
 
 
-@route("/cases/{id}", "PATCH", summary="Change a case", tag="cases", request_schema=sc.CASE_PATCH,
-       response=sc.CASE, params=ID, errors=(401, 403, 404, 422))
+@route(
+    "/cases/{id}",
+    "PATCH",
+    summary="Change a case",
+    tag="cases",
+    request_schema=sc.CASE_PATCH,
+    response=sc.CASE,
+    params=ID,
+    errors=(401, 403, 404, 422),
+)
 def patch_case(id: str) -> ResponseReturnValue:
     s = db_session()
     case = require_case(s, current_user, id, Access.WRITE)
@@ -77,19 +114,41 @@ def patch_case(id: str) -> ResponseReturnValue:
     return jsonify(case_json(services.update_case(s, case, data)))
 
 
-@route("/cases/{id}/members", "GET", summary="Members of a case", tag="cases", response=sc.MEMBER,
-       params=ID, paginated=True, errors=(401, 404, 422))
+@route(
+    "/cases/{id}/members",
+    "GET",
+    summary="Members of a case",
+    tag="cases",
+    response=sc.MEMBER,
+    params=ID,
+    paginated=True,
+    errors=(401, 404, 422),
+)
 def list_members(id: str) -> ResponseReturnValue:
     s = db_session()
     case = require_case(s, current_user, id, Access.MANAGE_MEMBERS if current_user.is_admin else Access.READ)
     members = auth_services.members_of(s, case)
-    return jsonify({"items": [member_json(m) for m in members], "page": 1, "per_page": len(members),
-                    "total": len(members)})
+    return jsonify(
+        {
+            "items": [member_json(m) for m in members],
+            "page": 1,
+            "per_page": len(members),
+            "total": len(members),
+        }
+    )
 
 
-@route("/cases/{id}/members", "POST", summary="Add a member or change their role (admins)", tag="cases",
-       request_schema=sc.MEMBER_CREATE, response=sc.MEMBER, status=201, params=ID,
-       errors=(401, 403, 404, 422))
+@route(
+    "/cases/{id}/members",
+    "POST",
+    summary="Add a member or change their role (admins)",
+    tag="cases",
+    request_schema=sc.MEMBER_CREATE,
+    response=sc.MEMBER,
+    status=201,
+    params=ID,
+    errors=(401, 403, 404, 422),
+)
 def add_member(id: str) -> ResponseReturnValue:
     s = db_session()
     case = require_case(s, current_user, id, Access.MANAGE_MEMBERS)
@@ -108,21 +167,38 @@ def add_member(id: str) -> ResponseReturnValue:
     return created(member_json(membership))
 
 
-@route("/cases/{id}/incidents", "GET", summary="Incidents of a case, by date", tag="incidents",
-       response=sc.INCIDENT, params=ID, paginated=True, errors=(401, 404, 422))
+@route(
+    "/cases/{id}/incidents",
+    "GET",
+    summary="Incidents of a case, by date",
+    tag="incidents",
+    response=sc.INCIDENT,
+    params=ID,
+    paginated=True,
+    errors=(401, 404, 422),
+)
 def list_incidents(id: str) -> ResponseReturnValue:
     s = db_session()
     case = require_case(s, current_user, id)
     stmt = (
-        select(Incident).where(Incident.case_id == case.id)
+        select(Incident)
+        .where(Incident.case_id == case.id)
         .order_by(Incident.start_date.is_(None), Incident.start_date, Incident.title, Incident.id)
     )
     return paginate(s, stmt, incident_json)
 
 
-@route("/cases/{id}/incidents", "POST", summary="Add an incident", tag="incidents",
-       request_schema=sc.INCIDENT_CREATE, response=sc.INCIDENT, status=201, params=ID,
-       errors=(401, 403, 404, 422))
+@route(
+    "/cases/{id}/incidents",
+    "POST",
+    summary="Add an incident",
+    tag="incidents",
+    request_schema=sc.INCIDENT_CREATE,
+    response=sc.INCIDENT,
+    status=201,
+    params=ID,
+    errors=(401, 403, 404, 422),
+)
 def create_incident(id: str) -> ResponseReturnValue:
     s = db_session()
     case = require_case(s, current_user, id, Access.WRITE)
@@ -135,8 +211,16 @@ def get_incident(id: str) -> ResponseReturnValue:
     return jsonify(incident_json(require_in_case(db_session(), current_user, Incident, id)))
 
 
-@route("/incidents/{id}", "PATCH", summary="Change an incident", tag="incidents",
-       request_schema=sc.INCIDENT_PATCH, response=sc.INCIDENT, params=ID, errors=(401, 403, 404, 422))
+@route(
+    "/incidents/{id}",
+    "PATCH",
+    summary="Change an incident",
+    tag="incidents",
+    request_schema=sc.INCIDENT_PATCH,
+    response=sc.INCIDENT,
+    params=ID,
+    errors=(401, 403, 404, 422),
+)
 def patch_incident(id: str) -> ResponseReturnValue:
     s = db_session()
     incident = require_in_case(s, current_user, Incident, id, Access.WRITE)

@@ -55,8 +55,19 @@ def route(
         flask_path = re.sub(r"\{(\w+)\}", r"<\1>", path)
         api_bp.add_url_rule(flask_path, endpoint=f"{view.__name__}", view_func=view, methods=[method])
         OPERATIONS.append(
-            Operation(path, method.lower(), summary, tag, request_schema, request_kind, response, status,
-                      paginated, params or [], errors)
+            Operation(
+                path,
+                method.lower(),
+                summary,
+                tag,
+                request_schema,
+                request_kind,
+                response,
+                status,
+                paginated,
+                params or [],
+                errors,
+            )
         )
         return view
 

@@ -12,11 +12,22 @@ from casefile.api.core import OPERATIONS, api_bp
 
 PAGE_PARAMS = [
     {"name": "page", "in": "query", "required": False, "schema": {"type": "integer", "minimum": 1}},
-    {"name": "per_page", "in": "query", "required": False,
-     "schema": {"type": "integer", "minimum": 1, "maximum": 200}},
+    {
+        "name": "per_page",
+        "in": "query",
+        "required": False,
+        "schema": {"type": "integer", "minimum": 1, "maximum": 200},
+    },
 ]
-ERROR_TEXT = {400: "Bad request", 401: "Not authenticated", 403: "Not allowed", 404: "Not found",
-              409: "Conflict", 413: "Too large", 422: "Invalid input"}
+ERROR_TEXT = {
+    400: "Bad request",
+    401: "Not authenticated",
+    403: "Not allowed",
+    404: "Not found",
+    409: "Conflict",
+    413: "Too large",
+    422: "Invalid input",
+}
 
 
 def build_spec() -> dict[str, Any]:
@@ -32,9 +43,10 @@ def build_spec() -> dict[str, Any]:
             "operationId": f"{op.method}_{op.path.strip('/').replace('/', '_').replace('{', '').replace('}', '')}",
             "tags": [op.tag],
             "parameters": op.params + (PAGE_PARAMS if op.paginated else []),
-            "responses": {str(op.status): ok, **{
-                str(code): {"description": ERROR_TEXT.get(code, "Error"), **error_ref} for code in op.errors
-            }},
+            "responses": {
+                str(op.status): ok,
+                **{str(code): {"description": ERROR_TEXT.get(code, "Error"), **error_ref} for code in op.errors},
+            },
         }
         if op.request is not None:
             media = "multipart/form-data" if op.request_kind == "multipart" else "application/json"

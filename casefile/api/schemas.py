@@ -34,15 +34,24 @@ def obj(properties: dict[str, Any], required: list[str] | None = None) -> dict[s
     return {"type": "object", "properties": properties, "required": required or list(properties)}
 
 
-CASE = obj({
-    "id": UUID, "reference": string(), "title": string(), "summary": string(), "situation": string(),
-    "status": enum_of(CaseStatus), "created_at": DATETIME,
-})
+CASE = obj(
+    {
+        "id": UUID,
+        "reference": string(),
+        "title": string(),
+        "summary": string(),
+        "situation": string(),
+        "status": enum_of(CaseStatus),
+        "created_at": DATETIME,
+    }
+)
 CASE_CREATE = {
     "type": "object",
     "properties": {
-        "reference": string(pattern="^[A-Z0-9-]{2,16}$"), "title": string(maxLength=300),
-        "summary": string(maxLength=20000), "situation": string(maxLength=300),
+        "reference": string(pattern="^[A-Z0-9-]{2,16}$"),
+        "title": string(maxLength=300),
+        "summary": string(maxLength=20000),
+        "situation": string(maxLength=300),
     },
     "required": ["reference", "title"],
     "additionalProperties": False,
@@ -50,20 +59,31 @@ CASE_CREATE = {
 CASE_PATCH = {
     "type": "object",
     "properties": {
-        "title": string(minLength=1, maxLength=300), "summary": string(maxLength=20000),
-        "situation": string(maxLength=300), "status": enum_of(CaseStatus),
+        "title": string(minLength=1, maxLength=300),
+        "summary": string(maxLength=20000),
+        "situation": string(maxLength=300),
+        "status": enum_of(CaseStatus),
     },
     "additionalProperties": False,
 }
 MEMBER_CREATE = {
     "type": "object",
-    "properties": {"email": string(format="email"), "role": enum_of(CaseRole), "can_view_identities": {"type": "boolean"}},
+    "properties": {
+        "email": string(format="email"),
+        "role": enum_of(CaseRole),
+        "can_view_identities": {"type": "boolean"},
+    },
     "required": ["email", "role"],
     "additionalProperties": False,
 }
-MEMBER = obj({
-    "user_id": UUID, "email": string(), "role": enum_of(CaseRole), "can_view_identities": {"type": "boolean"},
-})
+MEMBER = obj(
+    {
+        "user_id": UUID,
+        "email": string(),
+        "role": enum_of(CaseRole),
+        "can_view_identities": {"type": "boolean"},
+    }
+)
 VIOLATION_TYPE = {"type": "string", "enum": list(VIOLATION_TYPES)}
 _INCIDENT_FIELDS = {
     "title": string(minLength=1, maxLength=300),
@@ -80,18 +100,27 @@ _INCIDENT_FIELDS = {
     "victim_count_source": string(maxLength=500),
 }
 INCIDENT_CREATE = {
-    "type": "object", "properties": _INCIDENT_FIELDS, "required": ["title"], "additionalProperties": False,
+    "type": "object",
+    "properties": _INCIDENT_FIELDS,
+    "required": ["title"],
+    "additionalProperties": False,
 }
 INCIDENT_PATCH = {"type": "object", "properties": _INCIDENT_FIELDS, "additionalProperties": False}
 INCIDENT = obj({"id": UUID, "case_id": UUID, **_INCIDENT_FIELDS, "date_display": string()})
 
-ERROR = obj({
-    "error": obj({"code": string(), "message": string()}, ["code", "message"]),
-})
+ERROR = obj(
+    {
+        "error": obj({"code": string(), "message": string()}, ["code", "message"]),
+    }
+)
 
 
 def page_of(item: dict[str, Any]) -> dict[str, Any]:
-    return obj({
-        "items": {"type": "array", "items": item}, "page": {"type": "integer"},
-        "per_page": {"type": "integer"}, "total": {"type": "integer"},
-    })
+    return obj(
+        {
+            "items": {"type": "array", "items": item},
+            "page": {"type": "integer"},
+            "per_page": {"type": "integer"},
+            "total": {"type": "integer"},
+        }
+    )

@@ -38,9 +38,7 @@ def parse_id(value: Any) -> uuid.UUID:
 
 
 def membership(session: Session, user: User, case_id: uuid.UUID) -> Membership | None:
-    return session.scalar(
-        select(Membership).where(Membership.case_id == case_id, Membership.user_id == user.id)
-    )
+    return session.scalar(select(Membership).where(Membership.case_id == case_id, Membership.user_id == user.id))
 
 
 def allowed(user: User, member: Membership | None, access: Access) -> bool:

@@ -19,7 +19,7 @@ from casefile.db import utcnow
 from casefile.errors import Conflict, NotFound, ValidationFailed
 
 EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,189}\.[^@\s]{2,63}$")
-TOKEN_PREFIX = "cf_"
+TOKEN_PREFIX = "cf_"  # noqa: S105 - a public prefix that makes leaked tokens recognisable, not a secret
 
 
 def normalise_email(email: str) -> str:
@@ -99,11 +99,14 @@ class LoginResult:
 
 def _recent_failures(session: Session, column: object, value: str, window: timedelta) -> int:
     since = utcnow() - window
-    return session.scalar(
-        select(func.count()).select_from(LoginAttempt).where(
-            column == value, LoginAttempt.success.is_(False), LoginAttempt.at >= since
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(LoginAttempt)
+            .where(column == value, LoginAttempt.success.is_(False), LoginAttempt.at >= since)
         )
-    ) or 0
+        or 0
+    )
 
 
 def authenticate(
@@ -155,8 +158,7 @@ def user_for_token(session: Session, token: str) -> User | None:
     ).first()
     if row is None:
         return None
-    api_token, user = row
-    return user
+    return row[1]
 
 
 def add_member(
@@ -166,9 +168,7 @@ def add_member(
     case_role = parse_role(role, CaseRole) if isinstance(role, str) else role
     if not user.active:
         raise ValidationFailed("This account is deactivated.", field="email")
-    membership = session.scalar(
-        select(Membership).where(Membership.case_id == case.id, Membership.user_id == user.id)
-    )
+    membership = session.scalar(select(Membership).where(Membership.case_id == case.id, Membership.user_id == user.id))
     if membership is None:
         membership = Membership(case_id=case.id, user_id=user.id, role=case_role)
         session.add(membership)
@@ -179,9 +179,7 @@ def add_member(
 
 
 def remove_member(session: Session, case: Case, user_id: uuid.UUID) -> None:
-    membership = session.scalar(
-        select(Membership).where(Membership.case_id == case.id, Membership.user_id == user_id)
-    )
+    membership = session.scalar(select(Membership).where(Membership.case_id == case.id, Membership.user_id == user_id))
     if membership is None:
         raise NotFound("This user is not a member of the case.")
     session.delete(membership)
@@ -191,7 +189,10 @@ def remove_member(session: Session, case: Case, user_id: uuid.UUID) -> None:
 def members_of(session: Session, case: Case) -> list[Membership]:
     return list(
         session.scalars(
-            select(Membership).join(User).where(Membership.case_id == case.id)
-            .options(selectinload(Membership.user)).order_by(User.email)
+            select(Membership)
+            .join(User)
+            .where(Membership.case_id == case.id)
+            .options(selectinload(Membership.user))
+            .order_by(User.email)
         )
     )

@@ -28,7 +28,10 @@ def login() -> str | Response | tuple[str, int]:
     if form.validate_on_submit():
         cfg = settings()
         result = services.authenticate(
-            db_session(), form.email.data or "", form.password.data or "", request.remote_addr or "?",
+            db_session(),
+            form.email.data or "",
+            form.password.data or "",
+            request.remote_addr or "?",
             per_account=cfg.login_failures_per_minute,
             per_address=cfg.login_failures_per_address_per_minute,
         )
@@ -86,7 +89,10 @@ def create_user() -> str | Response | tuple[str, int]:
             form.email.errors = [error.message]
         else:
             # Shown once, now; only the hash is kept.
-            flash(_("Created %(email)s. Their one-time password is: %(pw)s", email=user.email, pw=password), "secret")
+            flash(
+                _("Created %(email)s. Their one-time password is: %(pw)s", email=user.email, pw=password),
+                "secret",
+            )
             return redirect(url_for("auth.users"))
     rows = s.scalars(select(User).order_by(User.email)).all()
     return render_template("auth/users.html", users=rows, form=form, confirm=ConfirmForm()), 422
@@ -109,8 +115,14 @@ def toggle_active(user_id: str) -> Response:
         flash(_("You cannot deactivate your own account."), "error")
         return redirect(url_for("auth.users"))
     services.set_active(db_session(), user, not user.active)
-    flash(_("%(email)s is now %(state)s.", email=user.email,
-            state=_("active") if user.active else _("deactivated")), "info")
+    flash(
+        _(
+            "%(email)s is now %(state)s.",
+            email=user.email,
+            state=_("active") if user.active else _("deactivated"),
+        ),
+        "info",
+    )
     return redirect(url_for("auth.users"))
 
 

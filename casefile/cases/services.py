@@ -22,8 +22,18 @@ REFERENCE_RE = re.compile(r"^[A-Z0-9-]{2,16}$")
 
 CASE_FIELDS = ("reference", "title", "summary", "situation", "status")
 INCIDENT_FIELDS = (
-    "title", "description", "start_date", "end_date", "date_precision", "place_name", "latitude",
-    "longitude", "location_precision", "violation_types", "victim_count", "victim_count_source",
+    "title",
+    "description",
+    "start_date",
+    "end_date",
+    "date_precision",
+    "place_name",
+    "latitude",
+    "longitude",
+    "location_precision",
+    "violation_types",
+    "victim_count",
+    "victim_count_source",
 )
 
 
@@ -86,9 +96,7 @@ def parse_count(value: Any, field: str) -> int | None:
 
 def validate_reference(reference: Any) -> str:
     if not isinstance(reference, str) or not REFERENCE_RE.match(reference):
-        raise ValidationFailed(
-            _("Use 2 to 16 capital letters, digits or hyphens, for example TRH."), field="reference"
-        )
+        raise ValidationFailed(_("Use 2 to 16 capital letters, digits or hyphens, for example TRH."), field="reference")
     return reference
 
 
@@ -131,8 +139,10 @@ def _apply_case(case: Case, data: Mapping[str, Any], partial: bool = False) -> N
 def cases_for(session: Session, user: User) -> list[Case]:
     return list(
         session.scalars(
-            select(Case).join(Membership, Membership.case_id == Case.id)
-            .where(Membership.user_id == user.id).order_by(Case.reference)
+            select(Case)
+            .join(Membership, Membership.case_id == Case.id)
+            .where(Membership.user_id == user.id)
+            .order_by(Case.reference)
         )
     )
 
@@ -172,9 +182,7 @@ def _apply_incident(incident: Incident, data: Mapping[str, Any], partial: bool =
     if given("longitude"):
         incident.longitude = parse_coordinate(data.get("longitude"), "longitude", 180)
     if data.get("location_precision"):
-        incident.location_precision = parse_choice(
-            data["location_precision"], LocationPrecision, "location_precision"
-        )
+        incident.location_precision = parse_choice(data["location_precision"], LocationPrecision, "location_precision")
     if given("violation_types"):
         incident.violation_types = parse_violation_types(data.get("violation_types"))
     if given("victim_count"):
@@ -198,9 +206,7 @@ def parse_violation_types(value: Any) -> list[str]:
         raise ValidationFailed(_("Give a list of violation types."), field="violation_types")
     unknown = [v for v in value if v not in VIOLATION_TYPES]
     if unknown:
-        raise ValidationFailed(
-            _("Unknown violation type: %(v)s.", v=", ".join(unknown)[:200]), field="violation_types"
-        )
+        raise ValidationFailed(_("Unknown violation type: %(v)s.", v=", ".join(unknown)[:200]), field="violation_types")
     return list(dict.fromkeys(value))
 
 
@@ -208,7 +214,8 @@ def incidents_of(session: Session, case: Case) -> list[Incident]:
     # Undated incidents last; NULLS LAST is spelled differently per engine, so sort on a flag first.
     return list(
         session.scalars(
-            select(Incident).where(Incident.case_id == case.id)
+            select(Incident)
+            .where(Incident.case_id == case.id)
             .order_by(Incident.start_date.is_(None), Incident.start_date, Incident.title)
         )
     )

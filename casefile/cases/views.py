@@ -58,8 +58,11 @@ def show_case(case_id: str) -> str:
     s = db_session()
     case = require_case(s, current_user, case_id)
     return render_template(
-        "cases/case.html", incidents=services.incidents_of(s, case), violation_types=VIOLATION_TYPES,
-        format_date=services.format_incident_date, **case_context(case),
+        "cases/case.html",
+        incidents=services.incidents_of(s, case),
+        violation_types=VIOLATION_TYPES,
+        format_date=services.format_incident_date,
+        **case_context(case),
     )
 
 
@@ -104,8 +107,11 @@ def show_incident(incident_id: str) -> str:
     s = db_session()
     incident = require_in_case(s, current_user, Incident, incident_id)
     return render_template(
-        "cases/incident.html", incident=incident, violation_types=VIOLATION_TYPES,
-        format_date=services.format_incident_date, **case_context(incident.case),
+        "cases/incident.html",
+        incident=incident,
+        violation_types=VIOLATION_TYPES,
+        format_date=services.format_incident_date,
+        **case_context(incident.case),
     )
 
 
@@ -132,8 +138,11 @@ def edit_incident(incident_id: str) -> str | Response | tuple[str, int]:
 def members(case_id: str) -> str:
     case = _case_for_members(case_id)
     return render_template(
-        "cases/members.html", form=MemberForm(), confirm=ConfirmForm(),
-        memberships=auth_services.members_of(db_session(), case), can_manage=current_user.is_admin,
+        "cases/members.html",
+        form=MemberForm(),
+        confirm=ConfirmForm(),
+        memberships=auth_services.members_of(db_session(), case),
+        can_manage=current_user.is_admin,
         **case_context(case),
     )
 
@@ -161,8 +170,12 @@ def add_member(case_id: str) -> str | Response | tuple[str, int]:
             flash(_("%(email)s is a member of %(ref)s.", email=user.email, ref=case.reference), "info")
             return redirect(url_for("cases.members", case_id=case.id))
     return render_template(
-        "cases/members.html", form=form, confirm=ConfirmForm(),
-        memberships=auth_services.members_of(s, case), can_manage=True, **case_context(case),
+        "cases/members.html",
+        form=form,
+        confirm=ConfirmForm(),
+        memberships=auth_services.members_of(s, case),
+        can_manage=True,
+        **case_context(case),
     ), 422
 
 

@@ -8,8 +8,11 @@ from support import Account, login
 
 def test_admin_creates_user_who_can_log_in_with_the_shown_password(client: FlaskClient, logged_in, app) -> None:
     logged_in("admin")
-    response = client.post("/admin/users", data={"email": "new@example.org", "name": "New", "role": "legal"},
-                           follow_redirects=True)
+    response = client.post(
+        "/admin/users",
+        data={"email": "new@example.org", "name": "New", "role": "legal"},
+        follow_redirects=True,
+    )
     html = response.get_data(as_text=True)
     password = re.search(r"one-time password is: ([\w-]+)", html).group(1)
     client.post("/logout")
@@ -46,17 +49,24 @@ def test_admin_manages_members_of_a_case_it_is_not_in(client: FlaskClient, logge
     case_id = make_case(owner, "MEM")
     logged_in("admin")
     assert client.get(f"/cases/{case_id}").status_code == 404  # content stays members-only
-    response = client.post(f"/cases/{case_id}/members", data={
-        "email": newcomer.email, "role": "legal", "can_view_identities": "y"})
+    response = client.post(
+        f"/cases/{case_id}/members",
+        data={"email": newcomer.email, "role": "legal", "can_view_identities": "y"},
+    )
     assert response.status_code == 302
     html = client.get(f"/cases/{case_id}/members").get_data(as_text=True)
     assert newcomer.email in html and "may view" in html
-    assert client.post(f"/cases/{case_id}/members", data={"email": "ghost@example.org", "role": "legal"}).status_code == 422
+    assert (
+        client.post(f"/cases/{case_id}/members", data={"email": "ghost@example.org", "role": "legal"}).status_code
+        == 422
+    )
     assert client.post(f"/cases/{case_id}/members/{newcomer.id}/remove").status_code == 302
     assert newcomer.email not in client.get(f"/cases/{case_id}/members").get_data(as_text=True)
 
 
-def test_member_can_see_but_not_manage_members(client: FlaskClient, logged_in, make_user, make_case, add_member) -> None:
+def test_member_can_see_but_not_manage_members(
+    client: FlaskClient, logged_in, make_user, make_case, add_member
+) -> None:
     owner = make_user("investigator")
     case_id = make_case(owner, "MEM2")
     member = logged_in("legal")

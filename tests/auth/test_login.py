@@ -37,8 +37,7 @@ def test_wrong_password_has_one_message_for_all_failures(client: FlaskClient, ma
 def test_fifty_wrong_passwords_are_throttled_without_error(client: FlaskClient, make_user) -> None:
     account = make_user()
     statuses = [
-        client.post("/login", data={"email": account.email, "password": f"wrong {i}"}).status_code
-        for i in range(50)
+        client.post("/login", data={"email": account.email, "password": f"wrong {i}"}).status_code for i in range(50)
     ]
     assert statuses[:5] == [200] * 5
     assert set(statuses[5:]) == {429}

@@ -19,7 +19,9 @@ def test_bad_references_are_refused_with_a_message(client: FlaskClient, logged_i
     for reference in ("trh", "T R", "T", "TOO-LONG-REFERENCE-X", "TRH/1"):
         response = client.post("/cases/new", data={"reference": reference, "title": "x", "status": "open"})
         assert response.status_code == 422, reference
-        assert "capital letters" in response.get_data(as_text=True) or "Field cannot be longer" in response.get_data(as_text=True)
+        assert "capital letters" in response.get_data(as_text=True) or "Field cannot be longer" in response.get_data(
+            as_text=True
+        )
 
 
 def test_duplicate_reference(client: FlaskClient, logged_in) -> None:
@@ -32,14 +34,28 @@ def test_duplicate_reference(client: FlaskClient, logged_in) -> None:
 
 def test_script_in_every_text_field_is_rendered_inert(client: FlaskClient, logged_in) -> None:
     logged_in("investigator")
-    response = client.post("/cases/new", data={
-        "reference": "XSS", "title": XSS, "situation": XSS, "summary": XSS, "status": "open",
-    })
+    response = client.post(
+        "/cases/new",
+        data={
+            "reference": "XSS",
+            "title": XSS,
+            "situation": XSS,
+            "summary": XSS,
+            "status": "open",
+        },
+    )
     case_url = response.headers["Location"]
-    incident = client.post(case_url + "/incidents/new", data={
-        "title": XSS, "description": XSS, "place_name": XSS, "victim_count_source": XSS,
-        "date_precision": "day", "location_precision": "unknown",
-    })
+    incident = client.post(
+        case_url + "/incidents/new",
+        data={
+            "title": XSS,
+            "description": XSS,
+            "place_name": XSS,
+            "victim_count_source": XSS,
+            "date_precision": "day",
+            "location_precision": "unknown",
+        },
+    )
     assert incident.status_code == 302
     for url in (case_url, incident.headers["Location"], "/", incident.headers["Location"] + "/edit"):
         html = client.get(url).get_data(as_text=True)
@@ -50,9 +66,16 @@ def test_script_in_every_text_field_is_rendered_inert(client: FlaskClient, logge
 def test_edit_case_keeps_reference(client: FlaskClient, logged_in, make_case) -> None:
     owner = logged_in("legal")
     case_id = make_case(owner, "EDT")
-    response = client.post(f"/cases/{case_id}/edit", data={
-        "reference": "CHANGED", "title": "New title", "summary": "s", "situation": "", "status": "referred",
-    })
+    response = client.post(
+        f"/cases/{case_id}/edit",
+        data={
+            "reference": "CHANGED",
+            "title": "New title",
+            "summary": "s",
+            "situation": "",
+            "status": "referred",
+        },
+    )
     assert response.status_code == 302
     page = client.get(f"/cases/{case_id}").get_data(as_text=True)
     assert "New title" in page and "EDT" in page and "referred" in page
@@ -81,8 +104,14 @@ def test_non_member_gets_404_everywhere(client: FlaskClient, logged_in, make_use
     with app.app_context(), session_scope() as s:
         incident_id = create_incident(s, s.get(Case, case_id), {"title": "hidden"}).id
     logged_in("investigator")
-    for url in (f"/cases/{case_id}", f"/cases/{case_id}/edit", f"/cases/{case_id}/members",
-                f"/incidents/{incident_id}", f"/incidents/{incident_id}/edit", "/cases/not-a-uuid"):
+    for url in (
+        f"/cases/{case_id}",
+        f"/cases/{case_id}/edit",
+        f"/cases/{case_id}/members",
+        f"/incidents/{incident_id}",
+        f"/incidents/{incident_id}/edit",
+        "/cases/not-a-uuid",
+    ):
         response = client.get(url)
         assert response.status_code == 404, url
         assert "Secret case" not in response.get_data(as_text=True)

@@ -28,8 +28,9 @@ def test_incidents_listed_by_date_with_honest_precision(client: FlaskClient, log
 def test_end_before_start_and_out_of_range_coordinates(client: FlaskClient, logged_in, make_case) -> None:
     case_id = _case(client, logged_in, make_case)
     base = {"title": "x", "date_precision": "day", "location_precision": "exact"}
-    bad_dates = client.post(f"/cases/{case_id}/incidents/new",
-                            data={**base, "start_date": "2020-06-05", "end_date": "2020-06-01"})
+    bad_dates = client.post(
+        f"/cases/{case_id}/incidents/new", data={**base, "start_date": "2020-06-05", "end_date": "2020-06-01"}
+    )
     assert bad_dates.status_code == 422
     assert "cannot be before the start date" in bad_dates.get_data(as_text=True)
     bad_lat = client.post(f"/cases/{case_id}/incidents/new", data={**base, "latitude": "91", "longitude": "13"})
@@ -40,17 +41,31 @@ def test_end_before_start_and_out_of_range_coordinates(client: FlaskClient, logg
 
 def test_edit_incident(client: FlaskClient, logged_in, make_case) -> None:
     case_id = _case(client, logged_in, make_case)
-    created = client.post(f"/cases/{case_id}/incidents/new", data={
-        "title": "Prison", "date_precision": "year", "start_date": "2019-01-01", "location_precision": "vicinity",
-        "violation_types": ["summary_execution", "torture"], "latitude": "32.43", "longitude": "13.63",
-    })
+    created = client.post(
+        f"/cases/{case_id}/incidents/new",
+        data={
+            "title": "Prison",
+            "date_precision": "year",
+            "start_date": "2019-01-01",
+            "location_precision": "vicinity",
+            "violation_types": ["summary_execution", "torture"],
+            "latitude": "32.43",
+            "longitude": "13.63",
+        },
+    )
     url = created.headers["Location"]
     html = client.get(url).get_data(as_text=True)
     assert "Summary execution" in html and "Torture" in html and "32.43000" in html
-    edited = client.post(url + "/edit", data={
-        "title": "Prison (renamed)", "date_precision": "year", "start_date": "2019-01-01",
-        "location_precision": "vicinity", "violation_types": ["torture"],
-    })
+    edited = client.post(
+        url + "/edit",
+        data={
+            "title": "Prison (renamed)",
+            "date_precision": "year",
+            "start_date": "2019-01-01",
+            "location_precision": "vicinity",
+            "violation_types": ["torture"],
+        },
+    )
     assert edited.status_code == 302
     html = client.get(url).get_data(as_text=True)
     assert "Prison (renamed)" in html and "Summary execution" not in html
@@ -58,7 +73,13 @@ def test_edit_incident(client: FlaskClient, logged_in, make_case) -> None:
 
 def test_unknown_violation_type_refused(client: FlaskClient, logged_in, make_case) -> None:
     case_id = _case(client, logged_in, make_case)
-    response = client.post(f"/cases/{case_id}/incidents/new", data={
-        "title": "x", "date_precision": "day", "location_precision": "unknown", "violation_types": ["genocide!"],
-    })
+    response = client.post(
+        f"/cases/{case_id}/incidents/new",
+        data={
+            "title": "x",
+            "date_precision": "day",
+            "location_precision": "unknown",
+            "violation_types": ["genocide!"],
+        },
+    )
     assert response.status_code == 422

@@ -146,9 +146,7 @@ def test_seal_entry_adds_hash_without_mutating() -> None:
 def test_format_timestamp() -> None:
     assert format_timestamp(T0) == "2024-03-01T09:30:00.000000+00:00"
     beirut = timezone(timedelta(hours=2))
-    assert format_timestamp(datetime(2024, 3, 1, 11, 30, 0, 5, tzinfo=beirut)) == (
-        "2024-03-01T09:30:00.000005+00:00"
-    )
+    assert format_timestamp(datetime(2024, 3, 1, 11, 30, 0, 5, tzinfo=beirut)) == ("2024-03-01T09:30:00.000005+00:00")
     with pytest.raises(ValueError):
         format_timestamp(datetime(2024, 3, 1))  # naive
 

@@ -59,9 +59,7 @@ def test_generated_key_is_unencrypted_pkcs8_pem() -> None:
 def test_public_key_pem_and_key_id(key: Ed25519PrivateKey) -> None:
     pem = public_key_pem(key)
     assert pem.startswith(b"-----BEGIN PUBLIC KEY-----\n")
-    der = key.public_key().public_bytes(
-        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
+    der = key.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
     expected = hashlib.sha256(der).hexdigest()
     assert key_id(key) == key_id(key.public_key()) == key_id(pem) == expected
     assert load_public_key(pem).public_bytes_raw() == key.public_key().public_bytes_raw()
@@ -72,9 +70,7 @@ def test_non_ed25519_keys_are_refused() -> None:
     rsa_pem = rsa.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
-    rsa_pub = rsa.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
+    rsa_pub = rsa.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
     with pytest.raises(ValueError):
         load_private_key(rsa_pem)
     with pytest.raises(ValueError):
@@ -91,13 +87,7 @@ def test_tree_head_message_is_canonical_json() -> None:
     assert (
         message
         == (
-            '{"root_hash":"'
-            + ROOT
-            + '","timestamp":"'
-            + TS
-            + '","tree_size":1000,"type":"'
-            + TREE_HEAD_TYPE
-            + '"}'
+            '{"root_hash":"' + ROOT + '","timestamp":"' + TS + '","tree_size":1000,"type":"' + TREE_HEAD_TYPE + '"}'
         ).encode()
     )
     assert json.loads(message) == {

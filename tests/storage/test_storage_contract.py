@@ -274,9 +274,7 @@ def test_invalid_ids_are_rejected(store: BlobStoreBase, method: str, bad: Any, t
 
 
 @pytest.mark.parametrize("bad", ["../../etc/passwd", "a" * 63, "٠" * 64, "K" * 64])
-def test_invalid_expected_hash_stores_nothing(
-    store: BlobStoreBase, bad: str, spooled_files: SpooledFiles
-) -> None:
+def test_invalid_expected_hash_stores_nothing(store: BlobStoreBase, bad: str, spooled_files: SpooledFiles) -> None:
     class Unread(io.BytesIO):
         def read(self, size: int | None = -1, /) -> bytes:
             raise AssertionError("put must validate before reading the stream")

@@ -93,9 +93,7 @@ def test_symlinked_shard_outside_root_is_refused(local: LocalBlobStore, tmp_path
     assert os.listdir(local.tmp_dir) == []
 
 
-def test_falls_back_to_rename_without_hard_links(
-    local: LocalBlobStore, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_falls_back_to_rename_without_hard_links(local: LocalBlobStore, monkeypatch: pytest.MonkeyPatch) -> None:
     def no_links(src: str, dst: str) -> None:
         raise OSError(errno.EPERM, "hard links not supported")
 

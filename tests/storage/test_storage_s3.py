@@ -135,9 +135,7 @@ def test_iter_hashes_paginates(make_s3_store: MakeStore, s3_client: Any) -> None
 
 @pytest.mark.parametrize("mode", ["GOVERNANCE", "COMPLIANCE"])
 @pytest.mark.parametrize("size", [1000, 6 * MIB], ids=["single-put", "multipart"])
-def test_object_lock(
-    make_s3_store: MakeStore, make_bucket: Any, s3_client: Any, mode: str, size: int
-) -> None:
+def test_object_lock(make_s3_store: MakeStore, make_bucket: Any, s3_client: Any, mode: str, size: int) -> None:
     bucket = make_bucket(object_lock=True)
     store = make_s3_store(bucket, object_lock_mode=mode.lower(), object_lock_days=1)
     data = os.urandom(size)

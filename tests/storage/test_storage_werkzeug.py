@@ -72,9 +72,7 @@ def test_multipart_upload_spools_into_the_store(store: BlobStoreBase, spooled_fi
     assert spooled_files(store) == []
 
 
-def test_request_close_discards_uncommitted_uploads(
-    store: BlobStoreBase, spooled_files: SpooledFiles
-) -> None:
+def test_request_close_discards_uncommitted_uploads(store: BlobStoreBase, spooled_files: SpooledFiles) -> None:
     created: list[BlobWriter] = []
 
     class UploadRequest(Request):
