@@ -66,6 +66,10 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     db.init_app(app, settings.database_url)
     app.extensions["casefile_blobs"] = open_blob_store(settings.storage_url, **storage_options(settings))
 
+    from casefile.custody.keys import InstanceKey
+
+    app.extensions["casefile_key"] = InstanceKey(settings.signing_key_path)
+
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.session_protection = "strong"
@@ -76,9 +80,11 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     from casefile.api import api_bp
     from casefile.auth.views import bp as auth_bp
     from casefile.cases.views import bp as cases_bp
+    from casefile.custody.views import bp as custody_bp
+    from casefile.evidence.views import bp as evidence_bp
     from casefile.main import bp as main_bp
 
-    for bp in (main_bp, auth_bp, cases_bp):
+    for bp in (main_bp, auth_bp, cases_bp, evidence_bp, custody_bp):
         app.register_blueprint(bp)
     csrf.exempt(api_bp)  # Bearer tokens only, never cookies: nothing for a forged request to ride on
     app.register_blueprint(api_bp)

@@ -102,5 +102,7 @@ def demo_load() -> None:
 
 
 def register_cli(app: Flask) -> None:
-    for group in (db_cli, users_cli, demo_cli):
+    from casefile.custody.cli import custody_cli, fsck_command
+
+    for group in (db_cli, users_cli, demo_cli, custody_cli, fsck_command):
         app.cli.add_command(group)

@@ -7,6 +7,7 @@ a demonstration of the tool; it is not evidence.
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from flask import Flask
 from sqlalchemy import select
@@ -124,11 +125,96 @@ def load_demo(session: Session, app: Flask) -> bool:
         },
     )
     _add_admins_as_members(session, case)
+    incidents = {}
     for spec in INCIDENTS:
         data = {k: v for k, v in spec.items() if k != "key"}
-        create_incident(session, case, data)
+        incidents[spec["key"]] = create_incident(session, case, data)
     session.flush()
+    _add_evidence(session, app, case, owner, incidents)
     return True
+
+
+def _demo_files() -> list[tuple[str, bytes, dict[str, Any], list[str]]]:
+    """Stand-in files: the real camera photos of the shared test data when present, else generated images."""
+    from casefile import REPO_ROOT
+
+    photos = REPO_ROOT.parent / "shared" / "testdata" / "photos"
+    files: list[tuple[str, bytes, dict[str, Any], list[str]]] = []
+    for name, title in (
+        ("DSCN0010.jpg", "Excavation site, south of the town centre"),
+        ("DSCN0021.jpg", "Marked grave, agricultural land"),
+    ):
+        path = photos / name
+        data = path.read_bytes() if path.is_file() else _generated_jpeg(title)
+        files.append(
+            (
+                name,
+                data,
+                {
+                    "kind": "photo",
+                    "title": title,
+                    "source": "NGO field team",
+                    "source_reliability": "B",
+                    "info_credibility": "2",
+                    "classification": "confidential",
+                    "collected_by": "Field team 2",
+                    "collection_place": "Tarhouna",
+                    "graphic": False,
+                },
+                ["graves"],
+            )
+        )
+    report = (
+        "Field note (demonstration text)\n\nResidents describe detainees taken to the prison complex and not seen "
+        "again. Names withheld.\nشهادة: أُخذ المحتجزون إلى السجن ولم يُشاهدوا مرة أخرى.\n"
+    ).encode()
+    files.append(
+        (
+            "field-note.txt",
+            report,
+            {
+                "kind": "report",
+                "title": "Field note on detentions at the prison",
+                "source": "NGO researcher",
+                "source_reliability": "C",
+                "info_credibility": "3",
+                "classification": "confidential",
+            },
+            ["prison", "disappearances"],
+        )
+    )
+    return files
+
+
+def _generated_jpeg(title: str) -> bytes:
+    from io import BytesIO
+
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGB", (640, 420), (196, 178, 140))
+    ImageDraw.Draw(image).text((20, 20), f"Casefile demo stand-in: {title}", fill=(40, 30, 20))
+    out = BytesIO()
+    image.save(out, "JPEG", quality=80)
+    return out.getvalue()
+
+
+def _add_evidence(session: Session, app: Flask, case: Case, owner: User, incidents: dict[str, Any]) -> None:
+    from casefile.evidence.services import ingest
+
+    store = app.extensions["casefile_blobs"]
+    for name, data, fields, incident_keys in _demo_files():
+        with store.writer() as writer:
+            writer.write(data)
+            ingest(
+                session,
+                store,
+                case,
+                owner,
+                writer,
+                filename=name,
+                data=fields,
+                incident_ids=[incidents[k].id for k in incident_keys],
+            )
 
 
 def _add_admins_as_members(session: Session, case: Case) -> None:

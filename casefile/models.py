@@ -2,8 +2,23 @@
 
 from casefile.auth.models import ApiToken, LoginAttempt, Membership, User
 from casefile.cases.models import Case, Incident
+from casefile.custody.models import Checkpoint, CustodyEntry, LedgerHead
 from casefile.db import Base
+from casefile.evidence.models import EvidenceItem, EvidenceLink
 
 metadata = Base.metadata
 
-__all__ = ["ApiToken", "Case", "Incident", "LoginAttempt", "Membership", "User", "metadata"]
+__all__ = [
+    "ApiToken",
+    "Case",
+    "Checkpoint",
+    "CustodyEntry",
+    "EvidenceItem",
+    "EvidenceLink",
+    "Incident",
+    "LedgerHead",
+    "LoginAttempt",
+    "Membership",
+    "User",
+    "metadata",
+]

@@ -124,3 +124,148 @@ def page_of(item: dict[str, Any]) -> dict[str, Any]:
             "total": {"type": "integer"},
         }
     )
+
+
+# -- evidence and custody ------------------------------------------------------------------------
+from casefile.evidence.models import Classification, Derivation, EvidenceKind, Stance  # noqa: E402
+
+GRADING = {
+    "source_reliability": nullable({"type": "string", "enum": ["A", "B", "C", "D", "E", "F"]}),
+    "info_credibility": nullable({"type": "integer", "minimum": 1, "maximum": 6}),
+}
+LINK = obj(
+    {
+        "id": UUID,
+        "target_type": string(),
+        "target_id": UUID,
+        "stance": enum_of(Stance),
+        "note": string(),
+        "target_label": string(),
+    }
+)
+EVIDENCE = obj(
+    {
+        "id": UUID,
+        "case_id": UUID,
+        "ern": string(),
+        "kind": enum_of(EvidenceKind),
+        "title": string(),
+        "description": string(),
+        "source": string(),
+        **GRADING,
+        "collected_at": nullable(DATETIME),
+        "collected_by": string(),
+        "collection_place": string(),
+        "original_filename": string(),
+        "media_type": string(),
+        "size": {"type": "integer"},
+        "sha256": string(pattern="^[0-9a-f]{64}$"),
+        "metadata": {"type": "object"},
+        "metadata_status": string(),
+        "classification": enum_of(Classification),
+        "graphic": {"type": "boolean"},
+        "parent_id": nullable(UUID),
+        "derivation": nullable(enum_of(Derivation)),
+        "links": {"type": "array", "items": LINK},
+        "created_at": DATETIME,
+    }
+)
+_EVIDENCE_FORM = {
+    "kind": enum_of(EvidenceKind),
+    "title": string(maxLength=300),
+    "description": string(maxLength=50000),
+    "collected_at": string(description="ISO 8601; UTC when no zone is given"),
+    "collected_by": string(maxLength=200),
+    "collection_place": string(maxLength=300),
+    "source": string(maxLength=500),
+    "source_reliability": {"type": "string", "enum": ["A", "B", "C", "D", "E", "F"]},
+    "info_credibility": {"type": "string", "enum": ["1", "2", "3", "4", "5", "6"]},
+    "classification": enum_of(Classification),
+    "graphic": {"type": "string", "enum": ["true", "false"]},
+    "sha256": string(pattern="^[0-9a-fA-F]{64}$", description="if given, the upload must hash to it"),
+    "incident_ids": string(description="comma-separated incident ids of this case"),
+}
+EVIDENCE_UPLOAD = {
+    "type": "object",
+    "properties": {"file": {"type": "string", "format": "binary"}, **_EVIDENCE_FORM},
+    "required": ["file"],
+}
+DERIVATIVE_UPLOAD = {
+    "type": "object",
+    "properties": {"file": {"type": "string", "format": "binary"}, "derivation": enum_of(Derivation), **_EVIDENCE_FORM},
+    "required": ["file", "derivation"],
+}
+EVIDENCE_PATCH = {
+    "type": "object",
+    "properties": {
+        "kind": enum_of(EvidenceKind),
+        "title": string(minLength=1, maxLength=300),
+        "description": string(maxLength=50000),
+        "source": string(maxLength=500),
+        **GRADING,
+        "collected_at": nullable(DATETIME),
+        "collected_by": string(maxLength=200),
+        "collection_place": string(maxLength=300),
+        "classification": enum_of(Classification),
+        "graphic": {"type": "boolean"},
+    },
+    "additionalProperties": False,
+}
+LINK_CREATE = {
+    "type": "object",
+    "properties": {
+        "target_type": {"type": "string", "enum": ["incident"]},
+        "target_id": UUID,
+        "stance": enum_of(Stance),
+        "note": string(maxLength=5000),
+    },
+    "required": ["target_type", "target_id"],
+    "additionalProperties": False,
+}
+CUSTODY_ENTRY = obj(
+    {
+        "seq": {"type": "integer"},
+        "at": DATETIME,
+        "actor": string(),
+        "action": string(),
+        "case_id": nullable(UUID),
+        "evidence_id": nullable(UUID),
+        "sha256": nullable(string()),
+        "details": {"type": "object"},
+        "prev_hash": string(),
+        "entry_hash": string(),
+    }
+)
+TRANSFER_CREATE = {
+    "type": "object",
+    "properties": {
+        "from_party": string(minLength=1, maxLength=500),
+        "to_party": string(minLength=1, maxLength=500),
+        "purpose": string(minLength=1, maxLength=500),
+        "location": string(maxLength=500),
+        "note": string(maxLength=500),
+    },
+    "required": ["from_party", "to_party", "purpose"],
+    "additionalProperties": False,
+}
+PROBLEM = {
+    "type": "object",
+    "properties": {
+        "kind": string(),
+        "message": string(),
+        "seq": nullable({"type": "integer"}),
+        "ern": nullable(string()),
+        "expected": nullable(string()),
+        "found": nullable(string()),
+    },
+    "required": ["kind", "message"],
+}
+VERIFY_REPORT = obj(
+    {
+        "ok": {"type": "boolean"},
+        "checked": {"type": "integer"},
+        "items_checked": {"type": "integer"},
+        "checkpoints_checked": {"type": "integer"},
+        "problems": {"type": "array", "items": PROBLEM},
+    }
+)

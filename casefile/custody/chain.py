@@ -201,12 +201,7 @@ class ChainVerifier:
         except _ENCODING_ERRORS as exc:
             return self._diagnose(entry, None, None, exc)
         seq = body.get("seq")
-        if (
-            computed == stored
-            and type(seq) is int
-            and seq == self._next
-            and body.get("prev_hash") == self._prev
-        ):
+        if computed == stored and type(seq) is int and seq == self._next and body.get("prev_hash") == self._prev:
             self._next = seq + 1
             self._prev = stored
             self._last_seq = seq
@@ -318,18 +313,13 @@ class ChainVerifier:
                     ChainProblem(
                         report_seq,
                         "bad_genesis",
-                        f"{label}: prev_hash of the first entry expected {GENESIS_HASH} (genesis) "
-                        f"found {_show(prev)}",
+                        f"{label}: prev_hash of the first entry expected {GENESIS_HASH} (genesis) found {_show(prev)}",
                         GENESIS_HASH,
                         _show(prev),
                     )
                 )
             else:
-                of = (
-                    f"entry_hash of entry {self._last_seq}"
-                    if self._last_seq is not None
-                    else "the starting hash"
-                )
+                of = f"entry_hash of entry {self._last_seq}" if self._last_seq is not None else "the starting hash"
                 problems.append(
                     ChainProblem(
                         report_seq,

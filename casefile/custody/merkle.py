@@ -287,9 +287,7 @@ def _valid_proof(proof: Sequence[bytes]) -> bool:
     return True
 
 
-def _root_from_inclusion(
-    hashed_leaf: bytes, index: int, tree_size: int, proof: Sequence[bytes]
-) -> bytes | None:
+def _root_from_inclusion(hashed_leaf: bytes, index: int, tree_size: int, proof: Sequence[bytes]) -> bytes | None:
     fn, sn = index, tree_size - 1
     r = hashed_leaf
     for p in proof:
@@ -308,9 +306,7 @@ def _root_from_inclusion(
     return r if sn == 0 else None  # sn != 0: proof truncated
 
 
-def verify_inclusion(
-    leaf_data: bytes, index: int, tree_size: int, proof: Sequence[bytes], root: bytes
-) -> bool:
+def verify_inclusion(leaf_data: bytes, index: int, tree_size: int, proof: Sequence[bytes], root: bytes) -> bool:
     """True iff ``proof`` shows ``leaf_data`` at ``index`` in the tree of ``tree_size`` with ``root``.
 
     Returns False for every malformed or hostile value; raises TypeError only for
@@ -328,9 +324,7 @@ def verify_inclusion(
     return computed is not None and computed == bytes(root)
 
 
-def verify_consistency(
-    old_size: int, new_size: int, old_root: bytes, new_root: bytes, proof: Sequence[bytes]
-) -> bool:
+def verify_consistency(old_size: int, new_size: int, old_root: bytes, new_root: bytes, proof: Sequence[bytes]) -> bool:
     """True iff ``proof`` shows the ``old_size`` tree (``old_root``) is a prefix of the ``new_size`` one.
 
     Returns False for every malformed or hostile value; raises TypeError only for

@@ -87,6 +87,8 @@ class BlobWriter(Protocol):
 
     def commit(self, expected_sha256: str | None = None) -> str: ...
 
+    def open_staged(self) -> BinaryIO: ...
+
     def abort(self) -> None: ...
 
     def close(self) -> None: ...
@@ -117,9 +119,7 @@ class BlobStore(Protocol):
 
     def writer(self) -> BlobWriter: ...
 
-    def put(
-        self, stream: BinaryIO, expected_sha256: str | None = None, chunk_size: int = CHUNK_SIZE
-    ) -> str: ...
+    def put(self, stream: BinaryIO, expected_sha256: str | None = None, chunk_size: int = CHUNK_SIZE) -> str: ...
 
     def open(self, sha256: str) -> BinaryIO: ...
 
@@ -270,6 +270,13 @@ class TempFileBlobWriter(abc.ABC):
     def flush(self) -> None:
         if self._state == _OPEN:
             self._file.flush()
+
+    def open_staged(self) -> BinaryIO:
+        """Read back what was spooled so far, before commit: ingest sniffs and extracts metadata from
+        local disk instead of fetching the blob back from remote storage. Valid until commit or abort."""
+        self._check_open()
+        self._file.flush()
+        return open(self._path, "rb")
 
     # -- file-likeness for Werkzeug ------------------------------------------------------------
 

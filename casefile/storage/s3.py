@@ -173,9 +173,7 @@ class S3BlobStore(BlobStoreBase):
     def _verify_upload(self, key: str, sha256: str, size: int, lock_args: dict[str, Any]) -> None:
         head = self.client.head_object(Bucket=self.bucket, Key=key)
         if head.get("ContentLength") != size:
-            raise StorageError(
-                f"S3 object for blob {sha256} has {head.get('ContentLength')} bytes, expected {size}"
-            )
+            raise StorageError(f"S3 object for blob {sha256} has {head.get('ContentLength')} bytes, expected {size}")
         if lock_args and head.get("ObjectLockMode") != lock_args["ObjectLockMode"]:
             # Some servers (moto, some S3-compatibles) drop lock headers on multipart uploads;
             # evidence must not end up unprotected, so set the retention explicitly.

@@ -1,0 +1,22 @@
+"""The custody actions. Stored as plain strings inside hashed entries: never rename one."""
+
+from __future__ import annotations
+
+import enum
+
+
+class Action(enum.StrEnum):
+    INGESTED = "ingested"
+    VIEWED = "viewed"
+    DOWNLOADED = "downloaded"
+    METADATA_CHANGED = "metadata_changed"
+    LINKED = "linked"
+    UNLINKED = "unlinked"
+    TRANSFERRED = "transferred"
+    DERIVATIVE_CREATED = "derivative_created"
+    EXPORTED = "exported"
+    FIXITY_VERIFIED = "fixity_verified"
+    FIXITY_FAILED = "fixity_failed"
+    IDENTITY_REVEALED = "identity_revealed"
+    NOTE = "note"
+    CHECKPOINT = "checkpoint"

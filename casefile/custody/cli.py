@@ -1,0 +1,78 @@
+"""`flask --app app custody verify|checkpoint` and `flask --app app fsck`."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+from sqlalchemy import select
+
+from casefile.cases.models import Case
+from casefile.custody.fsck import fsck
+from casefile.custody.ledger import SYSTEM, head
+from casefile.custody.services import create_checkpoint, run_verification
+from casefile.db import get_database, session_scope
+
+custody_cli = AppGroup("custody", help="The custody ledger.")
+
+
+@custody_cli.command("verify")
+@click.option("--case", "case_ref", help="Re-hash only this case's files (the chain is always checked whole).")
+@click.option("--no-fixity", is_flag=True, help="Skip re-hashing files; check the chain and checkpoints only.")
+def verify_command(case_ref: str | None, no_fixity: bool) -> None:
+    """Exit 0 only when everything is intact; one line per problem."""
+    with session_scope() as s, get_database().read_sessionmaker() as read_session:
+        case_ids = None
+        if case_ref:
+            case_id = s.scalar(select(Case.id).where(Case.reference == case_ref))
+            if case_id is None:
+                raise click.ClickException(f"No case with reference {case_ref!r}.")
+            case_ids = {case_id}
+        total = ledger_head.seq if (ledger_head := head(s)) else 0
+        with click.progressbar(length=max(total, 1), label="Verifying the chain", file=sys.stderr) as bar:
+            report = run_verification(
+                s,
+                read_session,
+                current_app.extensions["casefile_blobs"],
+                current_app.extensions["casefile_key"],
+                SYSTEM,
+                case_ids=case_ids,
+                fixity=not no_fixity,
+                progress=lambda n: bar.update(10_000),
+            )
+    for problem in report.problems:
+        click.echo(f"PROBLEM {problem.kind}: {problem.message}")
+    summary = (
+        f"{report.checked} entries, {report.checkpoints_checked} checkpoints, {report.items_checked} files checked"
+    )
+    if report.ok:
+        click.echo(f"INTACT: {summary}.")
+        return
+    click.echo(f"NOT INTACT: {len(report.problems)} problem(s); {summary}.")
+    sys.exit(1)
+
+
+@custody_cli.command("checkpoint")
+def checkpoint_command() -> None:
+    """Sign a Merkle tree head over the whole ledger now."""
+    with session_scope() as s:
+        cp = create_checkpoint(s, current_app.extensions["casefile_key"], "manual")
+        click.echo(f"Checkpoint over {cp.tree_size} entries, root {cp.root_hash}, signed by key {cp.key_id[:16]}…")
+
+
+@click.command("fsck")
+@click.option("--collect", is_flag=True, help="Delete blobs that no row references (never referenced ones).")
+def fsck_command(collect: bool) -> None:
+    """Database ↔ blob store consistency. Exit 1 when a referenced file is missing."""
+    with session_scope() as s:
+        report = fsck(s, current_app.extensions["casefile_blobs"], collect=collect)
+    for ern, role, sha256 in report.missing:
+        click.echo(f"MISSING {ern} {role} blob {sha256}")
+    for sha256 in report.orphans:
+        state = "collected" if sha256 in report.collected else "locked" if sha256 in report.locked else "orphan"
+        click.echo(f"ORPHAN {sha256} ({state})")
+    click.echo(f"{len(report.missing)} missing, {len(report.orphans)} unreferenced blob(s).")
+    if not report.ok:
+        sys.exit(1)

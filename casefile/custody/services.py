@@ -1,0 +1,113 @@
+"""Custody operations that combine the ledger with keys and storage: checkpoints, verification runs,
+manual hand-over entries."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Collection, Mapping
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from casefile.custody.actions import Action
+from casefile.custody.keys import InstanceKey
+from casefile.custody.ledger import iter_entry_fields, lock_head, record_custody
+from casefile.custody.merkle import MerkleAccumulator, hash_to_hex
+from casefile.custody.models import Checkpoint, CustodyEntry
+from casefile.custody.signing import sign_tree_head
+from casefile.custody.verify import VerifyReport, verify_ledger
+from casefile.db import utcnow
+from casefile.errors import ValidationFailed
+from casefile.evidence.models import EvidenceItem
+from casefile.storage import BlobStore
+
+
+def create_checkpoint(session: Session, key: InstanceKey, reason: str) -> Checkpoint:
+    """Sign the Merkle tree head over every entry so far. Holds the ledger head lock while it hashes so
+    the signed size and root describe one exact state of the ledger."""
+    head = lock_head(session)
+    tree = MerkleAccumulator()
+    for fields in iter_entry_fields(session, up_to=head.seq):
+        tree.append(bytes.fromhex(fields["entry_hash"]))
+    sth = sign_tree_head(key.private, head.seq, hash_to_hex(tree.root()), utcnow())
+    checkpoint = Checkpoint(
+        tree_size=sth.tree_size,
+        root_hash=sth.root_hash,
+        timestamp=sth.timestamp,
+        signature=sth.signature,
+        key_id=sth.key_id,
+        reason=reason[:100],
+    )
+    session.add(checkpoint)
+    session.flush()
+    return checkpoint
+
+
+def run_verification(
+    session: Session,
+    read_session: Session,
+    store: BlobStore,
+    key: InstanceKey,
+    actor: Any,
+    *,
+    case_ids: Collection[uuid.UUID] | None = None,
+    fixity: bool = True,
+    progress: Callable[[int], None] | None = None,
+) -> VerifyReport:
+    """Verify (reading through `read_session`) and record each item's fixity result in the ledger."""
+    report = verify_ledger(
+        read_session, store if fixity else None, key.public_pem, case_ids=case_ids, progress=progress
+    )
+    for result in report.fixity:
+        record_custody(
+            session,
+            actor=actor,
+            action=Action.FIXITY_VERIFIED if result.ok else Action.FIXITY_FAILED,
+            case_id=result.case_id,
+            evidence_id=result.item_id,
+            sha256=result.sha256,
+            details={"found": result.found} if not result.ok else {},
+        )
+    return report
+
+
+TRANSFER_FIELDS = ("from_party", "to_party", "purpose", "location", "note")
+
+
+def record_transfer(session: Session, item: EvidenceItem, actor: Any, data: Mapping[str, Any]) -> CustodyEntry:
+    """A physical or out-of-band hand-over of the item: who gave it, who received it, and why."""
+    from casefile.cases.services import clean_text
+
+    details = {name: clean_text(data.get(name), name, max_length=500) for name in TRANSFER_FIELDS}
+    for required in ("from_party", "to_party", "purpose"):
+        if not details[required]:
+            raise ValidationFailed("From, to and purpose are required for a hand-over.", field=required)
+    return record_custody(
+        session,
+        actor=actor,
+        action=Action.TRANSFERRED,
+        case_id=item.case_id,
+        evidence_id=item.id,
+        sha256=item.sha256,
+        details=details,
+    )
+
+
+def last_fixity(session: Session, item_ids: list[uuid.UUID]) -> dict[uuid.UUID, CustodyEntry]:
+    """The latest fixity entry of each item (the verification badge), in one query."""
+    if not item_ids:
+        return {}
+    from sqlalchemy import func
+
+    latest = (
+        select(CustodyEntry.evidence_id, func.max(CustodyEntry.seq).label("seq"))
+        .where(
+            CustodyEntry.evidence_id.in_(item_ids),
+            CustodyEntry.action.in_([Action.FIXITY_VERIFIED.value, Action.FIXITY_FAILED.value]),
+        )
+        .group_by(CustodyEntry.evidence_id)
+        .subquery()
+    )
+    rows = session.scalars(select(CustodyEntry).join(latest, CustodyEntry.seq == latest.c.seq))
+    return {entry.evidence_id: entry for entry in rows if entry.evidence_id}

@@ -1,0 +1,136 @@
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateTimeLocalField,
+    MultipleFileField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import Length, Optional
+
+from casefile.evidence.models import Classification, Derivation, EvidenceKind, Stance
+
+KIND_LABELS = {
+    EvidenceKind.TESTIMONY: _l("Testimony"),
+    EvidenceKind.PHOTO: _l("Photo"),
+    EvidenceKind.VIDEO: _l("Video"),
+    EvidenceKind.AUDIO: _l("Audio"),
+    EvidenceKind.DOCUMENT: _l("Document"),
+    EvidenceKind.REPORT: _l("Report"),
+    EvidenceKind.OPEN_SOURCE: _l("Open-source capture"),
+    EvidenceKind.FORENSIC_REPORT: _l("Forensic report"),
+    EvidenceKind.PHYSICAL_ITEM: _l("Physical item record"),
+    EvidenceKind.OTHER: _l("Other"),
+}
+CLASSIFICATION_LABELS = {
+    Classification.PUBLIC: _l("Public"),
+    Classification.CONFIDENTIAL: _l("Confidential"),
+    Classification.UNDER_SEAL: _l("Under seal"),
+    Classification.SECRET: _l("Secret"),
+}
+# The meaning of each grade is shown wherever a grade is chosen or displayed.
+RELIABILITY_LABELS = {
+    "A": _l("A – completely reliable"),
+    "B": _l("B – usually reliable"),
+    "C": _l("C – fairly reliable"),
+    "D": _l("D – not usually reliable"),
+    "E": _l("E – unreliable"),
+    "F": _l("F – reliability cannot be judged"),
+}
+CREDIBILITY_LABELS = {
+    "1": _l("1 – confirmed by other sources"),
+    "2": _l("2 – probably true"),
+    "3": _l("3 – possibly true"),
+    "4": _l("4 – doubtful"),
+    "5": _l("5 – improbable"),
+    "6": _l("6 – truth cannot be judged"),
+}
+DERIVATION_LABELS = {
+    Derivation.TRANSCRIPT: _l("Transcript"),
+    Derivation.TRANSLATION: _l("Translation"),
+    Derivation.REDACTED: _l("Redacted copy"),
+    Derivation.WORKING_COPY: _l("Working copy"),
+}
+STANCE_LABELS = {
+    Stance.SUPPORTS: _l("Supports"),
+    Stance.CONTRADICTS: _l("Contradicts"),
+    Stance.CONTEXT: _l("Context"),
+}
+
+
+def choices(labels: dict, blank: str | None = None) -> list[SelectChoice]:
+    out = [SelectChoice("", blank)] if blank is not None else []
+    return out + [SelectChoice(getattr(k, "value", k), v) for k, v in labels.items()]
+
+
+class EvidenceFieldsForm(FlaskForm):
+    kind = SelectField(_l("Kind"), choices=choices(KIND_LABELS, _l("Detect from the file")), validators=[Optional()])
+    title = StringField(_l("Title"), validators=[Length(max=300)], description=_l("Leave empty to use the file name."))
+    description = TextAreaField(_l("Description"), validators=[Length(max=50000)])
+    source = StringField(_l("Source"), validators=[Length(max=500)])
+    source_reliability = SelectField(
+        _l("Source reliability"), choices=choices(RELIABILITY_LABELS, _l("Not graded")), validators=[Optional()]
+    )
+    info_credibility = SelectField(
+        _l("Information credibility"), choices=choices(CREDIBILITY_LABELS, _l("Not graded")), validators=[Optional()]
+    )
+    collected_at = DateTimeLocalField(_l("Collected at (UTC)"), validators=[Optional()])
+    collected_by = StringField(_l("Collected by"), validators=[Length(max=200)])
+    collection_place = StringField(_l("Place of collection"), validators=[Length(max=300)])
+    classification = SelectField(
+        _l("Classification"), choices=choices(CLASSIFICATION_LABELS), default=Classification.CONFIDENTIAL.value
+    )
+    graphic = BooleanField(_l("Graphic content (blurred until a viewer chooses to see it)"))
+
+    def service_data(self) -> dict[str, object]:
+        return {name: f.data for name, f in self._fields.items() if name in SERVICE_FIELDS}
+
+
+SERVICE_FIELDS = {
+    "kind",
+    "title",
+    "description",
+    "source",
+    "source_reliability",
+    "info_credibility",
+    "collected_at",
+    "collected_by",
+    "collection_place",
+    "classification",
+    "graphic",
+}
+
+
+class UploadForm(EvidenceFieldsForm):
+    file = MultipleFileField(_l("Files"))
+    incidents = SelectMultipleField(_l("Incidents"), choices=[], validate_choice=False)
+    sha256 = StringField(
+        _l("Expected SHA-256 (optional)"),
+        validators=[Length(max=64)],
+        description=_l("If you computed the hash in the field, the upload must match it."),
+    )
+
+
+class DerivativeForm(EvidenceFieldsForm):
+    file = MultipleFileField(_l("File"))
+    derivation = SelectField(_l("Type of derivative"), choices=choices(DERIVATION_LABELS))
+
+
+class LinkForm(FlaskForm):
+    incident = SelectField(_l("Incident"), choices=[], validate_choice=False)
+    stance = SelectField(_l("Stance"), choices=choices(STANCE_LABELS))
+    note = TextAreaField(_l("Note"), validators=[Length(max=5000)])
+
+
+class TransferForm(FlaskForm):
+    from_party = StringField(_l("From"), validators=[Length(max=500)])
+    to_party = StringField(_l("To"), validators=[Length(max=500)])
+    purpose = StringField(_l("Purpose"), validators=[Length(max=500)])
+    location = StringField(_l("Location"), validators=[Length(max=500)])
+    note = StringField(_l("Note"), validators=[Length(max=500)])

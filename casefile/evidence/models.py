@@ -1,0 +1,141 @@
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import JSON, BigInteger, CheckConstraint, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from casefile.auth.models import enum_type
+from casefile.db import Base, UUIDPrimaryKey, utcnow
+
+if TYPE_CHECKING:
+    from casefile.cases.models import Case, Incident
+
+
+class EvidenceKind(enum.StrEnum):
+    TESTIMONY = "testimony"
+    PHOTO = "photo"
+    VIDEO = "video"
+    AUDIO = "audio"
+    DOCUMENT = "document"
+    REPORT = "report"
+    OPEN_SOURCE = "open_source_capture"
+    FORENSIC_REPORT = "forensic_report"
+    PHYSICAL_ITEM = "physical_item_record"
+    OTHER = "other"
+
+
+class Classification(enum.StrEnum):
+    """ICC Registry practice, in increasing order of restriction."""
+
+    PUBLIC = "public"
+    CONFIDENTIAL = "confidential"
+    UNDER_SEAL = "under_seal"
+    SECRET = "secret"  # noqa: S105 - a classification level, not a credential
+
+
+class Derivation(enum.StrEnum):
+    TRANSCRIPT = "transcript"
+    TRANSLATION = "translation"
+    REDACTED = "redacted_copy"
+    WORKING_COPY = "working_copy"
+
+
+class Stance(enum.StrEnum):
+    SUPPORTS = "supports"
+    CONTRADICTS = "contradicts"
+    CONTEXT = "context"
+
+
+# Admiralty grading: reliability of the source (A–F) and credibility of the information (1–6).
+SOURCE_RELIABILITY = ("A", "B", "C", "D", "E", "F")
+INFO_CREDIBILITY = (1, 2, 3, 4, 5, 6)
+
+
+class EvidenceItem(UUIDPrimaryKey, Base):
+    __tablename__ = "evidence_items"
+    __table_args__ = (
+        UniqueConstraint("case_id", "number"),
+        CheckConstraint("size >= 0", name="size_positive"),
+        CheckConstraint(
+            "source_reliability IS NULL OR source_reliability IN ('A','B','C','D','E','F')",
+            name="source_reliability_grade",
+        ),
+        CheckConstraint(
+            "info_credibility IS NULL OR (info_credibility BETWEEN 1 AND 6)", name="info_credibility_grade"
+        ),
+    )
+
+    case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id", ondelete="RESTRICT"))
+    # Evidence reference number, e.g. TRH-00042: assigned at ingest, immutable, never reused.
+    ern: Mapped[str] = mapped_column(String(32), unique=True)
+    number: Mapped[int]
+    kind: Mapped[EvidenceKind] = mapped_column(enum_type(EvidenceKind, "evidence_kind"))
+    title: Mapped[str] = mapped_column(String(300))
+    description: Mapped[str] = mapped_column(Text, default="")
+    source: Mapped[str] = mapped_column(String(500), default="")
+    source_reliability: Mapped[str | None] = mapped_column(String(1))
+    info_credibility: Mapped[int | None]
+    collected_at: Mapped[datetime | None]
+    collected_by: Mapped[str] = mapped_column(String(200), default="")
+    collection_place: Mapped[str] = mapped_column(String(300), default="")
+    # The uploader's file name, kept only as metadata (control and bidi characters made visible);
+    # it never reaches the filesystem.
+    original_filename: Mapped[str] = mapped_column(String(600), default="")
+    media_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(BigInteger)
+    # Content address of the blob, and the custody hash: the content never changes after ingest.
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    extracted: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    metadata_status: Mapped[str] = mapped_column(String(20), default="none")
+    # Derived, never evidence: a metadata-free preview image.
+    preview_sha256: Mapped[str | None] = mapped_column(String(64))
+    classification: Mapped[Classification] = mapped_column(
+        enum_type(Classification, "evidence_classification"), default=Classification.CONFIDENTIAL
+    )
+    graphic: Mapped[bool] = mapped_column(default=False)
+    parent_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("evidence_items.id", ondelete="RESTRICT"))
+    derivation: Mapped[Derivation | None] = mapped_column(enum_type(Derivation, "evidence_derivation"))
+    created_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    case: Mapped[Case] = relationship()
+    parent: Mapped[EvidenceItem | None] = relationship(remote_side="EvidenceItem.id", back_populates="derivatives")
+    derivatives: Mapped[list[EvidenceItem]] = relationship(back_populates="parent")
+    links: Mapped[list[EvidenceLink]] = relationship(back_populates="evidence", cascade="all, delete-orphan")
+
+
+class EvidenceLink(UUIDPrimaryKey, Base):
+    """Evidence for or against something: an incident (more targets come with actors and charges).
+
+    Contradicting (exculpatory) evidence is first-class: the stance is part of every link.
+    """
+
+    __tablename__ = "evidence_links"
+    __table_args__ = (
+        CheckConstraint("incident_id IS NOT NULL", name="one_target"),
+        UniqueConstraint("evidence_id", "incident_id"),
+    )
+
+    evidence_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("evidence_items.id", ondelete="CASCADE"), index=True)
+    case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    incident_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"), index=True)
+    stance: Mapped[Stance] = mapped_column(enum_type(Stance, "evidence_stance"), default=Stance.SUPPORTS)
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    evidence: Mapped[EvidenceItem] = relationship(back_populates="links")
+    incident: Mapped[Incident | None] = relationship()
+
+    @property
+    def target_type(self) -> str:
+        return "incident"
+
+    @property
+    def target_id(self) -> uuid.UUID | None:
+        return self.incident_id

@@ -1,0 +1,445 @@
+"""Evidence: ingest, metadata changes, links, derivatives, listing. Every touch writes a custody entry.
+
+Ingest order matters: the blob is stored before the row is written, so a crash leaves at most an
+unreferenced blob (fsck reports it), never a row without its file; the ledger entry is appended last
+because its lock is held until the request commits.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from io import BytesIO
+from typing import Any
+
+from flask_babel import gettext as _
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session, selectinload
+
+from casefile.cases.models import Case, Incident
+from casefile.cases.services import clean_text, parse_choice
+from casefile.custody.actions import Action
+from casefile.custody.ledger import record_custody
+from casefile.errors import NotFound, ValidationFailed
+from casefile.evidence.metadata import extract_metadata
+from casefile.evidence.models import (
+    INFO_CREDIBILITY,
+    SOURCE_RELIABILITY,
+    Classification,
+    Derivation,
+    EvidenceItem,
+    EvidenceKind,
+    EvidenceLink,
+    Stance,
+)
+from casefile.evidence.preview import make_thumbnail
+from casefile.evidence.sniff import is_image, kind_hint, sniff_media_type
+from casefile.storage import BlobStore, BlobWriter, HashMismatch, InvalidBlobId
+
+EDITABLE_FIELDS = (
+    "title",
+    "description",
+    "source",
+    "source_reliability",
+    "info_credibility",
+    "collected_at",
+    "collected_by",
+    "collection_place",
+    "classification",
+    "graphic",
+    "kind",
+)
+
+
+def display_filename(name: str | None) -> str:
+    """Keep the uploader's file name as evidence of what was received, but inert: control, format and
+    bidi-override characters become visible \\uXXXX escapes, and the length is bounded."""
+    name = name or ""
+    out = "".join(
+        f"\\u{ord(ch):04x}" if unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co", "Cn") else ch for ch in name
+    )
+    return out if len(out) <= 500 else out[:499] + "…"
+
+
+def parse_datetime(value: Any, field: str) -> datetime | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, datetime):
+        moment = value
+    else:
+        try:
+            moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+        except ValueError:
+            raise ValidationFailed(_("Use a date and time like 2020-06-05T14:30 (UTC)."), field=field) from None
+    # Times without a zone are taken as UTC, as the form says.
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def parse_grading(data: Mapping[str, Any]) -> tuple[str | None, int | None]:
+    reliability = data.get("source_reliability") or None
+    if reliability is not None and reliability not in SOURCE_RELIABILITY:
+        raise ValidationFailed(_("Source reliability is graded A to F."), field="source_reliability")
+    credibility_raw = data.get("info_credibility")
+    credibility: int | None = None
+    if credibility_raw not in (None, ""):
+        try:
+            credibility = int(credibility_raw)
+        except (TypeError, ValueError):
+            credibility = -1
+        if credibility not in INFO_CREDIBILITY:
+            raise ValidationFailed(_("Information credibility is graded 1 to 6."), field="info_credibility")
+    return reliability, credibility
+
+
+def parse_bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    return str(value).strip().lower() in ("1", "true", "yes", "on", "y")
+
+
+@dataclass(frozen=True)
+class IngestFields:
+    """Validated descriptive fields of an item (everything but the file)."""
+
+    values: dict[str, Any]
+    kind: EvidenceKind | None
+
+
+def validate_fields(data: Mapping[str, Any], *, partial: bool = False) -> IngestFields:
+    """Check every descriptive field before any byte is stored, so bad input loses nothing."""
+    values: dict[str, Any] = {}
+
+    def given(name: str) -> bool:
+        return not partial or name in data
+
+    if given("title"):
+        values["title"] = clean_text(data.get("title"), "title", max_length=300)
+    for name, limit in (("description", 50000), ("source", 500), ("collected_by", 200), ("collection_place", 300)):
+        if given(name):
+            values[name] = clean_text(data.get(name), name, max_length=limit)
+    if given("collected_at"):
+        values["collected_at"] = parse_datetime(data.get("collected_at"), "collected_at")
+    if given("classification") and data.get("classification"):
+        values["classification"] = parse_choice(data["classification"], Classification, "classification")
+    if given("graphic"):
+        values["graphic"] = parse_bool(data.get("graphic", False))
+    if given("source_reliability") or given("info_credibility"):
+        reliability, credibility = parse_grading(data)
+        if given("source_reliability"):
+            values["source_reliability"] = reliability
+        if given("info_credibility"):
+            values["info_credibility"] = credibility
+    kind = parse_choice(data["kind"], EvidenceKind, "kind") if data.get("kind") else None
+    if kind is not None:
+        values["kind"] = kind
+    return IngestFields(values, kind)
+
+
+def incidents_in_case(session: Session, case: Case, ids: Iterable[Any]) -> list[Incident]:
+    wanted = []
+    for raw in ids:
+        try:
+            wanted.append(uuid.UUID(str(raw)))
+        except ValueError:
+            raise ValidationFailed(_("Unknown incident."), field="incident_ids") from None
+    if not wanted:
+        return []
+    found = list(session.scalars(select(Incident).where(Incident.id.in_(wanted), Incident.case_id == case.id)))
+    if len(found) != len(set(wanted)):
+        # Another case's incident is indistinguishable from a missing one.
+        raise ValidationFailed(_("Unknown incident."), field="incident_ids")
+    return found
+
+
+def allocate_ern(session: Session, case: Case) -> tuple[int, str]:
+    """Next number under a row lock on the case: unique, never reused (a failed ingest burns its number)."""
+    locked = session.scalar(select(Case).where(Case.id == case.id).with_for_update())
+    if locked is None:
+        raise NotFound("Not found.")
+    number = locked.next_ern
+    locked.next_ern = number + 1
+    session.flush()
+    return number, f"{locked.reference}-{number:05d}"
+
+
+def ingest(
+    session: Session,
+    store: BlobStore,
+    case: Case,
+    actor: Any,
+    writer: BlobWriter,
+    *,
+    filename: str | None,
+    data: Mapping[str, Any],
+    declared_sha256: str | None = None,
+    incident_ids: Sequence[Any] = (),
+    parent: EvidenceItem | None = None,
+    derivation: Derivation | None = None,
+) -> EvidenceItem:
+    """Record one uploaded file as an evidence item. `writer` holds the bytes, already hashed while they
+    streamed in; it is committed to the store here (or discarded on any refusal)."""
+    try:
+        fields = validate_fields(data)
+        incidents = incidents_in_case(session, case, incident_ids)
+        if writer.size == 0:
+            raise ValidationFailed(_("The file is empty: there is nothing to record."), field="file")
+        with writer.open_staged() as staged:
+            media_type = sniff_media_type(staged)
+            extracted = extract_metadata(staged, media_type)
+            thumbnail = make_thumbnail(staged) if is_image(media_type) else None
+        sha256 = writer.commit(declared_sha256 or None)
+    except HashMismatch as error:
+        raise ValidationFailed(
+            _(
+                "The file's SHA-256 is %(actual)s, not the declared %(expected)s: nothing was recorded.",
+                actual=error.actual,
+                expected=error.expected,
+            ),
+            field="sha256",
+        ) from None
+    except InvalidBlobId:
+        raise ValidationFailed(_("The declared sha256 must be 64 hexadecimal digits."), field="sha256") from None
+    finally:
+        writer.abort()  # no-op after a successful commit
+    preview = store.put(BytesIO(thumbnail)) if thumbnail else None
+    number, ern = allocate_ern(session, case)
+    values = fields.values
+    item = EvidenceItem(
+        case_id=case.id,
+        ern=ern,
+        number=number,
+        kind=fields.kind or EvidenceKind(kind_hint(media_type)),
+        title=values.get("title") or display_filename(filename)[:300] or ern,
+        description=values.get("description", ""),
+        source=values.get("source", ""),
+        source_reliability=values.get("source_reliability"),
+        info_credibility=values.get("info_credibility"),
+        collected_at=values.get("collected_at"),
+        collected_by=values.get("collected_by", ""),
+        collection_place=values.get("collection_place", ""),
+        original_filename=display_filename(filename),
+        media_type=media_type,
+        size=writer.size,
+        sha256=sha256,
+        extracted=extracted,
+        metadata_status=extracted.get("status", "none"),
+        preview_sha256=preview,
+        classification=values.get("classification", Classification.CONFIDENTIAL),
+        graphic=values.get("graphic", False),
+        parent_id=parent.id if parent else None,
+        derivation=derivation,
+        created_by_id=getattr(actor, "id", None),
+    )
+    session.add(item)
+    session.flush()
+    for incident in incidents:
+        session.add(
+            EvidenceLink(
+                evidence_id=item.id, case_id=case.id, incident_id=incident.id, created_by_id=getattr(actor, "id", None)
+            )
+        )
+    session.flush()
+    if parent is not None:
+        record_custody(
+            session,
+            actor=actor,
+            action=Action.DERIVATIVE_CREATED,
+            case_id=case.id,
+            evidence_id=parent.id,
+            sha256=parent.sha256,
+            details={"derivative": ern, "derivation": str(derivation), "derivative_sha256": sha256},
+        )
+    record_custody(
+        session,
+        actor=actor,
+        action=Action.INGESTED,
+        case_id=case.id,
+        evidence_id=item.id,
+        sha256=sha256,
+        details={
+            "ern": ern,
+            "size": item.size,
+            "media_type": media_type,
+            "original_filename": item.original_filename,
+            "declared_sha256": declared_sha256 or None,
+            "metadata_status": item.metadata_status,
+            "incidents": sorted(str(i.id) for i in incidents),
+            **({"parent": parent.ern, "derivation": str(derivation)} if parent else {}),
+        },
+    )
+    return item
+
+
+def update_metadata(session: Session, item: EvidenceItem, actor: Any, data: Mapping[str, Any]) -> EvidenceItem:
+    """Change descriptive fields (never the content). The ledger records each change, old and new."""
+    fields = validate_fields({k: v for k, v in data.items() if k in EDITABLE_FIELDS}, partial=True)
+    if "title" in fields.values and not fields.values["title"]:
+        raise ValidationFailed(_("This field is required."), field="title")
+    changes: dict[str, Any] = {}
+    for name, value in fields.values.items():
+        old = getattr(item, name)
+        if old != value:
+            changes[name] = {"from": _jsonable(old), "to": _jsonable(value)}
+            setattr(item, name, value)
+    if changes:
+        session.flush()
+        record_custody(
+            session,
+            actor=actor,
+            action=Action.METADATA_CHANGED,
+            case_id=item.case_id,
+            evidence_id=item.id,
+            sha256=item.sha256,
+            details={"changes": changes},
+        )
+    return item
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if hasattr(value, "value"):
+        return value.value
+    return value
+
+
+def link_incident(
+    session: Session, item: EvidenceItem, actor: Any, incident_id: Any, stance: Any = "supports", note: Any = ""
+) -> EvidenceLink:
+    case = session.get(Case, item.case_id)
+    if case is None:
+        raise NotFound("Not found.")
+    (incident,) = incidents_in_case(session, case, [incident_id])
+    stance_value = parse_choice(stance or "supports", Stance, "stance")
+    note_text = clean_text(note, "note", max_length=5000)
+    link = session.scalar(
+        select(EvidenceLink).where(EvidenceLink.evidence_id == item.id, EvidenceLink.incident_id == incident.id)
+    )
+    if link is None:
+        link = EvidenceLink(
+            evidence_id=item.id, case_id=item.case_id, incident_id=incident.id, created_by_id=getattr(actor, "id", None)
+        )
+        session.add(link)
+    link.stance = stance_value
+    link.note = note_text
+    session.flush()
+    record_custody(
+        session,
+        actor=actor,
+        action=Action.LINKED,
+        case_id=item.case_id,
+        evidence_id=item.id,
+        sha256=item.sha256,
+        details={
+            "target_type": "incident",
+            "target_id": str(incident.id),
+            "stance": stance_value.value,
+            "note": note_text,
+        },
+    )
+    return link
+
+
+def unlink(session: Session, item: EvidenceItem, actor: Any, link_id: Any) -> None:
+    try:
+        lid = uuid.UUID(str(link_id))
+    except ValueError:
+        raise NotFound("Not found.") from None
+    link = session.scalar(select(EvidenceLink).where(EvidenceLink.id == lid, EvidenceLink.evidence_id == item.id))
+    if link is None:
+        raise NotFound("Not found.")
+    details = {"target_type": link.target_type, "target_id": str(link.target_id), "stance": link.stance.value}
+    session.delete(link)
+    session.flush()
+    record_custody(
+        session,
+        actor=actor,
+        action=Action.UNLINKED,
+        case_id=item.case_id,
+        evidence_id=item.id,
+        sha256=item.sha256,
+        details=details,
+    )
+
+
+def record_read(session: Session, item: EvidenceItem, actor: Any, action: Action, via: str) -> None:
+    """Every read of evidence content is a custody entry, written before the content is sent."""
+    record_custody(
+        session,
+        actor=actor,
+        action=action,
+        case_id=item.case_id,
+        evidence_id=item.id,
+        sha256=item.sha256,
+        details={"via": via},
+    )
+
+
+@dataclass(frozen=True)
+class EvidenceFilter:
+    kind: EvidenceKind | None = None
+    classification: Classification | None = None
+    incident_id: uuid.UUID | None = None
+    source_reliability: str | None = None
+    info_credibility: int | None = None
+
+
+def parse_filter(args: Mapping[str, Any]) -> EvidenceFilter:
+    def opt(name: str, cls: type) -> Any:
+        return parse_choice(args[name], cls, name) if args.get(name) else None
+
+    incident_id = None
+    if args.get("incident"):
+        try:
+            incident_id = uuid.UUID(str(args["incident"]))
+        except ValueError:
+            raise ValidationFailed(_("Unknown incident."), field="incident") from None
+    reliability, credibility = parse_grading(args)
+    return EvidenceFilter(
+        opt("kind", EvidenceKind), opt("classification", Classification), incident_id, reliability, credibility
+    )
+
+
+def evidence_query(case: Case, flt: EvidenceFilter) -> Select[tuple[EvidenceItem]]:
+    """Items of a case, filtered, newest ERN last; links are loaded in one extra query per page."""
+    stmt = select(EvidenceItem).where(EvidenceItem.case_id == case.id)
+    if flt.kind:
+        stmt = stmt.where(EvidenceItem.kind == flt.kind)
+    if flt.classification:
+        stmt = stmt.where(EvidenceItem.classification == flt.classification)
+    if flt.source_reliability:
+        stmt = stmt.where(EvidenceItem.source_reliability == flt.source_reliability)
+    if flt.info_credibility:
+        stmt = stmt.where(EvidenceItem.info_credibility == flt.info_credibility)
+    if flt.incident_id:
+        stmt = stmt.where(
+            EvidenceItem.id.in_(select(EvidenceLink.evidence_id).where(EvidenceLink.incident_id == flt.incident_id))
+        )
+    return stmt.order_by(EvidenceItem.number).options(
+        selectinload(EvidenceItem.links).selectinload(EvidenceLink.incident)
+    )
+
+
+def count(session: Session, stmt: Select[Any]) -> int:
+    return session.scalar(select(func.count()).select_from(stmt.order_by(None).options().subquery())) or 0
+
+
+def download_name(item: EvidenceItem) -> str:
+    """A safe name for downloads, built from the ERN, never from the uploader's file name."""
+    extension = {
+        "image/jpeg": ".jpg",
+        "image/png": ".png",
+        "image/gif": ".gif",
+        "image/webp": ".webp",
+        "image/tiff": ".tif",
+        "application/pdf": ".pdf",
+        "text/plain": ".txt",
+        "video/mp4": ".mp4",
+        "audio/mpeg": ".mp3",
+        "audio/x-wav": ".wav",
+        "video/quicktime": ".mov",
+    }.get(item.media_type, ".bin")
+    return f"{item.ern}{extension}"

@@ -1,0 +1,280 @@
+"""Evidence pages: list, upload (with per-file progress), item page, downloads, links, hand-overs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from werkzeug.wrappers import Response
+from wtforms.fields.choices import SelectChoice
+
+from casefile.auth.gate import Access, require_case, require_in_case
+from casefile.cases.services import incidents_of
+from casefile.cases.views import apply_error, case_context
+from casefile.custody import ledger
+from casefile.custody.actions import Action
+from casefile.custody.services import last_fixity, record_transfer
+from casefile.db import db_session
+from casefile.errors import CasefileError, ValidationFailed
+from casefile.evidence import services
+from casefile.evidence.content import blob_store, send_blob
+from casefile.evidence.forms import (
+    CLASSIFICATION_LABELS,
+    CREDIBILITY_LABELS,
+    DERIVATION_LABELS,
+    KIND_LABELS,
+    RELIABILITY_LABELS,
+    STANCE_LABELS,
+    DerivativeForm,
+    EvidenceFieldsForm,
+    LinkForm,
+    TransferForm,
+    UploadForm,
+)
+from casefile.evidence.models import Derivation, EvidenceItem
+from casefile.web import CASE_TABS
+
+bp = Blueprint("evidence", __name__)
+CASE_TABS.append(("evidence.list_evidence", _l("Evidence")))
+PER_PAGE = 50
+
+LABELS = {
+    "kind": KIND_LABELS,
+    "classification": CLASSIFICATION_LABELS,
+    "reliability": RELIABILITY_LABELS,
+    "credibility": CREDIBILITY_LABELS,
+    "derivation": DERIVATION_LABELS,
+    "stance": STANCE_LABELS,
+}
+
+
+def wants_json() -> bool:
+    return request.accept_mimetypes.best == "application/json"
+
+
+@bp.get("/cases/<case_id>/evidence")
+def list_evidence(case_id: str) -> str:
+    s = db_session()
+    case = require_case(s, current_user, case_id)
+    try:
+        flt = services.parse_filter(request.args)
+    except ValidationFailed as error:
+        flash(error.message, "error")
+        flt = services.EvidenceFilter()
+    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    stmt = services.evidence_query(case, flt)
+    total = services.count(s, stmt)
+    items = list(s.scalars(stmt.limit(PER_PAGE).offset((page - 1) * PER_PAGE)))
+    badges = last_fixity(s, [i.id for i in items])
+    return render_template(
+        "evidence/list.html",
+        items=items,
+        total=total,
+        page=page,
+        pages=max((total - 1) // PER_PAGE + 1, 1),
+        incidents=incidents_of(s, case),
+        flt=flt,
+        badges=badges,
+        labels=LABELS,
+        page_url=lambda n: url_for("evidence.list_evidence", case_id=case.id, **{**request.args.to_dict(), "page": n}),
+        **case_context(case),
+    )
+
+
+def _upload_form(case: Any) -> UploadForm:
+    form = UploadForm()
+    form.incidents.choices = [SelectChoice(str(i.id), i.title) for i in incidents_of(db_session(), case)]
+    return form
+
+
+@bp.route("/cases/<case_id>/evidence/upload", methods=["GET", "POST"])
+def upload(case_id: str) -> str | Response | tuple[Any, int]:
+    s = db_session()
+    case = require_case(s, current_user, case_id, Access.WRITE)
+    form = _upload_form(case)
+    if request.method == "POST":
+        files = [f for f in request.files.getlist("file") if f.filename or f.stream]
+        if not form.validate_on_submit() or not files:
+            message = _("Choose at least one file.") if not files else _("Check the form for errors.")
+            if wants_json():
+                return jsonify({"error": {"code": "validation_failed", "message": message}}), 422
+            flash(message, "error")
+            return render_template("evidence/upload.html", form=form, **case_context(case)), 422
+        try:
+            items = [
+                services.ingest(
+                    s,
+                    blob_store(),
+                    case,
+                    current_user,
+                    f.stream,
+                    filename=f.filename,
+                    data=form.service_data(),
+                    declared_sha256=(form.sha256.data or "").strip() or None,
+                    incident_ids=form.incidents.data or [],
+                )
+                for f in files
+            ]
+        except ValidationFailed as error:
+            if wants_json():
+                return jsonify({"error": {"code": error.code, "message": error.message}}), error.status
+            apply_error(form, error)
+            return render_template("evidence/upload.html", form=form, **case_context(case)), 422
+        if wants_json():
+            return jsonify(
+                {
+                    "items": [
+                        {"ern": i.ern, "sha256": i.sha256, "url": url_for("evidence.show", item_id=i.id)} for i in items
+                    ]
+                }
+            ), 201
+        flash(_("Recorded %(erns)s.", erns=", ".join(i.ern for i in items)), "info")
+        return redirect(url_for("evidence.list_evidence", case_id=case.id))
+    return render_template("evidence/upload.html", form=form, **case_context(case))
+
+
+@bp.get("/evidence/<item_id>")
+def show(item_id: str) -> str:
+    s = db_session()
+    item = require_in_case(s, current_user, EvidenceItem, item_id)
+    services.record_read(s, item, current_user, Action.VIEWED, "page")
+    link_form = LinkForm()
+    link_form.incident.choices = [SelectChoice(str(i.id), i.title) for i in incidents_of(s, item.case)]
+    return render_template(
+        "evidence/item.html",
+        item=item,
+        trail=ledger.trail(s, item.id),
+        badge=last_fixity(s, [item.id]).get(item.id),
+        link_form=link_form,
+        transfer_form=TransferForm(),
+        labels=LABELS,
+        reveal=request.args.get("reveal") == "1",
+        **case_context(item.case),
+    )
+
+
+@bp.get("/evidence/<item_id>/preview")
+def preview(item_id: str) -> Response:
+    s = db_session()
+    item = require_in_case(s, current_user, EvidenceItem, item_id)
+    if not item.preview_sha256:
+        abort(404)
+    services.record_read(s, item, current_user, Action.VIEWED, "preview")
+    return send_blob(
+        item.preview_sha256, download_name=f"{item.ern}-preview.jpg", media_type="image/jpeg", size=None, inline=True
+    )
+
+
+@bp.get("/evidence/<item_id>/download")
+def download(item_id: str) -> Response:
+    s = db_session()
+    item = require_in_case(s, current_user, EvidenceItem, item_id)
+    services.record_read(s, item, current_user, Action.DOWNLOADED, "page")
+    return send_blob(
+        item.sha256, download_name=services.download_name(item), media_type=item.media_type, size=item.size
+    )
+
+
+@bp.route("/evidence/<item_id>/edit", methods=["GET", "POST"])
+def edit(item_id: str) -> str | Response | tuple[str, int]:
+    s = db_session()
+    item = require_in_case(s, current_user, EvidenceItem, item_id, Access.WRITE)
+    form = EvidenceFieldsForm(obj=item)
+    if request.method == "GET":
+        form.kind.data = item.kind.value
+        form.classification.data = item.classification.value
+        form.info_credibility.data = str(item.info_credibility or "")
+    if form.validate_on_submit():
+        try:
+            services.update_metadata(s, item, current_user, form.service_data())
+        except ValidationFailed as error:
+            apply_error(form, error)
+        else:
+            flash(_("Metadata updated; the change is in the custody trail."), "info")
+            return redirect(url_for("evidence.show", item_id=item.id))
+    status = 422 if form.is_submitted() else 200
+    return render_template("evidence/edit.html", form=form, item=item, **case_context(item.case)), status
+
+
+@bp.post("/evidence/<item_id>/links")
+def add_link(item_id: str) -> Response:
+    s = db_session()
+    item = require_in_case(s, current_user, EvidenceItem, item_id, Access.WRITE)
+    form = LinkForm()
+    if not form.validate_on_submit():
+        abort(400)
+    services.link_incident(s, item, current_user, form.incident.data, form.stance.data, form.note.data)
+    flash(_("Link saved."), "info")
+    return redirect(url_for("evidence.show", item_id=item.id))
+
+
+@bp.post("/evidence/<item_id>/links/<link_id>/remove")
+def remove_link(item_id: str, link_id: str) -> Response:
+    s = db_session()
+    item = require_in_case(s, current_user, EvidenceItem, item_id, Access.WRITE)
+    if not LinkForm().validate_on_submit():
+        abort(400)
+    services.unlink(s, item, current_user, link_id)
+    flash(_("Link removed."), "info")
+    return redirect(url_for("evidence.show", item_id=item.id))
+
+
+@bp.post("/evidence/<item_id>/custody")
+def add_transfer(item_id: str) -> Response:
+    s = db_session()
+    item = require_in_case(s, current_user, EvidenceItem, item_id, Access.WRITE)
+    form = TransferForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        record_transfer(s, item, current_user, form.data)
+    except CasefileError as error:
+        flash(error.message, "error")
+        return redirect(url_for("evidence.show", item_id=item.id))
+    flash(_("Hand-over recorded."), "info")
+    return redirect(url_for("evidence.show", item_id=item.id))
+
+
+@bp.route("/evidence/<item_id>/derivative", methods=["GET", "POST"])
+def derivative(item_id: str) -> str | Response | tuple[str, int]:
+    s = db_session()
+    parent = require_in_case(s, current_user, EvidenceItem, item_id, Access.WRITE)
+    form = DerivativeForm()
+    if request.method == "GET":
+        form.classification.data = parent.classification.value
+        form.kind.data = parent.kind.value
+    files = request.files.getlist("file")
+    if form.validate_on_submit() and len(files) == 1:
+        try:
+            derivation = services.parse_choice(form.derivation.data, Derivation, "derivation")
+            item = services.ingest(
+                s,
+                blob_store(),
+                parent.case,
+                current_user,
+                files[0].stream,
+                filename=files[0].filename,
+                data=form.service_data(),
+                parent=parent,
+                derivation=derivation,
+            )
+        except ValidationFailed as error:
+            apply_error(form, error)
+        else:
+            flash(
+                _(
+                    "Recorded %(ern)s as a %(kind)s of %(parent)s.",
+                    ern=item.ern,
+                    kind=DERIVATION_LABELS[derivation],
+                    parent=parent.ern,
+                ),
+                "info",
+            )
+            return redirect(url_for("evidence.show", item_id=item.id))
+    elif form.is_submitted():
+        flash(_("Choose exactly one file."), "error")
+    status = 422 if form.is_submitted() else 200
+    return render_template("evidence/derivative.html", form=form, item=parent, **case_context(parent.case)), status
