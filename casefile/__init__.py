@@ -67,8 +67,10 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     app.extensions["casefile_blobs"] = open_blob_store(settings.storage_url, **storage_options(settings))
 
     from casefile.custody.keys import InstanceKey
+    from casefile.witnesses.crypto import FieldCipher
 
     app.extensions["casefile_key"] = InstanceKey(settings.signing_key_path)
+    app.extensions["casefile_cipher"] = FieldCipher(settings.field_keys)
 
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
@@ -83,8 +85,9 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     from casefile.custody.views import bp as custody_bp
     from casefile.evidence.views import bp as evidence_bp
     from casefile.main import bp as main_bp
+    from casefile.witnesses.views import bp as witnesses_bp
 
-    for bp in (main_bp, auth_bp, cases_bp, evidence_bp, custody_bp):
+    for bp in (main_bp, auth_bp, cases_bp, evidence_bp, witnesses_bp, custody_bp):
         app.register_blueprint(bp)
     csrf.exempt(api_bp)  # Bearer tokens only, never cookies: nothing for a forged request to ride on
     app.register_blueprint(api_bp)

@@ -101,8 +101,28 @@ def demo_load() -> None:
     click.echo("Loaded the Tarhouna demo case (TRH)." if created else "The Tarhouna demo case is already loaded.")
 
 
+keys_cli = AppGroup("keys", help="Encryption keys of protected fields.")
+
+
+@keys_cli.command("rotate-fields")
+def keys_rotate_fields() -> None:
+    """Re-encrypt every protected field under the first key of CASEFILE_FIELD_KEYS (all or nothing)."""
+    from casefile.witnesses.crypto import FieldKeyError
+    from casefile.witnesses.services import rotate_field_keys
+
+    cipher = current_app.extensions["casefile_cipher"]
+    try:
+        with session_scope() as s:
+            changed, total = rotate_field_keys(s, cipher)
+    except FieldKeyError as error:
+        raise click.ClickException(f"{error} Nothing was changed.") from None
+    click.echo(
+        f"Re-encrypted {total} protected identities under key {cipher.current} ({changed} were under an older key)."
+    )
+
+
 def register_cli(app: Flask) -> None:
     from casefile.custody.cli import custody_cli, fsck_command
 
-    for group in (db_cli, users_cli, demo_cli, custody_cli, fsck_command):
+    for group in (db_cli, users_cli, demo_cli, keys_cli, custody_cli, fsck_command):
         app.cli.add_command(group)

@@ -7,6 +7,7 @@ checkout works with no setup while production can inject its own through the env
 from __future__ import annotations
 
 import base64
+import binascii
 import contextlib
 import os
 import secrets
@@ -62,11 +63,16 @@ def _instance_secret(path: Path, make: Any) -> bytes:
 
 def parse_field_keys(value: str) -> tuple[bytes, ...]:
     keys = []
-    for part in value.split(","):
+    for number, part in enumerate(value.split(","), start=1):
         part = part.strip()
         if not part:
             continue
-        key = base64.b64decode(part, validate=True)
+        try:
+            key = base64.b64decode(part, validate=True)
+        except binascii.Error:
+            raise ValueError(
+                f"CASEFILE_FIELD_KEYS: key {number} is not valid base64 (each key must be base64 of 16, 24 or 32 bytes)"
+            ) from None
         if len(key) not in (16, 24, 32):
             raise ValueError("CASEFILE_FIELD_KEYS: each key must be base64 of 16, 24 or 32 bytes")
         keys.append(key)

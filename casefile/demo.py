@@ -131,7 +131,66 @@ def load_demo(session: Session, app: Flask) -> bool:
         incidents[spec["key"]] = create_incident(session, case, data)
     session.flush()
     _add_evidence(session, app, case, owner, incidents)
+    _add_witnesses(session, app, case, owner, incidents)
     return True
+
+
+def _add_witnesses(session: Session, app: Flask, case: Case, owner: User, incidents: dict[str, Any]) -> None:
+    """Two pseudonymous witnesses: W-0001 consented to sharing with the ICC, W-0002 refused it.
+    Their names are invented for the demonstration."""
+    from casefile.witnesses.services import create_witness, ingest_evidence, record_consent
+
+    cipher = app.extensions["casefile_cipher"]
+    store = app.extensions["casefile_blobs"]
+    people = [
+        (
+            {"full_name": "Demo Witness One (أحمد المثال)", "contact": "+218 00 000 0001", "risk_level": "high"},
+            [("internal_analysis", True), ("share_icc", True), ("share_un", True)],
+            "Interview about the detention of a brother at the prison complex (demonstration text).",
+            date(2020, 7, 14),
+            "prison",
+        ),
+        (
+            {"full_name": "Demo Witness Two (فاطمة المثال)", "contact": "+218 00 000 0002", "risk_level": "extreme"},
+            [("internal_analysis", True), ("share_icc", False)],
+            "Interview about the discovery of the graves (demonstration text).",
+            date(2020, 7, 20),
+            "graves",
+        ),
+    ]
+    for identity, consents, text, when, incident in people:
+        witness = create_witness(session, cipher, case, owner, identity)
+        for purpose, granted in consents:
+            record_consent(
+                session,
+                witness,
+                owner,
+                {"purpose": purpose, "granted": granted, "recorded_on": when, "how_recorded": "signed consent form"},
+            )
+        with store.writer() as writer:
+            writer.write(f"Statement of {witness.code}\n\n{text}\n".encode())
+            ingest_evidence(
+                session,
+                store,
+                case,
+                owner,
+                writer,
+                filename=f"{witness.code}-statement.txt",
+                data={
+                    "title": f"Statement of {witness.code}",
+                    "source": witness.code,
+                    "source_reliability": "B",
+                    "info_credibility": "2",
+                    "classification": "confidential",
+                    "interview_date": when,
+                    "interview_place": "Tripoli",
+                    "interviewer": "NGO investigator",
+                    "language": "Arabic",
+                    "interpreter": "none",
+                },
+                witness_id=witness.id,
+                incident_ids=[incidents[incident].id],
+            )
 
 
 def _demo_files() -> list[tuple[str, bytes, dict[str, Any], list[str]]]:

@@ -5,6 +5,7 @@ from casefile.cases.models import Case, Incident
 from casefile.custody.models import Checkpoint, CustodyEntry, LedgerHead
 from casefile.db import Base
 from casefile.evidence.models import EvidenceItem, EvidenceLink
+from casefile.witnesses.models import ConsentRecord, Statement, Witness
 
 metadata = Base.metadata
 
@@ -12,6 +13,7 @@ __all__ = [
     "ApiToken",
     "Case",
     "Checkpoint",
+    "ConsentRecord",
     "CustodyEntry",
     "EvidenceItem",
     "EvidenceLink",
@@ -19,6 +21,8 @@ __all__ = [
     "LedgerHead",
     "LoginAttempt",
     "Membership",
+    "Statement",
     "User",
+    "Witness",
     "metadata",
 ]

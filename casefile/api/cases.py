@@ -8,12 +8,13 @@ from flask import jsonify
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from casefile.api import schemas as sc
 from casefile.api.core import created, json_body, only_fields, paginate, route
 from casefile.auth import services as auth_services
 from casefile.auth.gate import Access, member_case_ids, require_case, require_in_case
-from casefile.auth.models import Membership
+from casefile.auth.models import Membership, User
 from casefile.cases import services
 from casefile.cases.models import Case, Incident
 from casefile.db import db_session
@@ -127,15 +128,14 @@ def patch_case(id: str) -> ResponseReturnValue:
 def list_members(id: str) -> ResponseReturnValue:
     s = db_session()
     case = require_case(s, current_user, id, Access.MANAGE_MEMBERS if current_user.is_admin else Access.READ)
-    members = auth_services.members_of(s, case)
-    return jsonify(
-        {
-            "items": [member_json(m) for m in members],
-            "page": 1,
-            "per_page": len(members),
-            "total": len(members),
-        }
+    stmt = (
+        select(Membership)
+        .join(User)
+        .where(Membership.case_id == case.id)
+        .options(selectinload(Membership.user))
+        .order_by(User.email)
     )
+    return paginate(s, stmt, member_json)
 
 
 @route(

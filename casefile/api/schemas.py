@@ -184,6 +184,12 @@ _EVIDENCE_FORM = {
     "graphic": {"type": "string", "enum": ["true", "false"]},
     "sha256": string(pattern="^[0-9a-fA-F]{64}$", description="if given, the upload must hash to it"),
     "incident_ids": string(description="comma-separated incident ids of this case"),
+    "witness_id": string(format="uuid", description="makes the file a statement (testimony) of this witness"),
+    "interview_date": string(format="date"),
+    "interview_place": string(maxLength=300),
+    "interviewer": string(maxLength=200),
+    "language": string(maxLength=100),
+    "interpreter": string(maxLength=200),
 }
 EVIDENCE_UPLOAD = {
     "type": "object",
@@ -269,3 +275,81 @@ VERIFY_REPORT = obj(
         "problems": {"type": "array", "items": PROBLEM},
     }
 )
+
+# -- witnesses -------------------------------------------------------------------------------------
+from casefile.witnesses.models import ConsentPurpose, RiskLevel  # noqa: E402
+
+CONSENT = obj(
+    {
+        "id": UUID,
+        "purpose": enum_of(ConsentPurpose),
+        "granted": {"type": "boolean"},
+        "recorded_on": DATE,
+        "how_recorded": string(),
+        "note": string(),
+        "created_at": DATETIME,
+    }
+)
+STATEMENT = obj(
+    {
+        "evidence_id": UUID,
+        "ern": string(),
+        "title": string(),
+        "interview_date": nullable(DATE),
+        "interview_place": string(),
+        "interviewer": string(),
+        "language": string(),
+        "interpreter": string(),
+    }
+)
+IDENTITY = obj(
+    {
+        "full_name": string(),
+        "other_names": string(),
+        "date_of_birth": string(),
+        "contact": string(),
+        "address": string(),
+        "notes": string(),
+    }
+)
+WITNESS = {
+    "type": "object",
+    "properties": {
+        "id": UUID,
+        "case_id": UUID,
+        "code": string(),
+        "risk_level": enum_of(RiskLevel),
+        "consent": {"type": "object", "additionalProperties": nullable({"type": "boolean"})},
+        "consent_history": {"type": "array", "items": CONSENT},
+        "statements": {"type": "array", "items": STATEMENT},
+        "created_at": DATETIME,
+        "identity": IDENTITY,
+    },
+    "required": ["id", "case_id", "code", "risk_level", "consent", "consent_history", "statements", "created_at"],
+}
+WITNESS_CREATE = {
+    "type": "object",
+    "properties": {
+        "full_name": string(minLength=1, maxLength=300),
+        "other_names": string(maxLength=500),
+        "date_of_birth": string(format="date"),
+        "contact": string(maxLength=500),
+        "address": string(maxLength=1000),
+        "notes": string(maxLength=5000),
+        "risk_level": enum_of(RiskLevel),
+    },
+    "required": ["full_name"],
+    "additionalProperties": False,
+}
+CONSENT_CREATE = {
+    "type": "object",
+    "properties": {
+        "purpose": enum_of(ConsentPurpose),
+        "granted": {"type": "boolean"},
+        "recorded_on": string(format="date"),
+        "how_recorded": string(minLength=1, maxLength=300),
+        "note": string(maxLength=5000),
+    },
+    "required": ["purpose", "granted", "how_recorded"],
+    "additionalProperties": False,
+}

@@ -31,7 +31,9 @@ class CaseForm(FlaskForm):
         _l("Situation"), validators=[Length(max=300)], description=_l("e.g. ICC-01/11 Situation in Libya")
     )
     summary = TextAreaField(_l("Summary"), validators=[Length(max=20000)])
-    status = SelectField(_l("Status"), choices=[SelectChoice(s.value) for s in CaseStatus], default=CaseStatus.OPEN.value)
+    status = SelectField(
+        _l("Status"), choices=[SelectChoice(s.value) for s in CaseStatus], default=CaseStatus.OPEN.value
+    )
 
 
 DATE_PRECISION_LABELS = {

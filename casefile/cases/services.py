@@ -73,6 +73,8 @@ def parse_date(value: Any, field: str) -> date | None:
 def parse_coordinate(value: Any, field: str, limit: float) -> float | None:
     if value in (None, ""):
         return None
+    if isinstance(value, bool):
+        raise ValidationFailed(_("Must be a number."), field=field)
     try:
         number = float(value)
     except (TypeError, ValueError):
@@ -85,6 +87,8 @@ def parse_coordinate(value: Any, field: str, limit: float) -> float | None:
 def parse_count(value: Any, field: str) -> int | None:
     if value in (None, ""):
         return None
+    if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+        raise ValidationFailed(_("Must be a whole number."), field=field)
     try:
         number = int(value)
     except (TypeError, ValueError):
@@ -200,8 +204,6 @@ def _apply_incident(incident: Incident, data: Mapping[str, Any], partial: bool =
 def parse_violation_types(value: Any) -> list[str]:
     if value in (None, ""):
         return []
-    if isinstance(value, str):
-        value = [v.strip() for v in value.split(",") if v.strip()]
     if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
         raise ValidationFailed(_("Give a list of violation types."), field="violation_types")
     unknown = [v for v in value if v not in VIOLATION_TYPES]

@@ -4,6 +4,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
+    DateField,
     DateTimeLocalField,
     MultipleFileField,
     SelectField,
@@ -93,6 +94,11 @@ class EvidenceFieldsForm(FlaskForm):
 
 
 SERVICE_FIELDS = {
+    "interview_date",
+    "interview_place",
+    "interviewer",
+    "language",
+    "interpreter",
     "kind",
     "title",
     "description",
@@ -109,6 +115,17 @@ SERVICE_FIELDS = {
 
 class UploadForm(EvidenceFieldsForm):
     file = MultipleFileField(_l("Files"))
+    witness_id = SelectField(
+        _l("Statement of witness"),
+        choices=[],
+        validate_choice=False,
+        description=_l("Choose a witness to record the files as their testimony."),
+    )
+    interview_date = DateField(_l("Interview date"), validators=[Optional()])
+    interview_place = StringField(_l("Interview place"), validators=[Length(max=300)])
+    interviewer = StringField(_l("Interviewer"), validators=[Length(max=200)])
+    language = StringField(_l("Language"), validators=[Length(max=100)])
+    interpreter = StringField(_l("Interpreter"), validators=[Length(max=200)])
     incidents = SelectMultipleField(_l("Incidents"), choices=[], validate_choice=False)
     sha256 = StringField(
         _l("Expected SHA-256 (optional)"),

@@ -36,6 +36,8 @@ from casefile.evidence.forms import (
 )
 from casefile.evidence.models import Derivation, EvidenceItem
 from casefile.web import CASE_TABS
+from casefile.witnesses.models import Statement
+from casefile.witnesses.services import ingest_evidence, witnesses_of
 
 bp = Blueprint("evidence", __name__)
 CASE_TABS.append(("evidence.list_evidence", _l("Evidence")))
@@ -87,6 +89,9 @@ def list_evidence(case_id: str) -> str:
 def _upload_form(case: Any) -> UploadForm:
     form = UploadForm()
     form.incidents.choices = [SelectChoice(str(i.id), i.title) for i in incidents_of(db_session(), case)]
+    form.witness_id.choices = [SelectChoice("", _("None"))] + [
+        SelectChoice(str(w.id), w.code) for w in witnesses_of(db_session(), case)
+    ]
     return form
 
 
@@ -105,7 +110,7 @@ def upload(case_id: str) -> str | Response | tuple[Any, int]:
             return render_template("evidence/upload.html", form=form, **case_context(case)), 422
         try:
             items = [
-                services.ingest(
+                ingest_evidence(
                     s,
                     blob_store(),
                     case,
@@ -113,6 +118,7 @@ def upload(case_id: str) -> str | Response | tuple[Any, int]:
                     f.stream,
                     filename=f.filename,
                     data=form.service_data(),
+                    witness_id=form.witness_id.data or None,
                     declared_sha256=(form.sha256.data or "").strip() or None,
                     incident_ids=form.incidents.data or [],
                 )
@@ -147,6 +153,7 @@ def show(item_id: str) -> str:
         "evidence/item.html",
         item=item,
         trail=ledger.trail(s, item.id),
+        statement=s.get(Statement, item.id),
         badge=last_fixity(s, [item.id]).get(item.id),
         link_form=link_form,
         transfer_form=TransferForm(),

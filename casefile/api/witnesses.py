@@ -1,0 +1,143 @@
+"""Witnesses over JSON. The identity is in a response only when asked for (`?reveal=true&reason=…`) by a
+member with the identity permission, and that reveal is a custody entry."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import jsonify, request
+from flask.typing import ResponseReturnValue
+from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from casefile.api import schemas as sc
+from casefile.api.core import created, json_body, only_fields, paginate, route
+from casefile.auth.gate import Access, require_case, require_in_case
+from casefile.db import db_session
+from casefile.witnesses import services
+from casefile.witnesses.models import Witness
+
+ID = [{"name": "id", "in": "path", "required": True, "schema": sc.UUID}]
+REVEAL = [
+    {"name": "reveal", "in": "query", "required": False, "schema": {"type": "string", "enum": ["true", "false"]}},
+    {"name": "reason", "in": "query", "required": False, "schema": {"type": "string", "maxLength": 500}},
+]
+
+
+def consent_json(record: Any) -> dict[str, Any]:
+    return {
+        "id": str(record.id),
+        "purpose": record.purpose.value,
+        "granted": record.granted,
+        "recorded_on": record.recorded_on.isoformat(),
+        "how_recorded": record.how_recorded,
+        "note": record.note,
+        "created_at": record.created_at.isoformat(),
+    }
+
+
+def witness_json(witness: Witness, statements: list[Any] | None = None) -> dict[str, Any]:
+    current = services.current_consents(witness)
+    return {
+        "id": str(witness.id),
+        "case_id": str(witness.case_id),
+        "code": witness.code,
+        "risk_level": witness.risk_level.value,
+        "consent": {purpose.value: (record.granted if record else None) for purpose, record in current.items()},
+        "consent_history": [consent_json(r) for r in witness.consents],
+        "statements": [
+            {
+                "evidence_id": str(st.evidence_id),
+                "ern": st.evidence.ern,
+                "title": st.evidence.title,
+                "interview_date": st.interview_date.isoformat() if st.interview_date else None,
+                "interview_place": st.interview_place,
+                "interviewer": st.interviewer,
+                "language": st.language,
+                "interpreter": st.interpreter,
+            }
+            for st in (statements or [])
+        ],
+        "created_at": witness.created_at.isoformat(),
+    }
+
+
+@route(
+    "/cases/{id}/witnesses",
+    "GET",
+    summary="Witnesses of a case (pseudonyms only)",
+    tag="witnesses",
+    response=sc.WITNESS,
+    params=ID,
+    paginated=True,
+    errors=(401, 404, 422),
+)
+def list_witnesses(id: str) -> ResponseReturnValue:
+    s = db_session()
+    case = require_case(s, current_user, id)
+    stmt = (
+        select(Witness)
+        .where(Witness.case_id == case.id)
+        .order_by(Witness.number)
+        .options(selectinload(Witness.consents))
+    )
+    return paginate(s, stmt, witness_json)
+
+
+@route(
+    "/cases/{id}/witnesses",
+    "POST",
+    summary="Register a witness (the identity is stored encrypted)",
+    tag="witnesses",
+    request_schema=sc.WITNESS_CREATE,
+    response=sc.WITNESS,
+    status=201,
+    params=ID,
+    errors=(401, 403, 404, 422),
+)
+def create_witness(id: str) -> ResponseReturnValue:
+    s = db_session()
+    case = require_case(s, current_user, id, Access.WRITE)
+    data = only_fields(json_body(), set(sc.WITNESS_CREATE["properties"]))
+    witness = services.create_witness(s, services.field_cipher(), case, current_user, data)
+    return created(witness_json(witness))
+
+
+@route(
+    "/witnesses/{id}",
+    "GET",
+    summary="One witness; the identity only on an explicit, permitted reveal",
+    tag="witnesses",
+    response=sc.WITNESS,
+    params=ID + REVEAL,
+    errors=(401, 403, 404, 422),
+)
+def get_witness(id: str) -> ResponseReturnValue:
+    s = db_session()
+    reveal = request.args.get("reveal", "false").lower() == "true"
+    witness = require_in_case(s, current_user, Witness, id, Access.IDENTITIES if reveal else Access.READ)
+    body = witness_json(witness, services.statements_of(s, witness))
+    if reveal:
+        body["identity"] = services.reveal_identity(
+            s, services.field_cipher(), witness, current_user, request.args.get("reason", "")
+        )
+    return jsonify(body)
+
+
+@route(
+    "/witnesses/{id}/consents",
+    "POST",
+    summary="Record consent for a purpose, or its withdrawal",
+    tag="witnesses",
+    request_schema=sc.CONSENT_CREATE,
+    response=sc.CONSENT,
+    status=201,
+    params=ID,
+    errors=(401, 403, 404, 422),
+)
+def add_consent(id: str) -> ResponseReturnValue:
+    s = db_session()
+    witness = require_in_case(s, current_user, Witness, id, Access.WRITE)
+    data = only_fields(json_body(), set(sc.CONSENT_CREATE["properties"]))
+    return created(consent_json(services.record_consent(s, witness, current_user, data)))

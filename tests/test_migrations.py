@@ -1,0 +1,279 @@
+"""Migrations, after SecureDrop's tests/test_alembic.py: on a fresh, empty database of the engine under test,
+the revisions reach exactly the models, every revision goes up and down one step at a time and leaves the
+schema as it found it, and rows survive an upgrade that is already done and a round trip of the last
+revision. Everything is generic over the revision list, so new revisions are covered as they are added.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import Script, ScriptDirectory
+from sqlalchemy import Engine, create_engine, inspect, pool, text
+from sqlalchemy.orm import Session
+
+from casefile.migrate import alembic_config
+
+DB_KIND = os.environ.get("CASEFILE_TEST_DB", "sqlite")
+PG_URL = os.environ.get("CASEFILE_TEST_POSTGRES_URL", "postgresql+psycopg://root@/{db}?host=/var/run/postgresql")
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "main")
+VERSION_TABLE = "alembic_version"
+
+
+# --- a fresh, empty database ---------------------------------------------------------------------------
+
+
+def _pg_admin(statement: str) -> None:
+    engine = create_engine(PG_URL.format(db="postgres"), isolation_level="AUTOCOMMIT", poolclass=pool.NullPool)
+    try:
+        with engine.connect() as conn:
+            conn.execute(text(statement))
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture
+def fresh_url(tmp_path: Path) -> Iterator[str]:
+    if DB_KIND == "sqlite":
+        yield f"sqlite:///{tmp_path / 'fresh.db'}"
+        return
+    name = f"cf_mig_{WORKER}_{uuid.uuid4().hex[:10]}"
+    _pg_admin(f'CREATE DATABASE "{name}"')
+    try:
+        yield PG_URL.format(db=name)
+    finally:
+        _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def cfg(fresh_url: str) -> Config:
+    return alembic_config(fresh_url)
+
+
+@pytest.fixture
+def engine(fresh_url: str) -> Iterator[Engine]:
+    # NullPool: no connection stays open to block a DROP or a SQLite table rebuild.
+    eng = create_engine(fresh_url, poolclass=pool.NullPool)
+    yield eng
+    eng.dispose()
+
+
+# --- helpers -----------------------------------------------------------------------------------------------
+
+
+def revisions(cfg: Config) -> list[Script]:
+    """All revisions from base to head. The history must be linear: one head, one parent per revision."""
+    script = ScriptDirectory.from_config(cfg)
+    heads = script.get_heads()
+    assert len(heads) == 1, f"migrations have several heads {heads}: add a merge revision"
+    ordered = list(reversed(list(script.walk_revisions("base", "heads"))))
+    for rev in ordered:
+        assert not isinstance(rev.down_revision, tuple | list), f"{rev.revision} merges {rev.down_revision}"
+    assert ordered and ordered[0].down_revision is None
+    assert ordered[-1].revision == heads[0]
+    return ordered
+
+
+def current_revision(engine: Engine) -> str | None:
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def user_tables(engine: Engine) -> set[str]:
+    return set(inspect(engine).get_table_names()) - {VERSION_TABLE}
+
+
+def schema(engine: Engine) -> dict[str, Any]:
+    """A comparable description of the schema (tables, columns, keys, indexes, constraints)."""
+
+    def norm(value: Any) -> str:
+        return re.sub(r"\s+", " ", str(value)).strip().upper() if value is not None else ""
+
+    insp = inspect(engine)
+    out: dict[str, Any] = {}
+    for table in sorted(user_tables(engine)):
+        out[table] = {
+            "columns": sorted(
+                (c["name"], norm(c["type"]), c["nullable"], norm(c.get("default"))) for c in insp.get_columns(table)
+            ),
+            "pk": sorted(insp.get_pk_constraint(table)["constrained_columns"]),
+            "fks": sorted(
+                (
+                    tuple(fk["constrained_columns"]),
+                    fk["referred_table"],
+                    tuple(fk["referred_columns"]),
+                    norm((fk.get("options") or {}).get("ondelete")),
+                )
+                for fk in insp.get_foreign_keys(table)
+            ),
+            "indexes": sorted(
+                (i["name"] or "", tuple(c or "" for c in i["column_names"]), bool(i["unique"]))
+                for i in insp.get_indexes(table)
+            ),
+            "uniques": sorted(tuple(u["column_names"]) for u in insp.get_unique_constraints(table)),
+            "checks": sorted(c["name"] or "" for c in insp.get_check_constraints(table)),
+        }
+    return out
+
+
+def leftovers_pg(engine: Engine) -> list[str]:
+    """Types and sequences a downgrade forgot to drop (PostgreSQL keeps them after DROP TABLE)."""
+    with engine.connect() as conn:
+        return list(
+            conn.scalars(
+                text(
+                    "SELECT t.typname FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace "
+                    "WHERE n.nspname = 'public' AND t.typtype IN ('e', 'd', 'r', 'm') "
+                    "UNION ALL SELECT sequence_name FROM information_schema.sequences "
+                    "WHERE sequence_schema = 'public'"
+                )
+            )
+        )
+
+
+def rows(engine: Engine, columns_of: dict[str, set[str]] | None = None) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every table (restricted to `columns_of[table]` when given), order-independent."""
+    tables = sorted(columns_of) if columns_of is not None else sorted(user_tables(engine))
+    out: dict[str, list[tuple[Any, ...]]] = {}
+    with engine.connect() as conn:
+        for table in tables:
+            cols = sorted(columns_of[table]) if columns_of is not None else None
+            select_list = ", ".join(f'"{c}"' for c in cols) if cols else "*"
+            result = conn.execute(text(f'SELECT {select_list} FROM "{table}"'))  # noqa: S608 - names from the schema
+            keys = list(result.keys())
+            out[table] = sorted(
+                (tuple(sorted(zip(keys, (str(v) for v in row), strict=True))) for row in result), key=repr
+            )
+    return out
+
+
+def columns(engine: Engine) -> dict[str, set[str]]:
+    insp = inspect(engine)
+    return {t: {c["name"] for c in insp.get_columns(t)} for t in user_tables(engine)}
+
+
+def insert_sample_rows(engine: Engine) -> None:
+    """A user with a token, a case with a member and an incident, and a login attempt, through the models
+    (which equal the schema at head, as test_head_matches_models proves), so defaults of new columns apply."""
+    from casefile.auth.models import ApiToken, CaseRole, LoginAttempt, Membership, Role, User
+    from casefile.cases.models import Case, DatePrecision, Incident, LocationPrecision
+
+    with Session(engine) as s, s.begin():
+        user = User(
+            email="survivor@example.org",
+            name="Migration survivor",
+            role=Role.INVESTIGATOR,
+            password_hash="$argon2id$v=19$m=65536,t=3,p=4$placeholder",
+            session_token="0" * 32,
+        )
+        s.add(user)
+        s.flush()
+        case = Case(
+            reference="MIG-1", title="Survives migrations", summary="ترهونة", situation="", created_by_id=user.id
+        )
+        s.add(case)
+        s.flush()
+        s.add(Membership(case_id=case.id, user_id=user.id, role=CaseRole.INVESTIGATOR, can_view_identities=True))
+        s.add(ApiToken(user_id=user.id, name="cli", token_hash="f" * 64, prefix="cf_abcdefg"))
+        s.add(LoginAttempt(email=user.email, address="127.0.0.1", success=True, at=datetime(2026, 1, 2, tzinfo=UTC)))
+        s.add(
+            Incident(
+                case_id=case.id,
+                title="Mass graves",
+                description="<script>alert(1)</script>",
+                start_date=date(2020, 6, 1),
+                end_date=date(2020, 6, 30),
+                date_precision=DatePrecision.MONTH,
+                place_name="Tarhouna",
+                latitude=32.435,
+                longitude=13.634,
+                location_precision=LocationPrecision.LOCALITY,
+                violation_types=["killing", "mass_grave"],
+                victim_count=11,
+            )
+        )
+
+
+# --- tests -------------------------------------------------------------------------------------------------
+
+
+def test_head_matches_models(cfg: Config, engine: Engine) -> None:
+    assert user_tables(engine) == set()
+    command.upgrade(cfg, "head")
+    assert current_revision(engine) == revisions(cfg)[-1].revision
+    # Raises AutogenerateDiffsDetected when the models and the migrations disagree.
+    command.check(cfg)
+    from casefile.models import metadata
+
+    assert user_tables(engine) == set(metadata.tables)
+
+
+def test_every_revision_up_and_down_one_step(cfg: Config, engine: Engine) -> None:
+    ordered = revisions(cfg)
+    before: dict[str | None, dict[str, Any]] = {None: schema(engine)}
+    assert before[None] == {}
+    for rev in ordered:
+        command.upgrade(cfg, rev.revision)
+        assert current_revision(engine) == rev.revision
+        before[rev.revision] = schema(engine)
+        # Up then down then up again leaves the schema exactly as the revision made it.
+        command.downgrade(cfg, rev.down_revision or "base")
+        assert current_revision(engine) == rev.down_revision
+        assert schema(engine) == before[rev.down_revision], f"downgrade of {rev.revision} is not its inverse"
+        command.upgrade(cfg, rev.revision)
+        assert schema(engine) == before[rev.revision], f"{rev.revision} is not repeatable after its downgrade"
+
+    for rev in reversed(ordered):
+        assert current_revision(engine) == rev.revision
+        command.downgrade(cfg, "-1")
+        assert current_revision(engine) == rev.down_revision
+        assert schema(engine) == before[rev.down_revision], f"downgrade of {rev.revision}"
+
+    assert current_revision(engine) is None
+    assert set(inspect(engine).get_table_names()) <= {VERSION_TABLE}, "tables left behind after downgrade to base"
+    if engine.dialect.name == "postgresql":
+        assert leftovers_pg(engine) == [], "types or sequences left behind after downgrade to base"
+    # And the whole way up again from the emptied database.
+    command.upgrade(cfg, "head")
+    assert schema(engine) == before[ordered[-1].revision]
+
+
+def test_rows_survive_upgrades(cfg: Config, engine: Engine) -> None:
+    ordered = revisions(cfg)
+    head, previous = ordered[-1].revision, ordered[-1].down_revision
+    command.upgrade(cfg, "head")
+    insert_sample_rows(engine)
+    at_head = rows(engine)
+    assert all(at_head[t] for t in ("users", "cases", "incidents", "memberships"))
+    head_schema = schema(engine)
+
+    # Upgrading a database that is already at head changes nothing.
+    command.upgrade(cfg, "head")
+    assert current_revision(engine) == head
+    assert rows(engine) == at_head and schema(engine) == head_schema
+
+    # Round trip of the last revision: rows in tables (and columns) it does not create are untouched.
+    command.downgrade(cfg, "-1")
+    assert current_revision(engine) == previous
+    # Tables the last revision creates are gone now; tables it drops come back empty: compare the others.
+    kept = {t: cols for t, cols in columns(engine).items() if t in at_head}
+    expected = {t: rows_projected(at_head[t], cols) for t, cols in kept.items()}
+    assert rows(engine, kept) == expected, f"downgrade of {head} lost or changed rows"
+    command.upgrade(cfg, "head")
+    assert current_revision(engine) == head
+    assert rows(engine, kept) == expected, f"re-applying {head} lost or changed rows"
+    assert schema(engine) == head_schema
+
+
+def rows_projected(table_rows: list[tuple[Any, ...]], keep: set[str]) -> list[tuple[Any, ...]]:
+    return sorted((tuple(kv for kv in row if kv[0] in keep) for row in table_rows), key=repr)
