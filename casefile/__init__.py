@@ -33,7 +33,7 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     """Build the app. It only registers things; all behaviour lives in the capabilities."""
     from flask import Flask
 
-    from casefile import db, web
+    from casefile import db, models, web  # noqa: F401 - models: every mapper registered before first use
     from casefile.cli import register_cli
     from casefile.extensions import babel, csrf, login_manager
     from casefile.storage import open_blob_store

@@ -1,23 +1,29 @@
 """Every model, imported in one place so the metadata is complete for Alembic and the tests."""
 
+from casefile.actors.models import Actor, ActorRelation, Involvement
 from casefile.auth.models import ApiToken, LoginAttempt, Membership, User
 from casefile.cases.models import Case, Incident
 from casefile.custody.models import Checkpoint, CustodyEntry, LedgerHead
 from casefile.db import Base
 from casefile.evidence.models import EvidenceItem, EvidenceLink
+from casefile.legal.models import Charge
 from casefile.witnesses.models import ConsentRecord, Statement, Witness
 
 metadata = Base.metadata
 
 __all__ = [
+    "Actor",
+    "ActorRelation",
     "ApiToken",
     "Case",
+    "Charge",
     "Checkpoint",
     "ConsentRecord",
     "CustodyEntry",
     "EvidenceItem",
     "EvidenceLink",
     "Incident",
+    "Involvement",
     "LedgerHead",
     "LoginAttempt",
     "Membership",

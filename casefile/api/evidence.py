@@ -42,7 +42,8 @@ def link_json(link: EvidenceLink) -> dict[str, Any]:
         "target_id": str(link.target_id),
         "stance": link.stance.value,
         "note": link.note,
-        "target_label": link.incident.title if link.incident else "",
+        "element_code": link.element_code,
+        "target_label": services.link_label(link),
     }
 
 
@@ -232,7 +233,7 @@ def create_derivative(id: str) -> ResponseReturnValue:
 @route(
     "/evidence/{id}/links",
     "POST",
-    summary="Link the item to an incident (supports / contradicts / context)",
+    summary="Link the item to an incident, actor, relation, involvement or charge element",
     tag="evidence",
     request_schema=sc.LINK_CREATE,
     response=sc.LINK,
@@ -244,10 +245,15 @@ def create_link(id: str) -> ResponseReturnValue:
     s = db_session()
     item = require_in_case(s, current_user, EvidenceItem, id, Access.WRITE)
     data = only_fields(json_body(), set(sc.LINK_CREATE["properties"]))
-    if data.get("target_type") != "incident":
-        raise ValidationFailed("target_type must be 'incident'.", field="target_type")
-    link = services.link_incident(
-        s, item, current_user, data.get("target_id"), data.get("stance"), data.get("note", "")
+    link = services.link_evidence(
+        s,
+        item,
+        current_user,
+        data.get("target_type"),
+        data.get("target_id"),
+        data.get("stance"),
+        data.get("note", ""),
+        data.get("element_code"),
     )
     return created(link_json(link))
 
@@ -303,12 +309,20 @@ def post_custody(id: str) -> ResponseReturnValue:
 def verify() -> ResponseReturnValue:
     from casefile.auth.gate import member_case_ids
 
-    s = db_session()
     case_id = request.args.get("case_id")
-    # Chain and checkpoints are always checked in full; fixity covers one case or all of the caller's.
-    case_ids = {require_case(s, current_user, case_id).id} if case_id else set(s.scalars(member_case_ids(current_user)))
+    # Read and re-hash through the read session, outside the request's write transaction, so a long
+    # verification never holds SQLite's single write lock; the fixity entries are appended at the end.
     with get_database().read_sessionmaker() as read_session:
+        if case_id:
+            case_ids = {require_case(read_session, current_user, case_id).id}
+        else:
+            case_ids = set(read_session.scalars(member_case_ids(current_user)))
         report = run_verification(
-            s, read_session, blob_store(), current_app.extensions["casefile_key"], current_user, case_ids=case_ids
+            db_session(),
+            read_session,
+            blob_store(),
+            current_app.extensions["casefile_key"],
+            current_user,
+            case_ids=case_ids,
         )
     return jsonify(report.to_dict())

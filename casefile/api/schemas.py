@@ -133,13 +133,15 @@ GRADING = {
     "source_reliability": nullable({"type": "string", "enum": ["A", "B", "C", "D", "E", "F"]}),
     "info_credibility": nullable({"type": "integer", "minimum": 1, "maximum": 6}),
 }
+LINK_TARGET = {"type": "string", "enum": ["incident", "actor", "actor_relation", "involvement", "charge_element"]}
 LINK = obj(
     {
         "id": UUID,
-        "target_type": string(),
+        "target_type": LINK_TARGET,
         "target_id": UUID,
         "stance": enum_of(Stance),
         "note": string(),
+        "element_code": nullable(string()),
         "target_label": string(),
     }
 )
@@ -220,10 +222,11 @@ EVIDENCE_PATCH = {
 LINK_CREATE = {
     "type": "object",
     "properties": {
-        "target_type": {"type": "string", "enum": ["incident"]},
+        "target_type": LINK_TARGET,
         "target_id": UUID,
         "stance": enum_of(Stance),
         "note": string(maxLength=5000),
+        "element_code": string(maxLength=60, description="the element, for target_type charge_element"),
     },
     "required": ["target_type", "target_id"],
     "additionalProperties": False,
@@ -353,3 +356,171 @@ CONSENT_CREATE = {
     "required": ["purpose", "granted", "how_recorded"],
     "additionalProperties": False,
 }
+
+# -- actors, relations, involvements, legal ----------------------------------------------------------
+from casefile.actors.models import ActorKind, Confidence, Degree, InvolvementStatus, RelationType  # noqa: E402
+
+IDENTIFIER = obj({"type": string(), "value": string()})
+ACTOR = obj(
+    {
+        "id": UUID,
+        "case_id": UUID,
+        "kind": enum_of(ActorKind),
+        "name": string(),
+        "aliases": {"type": "array", "items": string()},
+        "description": string(),
+        "date_of_birth": string(),
+        "nationality": string(),
+        "identifiers": {"type": "array", "items": IDENTIFIER},
+        "merged_into_id": nullable(UUID),
+        "created_at": DATETIME,
+        "possible_duplicates": {
+            "type": "array",
+            "items": obj({"id": UUID, "name": string(), "score": {"type": "number"}, "matched": string()}),
+        },
+    }
+)
+_ACTOR_FIELDS = {
+    "kind": enum_of(ActorKind),
+    "name": string(minLength=1, maxLength=300),
+    "aliases": {"type": "array", "items": string(maxLength=300), "maxItems": 100},
+    "description": string(maxLength=20000),
+    "date_of_birth": string(maxLength=40),
+    "nationality": string(maxLength=100),
+    "identifiers": {
+        "type": "array",
+        "items": {
+            "type": "object",
+            "properties": {"type": string(maxLength=100), "value": string(minLength=1, maxLength=200)},
+            "required": ["value"],
+        },
+    },
+}
+ACTOR_CREATE = {
+    "type": "object",
+    "properties": _ACTOR_FIELDS,
+    "required": ["kind", "name"],
+    "additionalProperties": False,
+}
+ACTOR_PATCH = {"type": "object", "properties": _ACTOR_FIELDS, "additionalProperties": False}
+RELATION = obj(
+    {
+        "id": UUID,
+        "case_id": UUID,
+        "source_actor_id": UUID,
+        "target_actor_id": UUID,
+        "relation": enum_of(RelationType),
+        "valid_from": nullable(DATE),
+        "valid_to": nullable(DATE),
+        "confidence": enum_of(Confidence),
+        "note": string(),
+    }
+)
+RELATION_CREATE = {
+    "type": "object",
+    "properties": {
+        "source_actor_id": UUID,
+        "target_actor_id": UUID,
+        "relation": enum_of(RelationType),
+        "valid_from": nullable(DATE),
+        "valid_to": nullable(DATE),
+        "confidence": enum_of(Confidence),
+        "note": string(maxLength=5000),
+    },
+    "required": ["source_actor_id", "target_actor_id", "relation"],
+    "additionalProperties": False,
+}
+INVOLVEMENT = obj(
+    {
+        "id": UUID,
+        "case_id": UUID,
+        "incident_id": UUID,
+        "actor_id": UUID,
+        "degree": enum_of(Degree),
+        "mode_of_liability": string(),
+        "status": enum_of(InvolvementStatus),
+        "note": string(),
+    }
+)
+INVOLVEMENT_CREATE = {
+    "type": "object",
+    "properties": {
+        "incident_id": UUID,
+        "actor_id": UUID,
+        "degree": enum_of(Degree),
+        "mode_of_liability": string(maxLength=40),
+        "status": enum_of(InvolvementStatus),
+        "note": string(maxLength=5000),
+    },
+    "required": ["incident_id", "actor_id", "degree"],
+    "additionalProperties": False,
+}
+CHARGE = obj(
+    {
+        "id": UUID,
+        "case_id": UUID,
+        "suspect_id": UUID,
+        "offence_code": string(),
+        "mode_code": string(),
+        "incident_ids": {"type": "array", "items": UUID},
+        "note": string(),
+        "created_at": DATETIME,
+    }
+)
+CHARGE_CREATE = {
+    "type": "object",
+    "properties": {
+        "suspect_id": UUID,
+        "offence_code": string(maxLength=40),
+        "mode_code": string(maxLength=40),
+        "incident_ids": {"type": "array", "items": UUID},
+        "note": string(maxLength=5000),
+    },
+    "required": ["suspect_id", "offence_code"],
+    "additionalProperties": False,
+}
+_EVIDENCE_REF = obj({"evidence_id": UUID, "ern": string(), "title": string(), "note": string()})
+MATRIX = obj(
+    {
+        "charge": CHARGE,
+        "elements": {
+            "type": "array",
+            "items": obj(
+                {
+                    "code": string(),
+                    "group": {"type": "string", "enum": ["contextual", "offence", "mode"]},
+                    "text": string(),
+                    "reference": string(),
+                    "status": {"type": "string", "enum": ["gap", "supported", "contested"]},
+                    "supporting": {"type": "array", "items": _EVIDENCE_REF},
+                    "contradicting": {"type": "array", "items": _EVIDENCE_REF},
+                    "context": {"type": "array", "items": _EVIDENCE_REF},
+                }
+            ),
+        },
+        "gaps": {"type": "integer"},
+        "paths": {
+            "type": "array",
+            "items": obj(
+                {
+                    "established": {"type": "boolean"},
+                    "hops": {
+                        "type": "array",
+                        "items": obj(
+                            {
+                                "kind": string(),
+                                "label": string(),
+                                "from": string(),
+                                "to": string(),
+                                "supporting": {"type": "integer"},
+                                "contradicting": {"type": "integer"},
+                                "supported": {"type": "boolean"},
+                            }
+                        ),
+                    },
+                }
+            ),
+        },
+    }
+)
+FRAMEWORKS = {"type": "object", "properties": {"frameworks": {"type": "array"}}, "required": ["frameworks"]}

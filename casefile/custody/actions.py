@@ -20,3 +20,4 @@ class Action(enum.StrEnum):
     IDENTITY_REVEALED = "identity_revealed"
     NOTE = "note"
     CHECKPOINT = "checkpoint"
+    ACTORS_MERGED = "actors_merged"

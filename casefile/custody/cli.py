@@ -6,7 +6,7 @@ import sys
 
 import click
 from flask import current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import select
 
 from casefile.cases.models import Case
@@ -23,15 +23,19 @@ custody_cli = AppGroup("custody", help="The custody ledger.")
 @click.option("--no-fixity", is_flag=True, help="Skip re-hashing files; check the chain and checkpoints only.")
 def verify_command(case_ref: str | None, no_fixity: bool) -> None:
     """Exit 0 only when everything is intact; one line per problem."""
-    with session_scope() as s, get_database().read_sessionmaker() as read_session:
+    # Reading and re-hashing happen outside the write transaction (SQLite has one writer at a time);
+    # only the fixity results are appended at the end.
+    with get_database().read_sessionmaker() as read_session:
         case_ids = None
         if case_ref:
-            case_id = s.scalar(select(Case.id).where(Case.reference == case_ref))
+            case_id = read_session.scalar(select(Case.id).where(Case.reference == case_ref))
             if case_id is None:
                 raise click.ClickException(f"No case with reference {case_ref!r}.")
             case_ids = {case_id}
-        total = ledger_head.seq if (ledger_head := head(s)) else 0
-        with click.progressbar(length=max(total, 1), label="Verifying the chain", file=sys.stderr) as bar:
+        total = ledger_head.seq if (ledger_head := head(read_session)) else 0
+        bar = click.progressbar(length=max(total, 1), label="Verifying the chain", file=sys.stderr)
+        show = sys.stderr.isatty()
+        with session_scope() as s:
             report = run_verification(
                 s,
                 read_session,
@@ -40,8 +44,10 @@ def verify_command(case_ref: str | None, no_fixity: bool) -> None:
                 SYSTEM,
                 case_ids=case_ids,
                 fixity=not no_fixity,
-                progress=lambda n: bar.update(10_000),
+                progress=(lambda n: bar.update(10_000)) if show else None,
             )
+        if show:
+            bar.render_finish()
     for problem in report.problems:
         click.echo(f"PROBLEM {problem.kind}: {problem.message}")
     summary = (
@@ -63,6 +69,7 @@ def checkpoint_command() -> None:
 
 
 @click.command("fsck")
+@with_appcontext
 @click.option("--collect", is_flag=True, help="Delete blobs that no row references (never referenced ones).")
 def fsck_command(collect: bool) -> None:
     """Database ↔ blob store consistency. Exit 1 when a referenced file is missing."""

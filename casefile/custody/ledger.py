@@ -14,7 +14,7 @@ from collections.abc import Iterator, Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from casefile.custody.actions import Action
@@ -104,10 +104,22 @@ def record_custody(
     return entry
 
 
-def trail(session: Session, evidence_id: uuid.UUID) -> list[CustodyEntry]:
-    return list(
-        session.scalars(select(CustodyEntry).where(CustodyEntry.evidence_id == evidence_id).order_by(CustodyEntry.seq))
+def trail_page(session: Session, evidence_id: uuid.UUID, page: int, per_page: int) -> tuple[list[CustodyEntry], int]:
+    """One page of an item's trail, oldest first, and the total number of entries."""
+    where = CustodyEntry.evidence_id == evidence_id
+    total = session.scalar(select(func.count()).select_from(CustodyEntry).where(where)) or 0
+    rows = session.scalars(
+        select(CustodyEntry).where(where).order_by(CustodyEntry.seq).limit(per_page).offset((page - 1) * per_page)
     )
+    return list(rows), total
+
+
+def recent_trail(session: Session, evidence_id: uuid.UUID, limit: int) -> tuple[list[CustodyEntry], int]:
+    """The newest `limit` entries of an item's trail in seq order, and the total number of entries."""
+    where = CustodyEntry.evidence_id == evidence_id
+    total = session.scalar(select(func.count()).select_from(CustodyEntry).where(where)) or 0
+    rows = session.scalars(select(CustodyEntry).where(where).order_by(CustodyEntry.seq.desc()).limit(limit))
+    return sorted(rows, key=lambda e: e.seq), total
 
 
 def iter_entry_fields(session: Session, *, up_to: int | None = None, batch: int = 10_000) -> Iterator[dict[str, Any]]:

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from casefile import models as _every_model  # noqa: F401 - usable without the app: map every model
 from casefile.custody.chain import ChainVerifier
 from casefile.custody.ledger import head, iter_entry_fields
 from casefile.custody.merkle import MerkleAccumulator, hash_to_hex
@@ -81,13 +82,15 @@ def verify_ledger(
     Only reads: the caller records fixity results in the ledger if it wants to."""
     report = VerifyReport()
     items = {
-        row.id: row
+        str(row.id): row
         for row in session.execute(select(EvidenceItem.id, EvidenceItem.ern, EvidenceItem.sha256, EvidenceItem.case_id))
     }
     checkpoints = list(session.scalars(select(Checkpoint).order_by(Checkpoint.tree_size, Checkpoint.id)))
     pending = list(checkpoints)
     chain = ChainVerifier()
     tree = MerkleAccumulator()
+    while pending and pending[0].tree_size == 0:  # a checkpoint of the empty ledger (fresh instance)
+        _check_checkpoint(pending.pop(0), hash_to_hex(tree.root()), public_key_pem, report)
     for fields in iter_entry_fields(session):
         for problem in chain.feed(fields):
             report.problems.append(
@@ -95,7 +98,7 @@ def verify_ledger(
             )
         evidence_id = fields["evidence_id"]
         if evidence_id and fields["sha256"]:
-            item = items.get(uuid.UUID(evidence_id))
+            item = items.get(evidence_id)
             if item is not None and item.sha256 != fields["sha256"]:
                 report.problems.append(
                     Problem(
@@ -108,7 +111,7 @@ def verify_ledger(
                         item.sha256,
                     )
                 )
-        tree.append(bytes.fromhex(fields["entry_hash"]) if _is_hex(fields["entry_hash"]) else b"")
+        tree.append(_leaf(fields["entry_hash"]))
         while pending and pending[0].tree_size == tree.size:
             _check_checkpoint(pending.pop(0), hash_to_hex(tree.root()), public_key_pem, report)
         report.checked += 1
@@ -151,8 +154,14 @@ def verify_ledger(
     return report
 
 
-def _is_hex(value: Any) -> bool:
-    return isinstance(value, str) and len(value) == 64 and all(c in "0123456789abcdef" for c in value)
+def _leaf(entry_hash: Any) -> bytes:
+    """The Merkle leaf of an entry; a malformed stored hash (already reported by the chain check) still
+    occupies its position so later checkpoints are compared at the right size."""
+    try:
+        raw = bytes.fromhex(entry_hash)
+    except (TypeError, ValueError):
+        return b""
+    return raw if len(raw) == 32 else b""
 
 
 def _check_checkpoint(checkpoint: Checkpoint, root: str, public_key_pem: bytes, report: VerifyReport) -> None:

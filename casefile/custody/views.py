@@ -36,14 +36,21 @@ def overview() -> str:
 
 @bp.post("/custody/verify")
 def verify() -> str:
-    s = db_session()
-    form = ConfirmForm()
-    if not form.validate_on_submit():
+    if not ConfirmForm().validate_on_submit():
         abort(400)
     case_id = request.form.get("case_id") or None
-    case_ids = {require_case(s, current_user, case_id).id} if case_id else set(s.scalars(member_case_ids(current_user)))
+    # As in the API: reads happen outside the write transaction; fixity entries are appended at the end.
     with get_database().read_sessionmaker() as read_session:
+        if case_id:
+            case_ids = {require_case(read_session, current_user, case_id).id}
+        else:
+            case_ids = set(read_session.scalars(member_case_ids(current_user)))
         report = run_verification(
-            s, read_session, blob_store(), current_app.extensions["casefile_key"], current_user, case_ids=case_ids
+            db_session(),
+            read_session,
+            blob_store(),
+            current_app.extensions["casefile_key"],
+            current_user,
+            case_ids=case_ids,
         )
     return render_template("custody/verify.html", report=report, **_overview())

@@ -140,7 +140,7 @@ class DerivativeForm(EvidenceFieldsForm):
 
 
 class LinkForm(FlaskForm):
-    incident = SelectField(_l("Incident"), choices=[], validate_choice=False)
+    target = SelectField(_l("Evidence of"), choices=[], validate_choice=False)
     stance = SelectField(_l("Stance"), choices=choices(STANCE_LABELS))
     note = TextAreaField(_l("Note"), validators=[Length(max=5000)])
 

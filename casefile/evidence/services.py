@@ -19,6 +19,7 @@ from flask_babel import gettext as _
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, selectinload
 
+from casefile import models as _every_model  # noqa: F401 - link targets must be mapped before LINK_LOADS
 from casefile.cases.models import Case, Incident
 from casefile.cases.services import clean_text, parse_choice
 from casefile.custody.actions import Action
@@ -306,21 +307,71 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def link_incident(
-    session: Session, item: EvidenceItem, actor: Any, incident_id: Any, stance: Any = "supports", note: Any = ""
+LINK_TARGETS = ("incident", "actor", "actor_relation", "involvement", "charge_element")
+
+
+def _link_target(session: Session, item: EvidenceItem, target_type: Any, target_id: Any) -> tuple[str, Any]:
+    from casefile.actors.models import Actor, ActorRelation, Involvement
+    from casefile.legal.models import Charge
+
+    models = {
+        "incident": (Incident, "incident_id"),
+        "actor": (Actor, "actor_id"),
+        "actor_relation": (ActorRelation, "relation_id"),
+        "involvement": (Involvement, "involvement_id"),
+        "charge_element": (Charge, "charge_id"),
+    }
+    if target_type not in models:
+        raise ValidationFailed(
+            _("target_type must be one of: %(types)s.", types=", ".join(LINK_TARGETS)), field="target_type"
+        )
+    model, column = models[target_type]
+    try:
+        target = session.get(model, uuid.UUID(str(target_id)))
+    except ValueError:
+        target = None
+    # Another case's object is indistinguishable from a missing one.
+    if target is None or target.case_id != item.case_id:
+        raise ValidationFailed(_("Unknown link target."), field="target_id")
+    return column, target
+
+
+def link_evidence(
+    session: Session,
+    item: EvidenceItem,
+    actor: Any,
+    target_type: Any,
+    target_id: Any,
+    stance: Any = "supports",
+    note: Any = "",
+    element_code: Any = None,
 ) -> EvidenceLink:
-    case = session.get(Case, item.case_id)
-    if case is None:
-        raise NotFound("Not found.")
-    (incident,) = incidents_in_case(session, case, [incident_id])
+    """Link an item to what it is evidence of (or against). Linking again updates stance and note."""
+    column, target = _link_target(session, item, target_type, target_id)
+    element = None
+    if target_type == "charge_element":
+        from casefile.legal.services import charge_elements
+
+        codes = {e.code for _group, e in charge_elements(target)}
+        if element_code not in codes:
+            raise ValidationFailed(_("Choose an element of this charge."), field="element_code")
+        element = element_code
     stance_value = parse_choice(stance or "supports", Stance, "stance")
     note_text = clean_text(note, "note", max_length=5000)
     link = session.scalar(
-        select(EvidenceLink).where(EvidenceLink.evidence_id == item.id, EvidenceLink.incident_id == incident.id)
+        select(EvidenceLink).where(
+            EvidenceLink.evidence_id == item.id,
+            getattr(EvidenceLink, column) == target.id,
+            EvidenceLink.element_code == element if element else EvidenceLink.element_code.is_(None),
+        )
     )
     if link is None:
         link = EvidenceLink(
-            evidence_id=item.id, case_id=item.case_id, incident_id=incident.id, created_by_id=getattr(actor, "id", None)
+            evidence_id=item.id,
+            case_id=item.case_id,
+            created_by_id=getattr(actor, "id", None),
+            element_code=element,
+            **{column: target.id},
         )
         session.add(link)
     link.stance = stance_value
@@ -334,8 +385,9 @@ def link_incident(
         evidence_id=item.id,
         sha256=item.sha256,
         details={
-            "target_type": "incident",
-            "target_id": str(incident.id),
+            "target_type": target_type,
+            "target_id": str(target.id),
+            **({"element": element} if element else {}),
             "stance": stance_value.value,
             "note": note_text,
         },
@@ -351,7 +403,12 @@ def unlink(session: Session, item: EvidenceItem, actor: Any, link_id: Any) -> No
     link = session.scalar(select(EvidenceLink).where(EvidenceLink.id == lid, EvidenceLink.evidence_id == item.id))
     if link is None:
         raise NotFound("Not found.")
-    details = {"target_type": link.target_type, "target_id": str(link.target_id), "stance": link.stance.value}
+    details = {
+        "target_type": link.target_type,
+        "target_id": str(link.target_id),
+        "stance": link.stance.value,
+        **({"element": link.element_code} if link.element_code else {}),
+    }
     session.delete(link)
     session.flush()
     record_custody(
@@ -403,6 +460,32 @@ def parse_filter(args: Mapping[str, Any]) -> EvidenceFilter:
     )
 
 
+LINK_LOADS = (
+    selectinload(EvidenceItem.links).selectinload(EvidenceLink.incident),
+    selectinload(EvidenceItem.links).selectinload(EvidenceLink.actor),
+    selectinload(EvidenceItem.links).selectinload(EvidenceLink.relation),
+    selectinload(EvidenceItem.links).selectinload(EvidenceLink.involvement),
+    selectinload(EvidenceItem.links).selectinload(EvidenceLink.charge),
+)
+
+
+def link_label(link: EvidenceLink) -> str:
+    """What a link points at, in words, for lists and exports."""
+    if link.incident is not None:
+        return link.incident.title
+    if link.actor is not None:
+        return link.actor.name
+    if link.relation is not None:
+        r = link.relation
+        return f"{r.source.name} {r.relation.value} {r.target.name}"
+    if link.involvement is not None:
+        inv = link.involvement
+        return f"{inv.actor.name}: {inv.degree.value} — {inv.incident.title}"
+    if link.charge is not None:
+        return f"{link.element_code}"
+    return ""
+
+
 def evidence_query(case: Case, flt: EvidenceFilter) -> Select[tuple[EvidenceItem]]:
     """Items of a case, filtered, newest ERN last; links are loaded in one extra query per page."""
     stmt = select(EvidenceItem).where(EvidenceItem.case_id == case.id)
@@ -418,9 +501,7 @@ def evidence_query(case: Case, flt: EvidenceFilter) -> Select[tuple[EvidenceItem
         stmt = stmt.where(
             EvidenceItem.id.in_(select(EvidenceLink.evidence_id).where(EvidenceLink.incident_id == flt.incident_id))
         )
-    return stmt.order_by(EvidenceItem.number).options(
-        selectinload(EvidenceItem.links).selectinload(EvidenceLink.incident)
-    )
+    return stmt.order_by(EvidenceItem.number).options(*LINK_LOADS)
 
 
 def count(session: Session, stmt: Select[Any]) -> int:

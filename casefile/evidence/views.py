@@ -8,6 +8,7 @@ from flask import Blueprint, abort, flash, jsonify, redirect, render_template, r
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from sqlalchemy import select
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
@@ -41,7 +42,9 @@ from casefile.witnesses.services import ingest_evidence, witnesses_of
 
 bp = Blueprint("evidence", __name__)
 CASE_TABS.append(("evidence.list_evidence", _l("Evidence")))
+bp.add_app_template_global(services.link_label, "link_label")
 PER_PAGE = 50
+TRAIL_ON_PAGE = 100  # the newest entries; the full trail is paginated on its own page
 
 LABELS = {
     "kind": KIND_LABELS,
@@ -146,13 +149,17 @@ def upload(case_id: str) -> str | Response | tuple[Any, int]:
 def show(item_id: str) -> str:
     s = db_session()
     item = require_in_case(s, current_user, EvidenceItem, item_id)
+    # Load every link target up front: the page must not issue a query per link.
+    s.scalars(select(EvidenceItem).where(EvidenceItem.id == item.id).options(*services.LINK_LOADS)).one()
     services.record_read(s, item, current_user, Action.VIEWED, "page")
+    trail, trail_total = ledger.recent_trail(s, item.id, TRAIL_ON_PAGE)
     link_form = LinkForm()
-    link_form.incident.choices = [SelectChoice(str(i.id), i.title) for i in incidents_of(s, item.case)]
+    link_form.target.choices = link_target_choices(s, item.case)
     return render_template(
         "evidence/item.html",
         item=item,
-        trail=ledger.trail(s, item.id),
+        trail=trail,
+        trail_total=trail_total,
         statement=s.get(Statement, item.id),
         badge=last_fixity(s, [item.id]).get(item.id),
         link_form=link_form,
@@ -206,6 +213,37 @@ def edit(item_id: str) -> str | Response | tuple[str, int]:
     return render_template("evidence/edit.html", form=form, item=item, **case_context(item.case)), status
 
 
+def link_target_choices(session: Any, case: Any) -> list[SelectChoice]:
+    """Everything an item can be evidence of, grouped: incidents, actors, relations, involvements, and each
+    element of each charge. Values are "type:id" (and ":element" for charge elements)."""
+    from casefile.actors.services import active_actors, involvements_of, relations_of
+    from casefile.legal.services import charge_elements, charges_of
+
+    out = [SelectChoice(f"incident:{i.id}", i.title, optgroup=_("Incidents")) for i in incidents_of(session, case)]
+    out += [SelectChoice(f"actor:{a.id}", a.name, optgroup=_("Actors")) for a in active_actors(session, case)]
+    out += [
+        SelectChoice(
+            f"actor_relation:{r.id}", f"{r.source.name} — {r.relation.value} — {r.target.name}", optgroup=_("Relations")
+        )
+        for r in relations_of(session, case)
+    ]
+    out += [
+        SelectChoice(
+            f"involvement:{v.id}", f"{v.actor.name}: {v.degree.value} — {v.incident.title}", optgroup=_("Involvements")
+        )
+        for v in involvements_of(session, case)
+    ]
+    for charge in charges_of(session, case):
+        group = _("Charge: %(suspect)s, %(offence)s", suspect=charge.suspect.name, offence=charge.offence_code)
+        out += [
+            SelectChoice(
+                f"charge_element:{charge.id}:{element.code}", f"{element.code} — {element.text[:90]}", optgroup=group
+            )
+            for _group, element in charge_elements(charge)
+        ]
+    return out
+
+
 @bp.post("/evidence/<item_id>/links")
 def add_link(item_id: str) -> Response:
     s = db_session()
@@ -213,8 +251,16 @@ def add_link(item_id: str) -> Response:
     form = LinkForm()
     if not form.validate_on_submit():
         abort(400)
-    services.link_incident(s, item, current_user, form.incident.data, form.stance.data, form.note.data)
-    flash(_("Link saved."), "info")
+    target_type, _sep, rest = (form.target.data or "").partition(":")
+    target_id, _sep, element = rest.partition(":")
+    try:
+        services.link_evidence(
+            s, item, current_user, target_type, target_id, form.stance.data, form.note.data, element or None
+        )
+    except ValidationFailed as error:
+        flash(error.message, "error")
+    else:
+        flash(_("Link saved."), "info")
     return redirect(url_for("evidence.show", item_id=item.id))
 
 
@@ -285,3 +331,20 @@ def derivative(item_id: str) -> str | Response | tuple[str, int]:
         flash(_("Choose exactly one file."), "error")
     status = 422 if form.is_submitted() else 200
     return render_template("evidence/derivative.html", form=form, item=parent, **case_context(parent.case)), status
+
+
+@bp.get("/evidence/<item_id>/custody")
+def custody_trail(item_id: str) -> str:
+    s = db_session()
+    item = require_in_case(s, current_user, EvidenceItem, item_id)
+    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    entries, total = ledger.trail_page(s, item.id, page, 200)
+    return render_template(
+        "evidence/trail.html",
+        item=item,
+        trail=entries,
+        total=total,
+        page=page,
+        pages=max((total - 1) // 200 + 1, 1),
+        **case_context(item.case),
+    )

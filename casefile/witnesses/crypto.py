@@ -57,6 +57,8 @@ class FieldCipher:
             raise FieldKeyError(
                 f"A protected field was encrypted with key {key_id}, which is not in CASEFILE_FIELD_KEYS."
             )
+        if len(raw) < 12 + 16:  # nonce + tag: anything shorter was truncated or forged
+            raise FieldKeyError("A protected field is malformed.")
         try:
             plaintext = AESGCM(key).decrypt(raw[:12], raw[12:], context.encode())
         except InvalidTag:

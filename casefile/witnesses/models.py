@@ -12,6 +12,7 @@ from casefile.auth.models import enum_type
 from casefile.db import Base, UUIDPrimaryKey, utcnow
 
 if TYPE_CHECKING:
+    from casefile.cases.models import Case
     from casefile.evidence.models import EvidenceItem
 
 
@@ -48,6 +49,7 @@ class Witness(UUIDPrimaryKey, Base):
     created_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
+    case: Mapped[Case] = relationship()
     consents: Mapped[list[ConsentRecord]] = relationship(
         back_populates="witness", order_by="ConsentRecord.created_at", cascade="all, delete-orphan"
     )

@@ -1,0 +1,250 @@
+"""Charges, the element-proof matrix and the link analysis.
+
+A charge's matrix lists every element that must be proven (contextual elements, the offence's own
+elements, the mode of liability's elements), each with the evidence that supports and contradicts it.
+An element with no supporting evidence is a gap; contradicting evidence is shown just as prominently.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict, deque
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask_babel import gettext as _
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from casefile.actors.models import Actor, ActorRelation, Involvement
+from casefile.cases.models import Case, Incident
+from casefile.cases.services import clean_text
+from casefile.errors import ValidationFailed
+from casefile.evidence.models import EvidenceItem, EvidenceLink, Stance
+from casefile.legal.catalogue import Element, load_catalogue
+from casefile.legal.models import Charge
+
+
+def _actor_in_case(session: Session, case: Case, actor_id: Any, field_name: str) -> Actor:
+    try:
+        actor = session.get(Actor, uuid.UUID(str(actor_id)))
+    except ValueError:
+        actor = None
+    if actor is None or actor.case_id != case.id:
+        raise ValidationFailed(_("Unknown actor."), field=field_name)
+    return actor
+
+
+def create_charge(session: Session, case: Case, data: Mapping[str, Any]) -> Charge:
+    catalogue = load_catalogue()
+    suspect = _actor_in_case(session, case, data.get("suspect_id"), "suspect_id")
+    offence_code = str(data.get("offence_code") or "")
+    mode_code = str(data.get("mode_code") or "")
+    try:
+        catalogue.offence(offence_code)
+    except KeyError:
+        raise ValidationFailed(_("Unknown offence or criterion."), field="offence_code") from None
+    if mode_code:
+        try:
+            mode = catalogue.mode(mode_code)
+        except KeyError:
+            raise ValidationFailed(_("Unknown mode of liability."), field="mode_code") from None
+        if mode.framework_code != catalogue.framework_of(offence_code).code:
+            raise ValidationFailed(_("The mode of liability belongs to another framework."), field="mode_code")
+    incident_ids = data.get("incident_ids") or []
+    if not isinstance(incident_ids, list | tuple):
+        raise ValidationFailed(_("Give a list of incidents."), field="incident_ids")
+    incidents = []
+    for raw in incident_ids:
+        try:
+            incident = session.get(Incident, uuid.UUID(str(raw)))
+        except ValueError:
+            incident = None
+        if incident is None or incident.case_id != case.id:
+            raise ValidationFailed(_("Unknown incident."), field="incident_ids")
+        incidents.append(incident)
+    charge = Charge(
+        case_id=case.id,
+        suspect_id=suspect.id,
+        offence_code=offence_code,
+        mode_code=mode_code,
+        note=clean_text(data.get("note"), "note", max_length=5000),
+        incidents=incidents,
+    )
+    session.add(charge)
+    session.flush()
+    return charge
+
+
+@dataclass(frozen=True)
+class ElementRow:
+    element: Element
+    group: str  # "contextual" | "offence" | "mode"
+    supporting: list[EvidenceLink]
+    contradicting: list[EvidenceLink]
+    context: list[EvidenceLink]
+
+    @property
+    def status(self) -> str:
+        if not self.supporting:
+            return "gap"
+        return "contested" if self.contradicting else "supported"
+
+
+def charge_elements(charge: Charge) -> list[tuple[str, Element]]:
+    catalogue = load_catalogue()
+    offence = catalogue.offence(charge.offence_code)
+    rows = [("contextual", e) for e in offence.contextual_elements]
+    rows += [("offence", e) for e in offence.elements]
+    if charge.mode_code:
+        rows += [("mode", e) for e in catalogue.mode(charge.mode_code).elements]
+    return rows
+
+
+def matrix(session: Session, charge: Charge) -> list[ElementRow]:
+    links = session.scalars(
+        select(EvidenceLink)
+        .where(EvidenceLink.charge_id == charge.id)
+        .options(selectinload(EvidenceLink.evidence))
+        .order_by(EvidenceLink.created_at)
+    ).all()
+    by_element: dict[str, dict[Stance, list[EvidenceLink]]] = defaultdict(lambda: defaultdict(list))
+    for link in links:
+        by_element[link.element_code or ""][link.stance].append(link)
+    return [
+        ElementRow(
+            element,
+            group,
+            by_element[element.code][Stance.SUPPORTS],
+            by_element[element.code][Stance.CONTRADICTS],
+            by_element[element.code][Stance.CONTEXT],
+        )
+        for group, element in charge_elements(charge)
+    ]
+
+
+def charges_of(session: Session, case: Case) -> list[Charge]:
+    return list(
+        session.scalars(
+            select(Charge)
+            .where(Charge.case_id == case.id)
+            .order_by(Charge.created_at)
+            .options(selectinload(Charge.suspect), selectinload(Charge.incidents))
+        )
+    )
+
+
+# -- link analysis -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Hop:
+    kind: str  # "relation" | "involvement"
+    label: str
+    from_label: str
+    to_label: str
+    supporting: int
+    contradicting: int
+    object_id: uuid.UUID
+
+    @property
+    def supported(self) -> bool:
+        return self.supporting > 0
+
+
+@dataclass
+class Path:
+    hops: list[Hop] = field(default_factory=list)
+    incident: Incident | None = None
+
+    @property
+    def weakest(self) -> Hop | None:
+        unsupported = [h for h in self.hops if not h.supported]
+        return unsupported[0] if unsupported else None
+
+    @property
+    def established(self) -> bool:
+        return all(h.supported for h in self.hops)
+
+
+def link_counts(session: Session, column: Any, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, tuple[int, int]]:
+    """Supporting and contradicting evidence counts per linked object, in one query."""
+    counts: dict[uuid.UUID, list[int]] = defaultdict(lambda: [0, 0])
+    if ids:
+        for target, stance in session.execute(select(column, EvidenceLink.stance).where(column.in_(list(ids)))):
+            if stance is Stance.SUPPORTS:
+                counts[target][0] += 1
+            elif stance is Stance.CONTRADICTS:
+                counts[target][1] += 1
+    return {k: (v[0], v[1]) for k, v in counts.items()}
+
+
+def link_analysis(session: Session, charge: Charge, max_hops: int = 5) -> list[Path]:
+    """Every simple path from the suspect, through relations between actors (either direction), to an
+    actor involved in a charged incident, ending with that involvement. Each hop carries its evidence."""
+    relations = session.scalars(
+        select(ActorRelation)
+        .where(ActorRelation.case_id == charge.case_id)
+        .options(selectinload(ActorRelation.source), selectinload(ActorRelation.target))
+    ).all()
+    incident_ids = [i.id for i in charge.incidents]
+    involvements = (
+        session.scalars(
+            select(Involvement)
+            .where(Involvement.incident_id.in_(incident_ids))
+            .options(selectinload(Involvement.actor), selectinload(Involvement.incident))
+        ).all()
+        if incident_ids
+        else []
+    )
+    rel_counts = link_counts(session, EvidenceLink.relation_id, [r.id for r in relations])
+    inv_counts = link_counts(session, EvidenceLink.involvement_id, [i.id for i in involvements])
+
+    neighbours: dict[uuid.UUID, list[tuple[uuid.UUID, Hop]]] = defaultdict(list)
+    for r in relations:
+        sup, con = rel_counts.get(r.id, (0, 0))
+        dates = _period(r)
+        label = f"{r.relation.value}{dates}"
+        hop_forward = Hop("relation", label, r.source.name, r.target.name, sup, con, r.id)
+        neighbours[r.source_actor_id].append((r.target_actor_id, hop_forward))
+        neighbours[r.target_actor_id].append((r.source_actor_id, hop_forward))
+    involved: dict[uuid.UUID, list[Involvement]] = defaultdict(list)
+    for inv in involvements:
+        involved[inv.actor_id].append(inv)
+
+    paths: list[Path] = []
+    queue: deque[tuple[uuid.UUID, list[Hop], frozenset[uuid.UUID]]] = deque(
+        [(charge.suspect_id, [], frozenset({charge.suspect_id}))]
+    )
+    while queue:
+        actor_id, hops, seen = queue.popleft()
+        for inv in involved.get(actor_id, []):
+            sup, con = inv_counts.get(inv.id, (0, 0))
+            hop = Hop("involvement", inv.degree.value, inv.actor.name, inv.incident.title, sup, con, inv.id)
+            paths.append(Path([*hops, hop], inv.incident))
+        if len(hops) >= max_hops:
+            continue
+        for other, hop in sorted(neighbours.get(actor_id, []), key=lambda n: (n[1].label, str(n[0]))):
+            if other not in seen:
+                queue.append((other, [*hops, hop], seen | {other}))
+    return paths
+
+
+def _period(relation: ActorRelation) -> str:
+    if not relation.valid_from and not relation.valid_to:
+        return ""
+    start = relation.valid_from.isoformat() if relation.valid_from else "…"
+    end = relation.valid_to.isoformat() if relation.valid_to else "…"
+    return f" ({start} – {end})"
+
+
+def element_evidence_items(session: Session, charge: Charge) -> list[EvidenceItem]:
+    return list(
+        session.scalars(
+            select(EvidenceItem)
+            .join(EvidenceLink, EvidenceLink.evidence_id == EvidenceItem.id)
+            .where(EvidenceLink.charge_id == charge.id)
+            .distinct()
+        )
+    )
