@@ -79,6 +79,7 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
     babel.init_app(app, locale_selector=web.select_locale)
 
+    from casefile.actors.views import bp as actors_bp
     from casefile.api import api_bp
     from casefile.auth.views import bp as auth_bp
     from casefile.cases.views import bp as cases_bp
@@ -87,7 +88,7 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     from casefile.main import bp as main_bp
     from casefile.witnesses.views import bp as witnesses_bp
 
-    for bp in (main_bp, auth_bp, cases_bp, evidence_bp, witnesses_bp, custody_bp):
+    for bp in (main_bp, auth_bp, cases_bp, evidence_bp, witnesses_bp, actors_bp, custody_bp):
         app.register_blueprint(bp)
     csrf.exempt(api_bp)  # Bearer tokens only, never cookies: nothing for a forged request to ride on
     app.register_blueprint(api_bp)

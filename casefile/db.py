@@ -93,7 +93,13 @@ class Database:
     def __init__(self, url: str) -> None:
         self.url = url
         self.engine = make_engine(url)
-        self.read_engine = make_engine(url, immediate=False) if url.startswith("sqlite") else self.engine
+        # Reads that must see one consistent state (verification walks the chain, then checks the head)
+        # run in a snapshot: a deferred transaction in SQLite's WAL mode, REPEATABLE READ on PostgreSQL.
+        self.read_engine = (
+            make_engine(url, immediate=False)
+            if url.startswith("sqlite")
+            else self.engine.execution_options(isolation_level="REPEATABLE READ")
+        )
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
         self.read_sessionmaker = sessionmaker(self.read_engine, expire_on_commit=False)
 

@@ -132,7 +132,169 @@ def load_demo(session: Session, app: Flask) -> bool:
     session.flush()
     _add_evidence(session, app, case, owner, incidents)
     _add_witnesses(session, app, case, owner, incidents)
+    _add_actors_and_charge(session, case, owner, incidents)
     return True
+
+
+def _add_actors_and_charge(session: Session, case: Case, owner: User, incidents: dict[str, Any]) -> None:
+    """al-Kani and the Kaniyat, Haftar and his forces; the Kaniyat–Haftar link alleged but thinly supported;
+    a charge against Haftar (murder as a crime against humanity, art. 28(a)) whose matrix shows the gap on
+    effective command and control."""
+    from sqlalchemy import select as sql_select
+
+    from casefile.actors.services import create_actor, create_involvement, create_relation
+    from casefile.evidence.models import EvidenceItem
+    from casefile.evidence.services import link_evidence
+    from casefile.legal.services import create_charge
+
+    def actor(kind: str, name: str, aliases: list[str], description: str, **extra: Any) -> Any:
+        return create_actor(
+            session, case, owner, {"kind": kind, "name": name, "aliases": aliases, "description": description, **extra}
+        )
+
+    kani = actor(
+        "person",
+        "Mohamed al-Kani",
+        ["محمد الكاني", "Mohammed Al Kani", "al-Kana"],
+        "Leader of the Kaniyat militia in Tarhouna; designated by the US Treasury under the Global "
+        "Magnitsky programme in November 2020.",
+        nationality="Libyan",
+    )
+    kaniyat = actor(
+        "armed_group",
+        "Kaniyat",
+        ["الكانيات", "Kaniyet", "al-Kaniyat", "9th Brigade"],
+        "Armed group that controlled Tarhouna until June 2020.",
+    )
+    haftar = actor(
+        "person",
+        "Khalifa Haftar",
+        ["خليفة حفتر", "Khalifa Hifter"],
+        "Commander of the Libyan Arab Armed Forces (LAAF).",
+        nationality="Libyan",
+    )
+    laaf = actor(
+        "armed_group",
+        "Libyan Arab Armed Forces",
+        ["LAAF", "القوات المسلحة العربية الليبية", "LNA"],
+        "Forces under Khalifa Haftar's command.",
+    )
+    relations = {
+        "kani_commands": create_relation(
+            session,
+            case,
+            {
+                "source_actor_id": kani.id,
+                "target_actor_id": kaniyat.id,
+                "relation": "commands",
+                "valid_from": date(2015, 1, 1),
+                "valid_to": date(2020, 6, 5),
+                "confidence": "high",
+            },
+        ),
+        "haftar_commands": create_relation(
+            session,
+            case,
+            {
+                "source_actor_id": haftar.id,
+                "target_actor_id": laaf.id,
+                "relation": "commands",
+                "valid_from": date(2014, 5, 16),
+                "confidence": "high",
+            },
+        ),
+        "kaniyat_laaf": create_relation(
+            session,
+            case,
+            {
+                "source_actor_id": kaniyat.id,
+                "target_actor_id": laaf.id,
+                "relation": "subordinate_unit_of",
+                "valid_from": date(2019, 4, 1),
+                "valid_to": date(2020, 6, 5),
+                "confidence": "low",
+                "note": "Alleged: the Kaniyat joined the LAAF offensive on Tripoli in April 2019.",
+            },
+        ),
+    }
+    prison = create_involvement(
+        session,
+        case,
+        {
+            "incident_id": incidents["prison"].id,
+            "actor_id": kaniyat.id,
+            "degree": "direct_perpetrator",
+            "mode_of_liability": "rome-25-3-a",
+            "status": "suspected",
+        },
+    )
+    create_involvement(
+        session,
+        case,
+        {
+            "incident_id": incidents["prison"].id,
+            "actor_id": kani.id,
+            "degree": "gave_orders",
+            "mode_of_liability": "rome-25-3-b",
+            "status": "alleged",
+        },
+    )
+    create_involvement(
+        session,
+        case,
+        {
+            "incident_id": incidents["disappearances"].id,
+            "actor_id": kaniyat.id,
+            "degree": "direct_perpetrator",
+            "status": "alleged",
+        },
+    )
+    charge = create_charge(
+        session,
+        case,
+        {
+            "suspect_id": haftar.id,
+            "offence_code": "rome-7-1-a",
+            "mode_code": "rome-28-a",
+            "incident_ids": [incidents["prison"].id, incidents["graves"].id],
+            "note": "Command responsibility turns on the Kaniyat's subordination to the LAAF.",
+        },
+    )
+    items = {i.title: i for i in session.scalars(sql_select(EvidenceItem).where(EvidenceItem.case_id == case.id))}
+    note = items["Field note on detentions at the prison"]
+    photo = items["Excavation site, south of the town centre"]
+    statement = items["Statement of W-0001"]
+    link_evidence(session, note, owner, "involvement", prison.id, "supports", "Detentions by Kaniyat members.")
+    link_evidence(
+        session,
+        statement,
+        owner,
+        "actor_relation",
+        relations["kani_commands"].id,
+        "supports",
+        "The witness describes al-Kani giving orders at the prison.",
+    )
+    link_evidence(
+        session,
+        photo,
+        owner,
+        "charge_element",
+        charge.id,
+        "supports",
+        "Bodies recovered from graves.",
+        element_code="rome-7-1-a.e1",
+    )
+    link_evidence(
+        session,
+        statement,
+        owner,
+        "charge_element",
+        charge.id,
+        "supports",
+        "Killings of detainees.",
+        element_code="rome-7-1-a.e1",
+    )
+    # The link between the militia and Haftar's command is the gap the demo is about: nothing supports it yet.
 
 
 def _add_witnesses(session: Session, app: Flask, case: Case, owner: User, incidents: dict[str, Any]) -> None:

@@ -47,6 +47,11 @@ def is_api_request() -> bool:
     return request.path.startswith("/api/")
 
 
+def wants_json_errors() -> bool:
+    """The API, and page scripts that ask for JSON (the upload page), get errors as JSON."""
+    return is_api_request() or request.accept_mimetypes.best == "application/json"
+
+
 @login_manager.user_loader
 def load_user(session_id: str) -> User | None:
     # Cookies never authenticate the API: it takes Bearer tokens only, so it needs no CSRF defence.
@@ -172,7 +177,7 @@ def api_error(status: int, code: str, message: str, **extra: object) -> Response
 
 
 def _handle_casefile_error(error: CasefileError) -> Response | tuple[str, int]:
-    if is_api_request():
+    if wants_json_errors():
         extra = {"fields": error.errors} if isinstance(error, ValidationFailed) and error.errors else {}
         return api_error(error.status, error.code, error.message, **extra)
     return render_template("error.html", status=error.status, message=error.message), error.status
@@ -199,7 +204,7 @@ def _handle_http_error(error: HTTPException) -> Response | tuple[str, int] | HTT
         message = f"The upload is larger than the limit of {limit:,} bytes."
     if isinstance(error, CSRFError):
         message = "The form's security token is missing or invalid. Reload the page and try again."
-    if is_api_request():
+    if wants_json_errors():
         return api_error(status, (error.name or "error").lower().replace(" ", "_"), message)
     return render_template("error.html", status=status, message=message), status
 

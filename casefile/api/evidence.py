@@ -88,8 +88,8 @@ def uploaded_file() -> FileStorage:
     return upload
 
 
-def form_data() -> dict[str, Any]:
-    unknown = sorted(set(request.form) - FORM_FIELDS - {"derivation"})
+def form_data(extra: frozenset[str] = frozenset()) -> dict[str, Any]:
+    unknown = sorted(set(request.form) - FORM_FIELDS - extra)
     if unknown:
         raise ValidationFailed(f"Unknown field(s): {', '.join(unknown)[:200]}.", field=unknown[0][:50])
     return request.form.to_dict()
@@ -157,7 +157,7 @@ def create_evidence(id: str) -> ResponseReturnValue:
 )
 def get_evidence(id: str) -> ResponseReturnValue:
     s = db_session()
-    item = require_in_case(s, current_user, EvidenceItem, id)
+    item = services.with_links(s, require_in_case(s, current_user, EvidenceItem, id))
     services.record_read(s, item, current_user, Action.VIEWED, "api")
     return jsonify(evidence_json(item))
 
@@ -174,7 +174,7 @@ def get_evidence(id: str) -> ResponseReturnValue:
 )
 def patch_evidence(id: str) -> ResponseReturnValue:
     s = db_session()
-    item = require_in_case(s, current_user, EvidenceItem, id, Access.WRITE)
+    item = services.with_links(s, require_in_case(s, current_user, EvidenceItem, id, Access.WRITE))
     data = only_fields(json_body(), set(sc.EVIDENCE_PATCH["properties"]))
     return jsonify(evidence_json(services.update_metadata(s, item, current_user, data)))
 
@@ -210,7 +210,7 @@ def evidence_content(id: str) -> ResponseReturnValue:
 )
 def create_derivative(id: str) -> ResponseReturnValue:
     upload = uploaded_file()
-    data = form_data()
+    data = form_data(frozenset({"derivation"}))
     s = db_session()
     parent = require_in_case(s, current_user, EvidenceItem, id, Access.WRITE)
     derivation = services.parse_choice(data.get("derivation"), Derivation, "derivation")

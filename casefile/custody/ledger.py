@@ -51,10 +51,13 @@ def entry_fields(entry: Any) -> dict[str, Any]:
 
 
 def lock_head(session: Session) -> LedgerHead:
-    head = session.scalar(select(LedgerHead).where(LedgerHead.id == HEAD_ID).with_for_update())
+    # populate_existing: a head loaded earlier in this session must not shadow the row just locked.
+    head = session.scalar(
+        select(LedgerHead).where(LedgerHead.id == HEAD_ID).with_for_update().execution_options(populate_existing=True)
+    )
     if head is None:
-        # First append ever. Two first appends racing on PostgreSQL: the loser's INSERT of the same
-        # primary key fails and its request is retried by the caller; SQLite is already serialised.
+        # The migration creates the head row, so concurrent first appends all find it and queue on its lock;
+        # this only serves databases built without migrations (tools, benchmarks).
         head = LedgerHead(id=HEAD_ID, seq=0, entry_hash=GENESIS_HASH)
         session.add(head)
         session.flush()

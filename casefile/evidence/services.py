@@ -157,7 +157,10 @@ def incidents_in_case(session: Session, case: Case, ids: Iterable[Any]) -> list[
 
 def allocate_ern(session: Session, case: Case) -> tuple[int, str]:
     """Next number under a row lock on the case: unique, never reused (a failed ingest burns its number)."""
-    locked = session.scalar(select(Case).where(Case.id == case.id).with_for_update())
+    # populate_existing: the case is usually already in the session; the locked row must be re-read.
+    locked = session.scalar(
+        select(Case).where(Case.id == case.id).with_for_update().execution_options(populate_existing=True)
+    )
     if locked is None:
         raise NotFound("Not found.")
     number = locked.next_ern
@@ -228,7 +231,8 @@ def ingest(
         extracted=extracted,
         metadata_status=extracted.get("status", "none"),
         preview_sha256=preview,
-        classification=values.get("classification", Classification.CONFIDENTIAL),
+        # A derivative is never less restricted than its original unless someone says so.
+        classification=values.get("classification", parent.classification if parent else Classification.CONFIDENTIAL),
         graphic=values.get("graphic", False),
         parent_id=parent.id if parent else None,
         derivation=derivation,
@@ -467,6 +471,12 @@ LINK_LOADS = (
     selectinload(EvidenceItem.links).selectinload(EvidenceLink.involvement),
     selectinload(EvidenceItem.links).selectinload(EvidenceLink.charge),
 )
+
+
+def with_links(session: Session, item: EvidenceItem) -> EvidenceItem:
+    """Load every link target of an item in a fixed number of queries (pages must not query per link)."""
+    session.scalars(select(EvidenceItem).where(EvidenceItem.id == item.id).options(*LINK_LOADS)).one()
+    return item
 
 
 def link_label(link: EvidenceLink) -> str:

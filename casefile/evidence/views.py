@@ -8,7 +8,6 @@ from flask import Blueprint, abort, flash, jsonify, redirect, render_template, r
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import select
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
@@ -148,9 +147,7 @@ def upload(case_id: str) -> str | Response | tuple[Any, int]:
 @bp.get("/evidence/<item_id>")
 def show(item_id: str) -> str:
     s = db_session()
-    item = require_in_case(s, current_user, EvidenceItem, item_id)
-    # Load every link target up front: the page must not issue a query per link.
-    s.scalars(select(EvidenceItem).where(EvidenceItem.id == item.id).options(*services.LINK_LOADS)).one()
+    item = services.with_links(s, require_in_case(s, current_user, EvidenceItem, item_id))
     services.record_read(s, item, current_user, Action.VIEWED, "page")
     trail, trail_total = ledger.recent_trail(s, item.id, TRAIL_ON_PAGE)
     link_form = LinkForm()
@@ -202,8 +199,12 @@ def edit(item_id: str) -> str | Response | tuple[str, int]:
         form.classification.data = item.classification.value
         form.info_credibility.data = str(item.info_credibility or "")
     if form.validate_on_submit():
+        data = form.service_data()
+        # The form shows whole seconds: an unchanged, more precise stored time must not be "changed" by saving.
+        if item.collected_at and data.get("collected_at") == item.collected_at.replace(microsecond=0, tzinfo=None):
+            del data["collected_at"]
         try:
-            services.update_metadata(s, item, current_user, form.service_data())
+            services.update_metadata(s, item, current_user, data)
         except ValidationFailed as error:
             apply_error(form, error)
         else:

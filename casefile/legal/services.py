@@ -124,6 +124,20 @@ def matrix(session: Session, charge: Charge) -> list[ElementRow]:
     ]
 
 
+def gap_counts(session: Session, charges: Sequence[Charge]) -> dict[uuid.UUID, int]:
+    """How many elements of each charge have no supporting evidence, in one query for all charges."""
+    supported: dict[uuid.UUID, set[str]] = defaultdict(set)
+    ids = [c.id for c in charges]
+    if ids:
+        for charge_id, code in session.execute(
+            select(EvidenceLink.charge_id, EvidenceLink.element_code).where(
+                EvidenceLink.charge_id.in_(ids), EvidenceLink.stance == Stance.SUPPORTS
+            )
+        ):
+            supported[charge_id].add(code)
+    return {c.id: sum(1 for _g, e in charge_elements(c) if e.code not in supported[c.id]) for c in charges}
+
+
 def charges_of(session: Session, case: Case) -> list[Charge]:
     return list(
         session.scalars(

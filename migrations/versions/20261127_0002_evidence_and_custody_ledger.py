@@ -117,6 +117,9 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_evidence_links_incident_id'), ['incident_id'], unique=False)
 
     create_append_only_triggers()
+    # The ledger head exists from the start: concurrent first appends then queue on its row lock
+    # instead of racing to insert it.
+    op.execute("INSERT INTO custody_head (id, seq, entry_hash) VALUES (1, 0, '" + "0" * 64 + "')")
 
 
 
