@@ -84,11 +84,12 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     from casefile.auth.views import bp as auth_bp
     from casefile.cases.views import bp as cases_bp
     from casefile.custody.views import bp as custody_bp
+    from casefile.dossier.views import bp as dossiers_bp
     from casefile.evidence.views import bp as evidence_bp
     from casefile.main import bp as main_bp
     from casefile.witnesses.views import bp as witnesses_bp
 
-    for bp in (main_bp, auth_bp, cases_bp, evidence_bp, witnesses_bp, actors_bp, custody_bp):
+    for bp in (main_bp, auth_bp, cases_bp, evidence_bp, witnesses_bp, actors_bp, dossiers_bp, custody_bp):
         app.register_blueprint(bp)
     csrf.exempt(api_bp)  # Bearer tokens only, never cookies: nothing for a forged request to ride on
     app.register_blueprint(api_bp)

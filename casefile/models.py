@@ -5,6 +5,7 @@ from casefile.auth.models import ApiToken, LoginAttempt, Membership, User
 from casefile.cases.models import Case, Incident
 from casefile.custody.models import Checkpoint, CustodyEntry, LedgerHead
 from casefile.db import Base
+from casefile.dossier.models import Dossier
 from casefile.evidence.models import EvidenceItem, EvidenceLink
 from casefile.legal.models import Charge
 from casefile.witnesses.models import ConsentRecord, Statement, Witness
@@ -20,6 +21,7 @@ __all__ = [
     "Checkpoint",
     "ConsentRecord",
     "CustodyEntry",
+    "Dossier",
     "EvidenceItem",
     "EvidenceLink",
     "Incident",

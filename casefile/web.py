@@ -12,6 +12,7 @@ from flask import (
     Response,
     current_app,
     flash,
+    has_request_context,
     jsonify,
     redirect,
     render_template,
@@ -155,6 +156,8 @@ def _security_headers(response: Response) -> None:
 
 
 def select_locale() -> str:
+    if not has_request_context():  # CLI and background work: the default language
+        return "en"
     if current_user and current_user.is_authenticated and getattr(current_user, "locale", None) in LOCALES:
         return current_user.locale
     if session.get("locale") in LOCALES:
@@ -209,6 +212,15 @@ def _handle_http_error(error: HTTPException) -> Response | tuple[str, int] | HTT
     return render_template("error.html", status=status, message=message), status
 
 
+def _handle_field_key_error(error: Exception) -> Response | tuple[str, int]:
+    # The configuration lacks the key a protected field was encrypted with: an operator must fix it.
+    log.error("protected field cannot be decrypted: %s", error)
+    message = f"{error} Protected identities cannot be shown until the administrator restores the key."
+    if wants_json_errors():
+        return api_error(503, "field_key_unavailable", message)
+    return render_template("error.html", status=503, message=message), 503
+
+
 def _handle_unexpected(error: Exception) -> Response | tuple[str, int]:
     log.exception("unhandled error on %s %s", request.method, request.path)
     if is_api_request():
@@ -222,6 +234,9 @@ def init_app(app: Flask) -> None:
     app.teardown_request(_teardown)
     app.register_error_handler(CasefileError, _handle_casefile_error)
     app.register_error_handler(HTTPException, _handle_http_error)
+    from casefile.witnesses.crypto import FieldKeyError
+
+    app.register_error_handler(FieldKeyError, _handle_field_key_error)
     app.register_error_handler(Exception, _handle_unexpected)
 
     @app.context_processor

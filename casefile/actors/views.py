@@ -23,12 +23,12 @@ from casefile.actors.forms import (
     MergeForm,
     RelationForm,
 )
-from casefile.actors.models import SUPERIOR_IS_SOURCE, SUPERIOR_IS_TARGET, Actor
+from casefile.actors.models import Actor
+from casefile.actors.pictures import command_chart_svg, timeline_svg
 from casefile.auth.gate import Access, require_case, require_in_case
 from casefile.cases.models import Case
 from casefile.cases.services import incidents_of
 from casefile.cases.views import apply_error, case_context
-from casefile.charts import ChartEdge, ChartNode, TimelineEvent, render_command_chart, render_timeline
 from casefile.db import db_session
 from casefile.errors import ValidationFailed
 from casefile.evidence.models import EvidenceLink
@@ -206,40 +206,6 @@ def new_involvement(case_id: str) -> str | WerkzeugResponse | tuple[str, int]:
     return render_template("actors/involvement_form.html", form=form, **case_context(case)), status
 
 
-def command_chart_svg(case: Case) -> str:
-    s = db_session()
-    actors = services.active_actors(s, case)
-    relations = services.relations_of(s, case)
-    counts = legal.link_counts(s, EvidenceLink.relation_id, [r.id for r in relations])
-    nodes = [ChartNode(str(a.id), a.name, a.kind.value) for a in actors]
-    edges = []
-    for r in relations:
-        supporting, contradicting = counts.get(r.id, (0, 0))
-        dates = ""
-        if r.valid_from or r.valid_to:
-            dates = f" · {r.valid_from.year if r.valid_from else '…'}–{r.valid_to.year if r.valid_to else '…'}"
-        edges.append(
-            ChartEdge(
-                str(r.source_actor_id),
-                str(r.target_actor_id),
-                r.relation.value,
-                f"{RELATION_LABELS[r.relation]}{dates}",
-                supporting,
-                contradicting,
-                r.relation in SUPERIOR_IS_SOURCE or r.relation in SUPERIOR_IS_TARGET,
-            )
-        )
-    return render_command_chart(nodes, edges, title=_("Command chart of %(ref)s", ref=case.reference))
-
-
-def timeline_svg(case: Case) -> str:
-    events = [
-        TimelineEvent(str(i.id), i.title, i.start_date, i.end_date, i.date_precision.value)
-        for i in incidents_of(db_session(), case)
-    ]
-    return render_timeline(events, title=_("Incidents of %(ref)s", ref=case.reference))
-
-
 @bp.get("/cases/<case_id>/chart")
 def chart(case_id: str) -> str:
     s = db_session()
@@ -247,7 +213,7 @@ def chart(case_id: str) -> str:
     relations = services.relations_of(s, case)
     return render_template(
         "actors/chart.html",
-        svg=Markup(command_chart_svg(case)),  # noqa: S704 - built by charts.py, every label escaped
+        svg=Markup(command_chart_svg(s, case)),  # noqa: S704 - built by charts.py, every label escaped
         relations=relations,
         labels=LABELS,
         counts=legal.link_counts(s, EvidenceLink.relation_id, [r.id for r in relations]),
@@ -259,7 +225,7 @@ def chart(case_id: str) -> str:
 def chart_svg(case_id: str) -> Response:
     case = require_case(db_session(), current_user, case_id)
     return Response(
-        command_chart_svg(case),
+        command_chart_svg(db_session(), case),
         mimetype="image/svg+xml",
         headers={"Content-Disposition": f'inline; filename="{case.reference}-command-chart.svg"'},
     )
@@ -269,7 +235,7 @@ def chart_svg(case_id: str) -> Response:
 def timeline(case_id: str) -> Response:
     case = require_case(db_session(), current_user, case_id)
     return Response(
-        timeline_svg(case),
+        timeline_svg(db_session(), case),
         mimetype="image/svg+xml",
         headers={"Content-Disposition": f'inline; filename="{case.reference}-timeline.svg"'},
     )

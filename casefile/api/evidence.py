@@ -20,6 +20,7 @@ from casefile.errors import ValidationFailed
 from casefile.evidence import services
 from casefile.evidence.content import blob_store, send_blob
 from casefile.evidence.models import Derivation, EvidenceItem, EvidenceLink
+from casefile.witnesses.services import ingest_evidence
 
 ID = [{"name": "id", "in": "path", "required": True, "schema": sc.UUID}]
 FILTERS = [
@@ -133,7 +134,7 @@ def create_evidence(id: str) -> ResponseReturnValue:
     data = form_data()
     s = db_session()
     case = require_case(s, current_user, id, Access.WRITE)
-    item = services.ingest(
+    item = ingest_evidence(
         s,
         blob_store(),
         case,
@@ -141,6 +142,7 @@ def create_evidence(id: str) -> ResponseReturnValue:
         upload.stream,
         filename=upload.filename,
         data=data,
+        witness_id=data.get("witness_id") or None,
         declared_sha256=data.get("sha256"),
         incident_ids=incident_ids(),
     )

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from casefile.dossier.models import Dossier
 from casefile.evidence.models import EvidenceItem
 from casefile.storage import BlobLocked, BlobStore
 
@@ -40,6 +41,10 @@ def fsck(session: Session, store: BlobStore, *, collect: bool = False) -> FsckRe
             referenced.add(preview)
             if not store.exists(preview):
                 report.missing.append((ern, "preview", preview))
+    for bag_name, sha256 in session.execute(select(Dossier.bag_name, Dossier.sha256)):
+        referenced.add(sha256)
+        if not store.exists(sha256):
+            report.missing.append((bag_name, "dossier", sha256))
     for sha256 in store.iter_hashes():
         if sha256 not in referenced:
             report.orphans.append(sha256)

@@ -65,6 +65,7 @@ from __future__ import annotations
 import contextlib
 import math
 import re
+import threading
 import unicodedata
 import warnings
 from collections.abc import Iterator
@@ -72,7 +73,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, BinaryIO
 
-from PIL import ExifTags, Image, TiffImagePlugin, UnidentifiedImageError
+from PIL import ExifTags, Image, ImageFile, TiffImagePlugin, UnidentifiedImageError
 
 #: Images with more pixels than this are never decoded (decompression-bomb guard).
 #: Pillow's own global limit still applies as well; whichever is lower wins.
@@ -180,6 +181,9 @@ def _as_int(value: object) -> int | None:
     return None
 
 
+_PILLOW_LOCK = threading.RLock()
+
+
 @contextlib.contextmanager
 def pillow_guard() -> Iterator[list[warnings.WarningMessage]]:
     """Make decompression-bomb warnings errors and record Pillow's UserWarnings.
@@ -187,10 +191,17 @@ def pillow_guard() -> Iterator[list[warnings.WarningMessage]]:
     Recording (instead of printing or, under pytest, raising) keeps the outcome
     independent of the process-wide warning filters.
     """
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", UserWarning)
-        warnings.simplefilter("error", Image.DecompressionBombWarning)
-        yield caught
+    # WeasyPrint sets ImageFile.LOAD_TRUNCATED_IMAGES = True for the whole process when it is imported;
+    # evidence must be judged the same way whether or not a dossier PDF was rendered before.
+    with _PILLOW_LOCK, warnings.catch_warnings(record=True) as caught:
+        saved = ImageFile.LOAD_TRUNCATED_IMAGES
+        ImageFile.LOAD_TRUNCATED_IMAGES = False
+        try:
+            warnings.simplefilter("always", UserWarning)
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            yield caught
+        finally:
+            ImageFile.LOAD_TRUNCATED_IMAGES = saved
 
 
 # ----------------------------------------------------------------------- public API

@@ -96,6 +96,14 @@ document.addEventListener("DOMContentLoaded", () => {
       el.closest("figcaption").remove();
     });
   });
+  // Long server-side work (building a dossier): show that it is under way.
+  document.querySelectorAll("form[data-busy]").forEach((form) => {
+    form.addEventListener("submit", () => {
+      form.querySelector("button[type=submit]").disabled = true;
+      const busy = form.querySelector(".busy");
+      if (busy) busy.classList.remove("hidden");
+    });
+  });
   document.querySelectorAll("[data-confirm]").forEach((el) => {
     el.addEventListener("click", (ev) => {
       if (!window.confirm(el.dataset.confirm)) ev.preventDefault();

@@ -46,9 +46,14 @@ def context(witness_id: uuid.UUID) -> str:
 
 
 def validate_identity(data: Mapping[str, Any]) -> dict[str, str]:
-    identity = {name: clean_text(data.get(name), name, max_length=IDENTITY_LIMITS[name]) for name in IDENTITY_FIELDS}
-    if identity["date_of_birth"]:
-        identity["date_of_birth"] = parse_date(identity["date_of_birth"], "date_of_birth").isoformat()  # type: ignore[union-attr]
+    identity = {
+        name: clean_text(data.get(name), name, max_length=IDENTITY_LIMITS[name])
+        for name in IDENTITY_FIELDS
+        if name != "date_of_birth"
+    }
+    # Forms give a date, the API gives text: both are stored as ISO text inside the ciphertext.
+    born = parse_date(data.get("date_of_birth"), "date_of_birth")
+    identity["date_of_birth"] = born.isoformat() if born else ""
     if not identity["full_name"]:
         raise ValidationFailed(_("The witness's name is required (it is stored encrypted)."), field="full_name")
     return identity
@@ -159,9 +164,10 @@ def record_consent(session: Session, witness: Witness, actor: Any, data: Mapping
 
 
 def current_consents(witness: Witness) -> dict[ConsentPurpose, ConsentRecord | None]:
-    """The state of each purpose: the latest record decides; no record means no consent."""
+    """The state of each purpose: the latest decision (by the date it was made, then by when it was entered)
+    decides; no record means no consent. A grant back-filled after a later withdrawal does not revive it."""
     state: dict[ConsentPurpose, ConsentRecord | None] = dict.fromkeys(ConsentPurpose)
-    for record in sorted(witness.consents, key=lambda r: (r.created_at, r.recorded_on)):
+    for record in sorted(witness.consents, key=lambda r: (r.recorded_on, r.created_at)):
         state[record.purpose] = record
     return state
 

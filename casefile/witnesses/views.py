@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -103,12 +103,23 @@ def reveal(witness_id: str) -> tuple[str, int]:
     return _page(witness, identity=identity)
 
 
-@bp.route("/witnesses/<witness_id>/identity", methods=["GET", "POST"])
+@bp.post("/witnesses/<witness_id>/identity")
 def edit_identity(witness_id: str) -> str | Response | tuple[str, int]:
+    """Two steps, both POST so that no link or prefetch can reveal an identity: `step=open` reveals the
+    identity into the form (a recorded reveal); a plain submit saves it."""
     s = db_session()
     witness = require_in_case(s, current_user, Witness, witness_id, Access.IDENTITIES)
     if not allowed(current_user, case_membership(s, current_user, witness.case), Access.WRITE):
         abort(403)
+    if request.form.get("step") == "open":
+        if not RevealForm().validate_on_submit():
+            abort(400)
+        identity = services.reveal_identity(s, services.field_cipher(), witness, current_user, "editing the identity")
+        born = identity.get("date_of_birth")
+        form = IdentityForm(
+            formdata=None, data={**identity, "date_of_birth": date.fromisoformat(born) if born else None}
+        )
+        return render_template("witnesses/identity.html", form=form, witness=witness, **case_context(witness.case))
     form = IdentityForm()
     if form.validate_on_submit():
         try:
@@ -118,13 +129,7 @@ def edit_identity(witness_id: str) -> str | Response | tuple[str, int]:
         else:
             flash(_("Identity of %(code)s updated.", code=witness.code), "info")
             return redirect(url_for("witnesses.show", witness_id=witness.id))
-    elif not form.is_submitted():
-        # Pre-filling the form shows the identity: that is a reveal, and it is recorded as one.
-        identity = services.reveal_identity(s, services.field_cipher(), witness, current_user, "editing the identity")
-        born = identity.get("date_of_birth")
-        form = IdentityForm(data={**identity, "date_of_birth": date.fromisoformat(born) if born else None})
-    status = 422 if form.is_submitted() else 200
-    return render_template("witnesses/identity.html", form=form, witness=witness, **case_context(witness.case)), status
+    return render_template("witnesses/identity.html", form=form, witness=witness, **case_context(witness.case)), 422
 
 
 @bp.post("/witnesses/<witness_id>/consent")

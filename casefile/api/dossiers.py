@@ -1,0 +1,119 @@
+"""Dossiers over JSON."""
+
+from __future__ import annotations
+
+from flask import current_app, jsonify
+from flask.typing import ResponseReturnValue
+from flask_login import current_user
+from sqlalchemy import select
+
+from casefile.api import schemas as sc
+from casefile.api.core import created, json_body, only_fields, paginate, route
+from casefile.auth.gate import Access, require_case, require_in_case
+from casefile.db import db_session, get_database
+from casefile.dossier import services
+from casefile.dossier.builder import build_dossier
+from casefile.dossier.models import Dossier
+from casefile.errors import ValidationFailed
+from casefile.evidence.content import send_blob
+
+ID = [{"name": "id", "in": "path", "required": True, "schema": sc.UUID}]
+
+
+def _evidence_ids(data: dict) -> list | None:
+    ids = data.get("evidence_ids")
+    if ids is not None and not isinstance(ids, list):
+        raise ValidationFailed("evidence_ids must be a list.", field="evidence_ids")
+    return ids
+
+
+@route(
+    "/cases/{id}/dossiers",
+    "GET",
+    summary="Dossiers built for a case",
+    tag="dossiers",
+    response=sc.DOSSIER,
+    params=ID,
+    paginated=True,
+    errors=(401, 404, 422),
+)
+def list_dossiers(id: str) -> ResponseReturnValue:
+    s = db_session()
+    case = require_case(s, current_user, id)
+    stmt = select(Dossier).where(Dossier.case_id == case.id).order_by(Dossier.created_at.desc())
+    return paginate(s, stmt, services.dossier_json)
+
+
+@route(
+    "/cases/{id}/dossiers/preview",
+    "POST",
+    summary="What a dossier would include and exclude, and why",
+    tag="dossiers",
+    request_schema=sc.DOSSIER_CREATE,
+    response=sc.DOSSIER_PLAN,
+    params=ID,
+    errors=(401, 404, 422),
+)
+def preview_dossier(id: str) -> ResponseReturnValue:
+    s = db_session()
+    case = require_case(s, current_user, id)
+    data = only_fields(json_body(), set(sc.DOSSIER_CREATE["properties"]))
+    return jsonify(services.plan_json(services.preview(s, case, data.get("profile"), _evidence_ids(data))))
+
+
+@route(
+    "/cases/{id}/dossiers",
+    "POST",
+    summary="Build a signed BagIt dossier for a recipient profile",
+    tag="dossiers",
+    request_schema=sc.DOSSIER_CREATE,
+    response=sc.DOSSIER,
+    status=201,
+    params=ID,
+    errors=(401, 403, 404, 409, 422),
+)
+def create_dossier(id: str) -> ResponseReturnValue:
+    # The gate runs on the read session: the build commits in its own short transactions, and SQLite
+    # allows one writer, so the request must not be holding the write lock meanwhile.
+    with get_database().read_sessionmaker() as rs:
+        case = require_case(rs, current_user, id, Access.WRITE)
+        data = only_fields(json_body(), set(sc.DOSSIER_CREATE["properties"]))
+        case_id = case.id
+    dossier_id = build_dossier(
+        current_app._get_current_object(),
+        case_id,
+        current_user.id,  # type: ignore[attr-defined]
+        data.get("profile"),
+        data.get("title"),
+        _evidence_ids(data),
+    )
+    return created(services.dossier_json(db_session().get(Dossier, dossier_id)))  # type: ignore[arg-type]
+
+
+@route(
+    "/dossiers/{id}",
+    "GET",
+    summary="One dossier: its SHA-256, what it includes and what it excluded",
+    tag="dossiers",
+    response=sc.DOSSIER,
+    params=ID,
+)
+def get_dossier(id: str) -> ResponseReturnValue:
+    return jsonify(services.dossier_json(require_in_case(db_session(), current_user, Dossier, id)))
+
+
+@route(
+    "/dossiers/{id}/download",
+    "GET",
+    summary="The dossier ZIP (recorded in the custody ledger)",
+    tag="dossiers",
+    response={"type": "string", "format": "binary", "x-content-type": "application/zip"},
+    params=ID,
+)
+def download_dossier(id: str) -> ResponseReturnValue:
+    s = db_session()
+    dossier = require_in_case(s, current_user, Dossier, id)
+    services.record_download(s, dossier, current_user)
+    return send_blob(
+        dossier.sha256, download_name=f"{dossier.bag_name}.zip", media_type="application/zip", size=dossier.size
+    )

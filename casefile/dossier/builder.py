@@ -1,0 +1,520 @@
+"""Building a referral dossier: a ZIP holding one signed BagIt bag.
+
+Three steps, each its own transaction, because a large dossier takes a while and SQLite has one writer:
+1. record an `exported` custody entry for every included item and sign a checkpoint over the ledger
+   (short write);
+2. stream the bag into the blob store from one read snapshot: evidence files, custody trails with Merkle
+   inclusion proofs against that checkpoint, dossier.json, dossier.pdf, manifests (SHA-256 and SHA-512), the
+   tag manifests and the Ed25519 signature over tagmanifest-sha256.txt (no write lock held);
+3. record the dossier and its SHA-256, and a case-level `exported` entry naming it (short write).
+Memory stays flat: files are streamed through the hashers into the ZIP, and the ZIP into the store.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.resources
+import io
+import uuid
+import zipfile
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, BinaryIO
+
+from flask import Flask
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from casefile.actors.models import Actor
+from casefile.actors.services import active_actors, involvements_of, relations_of
+from casefile.cases.models import Case
+from casefile.cases.services import format_incident_date, incidents_of
+from casefile.cases.thesaurus import VIOLATION_TYPES
+from casefile.custody.actions import Action
+from casefile.custody.ledger import entry_fields, iter_entry_fields, record_custody
+from casefile.custody.merkle import MerkleTree, proof_to_hex
+from casefile.custody.models import Checkpoint, CustodyEntry
+from casefile.custody.services import create_checkpoint
+from casefile.custody.signing import SignedTreeHead, key_id, sign_bytes
+from casefile.db import get_database, session_scope
+from casefile.dossier.models import Dossier
+from casefile.dossier.planner import plan_dossier
+from casefile.dossier.profiles import Profile, load_profiles
+from casefile.errors import Conflict, ValidationFailed
+from casefile.evidence.models import EvidenceItem, EvidenceLink, Stance
+from casefile.evidence.services import download_name
+from casefile.legal import services as legal
+from casefile.legal.catalogue import load_catalogue
+from casefile.storage import CHUNK_SIZE
+
+SCHEMA = "casefile-dossier/1"
+ProgressFn = Callable[[str, int, int], None]
+
+
+def get_profile(code: Any) -> Profile:
+    profile = load_profiles().get(str(code or ""))
+    if profile is None:
+        raise ValidationFailed(
+            f"Unknown dossier profile; choose one of: {', '.join(load_profiles())}.", field="profile"
+        )
+    return profile
+
+
+@dataclass
+class BagWriter:
+    """Writes files into the bag inside the ZIP, hashing payload files for the manifests as they stream."""
+
+    zf: zipfile.ZipFile
+    root: str
+    payload_sha256: dict[str, str]
+    payload_sha512: dict[str, str]
+    octets: int = 0
+
+    def payload(
+        self, name: str, chunks: Iterable[bytes], size: int | None = None, compress: bool = False
+    ) -> tuple[str, str]:
+        info = zipfile.ZipInfo(f"{self.root}/data/{name}", date_time=datetime.now(UTC).timetuple()[:6])
+        info.compress_type = zipfile.ZIP_DEFLATED if compress else zipfile.ZIP_STORED
+        if size is not None:
+            info.file_size = size
+        sha256, sha512 = hashlib.sha256(), hashlib.sha512()
+        with self.zf.open(info, "w", force_zip64=size is None or size > 2**31) as out:
+            for chunk in chunks:
+                sha256.update(chunk)
+                sha512.update(chunk)
+                out.write(chunk)
+                self.octets += len(chunk)
+        self.payload_sha256[f"data/{name}"] = sha256.hexdigest()
+        self.payload_sha512[f"data/{name}"] = sha512.hexdigest()
+        return sha256.hexdigest(), sha512.hexdigest()
+
+    def tag(self, name: str, data: bytes) -> None:
+        info = zipfile.ZipInfo(f"{self.root}/{name}", date_time=datetime.now(UTC).timetuple()[:6])
+        info.compress_type = zipfile.ZIP_DEFLATED
+        self.zf.writestr(info, data)
+
+
+class _Stream:
+    """Write-only view of a blob writer for zipfile: without `seek`, zipfile streams (data descriptors)
+    instead of seeking back to patch headers, so the ZIP goes straight into the store as it is made."""
+
+    def __init__(self, writer: Any) -> None:
+        self._writer = writer
+
+    def write(self, data: bytes) -> int:
+        return self._writer.write(data)
+
+    def tell(self) -> int:
+        return self._writer.tell()
+
+    def flush(self) -> None:
+        self._writer.flush()
+
+
+def _chunks(fp: BinaryIO) -> Iterable[bytes]:
+    with fp:
+        while chunk := fp.read(CHUNK_SIZE):
+            yield chunk
+
+
+def _manifest(hashes: dict[str, str]) -> bytes:
+    return "".join(f"{digest}  {path}\n" for path, digest in sorted(hashes.items())).encode()
+
+
+def build_dossier(
+    app: Flask,
+    case_id: uuid.UUID,
+    user_id: uuid.UUID,
+    profile_code: Any,
+    title: Any,
+    evidence_ids: Sequence[Any] | None = None,
+    progress: ProgressFn | None = None,
+) -> uuid.UUID:
+    """Build, store and record a dossier; returns its id. Raises ValidationFailed before anything is written
+    when the profile is unknown or nothing may be included."""
+    from casefile.auth.models import User
+    from casefile.cases.services import clean_text
+
+    profile = get_profile(profile_code)
+    title_text = clean_text(title, "title", max_length=300) or profile.title
+    dossier_id = uuid.uuid4()
+    store = app.extensions["casefile_blobs"]
+    key = app.extensions["casefile_key"]
+    settings = app.extensions["casefile_settings"]
+
+    # 1. Exported entries and the signed checkpoint that covers them.
+    with session_scope(app) as s:
+        case = s.get(Case, case_id)
+        user = s.get(User, user_id)
+        if case is None or user is None:
+            raise ValidationFailed("Not found.")
+        plan = plan_dossier(s, case, profile, evidence_ids)
+        if not plan.included:
+            raise ValidationFailed("Nothing may be included in this dossier under this profile.", field="evidence_ids")
+        for item in plan.included:
+            record_custody(
+                s,
+                actor=user,
+                action=Action.EXPORTED,
+                case_id=case.id,
+                evidence_id=item.id,
+                sha256=item.sha256,
+                details={"dossier": str(dossier_id), "profile": profile.code},
+            )
+        checkpoint = create_checkpoint(s, key, f"dossier {dossier_id}")
+        checkpoint_id = checkpoint.id
+        included_ids = [i.id for i in plan.included]
+        witness_codes = {item_id: w.code for item_id, w in plan.witnesses.items()}
+        excluded = [{"ern": i.ern, "title": i.title, "reasons": reasons} for i, reasons in plan.excluded]
+        user_email = user.email
+
+    # 2. The bag, from one read snapshot.
+    bag_name = ""
+    with get_database(app).read_sessionmaker() as rs, store.writer() as writer:
+        case = rs.get(Case, case_id)
+        checkpoint = rs.get(Checkpoint, checkpoint_id)
+        assert case is not None and checkpoint is not None  # noqa: S101 - written in step 1 of this build
+        bag_name = f"{case.reference}-dossier-{str(dossier_id)[:8]}"
+        items = list(
+            rs.scalars(select(EvidenceItem).where(EvidenceItem.id.in_(included_ids)).order_by(EvidenceItem.number))
+        )
+        sth = SignedTreeHead(
+            checkpoint.tree_size, checkpoint.root_hash, checkpoint.timestamp, checkpoint.signature, checkpoint.key_id
+        )
+        with zipfile.ZipFile(_Stream(writer), "w", allowZip64=True) as zf:  # type: ignore[arg-type]
+            bag = BagWriter(zf, bag_name, {}, {})
+            files: dict[uuid.UUID, tuple[str, str, str]] = {}
+            for n, item in enumerate(items, start=1):
+                name = f"evidence/{download_name(item)}"
+                sha256, sha512 = bag.payload(name, _chunks(store.open(item.sha256)), item.size)
+                if sha256 != item.sha256:
+                    raise Conflict(f"{item.ern}: the stored file no longer matches its SHA-256; run custody verify.")
+                files[item.id] = (name, sha256, sha512)
+                if progress:
+                    progress("evidence", n, len(items))
+            trails = _trails(rs, items, checkpoint.tree_size)
+            for item in items:
+                body = {"ern": item.ern, "sha256": item.sha256, "entries": trails[item.ern]}
+                bag.payload(f"custody/{item.ern}.json", [_json(body)], compress=True)
+            bag.payload("custody/tree-head.json", [_json(sth.to_dict())], compress=True)
+            document = assemble_document(
+                rs,
+                case,
+                items,
+                witness_codes,
+                profile,
+                {
+                    "id": str(dossier_id),
+                    "title": title_text,
+                    "generated_at": datetime.now(UTC).isoformat(),
+                    "generated_by": user_email,
+                    "organisation": settings.organisation,
+                    "profile": profile.to_dict(),
+                },
+                files,
+                sth,
+                key_id(key.private),
+                trails,
+                len(excluded),
+            )
+            bag.payload("dossier.json", [_json(document)], compress=True)
+            pdf = io.BytesIO()
+            _render_pdf(document, rs, case, pdf)
+            bag.payload("dossier.pdf", [pdf.getvalue()])
+            if progress:
+                progress("package", len(items), len(items))
+            _finish_bag(bag, key, profile, dossier_id, checkpoint.tree_size, settings.organisation)
+        sha256 = writer.commit()
+        size = writer.size
+
+    # 3. The record of what was built.
+    with session_scope(app) as s:
+        dossier = Dossier(
+            id=dossier_id,
+            case_id=case_id,
+            profile=profile.code,
+            title=title_text,
+            bag_name=bag_name,
+            sha256=sha256,
+            size=size,
+            tree_size=sth.tree_size,
+            created_by_id=user_id,
+            included=[{"ern": i.ern, "sha256": i.sha256} for i in items],
+            excluded=excluded,
+        )
+        s.add(dossier)
+        s.flush()
+        record_custody(
+            s,
+            actor=s.get(User, user_id),
+            action=Action.EXPORTED,
+            case_id=case_id,
+            details={
+                "dossier": str(dossier_id),
+                "profile": profile.code,
+                "dossier_sha256": sha256,
+                "items": len(items),
+            },
+        )
+    return dossier_id
+
+
+def _json(value: Any) -> bytes:
+    import json
+
+    return json.dumps(value, ensure_ascii=False, indent=2, sort_keys=True).encode()
+
+
+def _trails(session: Session, items: Sequence[EvidenceItem], tree_size: int) -> dict[str, list[dict[str, Any]]]:
+    """Each item's entries up to the signed tree size, each with its Merkle inclusion proof."""
+    tree = MerkleTree(bytes.fromhex(f["entry_hash"]) for f in iter_entry_fields(session, up_to=tree_size))
+    by_item = {i.id: i.ern for i in items}
+    trails: dict[str, list[dict[str, Any]]] = {ern: [] for ern in by_item.values()}
+    entries = session.scalars(
+        select(CustodyEntry)
+        .where(CustodyEntry.evidence_id.in_(list(by_item)), CustodyEntry.seq <= tree_size)
+        .order_by(CustodyEntry.seq)
+    )
+    for entry in entries:
+        fields = entry_fields(entry)
+        fields["leaf_index"] = entry.seq - 1
+        fields["inclusion_proof"] = proof_to_hex(tree.inclusion_proof(entry.seq - 1, tree_size))
+        trails[by_item[entry.evidence_id]].append(fields)  # type: ignore[index]
+    return trails
+
+
+def assemble_document(
+    session: Session,
+    case: Case,
+    items: Sequence[EvidenceItem],
+    witness_codes: dict[uuid.UUID, str],
+    profile: Profile,
+    dossier: dict[str, Any],
+    files: dict[uuid.UUID, tuple[str, str, str]],
+    sth: SignedTreeHead,
+    public_key_id: str,
+    trails: dict[str, list[dict[str, Any]]],
+    withheld: int,
+) -> dict[str, Any]:
+    """dossier.json: the same content as the PDF, machine-readable. Only included evidence is named, witnesses
+    only by pseudonym, and no protected identity is ever read."""
+    included = {i.id: i for i in items}
+    ern = {i.id: i.ern for i in items}
+    links = session.scalars(select(EvidenceLink).where(EvidenceLink.evidence_id.in_(list(included)))).all()
+
+    def counts(column: str) -> dict[uuid.UUID, list[int]]:
+        out: dict[uuid.UUID, list[int]] = {}
+        for link in links:
+            target = getattr(link, column)
+            if target is not None:
+                pair = out.setdefault(target, [0, 0])
+                if link.stance is Stance.SUPPORTS:
+                    pair[0] += 1
+                elif link.stance is Stance.CONTRADICTS:
+                    pair[1] += 1
+        return out
+
+    rel_counts, inv_counts = counts("relation_id"), counts("involvement_id")
+    actors = active_actors(session, case)
+    catalogue = load_catalogue()
+    charges = []
+    for charge in legal.charges_of(session, case):
+        elements = []
+        for row in legal.matrix(session, charge):
+            supporting = [ern[link.evidence_id] for link in row.supporting if link.evidence_id in ern]
+            contradicting = [ern[link.evidence_id] for link in row.contradicting if link.evidence_id in ern]
+            status = "gap" if not supporting else ("contested" if contradicting else "supported")
+            elements.append(
+                {
+                    "code": row.element.code,
+                    "group": row.group,
+                    "text": row.element.text,
+                    "reference": row.element.reference,
+                    "status": status,
+                    "supporting": supporting,
+                    "contradicting": contradicting,
+                }
+            )
+        offence = catalogue.offence(charge.offence_code)
+        mode = catalogue.mode(charge.mode_code) if charge.mode_code else None
+        charges.append(
+            {
+                "suspect": charge.suspect.name,
+                "offence": {"code": offence.code, "title": offence.title, "reference": offence.reference},
+                "mode": {"code": mode.code, "title": mode.title, "reference": mode.reference} if mode else None,
+                "incidents": [i.title for i in charge.incidents],
+                "elements": elements,
+                "gaps": sum(1 for e in elements if e["status"] == "gap"),
+            }
+        )
+    evidence = []
+    for item in items:
+        name, sha256, sha512 = files[item.id]
+        evidence.append(
+            {
+                "ern": item.ern,
+                "title": item.title,
+                "kind": item.kind.value,
+                "classification": item.classification.value,
+                "media_type": item.media_type,
+                "size": item.size,
+                "sha256": sha256,
+                "sha512": sha512,
+                "collected_at": item.collected_at.isoformat() if item.collected_at else None,
+                "source": item.source,
+                "source_reliability": item.source_reliability,
+                "info_credibility": item.info_credibility,
+                "witness": witness_codes.get(item.id),
+                "parent_ern": ern.get(item.parent_id) if item.parent_id else None,
+                "derivation": item.derivation.value if item.derivation else None,
+                "file": name,
+                "description": item.description,
+            }
+        )
+    return {
+        "schema": SCHEMA,
+        "dossier": dossier,
+        "case": {
+            "reference": case.reference,
+            "title": case.title,
+            "summary": case.summary,
+            "situation": case.situation,
+        },
+        "incidents": [
+            {
+                "id": str(i.id),
+                "title": i.title,
+                "description": i.description,
+                "date_display": format_incident_date(i),
+                "start_date": i.start_date.isoformat() if i.start_date else None,
+                "end_date": i.end_date.isoformat() if i.end_date else None,
+                "date_precision": i.date_precision.value,
+                "place_name": i.place_name,
+                "latitude": i.latitude,
+                "longitude": i.longitude,
+                "location_precision": i.location_precision.value,
+                "violation_types": [str(VIOLATION_TYPES.get(v, v)) for v in i.violation_types],
+            }
+            for i in incidents_of(session, case)
+        ],
+        "actors": [_actor_json(a, profile) for a in actors],
+        "relations": [
+            {
+                "source": r.source.name,
+                "target": r.target.name,
+                "relation": r.relation.value,
+                "valid_from": r.valid_from.isoformat() if r.valid_from else None,
+                "valid_to": r.valid_to.isoformat() if r.valid_to else None,
+                "confidence": r.confidence.value,
+                "supporting": rel_counts.get(r.id, [0, 0])[0],
+                "contradicting": rel_counts.get(r.id, [0, 0])[1],
+            }
+            for r in relations_of(session, case)
+        ],
+        "involvements": [
+            {
+                "actor": v.actor.name,
+                "incident": v.incident.title,
+                "degree": v.degree.value,
+                "mode_of_liability": v.mode_of_liability,
+                "status": v.status.value,
+                "supporting": inv_counts.get(v.id, [0, 0])[0],
+                "contradicting": inv_counts.get(v.id, [0, 0])[1],
+            }
+            for v in involvements_of(session, case)
+        ],
+        "charges": charges,
+        "evidence": evidence,
+        # Withheld items are not named in the package: a refused witness must not even appear by pseudonym.
+        "excluded": [],
+        "withheld_count": withheld,
+        "custody": {"tree_head": sth.to_dict(), "public_key_id": public_key_id},
+        "trails": trails,
+    }
+
+
+def _actor_json(actor: Actor, profile: Profile) -> dict[str, Any]:
+    return {
+        "id": str(actor.id),
+        "name": actor.name,
+        "kind": actor.kind.value,
+        "aliases": list(actor.aliases),
+        "description": actor.description,
+        "date_of_birth": actor.date_of_birth if profile.include_actor_identifiers else "",
+        "nationality": actor.nationality,
+        "identifiers": list(actor.identifiers) if profile.include_actor_identifiers else [],
+    }
+
+
+def _render_pdf(document: dict[str, Any], session: Session, case: Case, out: BinaryIO) -> None:
+    from casefile.actors.views import command_chart_svg, timeline_svg
+    from casefile.dossier.pdf import render_dossier_pdf
+
+    render_dossier_pdf(
+        document, command_chart_svg=command_chart_svg(session, case), timeline_svg=timeline_svg(session, case), out=out
+    )
+
+
+README = """Casefile referral dossier: {title}
+
+This package is a BagIt bag (RFC 8493) signed by the organisation's Casefile instance.
+Verify it without installing Casefile:
+
+1. Completeness and integrity of every file (SHA-256 and SHA-512 manifests):
+       bagit.py --validate {bag}
+2. The organisation's signature over the tag manifest (Ed25519, OpenSSL 3):
+       openssl pkeyutl -verify -pubin -inkey casefile-public-key.pem -rawin \\
+           -in tagmanifest-sha256.txt -sigfile tagmanifest-sha256.txt.sig
+   Compare the key with the fingerprint the organisation gave you separately: key id {key_id}
+   (SHA-256 of the public key in DER form: openssl pkey -pubin -in casefile-public-key.pem -outform DER | sha256sum).
+3. Custody trails and Merkle inclusion proofs against the signed tree head (Python 3 standard library only):
+       python3 verify_dossier.py
+
+data/dossier.pdf      the dossier for reading
+data/dossier.json     the same content, machine-readable ({schema})
+data/evidence/        the original files, named by evidence reference number (ERN)
+data/custody/         each item's custody entries with inclusion proofs, and the signed tree head
+"""
+
+
+def _finish_bag(
+    bag: BagWriter, key: Any, profile: Profile, dossier_id: uuid.UUID, tree_size: int, organisation: str
+) -> None:
+    bag.tag("manifest-sha256.txt", manifest256 := _manifest(bag.payload_sha256))
+    bag.tag("manifest-sha512.txt", manifest512 := _manifest(bag.payload_sha512))
+    pem = key.public_pem
+    kid = key_id(key.private)
+    bag_info = (
+        f"Source-Organization: {organisation}\n"
+        f"Bagging-Date: {datetime.now(UTC).date().isoformat()}\n"
+        f"External-Identifier: {dossier_id}\n"
+        f"Payload-Oxum: {bag.octets}.{len(bag.payload_sha256)}\n"
+        f"Bag-Size: {bag.octets} bytes\n"
+        f"Casefile-Profile: {profile.code}\n"
+        f"Casefile-Tree-Size: {tree_size}\n"
+        f"Casefile-Key-Id: {kid}\n"
+    ).encode()
+    bagit_txt = b"BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n"
+    readme = README.format(title=profile.title, bag=bag.root, key_id=kid, schema=SCHEMA).encode()
+    script = importlib.resources.files("casefile.dossier").joinpath("verify_dossier.py").read_bytes()
+    tags = {
+        "bagit.txt": bagit_txt,
+        "bag-info.txt": bag_info,
+        "manifest-sha256.txt": manifest256,
+        "manifest-sha512.txt": manifest512,
+        "README.txt": readme,
+        "verify_dossier.py": script,
+        "casefile-public-key.pem": pem,
+    }
+    for name in ("bagit.txt", "bag-info.txt", "README.txt", "verify_dossier.py", "casefile-public-key.pem"):
+        bag.tag(name, tags[name])
+    tag256 = _manifest({name: hashlib.sha256(data).hexdigest() for name, data in tags.items()})
+    tag512 = _manifest({name: hashlib.sha512(data).hexdigest() for name, data in tags.items()})
+    bag.tag("tagmanifest-sha256.txt", tag256)
+    bag.tag("tagmanifest-sha512.txt", tag512)
+    bag.tag("tagmanifest-sha256.txt.sig", sign_bytes(key.private, tag256))
+
+
+def dossiers_of(session: Session, case: Case) -> list[Dossier]:
+    return list(session.scalars(select(Dossier).where(Dossier.case_id == case.id).order_by(Dossier.created_at.desc())))

@@ -1,0 +1,654 @@
+"""The referral dossier as a PDF: ``data/dossier.pdf`` in the bag, rendered from the dossier document.
+
+The input is the machine-readable dossier document (the same dict that is written as ``data/dossier.json``,
+schema ``casefile-dossier/1``); the output is a PDF written to a binary file object. The PDF is a reading copy
+for the recipient: the JSON, the evidence files and the signed manifests are what a verifier checks, and the
+cover says so.
+
+Rendering needs no Flask app (the builder may run from the CLI): a Jinja2 environment of our own, rooted at
+``<repo>/templates`` with autoescaping on, renders ``templates/dossier/pdf.html`` and WeasyPrint lays it out.
+
+* Every piece of user text is escaped by the template; only the two SVG charts from :mod:`casefile.charts`
+  (complete documents with every label escaped by that module) are inserted as markup. Bidi embedding, override
+  and isolate controls are stripped from user text so a crafted title cannot visually reorder an ERN or a hash.
+* User text keeps its own direction: each user-text element gets ``dir`` from its first strong character (the
+  HTML ``dir="auto"`` rule, computed here because WeasyPrint does not resolve ``auto`` itself), while the page
+  direction follows the dossier language (``rtl`` for Arabic).
+* Headings go through ``translate`` (a gettext-like callable, identity by default), so the dossier can be produced
+  in the recipient's language.
+* Nothing is fetched from the network: the URL fetcher serves ``data:`` URLs and files under ``templates/`` only.
+* One font family, DejaVu Sans (it shapes Arabic), and DejaVu Sans Mono for ERNs and hashes.
+"""
+
+from __future__ import annotations
+
+import functools
+import html
+import json
+import mimetypes
+import re
+import unicodedata
+from collections.abc import Callable, Iterable, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, BinaryIO
+from urllib.parse import unquote, urlsplit
+
+import jinja2
+import weasyprint
+from markupsafe import Markup
+from weasyprint.urls import URLFetcher, URLFetcherResponse
+
+from casefile import REPO_ROOT
+
+__all__ = ["SECTIONS", "LocalOnlyFetcher", "render_dossier_html", "render_dossier_pdf", "text_direction"]
+
+TEMPLATES_DIR = REPO_ROOT / "templates"
+TEMPLATE_NAME = "dossier/pdf.html"
+
+# Every section a profile may ask for; a profile lists the ones it wants, in the order it wants them.
+SECTIONS = ("summary", "incidents", "actors", "charges", "evidence", "custody")
+
+RTL_LANGUAGES = frozenset({"ar", "fa", "he", "ps", "ur", "yi", "ckb", "sd", "ug"})
+
+# Bidi embeddings/overrides (LRE RLE PDF LRO RLO), isolates (LRI RLI FSI PDI), the marks (LRM RLM ALM) and the
+# other C0/C1 controls except tab and newline. The renderer applies the bidi algorithm by itself; these characters
+# in user text only serve to disguise it.
+_STRIP = dict.fromkeys(
+    [
+        *range(0x202A, 0x202F),
+        *range(0x2066, 0x206A),
+        0x200E,
+        0x200F,
+        0x061C,
+        *(c for c in range(0x00, 0x20) if c not in (0x09, 0x0A)),
+        *range(0x7F, 0xA0),
+    ]
+)
+
+Translate = Callable[[str], str]
+
+
+def _identity(text: str) -> str:
+    return text
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Public API
+# --------------------------------------------------------------------------------------------------------------
+
+
+def render_dossier_pdf(
+    document: Mapping[str, Any],
+    *,
+    command_chart_svg: str | None,
+    timeline_svg: str | None,
+    out: BinaryIO,
+    translate: Translate | None = None,
+    language: str | None = None,
+) -> None:
+    """Render the dossier document as a PDF and write the bytes to ``out``.
+
+    ``command_chart_svg`` and ``timeline_svg`` are SVG documents from :mod:`casefile.charts` (or ``None`` to leave
+    the chart out); ``translate`` is a gettext-like callable for headings and labels (identity by default);
+    ``language`` sets ``<html lang dir>`` and defaults to the profile's language, then "en".
+    """
+    html = render_dossier_html(
+        document,
+        command_chart_svg=command_chart_svg,
+        timeline_svg=timeline_svg,
+        translate=translate,
+        language=language,
+    )
+    weasyprint.HTML(
+        string=html,
+        base_url=(TEMPLATES_DIR / "dossier").as_uri() + "/",
+        url_fetcher=LocalOnlyFetcher(TEMPLATES_DIR),
+    ).write_pdf(out)
+
+
+def render_dossier_html(
+    document: Mapping[str, Any],
+    *,
+    command_chart_svg: str | None,
+    timeline_svg: str | None,
+    translate: Translate | None = None,
+    language: str | None = None,
+) -> str:
+    """The HTML that :func:`render_dossier_pdf` lays out (useful for debugging and tests)."""
+    translate = translate or _identity
+    dossier = _mapping(document.get("dossier"))
+    profile = _mapping(dossier.get("profile"))
+    language = str(language or profile.get("language") or "en")
+    direction = "rtl" if language.replace("_", "-").split("-")[0].lower() in RTL_LANGUAGES else "ltr"
+    template = _environment().get_template(TEMPLATE_NAME)
+    return template.render(
+        _=translate,
+        lang=language,
+        direction=direction,
+        page_label=_page_label_css(translate("Page {page} of {pages}")),
+        sections=_sections(profile.get("sections")),
+        doc=_view(document),
+        command_chart=_svg(command_chart_svg),
+        timeline=_svg(timeline_svg),
+    )
+
+
+def text_direction(value: object) -> str:
+    """``rtl`` or ``ltr`` from the first strong character (HTML's ``dir=auto``), ``auto`` when there is none."""
+    for ch in str(value or ""):
+        bidi = unicodedata.bidirectional(ch)
+        if bidi == "L":
+            return "ltr"
+        if bidi in ("R", "AL"):
+            return "rtl"
+    return "auto"
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Network isolation
+# --------------------------------------------------------------------------------------------------------------
+
+
+class LocalOnlyFetcher(URLFetcher):
+    """Serves ``data:`` URLs and files inside ``root``; refuses everything else (no network, no other files)."""
+
+    def __init__(self, root: Path) -> None:
+        super().__init__(allowed_protocols=("data", "file"), allow_redirects=False)
+        self._root = root.resolve()
+
+    def fetch(self, url: str, headers: Any = None) -> URLFetcherResponse:
+        parts = urlsplit(url)
+        scheme = parts.scheme.lower()
+        if scheme == "data":
+            return super().fetch(url, headers)
+        if scheme == "file" and parts.netloc in ("", "localhost"):
+            path = Path(unquote(parts.path)).resolve()
+            if path.is_relative_to(self._root) and path.is_file():
+                media_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+                return URLFetcherResponse(path.as_uri(), path.read_bytes(), headers={"Content-Type": media_type})
+        raise ValueError(f"refused to fetch {url[:200]!r}: the dossier PDF uses no outside resources")
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Template environment and filters
+# --------------------------------------------------------------------------------------------------------------
+
+
+def clean_text(value: object) -> str:
+    """User text as shown: bidi controls and other control characters removed, tabs and newlines kept."""
+    if value is None:
+        return ""
+    return str(value).translate(_STRIP)
+
+
+def _finalize(value: object) -> object:
+    # Runs on every {{ … }} before escaping: strip disguising characters from plain strings (Markup — the charts —
+    # was cleaned by its producer and stays as it is).
+    if value is None:
+        return ""
+    if isinstance(value, str) and not isinstance(value, Markup):
+        return clean_text(value)
+    return value
+
+
+def _format_time(value: object, precision: str = "seconds") -> str:
+    """An ISO timestamp as ``2020-06-05 14:03:22 UTC`` (or only the date); anything unparseable is shown as given."""
+    if not value:
+        return ""
+    text = str(value)
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return text
+    if precision == "date":
+        # A date is shown in UTC, like every time in the dossier.
+        return (moment.astimezone(UTC) if moment.tzinfo else moment).strftime("%Y-%m-%d")
+    if moment.tzinfo is None:
+        return moment.strftime("%Y-%m-%d %H:%M:%S")
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S") + " UTC"
+
+
+def _format_size(value: object) -> str:
+    try:
+        size = int(value)  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        return str(value or "")
+    if size < 1024:
+        return f"{size} B"
+    amount = float(size)
+    for unit in ("KiB", "MiB", "GiB", "TiB"):
+        amount /= 1024
+        if amount < 1024 or unit == "TiB":
+            return f"{amount:.1f} {unit} ({size:,} B)"
+    return f"{size} B"  # pragma: no cover - the loop always returns
+
+
+def _summarise_details(details: object, limit: int = 240) -> str:
+    """A custody entry's details as ``key: value; key: value``, values shortened, the whole capped at ``limit``."""
+    if not details:
+        return ""
+    if not isinstance(details, Mapping):
+        text = str(details)
+    else:
+        parts = []
+        for key in sorted(details, key=str):
+            value = details[key]
+            if isinstance(value, str):
+                shown = value
+            else:
+                shown = json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
+            if len(shown) > 80:
+                shown = shown[:79] + "…"
+            parts.append(f"{key}: {shown}")
+        text = "; ".join(parts)
+    text = re.sub(r"\s+", " ", text).strip()
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _hash_prefix(value: object, length: int = 16) -> str:
+    text = str(value or "")
+    return text[:length] + "…" if len(text) > length else text
+
+
+@functools.cache
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
+        autoescape=True,
+        finalize=_finalize,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(
+        textdir=text_direction,
+        utc=_format_time,
+        filesize=_format_size,
+        details=_summarise_details,
+        hashprefix=_hash_prefix,
+    )
+    return env
+
+
+def _page_label_css(label: str) -> Markup:
+    """A translated "Page {page} of {pages}" as a CSS ``content`` value with page counters.
+
+    Every character of the label that is not an ASCII letter, digit or space is written as a CSS escape (``\\645 ``:
+    the space ends the escape and is not part of the text), so the value is safe inside a quoted CSS string and,
+    unchanged, inside an HTML ``<style>`` element.
+    """
+    content: list[str] = []
+    for piece in re.split(r"(\{page\}|\{pages\})", label):
+        if piece == "{page}":
+            content.append("counter(page)")
+        elif piece == "{pages}":
+            content.append("counter(pages)")
+        elif piece:
+            escaped = "".join(
+                ch if (ch.isascii() and (ch.isalnum() or ch == " ")) else f"\\{ord(ch):x} " for ch in piece
+            )
+            content.append(f'"{escaped}"')
+    return Markup(" ".join(content) or "counter(page)")  # noqa: S704 - every character escaped above
+
+
+def _svg(value: str | None) -> Markup | None:
+    if not value or not value.strip():
+        return None
+    # Built by casefile.charts: a complete SVG document, every label XML-escaped there. Only an XML declaration
+    # or doctype in front would be out of place inside HTML.
+    body = re.sub(r"^\s*(<\?xml[^>]*\?>\s*)?(<!DOCTYPE[^>]*>\s*)?", "", value)
+    body = _SVG_TEXT.sub(_visual_svg_text, body)
+    return Markup(body)  # noqa: S704 - trusted chart markup from casefile.charts, label text re-escaped
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Arabic in SVG labels
+# --------------------------------------------------------------------------------------------------------------
+# WeasyPrint 70 draws SVG <text> one character at a time (weasyprint/svg/text.py), so inside the charts Arabic
+# would come out unjoined and in logical (reversed) order. HTML text is unaffected: Pango shapes and reorders it.
+# For SVG labels only, the text is therefore shaped here (Arabic Presentation Forms, which DejaVu Sans covers) and
+# put in visual order (the Unicode bidi algorithm, simplified for one line without explicit embeddings, which
+# clean_label removes anyway). Vowel marks are dropped from chart labels: drawn alone they would not attach.
+
+_SVG_TEXT = re.compile(r"(<text\b[^>]*>)([^<]+)(?=</text>)")
+_HARAKAT = re.compile("[\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06dc\u06df-\u06e8\u06ea-\u06ed]")
+# Presentation forms that DejaVu Sans has glyphs for: all of Forms-B, and these parts of Forms-A (Persian, Urdu…).
+_FORM_RANGES = (
+    (0xFE70, 0xFEFC),
+    (0xFB52, 0xFBA3),
+    (0xFBAA, 0xFBAD),
+    (0xFBD3, 0xFBDC),
+    (0xFBDE, 0xFBDF),
+    (0xFBE4, 0xFBE9),
+    (0xFBFC, 0xFBFF),
+)
+_MIRROR = str.maketrans("()[]{}<>«»‹›", ")(][}{><»«›‹")
+_NEUTRAL = frozenset({"B", "S", "WS", "ON", "BN", "LRE", "LRO", "RLE", "RLO", "PDF", "LRI", "RLI", "FSI", "PDI", ""})
+
+
+def _visual_svg_text(match: re.Match[str]) -> str:
+    text = html.unescape(match.group(2))
+    if not any(unicodedata.bidirectional(ch) in ("R", "AL") for ch in text):
+        return match.group(0)
+    return match.group(1) + html.escape(_visual_order(_shape_arabic(text)), quote=True)
+
+
+@functools.cache
+def _arabic_forms() -> dict[tuple[str, str], str]:
+    """(letter or lam+alef, "isolated"|"final"|"initial"|"medial") → presentation form, from Unicode decompositions."""
+    forms: dict[tuple[str, str], str] = {}
+    for low, high in _FORM_RANGES:
+        for code in range(low, high + 1):
+            found = re.fullmatch(
+                r"<(isolated|final|initial|medial)> ([0-9A-F]{4})(?: ([0-9A-F]{4}))?",
+                unicodedata.decomposition(chr(code)),
+            )
+            if not found:
+                continue
+            base = chr(int(found[2], 16)) + (chr(int(found[3], 16)) if found[3] else "")
+            if len(base) == 1 or base[0] == "\u0644":  # single letters and the mandatory lam-alef ligatures
+                forms.setdefault((base, found[1]), chr(code))
+    return forms
+
+
+def _shape_arabic(text: str) -> str:
+    """Replace Arabic letters by their contextual presentation forms (logical order is kept)."""
+    forms = _arabic_forms()
+    text = _HARAKAT.sub("", text)
+
+    def joining(ch: str) -> str:
+        if ch in ("\u0640", "\u200d"):  # tatweel, zero-width joiner: join on both sides, no form of their own
+            return "C"
+        if (ch, "initial") in forms or (ch, "medial") in forms:
+            return "D"
+        return "R" if (ch, "final") in forms else "U"
+
+    kinds = [joining(ch) for ch in text]
+    out: list[str] = []
+    i = 0
+    while i < len(text):
+        ch, kind = text[i], kinds[i]
+        if kind not in ("D", "R"):
+            out.append(ch)
+            i += 1
+            continue
+        joins_before = i > 0 and kinds[i - 1] in ("D", "C")
+        pair = text[i : i + 2]
+        if len(pair) == 2 and (pair, "isolated") in forms:
+            out.append(forms.get((pair, "final" if joins_before else "isolated"), pair))
+            i += 2
+            continue
+        joins_after = kind == "D" and i + 1 < len(text) and kinds[i + 1] in ("D", "R", "C")
+        form = ("medial" if joins_after else "final") if joins_before else ("initial" if joins_after else "isolated")
+        out.append(forms.get((ch, form)) or forms.get((ch, "final" if joins_before else "isolated")) or ch)
+        i += 1
+    return "".join(out)
+
+
+_BRACKETS = {"(": ")", "[": "]", "{": "}"}
+
+
+def _resolve_brackets(text: str, types: list[str], sor: str) -> None:
+    """UAX #9 rule N0: a pair of brackets takes the direction of what it encloses (or of its context)."""
+    pairs: list[tuple[int, int]] = []
+    stack: list[tuple[str, int]] = []
+    for i, ch in enumerate(text):
+        if types[i] != "ON":
+            continue
+        if ch in _BRACKETS:
+            stack.append((_BRACKETS[ch], i))
+        elif ch in _BRACKETS.values():
+            for depth in range(len(stack) - 1, -1, -1):
+                if stack[depth][0] == ch:
+                    pairs.append((stack[depth][1], i))
+                    del stack[depth:]
+                    break
+    for opening, closing in sorted(pairs):
+        inside = {"R" if t in ("R", "EN", "AN") else t for t in types[opening + 1 : closing]} & {"L", "R"}
+        if not inside:
+            continue
+        if sor in inside:
+            direction = sor
+        else:  # only the opposite direction inside: keep it if the context before is also opposite
+            direction = next(
+                (
+                    "R" if t in ("R", "EN", "AN") else "L"
+                    for t in reversed(types[:opening])
+                    if t in ("L", "R", "EN", "AN")
+                ),
+                sor,
+            )
+        types[opening] = types[closing] = direction
+
+
+def _visual_order(text: str) -> str:
+    """One line of text in visual (left-to-right drawing) order: rules W1–W7, N1–N2, I1–I2, L2 and L4 of UAX #9."""
+    types = [unicodedata.bidirectional(ch) for ch in text]
+    n = len(types)
+    base = next((1 if t in ("R", "AL") else 0 for t in types if t in ("L", "R", "AL")), 0)
+    sor = "R" if base else "L"
+    previous = sor
+    for i, t in enumerate(types):  # W1: a mark takes the type of what it marks
+        if t == "NSM":
+            types[i] = previous
+        previous = types[i]
+    last_strong = sor
+    for i, t in enumerate(types):  # W2: European digits after Arabic letters are Arabic numbers
+        if t in ("L", "R", "AL"):
+            last_strong = t
+        elif t == "EN" and last_strong == "AL":
+            types[i] = "AN"
+    types = ["R" if t == "AL" else t for t in types]  # W3
+    for i in range(1, n - 1):  # W4: one separator between two numbers joins them
+        if types[i] == "ES" and types[i - 1] == "EN" == types[i + 1]:
+            types[i] = "EN"
+        elif types[i] == "CS" and types[i - 1] == types[i + 1] and types[i - 1] in ("EN", "AN"):
+            types[i] = types[i - 1]
+    i = 0
+    while i < n:  # W5: terminators (%, currency…) next to European numbers
+        if types[i] != "ET":
+            i += 1
+            continue
+        j = i
+        while j < n and types[j] == "ET":
+            j += 1
+        if (i > 0 and types[i - 1] == "EN") or (j < n and types[j] == "EN"):
+            types[i:j] = ["EN"] * (j - i)
+        i = j
+    types = ["ON" if t in ("ES", "ET", "CS") else t for t in types]  # W6
+    last_strong = sor
+    for i, t in enumerate(types):  # W7: European numbers in a left-to-right context are left-to-right
+        if t in ("L", "R"):
+            last_strong = t
+        elif t == "EN" and last_strong == "L":
+            types[i] = "L"
+    _resolve_brackets(text, types, sor)  # N0
+    i = 0
+    while i < n:  # N1, N2: neutrals between the same direction take it, others the paragraph's
+        if types[i] not in _NEUTRAL:
+            i += 1
+            continue
+        j = i
+        while j < n and types[j] in _NEUTRAL:
+            j += 1
+        before = sor if i == 0 else ("R" if types[i - 1] in ("R", "EN", "AN") else "L")
+        after = sor if j == n else ("R" if types[j] in ("R", "EN", "AN") else "L")
+        types[i:j] = [before if before == after else sor] * (j - i)
+        i = j
+    if base:  # I1, I2
+        levels = [2 if t in ("L", "EN", "AN") else 1 for t in types]
+    else:
+        levels = [1 if t == "R" else 2 if t in ("EN", "AN") else 0 for t in types]
+    chars = [ch.translate(_MIRROR) if level % 2 else ch for ch, level in zip(text, levels, strict=True)]  # L4
+    for level in range(max(levels, default=0), 0, -1):  # L2: reverse runs, highest level first
+        i = 0
+        while i < n:
+            if levels[i] < level:
+                i += 1
+                continue
+            j = i
+            while j < n and levels[j] >= level:
+                j += 1
+            chars[i:j] = chars[i:j][::-1]
+            levels[i:j] = levels[i:j][::-1]
+            i = j
+    return "".join(chars)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# The view of the document the template reads
+# --------------------------------------------------------------------------------------------------------------
+
+
+def _mapping(value: object) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _list(value: object) -> list[Any]:
+    if value is None or isinstance(value, str | bytes | Mapping):
+        return []
+    return list(value) if isinstance(value, Iterable) else []
+
+
+def _sections(value: object) -> list[str]:
+    """The profile's sections in the profile's order, known names only, each once."""
+    wanted: list[str] = []
+    for name in _list(value):
+        name = str(name)
+        if name in SECTIONS and name not in wanted:
+            wanted.append(name)
+    return wanted
+
+
+def _evidence_refs(value: object) -> tuple[int, list[str]]:
+    """Supporting/contradicting evidence given either as a count or as a list of ERNs."""
+    if isinstance(value, bool):
+        return int(value), []
+    if isinstance(value, int):
+        return value, []
+    refs = [str(v) for v in _list(value)]
+    return len(refs), refs
+
+
+def _grading(item: Mapping[str, Any]) -> str:
+    """Admiralty grading, e.g. ``B2``: source reliability (A–F) then information credibility (1–6)."""
+    return f"{item.get('source_reliability') or ''}{item.get('info_credibility') or ''}"
+
+
+def _view(document: Mapping[str, Any]) -> dict[str, Any]:
+    actors = [_mapping(a) for a in _list(document.get("actors"))]
+    incidents = [_mapping(i) for i in _list(document.get("incidents"))]
+    evidence = [_mapping(e) for e in _list(document.get("evidence"))]
+    excluded = [_mapping(e) for e in _list(document.get("excluded"))]
+    actor_names = {str(a.get("id")): a.get("name") for a in actors if a.get("id") is not None}
+    incident_titles = {str(i.get("id")): i.get("title") for i in incidents if i.get("id") is not None}
+
+    def actor_name(ref: object) -> object:
+        return actor_names.get(str(ref), ref)
+
+    def incident_title(ref: object) -> object:
+        return incident_titles.get(str(ref), ref)
+
+    relations = []
+    for rel in map(_mapping, _list(document.get("relations"))):
+        n_sup, sup = _evidence_refs(rel.get("supporting"))
+        n_con, con = _evidence_refs(rel.get("contradicting"))
+        relations.append(
+            {
+                **rel,
+                "source_name": actor_name(rel.get("source")),
+                "target_name": actor_name(rel.get("target")),
+                "n_supporting": n_sup,
+                "supporting_erns": sup,
+                "n_contradicting": n_con,
+                "contradicting_erns": con,
+            }
+        )
+
+    involvements = []
+    for inv in map(_mapping, _list(document.get("involvements"))):
+        n_sup, sup = _evidence_refs(inv.get("supporting"))
+        n_con, con = _evidence_refs(inv.get("contradicting"))
+        involvements.append(
+            {
+                **inv,
+                "actor_name": actor_name(inv.get("actor")),
+                "incident_title": incident_title(inv.get("incident")),
+                "n_supporting": n_sup,
+                "supporting_erns": sup,
+                "n_contradicting": n_con,
+                "contradicting_erns": con,
+            }
+        )
+
+    charges = []
+    for charge in map(_mapping, _list(document.get("charges"))):
+        elements = []
+        previous_group: object = object()
+        for element in map(_mapping, _list(charge.get("elements"))):
+            status = str(element.get("status") or "gap").lower()
+            elements.append(
+                {
+                    **element,
+                    "status": status,
+                    "supporting": [str(e) for e in _list(element.get("supporting"))],
+                    "contradicting": [str(e) for e in _list(element.get("contradicting"))],
+                    "new_group": element.get("group") != previous_group and bool(element.get("group")),
+                }
+            )
+            previous_group = element.get("group")
+        gaps = charge.get("gaps")
+        if not isinstance(gaps, int) or isinstance(gaps, bool):
+            gaps = sum(1 for e in elements if e["status"] == "gap")
+        charges.append(
+            {
+                **charge,
+                "suspect_name": actor_name(charge.get("suspect")),
+                "offence": _mapping(charge.get("offence")),
+                "mode": _mapping(charge.get("mode")) or None,
+                "incidents": [incident_title(i) for i in _list(charge.get("incidents"))],
+                "elements": elements,
+                "gaps": gaps,
+                "contested": sum(1 for e in elements if e["status"] == "contested"),
+            }
+        )
+
+    items = []
+    for item in evidence:
+        items.append({**item, "grading": _grading(item)})
+
+    trails = _mapping(document.get("trails"))
+    custody_items = []
+    seen: set[str] = set()
+    for item in evidence:
+        ern = str(item.get("ern") or "")
+        seen.add(ern)
+        custody_items.append(
+            {"ern": ern, "title": item.get("title"), "entries": [_mapping(e) for e in _list(trails.get(ern))]}
+        )
+    for ern in sorted(str(k) for k in trails if str(k) not in seen):
+        custody_items.append({"ern": ern, "title": None, "entries": [_mapping(e) for e in _list(trails.get(ern))]})
+
+    custody = _mapping(document.get("custody"))
+    return {
+        "schema": document.get("schema"),
+        "dossier": _mapping(document.get("dossier")),
+        "profile": _mapping(_mapping(document.get("dossier")).get("profile")),
+        "case": _mapping(document.get("case")),
+        "incidents": [{**i, "violation_types": [str(v) for v in _list(i.get("violation_types"))]} for i in incidents],
+        "actors": [
+            {
+                **a,
+                "aliases": [str(v) for v in _list(a.get("aliases"))],
+                "identifiers": [_mapping(x) for x in _list(a.get("identifiers"))],
+            }
+            for a in actors
+        ],
+        "relations": relations,
+        "involvements": involvements,
+        "charges": charges,
+        "evidence": items,
+        "excluded": [{**e, "reasons": [str(r) for r in _list(e.get("reasons"))]} for e in excluded],
+        "custody": {"tree_head": _mapping(custody.get("tree_head")), "public_key_id": custody.get("public_key_id")},
+        "custody_items": custody_items,
+    }

@@ -1,0 +1,81 @@
+"""Dossier profiles: one YAML file per recipient in config/dossier_profiles/."""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from casefile import REPO_ROOT
+from casefile.evidence.models import Classification
+from casefile.witnesses.models import ConsentPurpose
+
+PROFILE_DIR = REPO_ROOT / "config" / "dossier_profiles"
+SECTIONS = ("summary", "incidents", "actors", "charges", "evidence", "custody")
+
+
+@dataclass(frozen=True)
+class Profile:
+    code: str
+    title: str
+    recipient: str
+    sections: tuple[str, ...]
+    allowed_classifications: frozenset[Classification]
+    consent_purpose: ConsentPurpose
+    include_actor_identifiers: bool
+    target_identifiers_required: bool
+    language: str
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "code": self.code,
+            "title": self.title,
+            "recipient": self.recipient,
+            "sections": list(self.sections),
+            "allowed_classifications": sorted(c.value for c in self.allowed_classifications),
+            "consent_purpose": self.consent_purpose.value,
+            "language": self.language,
+        }
+
+
+class ProfileError(ValueError):
+    pass
+
+
+def _load(path: Path) -> Profile:
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    try:
+        sections = tuple(data["sections"])
+        if not set(sections) <= set(SECTIONS):
+            raise ProfileError(f"{path.name}: unknown section in {sections}")
+        redaction = data.get("redaction") or {}
+        if redaction.get("witnesses", "pseudonym") != "pseudonym":
+            raise ProfileError(f"{path.name}: witnesses can only appear by pseudonym")
+        return Profile(
+            code=str(data["code"]),
+            title=str(data["title"]),
+            recipient=str(data.get("recipient") or ""),
+            sections=sections,
+            allowed_classifications=frozenset(Classification(c) for c in data["allowed_classifications"]),
+            consent_purpose=ConsentPurpose(data["consent_purpose"]),
+            include_actor_identifiers=redaction.get("actor_identifiers", "omit") == "include",
+            target_identifiers_required=bool(data.get("target_identifiers_required", False)),
+            language=str(data.get("language", "en")),
+        )
+    except (KeyError, TypeError, ValueError) as error:
+        if isinstance(error, ProfileError):
+            raise
+        raise ProfileError(f"{path.name}: {error}") from None
+
+
+@functools.cache
+def load_profiles(directory: Path = PROFILE_DIR) -> dict[str, Profile]:
+    profiles = {}
+    for path in sorted(directory.glob("*.yaml")):
+        profile = _load(path)
+        if profile.code in profiles:
+            raise ProfileError(f"{path.name}: duplicate profile code {profile.code}")
+        profiles[profile.code] = profile
+    return profiles

@@ -1,0 +1,53 @@
+"""Dossier operations shared by the pages and the API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from casefile.cases.models import Case
+from casefile.custody.actions import Action
+from casefile.custody.ledger import record_custody
+from casefile.dossier.builder import get_profile
+from casefile.dossier.models import Dossier
+from casefile.dossier.planner import Plan, plan_dossier
+
+
+def preview(session: Session, case: Case, profile_code: Any, evidence_ids: list[Any] | None) -> Plan:
+    """What a build would include and exclude, with the reasons, without writing anything."""
+    return plan_dossier(session, case, get_profile(profile_code), evidence_ids)
+
+
+def record_download(session: Session, dossier: Dossier, user: Any) -> None:
+    record_custody(
+        session,
+        actor=user,
+        action=Action.DOWNLOADED,
+        case_id=dossier.case_id,
+        details={"dossier": str(dossier.id), "dossier_sha256": dossier.sha256},
+    )
+
+
+def dossier_json(dossier: Dossier) -> dict[str, Any]:
+    return {
+        "id": str(dossier.id),
+        "case_id": str(dossier.case_id),
+        "profile": dossier.profile,
+        "title": dossier.title,
+        "bag_name": dossier.bag_name,
+        "sha256": dossier.sha256,
+        "size": dossier.size,
+        "tree_size": dossier.tree_size,
+        "included": dossier.included,
+        "excluded": dossier.excluded,
+        "created_at": dossier.created_at.isoformat(),
+    }
+
+
+def plan_json(plan: Plan) -> dict[str, Any]:
+    return {
+        "profile": plan.profile.to_dict(),
+        "included": [{"id": str(i.id), "ern": i.ern, "title": i.title} for i in plan.included],
+        "excluded": [{"id": str(i.id), "ern": i.ern, "title": i.title, "reasons": r} for i, r in plan.excluded],
+    }

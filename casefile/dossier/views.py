@@ -1,0 +1,132 @@
+"""The dossier wizard: choose a profile, a title and the evidence; preview what is included and what is
+excluded and why; build; download. Past dossiers are listed with their SHA-256."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from werkzeug.wrappers import Response
+from wtforms import SelectField, SelectMultipleField, StringField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import Length
+
+from casefile.auth.gate import Access, require_case, require_in_case
+from casefile.cases.views import case_context
+from casefile.db import db_session, get_database
+from casefile.dossier import services
+from casefile.dossier.builder import build_dossier, dossiers_of
+from casefile.dossier.models import Dossier
+from casefile.dossier.planner import default_selection
+from casefile.dossier.profiles import load_profiles
+from casefile.errors import CasefileError
+from casefile.evidence.content import send_blob
+from casefile.evidence.models import EvidenceItem
+from casefile.web import CASE_TABS
+
+bp = Blueprint("dossiers", __name__)
+CASE_TABS.append(("dossiers.list_dossiers", _l("Dossiers")))
+
+
+class DossierForm(FlaskForm):
+    profile = SelectField(_l("Recipient profile"), choices=[], validate_choice=False)
+    title = StringField(_l("Title"), validators=[Length(max=300)])
+    evidence_ids = SelectMultipleField(
+        _l("Evidence"),
+        choices=[],
+        validate_choice=False,
+        description=_l("Preselected: everything linked to incidents, actors or charges."),
+    )
+
+
+def _form(case_id: str) -> tuple[DossierForm, object]:
+    s = db_session()
+    case = require_case(s, current_user, case_id)
+    form = DossierForm()
+    form.profile.choices = [SelectChoice(p.code, p.title) for p in load_profiles().values()]
+    items = s.query(EvidenceItem).filter(EvidenceItem.case_id == case.id).order_by(EvidenceItem.number).all()
+    form.evidence_ids.choices = [SelectChoice(str(i.id), f"{i.ern} — {i.title}") for i in items]
+    if not form.is_submitted():
+        form.evidence_ids.data = [str(i.id) for i in default_selection(s, case)]
+    return form, case
+
+
+@bp.get("/cases/<case_id>/dossiers")
+def list_dossiers(case_id: str) -> str:
+    form, case = _form(case_id)
+    return render_template(
+        "dossier/list.html",
+        form=form,
+        dossiers=dossiers_of(db_session(), case),
+        profiles=load_profiles(),
+        **case_context(case),
+    )
+
+
+@bp.post("/cases/<case_id>/dossiers/preview")
+def preview(case_id: str) -> str | tuple[str, int]:
+    form, case = _form(case_id)
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        plan = services.preview(db_session(), case, form.profile.data, form.evidence_ids.data or [])
+    except CasefileError as error:
+        flash(error.message, "error")
+        return render_template(
+            "dossier/list.html",
+            form=form,
+            dossiers=dossiers_of(db_session(), case),
+            profiles=load_profiles(),
+            **case_context(case),
+        ), 422
+    return render_template("dossier/preview.html", form=form, plan=plan, **case_context(case))
+
+
+@bp.post("/cases/<case_id>/dossiers")
+def build(case_id: str) -> Response:
+    # The gate uses the read session: the build commits in its own short transactions (see builder).
+    with get_database().read_sessionmaker() as rs:
+        case = require_case(rs, current_user, case_id, Access.WRITE)
+        case_id_value = case.id
+    form = DossierForm()
+    form.profile.choices = [SelectChoice(p.code, p.title) for p in load_profiles().values()]
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        dossier_id = build_dossier(
+            current_app._get_current_object(),
+            case_id_value,
+            current_user.id,  # type: ignore[attr-defined]
+            form.profile.data,
+            form.title.data,
+            request.form.getlist("evidence_ids"),
+        )
+    except CasefileError as error:
+        flash(error.message, "error")
+        return redirect(url_for("dossiers.list_dossiers", case_id=case_id_value))
+    flash(_("Dossier built and signed."), "info")
+    return redirect(url_for("dossiers.show", dossier_id=dossier_id))
+
+
+@bp.get("/dossiers/<dossier_id>")
+def show(dossier_id: str) -> str:
+    s = db_session()
+    dossier = require_in_case(s, current_user, Dossier, dossier_id)
+    return render_template(
+        "dossier/dossier.html",
+        dossier=dossier,
+        profile=load_profiles().get(dossier.profile),
+        **case_context(dossier.case),
+    )
+
+
+@bp.get("/dossiers/<dossier_id>/download")
+def download(dossier_id: str) -> Response:
+    s = db_session()
+    dossier = require_in_case(s, current_user, Dossier, dossier_id)
+    services.record_download(s, dossier, current_user)
+    return send_blob(
+        dossier.sha256, download_name=f"{dossier.bag_name}.zip", media_type="application/zip", size=dossier.size
+    )
