@@ -81,6 +81,7 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
 
     from casefile.actors.views import bp as actors_bp
     from casefile.api import api_bp
+    from casefile.auth.account import bp as account_bp
     from casefile.auth.views import bp as auth_bp
     from casefile.cases.views import bp as cases_bp
     from casefile.custody.views import bp as custody_bp
@@ -89,7 +90,7 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     from casefile.main import bp as main_bp
     from casefile.witnesses.views import bp as witnesses_bp
 
-    for bp in (main_bp, auth_bp, cases_bp, evidence_bp, witnesses_bp, actors_bp, dossiers_bp, custody_bp):
+    for bp in (main_bp, auth_bp, account_bp, cases_bp, evidence_bp, witnesses_bp, actors_bp, dossiers_bp, custody_bp):
         app.register_blueprint(bp)
     csrf.exempt(api_bp)  # Bearer tokens only, never cookies: nothing for a forged request to ride on
     app.register_blueprint(api_bp)

@@ -1,7 +1,7 @@
 """Every model, imported in one place so the metadata is complete for Alembic and the tests."""
 
 from casefile.actors.models import Actor, ActorRelation, Involvement
-from casefile.auth.models import ApiToken, LoginAttempt, Membership, User
+from casefile.auth.models import ApiToken, AuthEvent, InstanceSetting, LoginAttempt, Membership, User
 from casefile.cases.models import Case, Incident
 from casefile.custody.models import Checkpoint, CustodyEntry, LedgerHead
 from casefile.db import Base
@@ -16,6 +16,7 @@ __all__ = [
     "Actor",
     "ActorRelation",
     "ApiToken",
+    "AuthEvent",
     "Case",
     "Charge",
     "Checkpoint",
@@ -25,6 +26,7 @@ __all__ = [
     "EvidenceItem",
     "EvidenceLink",
     "Incident",
+    "InstanceSetting",
     "Involvement",
     "LedgerHead",
     "LoginAttempt",

@@ -12,6 +12,7 @@ from flask import (
     Response,
     current_app,
     flash,
+    g,
     has_request_context,
     jsonify,
     redirect,
@@ -33,7 +34,9 @@ from casefile.extensions import login_manager
 log = logging.getLogger("casefile")
 
 # Endpoints reachable without logging in. Everything else requires a session (or, under /api, a token).
-PUBLIC_ENDPOINTS = frozenset({"auth.login", "static", "api.openapi", "main.set_language"})
+PUBLIC_ENDPOINTS = frozenset({"auth.login", "auth.second_factor", "static", "api.openapi", "main.set_language"})
+# Reachable by a logged-in user who still has to set up a required second factor.
+ENROLMENT_ENDPOINTS = frozenset({"account.enrol", "auth.logout", "main.set_language", "static"})
 LOCALES = ("en", "ar")
 RTL_LOCALES = frozenset({"ar"})
 # Tabs of a case page, contributed by each capability's blueprint: (endpoint taking case_id, label).
@@ -108,6 +111,13 @@ def _require_login() -> Response | None:
         flash(_("Your session has expired. Please log in again."), "warning")
         return redirect(url_for("auth.login"))
     session["seen_at"] = now.isoformat()
+    if request.endpoint not in ENROLMENT_ENDPOINTS:
+        from casefile.auth.totp import must_enrol
+        from casefile.db import db_session
+
+        if must_enrol(db_session(), current_user):
+            flash(_("Your role must use a second factor: set it up to continue."), "warning")
+            return redirect(url_for("account.enrol"))
     return None
 
 
@@ -127,7 +137,8 @@ def _ts(value: str | None) -> datetime | None:
 
 def _finish(response: Response) -> Response:
     # One request, one transaction: commit when the request succeeded, otherwise nothing it did is kept.
-    finish_request(commit=response.status_code < 400)
+    # (A few refusals must still keep their audit record: they set g.keep_on_error.)
+    finish_request(commit=response.status_code < 400 or g.get("keep_on_error", False))
     _security_headers(response)
     return response
 
@@ -247,3 +258,4 @@ def init_app(app: Flask) -> None:
 
     # Globals rather than context: imported macros see globals but not the request context.
     app.jinja_env.globals["case_tabs"] = lambda: CASE_TABS
+    app.jinja_env.filters["dict_without"] = lambda d, key: {k: v for k, v in d.items() if k != key}

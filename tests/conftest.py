@@ -195,11 +195,25 @@ def client(app: Flask) -> FlaskClient:
 def make_user(app: Flask) -> Callable[..., Account]:
     counter = iter(range(1, 10_000))
 
-    def factory(role: str = "investigator", email: str | None = None, password: str = PASSWORD) -> Account:
+    def factory(
+        role: str = "investigator",
+        email: str | None = None,
+        password: str = PASSWORD,
+        second_factor: bool | None = None,
+    ) -> Account:
+        """A user; administrators get a second factor (their role requires one), others only when asked."""
+        from casefile.auth import totp
+        from support import totp_codes
+
         email = email or f"{role}{next(counter)}@example.org"
         with app.app_context(), session_scope() as s:
             user = auth_services.create_user(s, email, role, password)
-            return Account(user.id, user.email, role, password)
+            secret = None
+            if second_factor if second_factor is not None else role == "admin":
+                secret = totp.new_secret()
+                assert totp.enable(s, app.extensions["casefile_cipher"], user, secret, totp_codes(secret)[0])
+                user.totp_last_step = None  # the enrolment code does not use up the tests' first login
+            return Account(user.id, user.email, role, password, secret)
 
     return factory
 

@@ -163,7 +163,7 @@ def add_member(id: str) -> ResponseReturnValue:
     role = data.get("role")
     if not isinstance(role, str):
         raise ValidationFailed("role is required.", field="role")
-    membership = auth_services.add_member(s, case, user, role, flag)
+    membership = auth_services.add_member(s, case, user, role, flag, actor=current_user)
     return created(member_json(membership))
 
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
+from wtforms import BooleanField, EmailField, PasswordField, SelectField, SelectMultipleField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
@@ -28,3 +28,29 @@ class MemberForm(FlaskForm):
     email = EmailField(_l("Email"), validators=[DataRequired(), Length(max=254)])
     role = SelectField(_l("Role in this case"), choices=[SelectChoice(r.value) for r in CaseRole])
     can_view_identities = BooleanField(_l("May see protected witness identities"))
+
+
+class SecondFactorForm(FlaskForm):
+    code = StringField(
+        _l("Code from your authenticator app, or a recovery code"), validators=[DataRequired(), Length(max=20)]
+    )
+
+
+class EnrolForm(FlaskForm):
+    code = StringField(_l("Code shown by your authenticator app"), validators=[DataRequired(), Length(max=10)])
+
+
+class PasswordForm(FlaskForm):
+    current = PasswordField(_l("Current password"), validators=[DataRequired(), Length(max=1024)])
+    new = PasswordField(_l("New password"), validators=[DataRequired(), Length(max=1024)])
+
+
+class TokenForm(FlaskForm):
+    name = StringField(_l("Token name"), validators=[DataRequired(), Length(max=100)])
+
+
+class SecuritySettingsForm(FlaskForm):
+    roles = SelectMultipleField(
+        _l("Roles that must use a second factor (administrators always do)"),
+        choices=[SelectChoice(r.value) for r in Role],
+    )

@@ -3,9 +3,9 @@ from __future__ import annotations
 import enum
 import uuid
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Enum, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Enum, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from casefile.db import Base, UUIDPrimaryKey, utcnow
@@ -55,6 +55,12 @@ class User(UUIDPrimaryKey, Base):
     session_token: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     password_changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # TOTP second factor: the secret is encrypted like a protected identity; the last accepted time step
+    # makes every code single-use; recovery codes are stored hashed.
+    totp_secret: Mapped[str | None] = mapped_column(Text)
+    totp_enabled: Mapped[bool] = mapped_column(default=False)
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
+    recovery_codes: Mapped[list[Any]] = mapped_column(JSON, default=list)
 
     memberships: Mapped[list[Membership]] = relationship(back_populates="user", cascade="all, delete-orphan")
 
@@ -124,3 +130,27 @@ class LoginAttempt(UUIDPrimaryKey, Base):
     address: Mapped[str] = mapped_column(String(64))
     success: Mapped[bool]
     at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AuthEvent(UUIDPrimaryKey, Base):
+    """Append-only audit log of authentication and authorization events (the database refuses edits)."""
+
+    __tablename__ = "auth_events"
+    __table_args__ = (Index("ix_auth_events_at", "at"), Index("ix_auth_events_event_at", "event", "at"))
+
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    event: Mapped[str] = mapped_column(String(40))
+    user_id: Mapped[uuid.UUID | None]  # no foreign key: the log outlives accounts
+    email: Mapped[str] = mapped_column(String(254), default="")
+    actor_id: Mapped[uuid.UUID | None]  # who did it, when not the user themselves (an admin)
+    address: Mapped[str] = mapped_column(String(64), default="")
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class InstanceSetting(Base):
+    """Settings an administrator changes at run time (e.g. which roles must use a second factor)."""
+
+    __tablename__ = "instance_settings"
+
+    key: Mapped[str] = mapped_column(String(60), primary_key=True)
+    value: Mapped[Any] = mapped_column(JSON)

@@ -8,10 +8,12 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session, selectinload
 
+from casefile.auth.audit import record_auth_event
 from casefile.auth.models import ApiToken, CaseRole, LoginAttempt, Membership, Role, User
 from casefile.auth.passwords import MIN_LENGTH, hash_password, needs_rehash, verify_password
 from casefile.cases.models import Case
@@ -44,7 +46,9 @@ def parse_role(value: str, allowed: type[Role] | type[CaseRole] = Role) -> Role 
         raise ValidationFailed(f"Unknown role {value!r}: choose one of {names}.", field="role") from None
 
 
-def create_user(session: Session, email: str, role: str | Role, password: str, name: str = "") -> User:
+def create_user(
+    session: Session, email: str, role: str | Role, password: str, name: str = "", actor: Any = None
+) -> User:
     email = normalise_email(email)
     role = parse_role(role) if isinstance(role, str) else role
     check_password_policy(password)
@@ -59,15 +63,19 @@ def create_user(session: Session, email: str, role: str | Role, password: str, n
     )
     session.add(user)
     session.flush()
+    record_auth_event(session, "user_created", user=user, actor=actor, details={"role": user.role.value})
     return user
 
 
-def set_password(session: Session, user: User, password: str) -> None:
+def set_password(session: Session, user: User, password: str, actor: Any = None) -> None:
+    """A new password ends every session of the user (a cookie from before the change stops working)."""
     check_password_policy(password)
     user.password_hash = hash_password(password)
     user.password_changed_at = utcnow()
     end_all_sessions(user)
     session.flush()
+    by_self = actor is None or getattr(actor, "id", None) == user.id
+    record_auth_event(session, "password_changed" if by_self else "password_reset", user=user, actor=actor)
 
 
 def end_all_sessions(user: User) -> None:
@@ -75,13 +83,14 @@ def end_all_sessions(user: User) -> None:
     user.session_token = secrets.token_hex(16)
 
 
-def set_active(session: Session, user: User, active: bool) -> None:
+def set_active(session: Session, user: User, active: bool, actor: Any = None) -> None:
     user.active = active
     if not active:
         end_all_sessions(user)
         for token in session.scalars(select(ApiToken).where(ApiToken.user_id == user.id)):
             token.revoked_at = token.revoked_at or utcnow()
     session.flush()
+    record_auth_event(session, "user_reactivated" if active else "user_deactivated", user=user, actor=actor)
 
 
 def get_user_by_email(session: Session, email: str) -> User:
@@ -120,10 +129,19 @@ def authenticate(
         _recent_failures(session, LoginAttempt.email, email, window) >= per_account
         or _recent_failures(session, LoginAttempt.address, address, window) >= per_address
     ):
+        record_auth_event(session, "login_throttled", email=email, address=address)
         return LoginResult(None, throttled=True)
     user = session.scalar(select(User).where(User.email == email))
     ok = verify_password(user.password_hash if user else None, password) and user is not None and user.active
     session.add(LoginAttempt(email=email, address=address[:64], success=ok))
+    record_auth_event(
+        session,
+        "login_success" if ok else "login_failure",
+        user=user if ok else None,
+        email=email,
+        address=address,
+        details={} if ok or user is None else {"reason": "password or inactive"},
+    )
     if ok and user is not None and needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     # Old attempts are only needed for the throttling window; keep the table small.
@@ -132,19 +150,40 @@ def authenticate(
     return LoginResult(user if ok else None)
 
 
+def recent_failures_for(session: Session, email: str) -> int:
+    return _recent_failures(session, LoginAttempt.email, email, timedelta(minutes=1))
+
+
+def record_failed_second_factor(session: Session, user: User, address: str) -> None:
+    """A wrong second-factor code counts towards the same per-account throttle as a wrong password."""
+    session.add(LoginAttempt(email=user.email, address=address[:64], success=False))
+    record_auth_event(session, "second_factor_failure", user=user, address=address)
+
+
 def create_api_token(session: Session, user: User, name: str = "api") -> str:
     """Returns the token once; only its hash is stored."""
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    session.add(
-        ApiToken(
-            user_id=user.id,
-            name=name[:100],
-            token_hash=hashlib.sha256(token.encode()).hexdigest(),
-            prefix=token[:10],
-        )
+    row = ApiToken(
+        user_id=user.id, name=name[:100], token_hash=hashlib.sha256(token.encode()).hexdigest(), prefix=token[:10]
     )
+    session.add(row)
     session.flush()
+    record_auth_event(session, "token_created", user=user, details={"token": row.prefix, "name": row.name})
     return token
+
+
+def tokens_of(session: Session, user: User) -> list[ApiToken]:
+    return list(session.scalars(select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.created_at)))
+
+
+def revoke_token(session: Session, user: User, token_id: uuid.UUID) -> None:
+    token = session.scalar(select(ApiToken).where(ApiToken.id == token_id, ApiToken.user_id == user.id))
+    if token is None:
+        raise NotFound("Not found.")
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()
+        session.flush()
+        record_auth_event(session, "token_revoked", user=user, details={"token": token.prefix})
 
 
 def user_for_token(session: Session, token: str) -> User | None:
@@ -162,28 +201,52 @@ def user_for_token(session: Session, token: str) -> User | None:
 
 
 def add_member(
-    session: Session, case: Case, user: User, role: str | CaseRole, can_view_identities: bool = False
+    session: Session,
+    case: Case,
+    user: User,
+    role: str | CaseRole,
+    can_view_identities: bool = False,
+    actor: Any = None,
 ) -> Membership:
     """Add a user to a case, or change their role and identity permission if already a member."""
     case_role = parse_role(role, CaseRole) if isinstance(role, str) else role
     if not user.active:
         raise ValidationFailed("This account is deactivated.", field="email")
     membership = session.scalar(select(Membership).where(Membership.case_id == case.id, Membership.user_id == user.id))
+    event = "membership_changed"
+    before = (
+        {"role": membership.role.value, "can_view_identities": membership.can_view_identities} if membership else {}
+    )
     if membership is None:
+        event = "membership_added"
         membership = Membership(case_id=case.id, user_id=user.id, role=case_role)
         session.add(membership)
     membership.role = case_role  # type: ignore[assignment]
     membership.can_view_identities = bool(can_view_identities)
     session.flush()
+    record_auth_event(
+        session,
+        event,
+        user=user,
+        actor=actor,
+        details={
+            "case": case.reference,
+            "role": case_role.value,
+            "can_view_identities": membership.can_view_identities,
+            **({"before": before} if before else {}),
+        },
+    )
     return membership
 
 
-def remove_member(session: Session, case: Case, user_id: uuid.UUID) -> None:
+def remove_member(session: Session, case: Case, user_id: uuid.UUID, actor: Any = None) -> None:
     membership = session.scalar(select(Membership).where(Membership.case_id == case.id, Membership.user_id == user_id))
     if membership is None:
         raise NotFound("This user is not a member of the case.")
+    user = membership.user
     session.delete(membership)
     session.flush()
+    record_auth_event(session, "membership_removed", user=user, actor=actor, details={"case": case.reference})
 
 
 def members_of(session: Session, case: Case) -> list[Membership]:

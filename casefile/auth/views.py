@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+from datetime import datetime, timedelta
+
+from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import select
@@ -36,6 +38,7 @@ def login() -> str | Response | tuple[str, int]:
             per_address=cfg.login_failures_per_address_per_minute,
         )
         if result.throttled:
+            g.keep_on_error = True  # the audit event of the refused attempt must be kept
             flash(_("Too many failed attempts. Wait a minute before trying again."), "error")
             return render_template("auth/login.html", form=form), 429
         if result.user is None:
@@ -43,21 +46,79 @@ def login() -> str | Response | tuple[str, int]:
             flash(_("Email or password is incorrect."), "error")
             return render_template("auth/login.html", form=form)
         next_url = safe_next(request.args.get("next"))
-        locale = session.get("locale")
-        # A fresh session at login: nothing planted before authentication survives it.
-        session.clear()
-        if locale:
-            session["locale"] = locale
-        login_user(result.user)
-        now = utcnow().isoformat()
-        session["auth_at"] = now
-        session["seen_at"] = now
+        if result.user.totp_enabled:
+            # Password proven; the session is not logged in until the second factor is.
+            _fresh_session()
+            session["pending_user"] = f"{result.user.id}:{result.user.session_token}"
+            session["pending_at"] = utcnow().isoformat()
+            session["pending_next"] = next_url or ""
+            return redirect(url_for("auth.second_factor"))
+        _complete_login(result.user)
         return redirect(next_url or url_for("main.dashboard"))
     return render_template("auth/login.html", form=form)
 
 
+def _fresh_session() -> None:
+    # A new session at each step of authentication: nothing planted before it survives.
+    locale = session.get("locale")
+    session.clear()
+    if locale:
+        session["locale"] = locale
+
+
+def _complete_login(user: User) -> None:
+    _fresh_session()
+    login_user(user)
+    now = utcnow().isoformat()
+    session["auth_at"] = now
+    session["seen_at"] = now
+
+
+@bp.route("/login/second-factor", methods=["GET", "POST"])
+def second_factor() -> str | Response | tuple[str, int]:
+    from casefile.auth import totp
+    from casefile.auth.forms import SecondFactorForm
+
+    pending, started = session.get("pending_user", ""), session.get("pending_at")
+    user_id, _sep, token = pending.partition(":")
+    s = db_session()
+    user = s.get(User, parse_id(user_id)) if user_id else None
+    expired = not started or utcnow() - datetime.fromisoformat(started) > timedelta(minutes=5)
+    if user is None or not user.active or user.session_token != token or expired:
+        session.pop("pending_user", None)
+        flash(_("Please log in again."), "warning")
+        return redirect(url_for("auth.login"))
+    form = SecondFactorForm()
+    if form.validate_on_submit():
+        cfg = settings()
+        if services.recent_failures_for(s, user.email) >= cfg.login_failures_per_minute:
+            g.keep_on_error = True
+            services.record_auth_event(s, "login_throttled", user=user, address=request.remote_addr or "")
+            flash(_("Too many failed attempts. Wait a minute before trying again."), "error")
+            return render_template("auth/second_factor.html", form=form), 429
+        used = totp.verify(s, current_app.extensions["casefile_cipher"], user, form.code.data or "")
+        if used is None:
+            services.record_failed_second_factor(s, user, request.remote_addr or "?")
+            flash(_("That code is not valid, or was already used."), "error")
+            return render_template("auth/second_factor.html", form=form)
+        if used == "recovery":
+            services.record_auth_event(
+                s,
+                "recovery_code_used",
+                user=user,
+                address=request.remote_addr or "",
+                details={"remaining": len(user.recovery_codes)},
+            )
+        next_url = session.get("pending_next") or url_for("main.dashboard")
+        _complete_login(user)
+        return redirect(next_url)
+    return render_template("auth/second_factor.html", form=form)
+
+
 @bp.post("/logout")
 def logout() -> Response:
+    if current_user.is_authenticated:
+        services.record_auth_event(db_session(), "logout", user=current_user, address=request.remote_addr or "")
     logout_user()
     session.clear()
     flash(_("You have been logged out."), "info")
@@ -84,7 +145,9 @@ def create_user() -> str | Response | tuple[str, int]:
     if form.validate_on_submit():
         password = generate_password()
         try:
-            user = services.create_user(s, form.email.data or "", form.role.data, password, form.name.data or "")
+            user = services.create_user(
+                s, form.email.data or "", form.role.data, password, form.name.data or "", actor=current_user
+            )
         except CasefileError as error:
             form.email.errors = [error.message]
         else:
@@ -114,7 +177,7 @@ def toggle_active(user_id: str) -> Response:
     if user.id == current_user.id:
         flash(_("You cannot deactivate your own account."), "error")
         return redirect(url_for("auth.users"))
-    services.set_active(db_session(), user, not user.active)
+    services.set_active(db_session(), user, not user.active, actor=current_user)
     flash(
         _(
             "%(email)s is now %(state)s.",
@@ -130,6 +193,6 @@ def toggle_active(user_id: str) -> Response:
 def reset_password(user_id: str) -> Response:
     user = _admin_user_action(user_id)
     password = generate_password()
-    services.set_password(db_session(), user, password)
+    services.set_password(db_session(), user, password, actor=current_user)
     flash(_("New one-time password for %(email)s: %(pw)s", email=user.email, pw=password), "secret")
     return redirect(url_for("auth.users"))

@@ -163,7 +163,9 @@ def add_member(case_id: str) -> str | Response | tuple[str, int]:
     if form.validate_on_submit():
         try:
             user = auth_services.get_user_by_email(s, form.email.data or "")
-            auth_services.add_member(s, case, user, form.role.data, bool(form.can_view_identities.data))
+            auth_services.add_member(
+                s, case, user, form.role.data, bool(form.can_view_identities.data), actor=current_user
+            )
         except CasefileError as error:
             form.email.errors = [error.message]
         else:
@@ -185,6 +187,6 @@ def remove_member(case_id: str, user_id: str) -> Response:
     case = require_case(s, current_user, case_id, Access.MANAGE_MEMBERS)
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    auth_services.remove_member(s, case, parse_id(user_id))
+    auth_services.remove_member(s, case, parse_id(user_id), actor=current_user)
     flash(_("Member removed."), "info")
     return redirect(url_for("cases.members", case_id=case.id))

@@ -24,11 +24,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import re
 import shutil
 import stat
 import tempfile
 import zipfile
+import zlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -46,8 +48,15 @@ SIGNED_FILE = "tagmanifest-sha256.txt"
 SIG_FILE = "tagmanifest-sha256.txt.sig"
 TREE_HEAD = "data/custody/tree-head.json"
 ALGORITHMS = ("sha256", "sha512")
-TAG_FILES = ("bagit.txt", "bag-info.txt", "manifest-sha256.txt", "manifest-sha512.txt", "README.txt",
-             "verify_dossier.py", KEY_FILE)
+TAG_FILES = (
+    "bagit.txt",
+    "bag-info.txt",
+    "manifest-sha256.txt",
+    "manifest-sha512.txt",
+    "README.txt",
+    "verify_dossier.py",
+    KEY_FILE,
+)
 NOT_LISTED = frozenset({"tagmanifest-sha256.txt", "tagmanifest-sha512.txt", SIG_FILE})
 NOT_HASHED = ("leaf_index", "inclusion_proof")  # added by the builder to each ledger entry
 DEFAULT_MAX_SIZE = 64 * 2**30  # bytes extracted, in all
@@ -55,6 +64,9 @@ MAX_MEMBERS = 100_000
 # A member this large that compresses better than this is refused as a likely ZIP bomb.
 BOMB_SIZE, BOMB_RATIO = 16 * 2**20, 1000
 CHUNK = 1 << 20
+
+# bagit logs every mismatch as a warning; the report already says it, so keep it off a bare stderr.
+logging.getLogger("bagit").addHandler(logging.NullHandler())
 
 
 @dataclass
@@ -91,7 +103,7 @@ def verify_dossier_zip(
     with tempfile.TemporaryDirectory(prefix="casefile-dossier-") as tmp:
         try:
             bag_dir = extract_zip(Path(path), Path(tmp), max_size=max_size)
-        except (UnsafeZip, zipfile.BadZipFile, OSError, EOFError, NotImplementedError) as error:
+        except (UnsafeZip, zipfile.BadZipFile, zlib.error, OSError, EOFError, NotImplementedError) as error:
             report.problem(f"{Path(path).name}: {error}")
             return report.finish()
         report.bag_name = bag_dir.name
@@ -138,7 +150,7 @@ def extract_zip(zip_path: Path, into: Path, *, max_size: int = DEFAULT_MAX_SIZE)
                 raise UnsafeZip(f"{info.filename!r} expands {ratio}-fold, refused as a likely ZIP bomb")
             files[info.filename] = info
         if len(tops) != 1:
-            raise UnsafeZip(f"the ZIP must hold exactly one bag folder, found {len(tops)}: {sorted(tops)}")
+            raise UnsafeZip(f"the ZIP must hold exactly one bag folder, found {len(tops)}: {sorted(tops)}; refused")
         total = sum(info.file_size for info in files.values())
         if total > max_size:
             raise UnsafeZip(f"the ZIP expands to {total} bytes, more than the {max_size} allowed")
@@ -177,7 +189,8 @@ def _digests(path: Path, algorithms: Iterable[str] = ALGORITHMS) -> dict[str, An
 def _describe(detail: Any) -> str:
     """One bagit complaint, precisely."""
     if isinstance(detail, bagit.ChecksumMismatch):
-        return f"{detail.path}: {detail.algorithm} expected {detail.expected} found {detail.found}"
+        manifest = f"{'' if str(detail.path).startswith('data/') else 'tag'}manifest-{detail.algorithm}.txt"
+        return f"{detail.path}: {detail.algorithm} expected {detail.expected} ({manifest}) found {detail.found}"
     if isinstance(detail, bagit.FileMissing):
         return f"{detail.path}: listed in the manifests but missing from the bag"
     if isinstance(detail, bagit.UnexpectedFile):
@@ -251,8 +264,10 @@ class _Verifier:
             return
         self.bagit_hashed = True
         self.report.profile = self.info.get("Casefile-Profile")
-        self.ok(f"bagit: valid BagIt {bag.version_info[0]}.{bag.version_info[1]} bag, Payload-Oxum "
-                f"{self.info.get('Payload-Oxum')}, every manifest hash matches")
+        self.ok(
+            f"bagit: valid BagIt {bag.version_info[0]}.{bag.version_info[1]} bag, Payload-Oxum "
+            f"{self.info.get('Payload-Oxum')}, every manifest hash matches"
+        )
 
     def _manifest(self, name: str, alg: str) -> dict[str, str] | None:
         data = self._read(name)
@@ -295,8 +310,10 @@ class _Verifier:
                         if found != listed[path]:
                             self.problem(_describe(bagit.ChecksumMismatch(path, alg, listed[path], found)))
         if len(self.report.problems) == before:
-            self.ok("manifests: both payload manifests list every payload file and both tag manifests every tag "
-                    "file except the signature")
+            self.ok(
+                "manifests: both payload manifests list every payload file and both tag manifests every tag "
+                "file except the signature"
+            )
 
     # the signature and the key
 
@@ -312,16 +329,19 @@ class _Verifier:
             return
         self.pem = pem
         if self.expected_key_id and self.key_id != self.expected_key_id:
-            self.problem(f"{KEY_FILE}: key id expected {self.expected_key_id} found {self.key_id}: "
-                         "the dossier was not signed with the expected key")
+            self.problem(
+                f"{KEY_FILE}: key id expected {self.expected_key_id} found {self.key_id}: "
+                "the dossier was not signed with the expected key"
+            )
         elif self.expected_key_id:
             self.ok(f"{KEY_FILE}: key id {self.key_id} is the expected one")
         if self.info.get("Casefile-Key-Id") not in (None, self.key_id):
-            self.problem(f"bag-info.txt: Casefile-Key-Id expected {self.key_id} ({KEY_FILE}) "
-                         f"found {self.info.get('Casefile-Key-Id')}")
+            self.problem(
+                f"bag-info.txt: Casefile-Key-Id expected {self.key_id} ({KEY_FILE}) "
+                f"found {self.info.get('Casefile-Key-Id')}"
+            )
         if verify_bytes(pem, signed, signature):
-            self.ok(f"{SIG_FILE}: Ed25519 signature over {SIGNED_FILE} verified with {KEY_FILE} "
-                    f"(key id {self.key_id})")
+            self.ok(f"{SIG_FILE}: Ed25519 signature over {SIGNED_FILE} verified with {KEY_FILE} (key id {self.key_id})")
         else:
             self.problem(f"{SIG_FILE}: the Ed25519 signature over {SIGNED_FILE} does not verify with {KEY_FILE}")
 
@@ -375,11 +395,15 @@ class _Verifier:
         if custody.get("tree_head") != raw:
             self.problem(f"data/dossier.json: custody.tree_head differs from {TREE_HEAD}")
         if custody.get("public_key_id", self.key_id) != self.key_id:
-            self.problem(f"data/dossier.json: custody.public_key_id expected {self.key_id} ({KEY_FILE}) "
-                         f"found {custody.get('public_key_id')}")
+            self.problem(
+                f"data/dossier.json: custody.public_key_id expected {self.key_id} ({KEY_FILE}) "
+                f"found {custody.get('public_key_id')}"
+            )
         if self.info.get("Casefile-Tree-Size") not in (None, str(sth.tree_size)):
-            self.problem(f"bag-info.txt: Casefile-Tree-Size expected {sth.tree_size} ({TREE_HEAD}) "
-                         f"found {self.info.get('Casefile-Tree-Size')}")
+            self.problem(
+                f"bag-info.txt: Casefile-Tree-Size expected {sth.tree_size} ({TREE_HEAD}) "
+                f"found {self.info.get('Casefile-Tree-Size')}"
+            )
         if self.pem is None:
             self.problem(f"{TREE_HEAD}: signature not checked: no valid {KEY_FILE}")
         elif sth.key_id != self.key_id:
@@ -387,8 +411,9 @@ class _Verifier:
         elif not verify_tree_head(self.pem, sth):
             self.problem(f"{TREE_HEAD}: the Ed25519 signature does not verify with {KEY_FILE}")
         else:
-            self.ok(f"{TREE_HEAD}: tree size {sth.tree_size}, root {sth.root_hash}, {sth.timestamp}, "
-                    f"signature verified")
+            self.ok(
+                f"{TREE_HEAD}: tree size {sth.tree_size}, root {sth.root_hash}, {sth.timestamp}, signature verified"
+            )
         return sth
 
     def check_trails(self, document: Mapping[str, Any], sth: SignedTreeHead) -> None:
@@ -408,8 +433,10 @@ class _Verifier:
             if rel != f"data/custody/{ern}.json" or ern not in self.evidence_sha256:
                 self.problem(f"{rel}: the trail of {ern!r}, which is not an evidence item of data/dossier.json")
             elif trail.get("sha256") != self.evidence_sha256[ern]:
-                self.problem(f"{rel}: sha256 expected {self.evidence_sha256[ern]} (the evidence file) "
-                             f"found {trail.get('sha256')}")
+                self.problem(
+                    f"{rel}: sha256 expected {self.evidence_sha256[ern]} (the evidence file) "
+                    f"found {trail.get('sha256')}"
+                )
             if in_document is not None and in_document.get(ern) != entries:
                 self.problem(f"data/dossier.json: trails[{ern!r}] differs from {rel}")
             previous: dict[str, Any] | None = None
@@ -438,8 +465,10 @@ class _Verifier:
         if seq == 1 and prev_hash != GENESIS_HASH:
             self.problem(f"{label}: prev_hash expected {GENESIS_HASH} (genesis) found {prev_hash}")
         if previous is not None and previous.get("seq") == seq - 1 and prev_hash != previous.get("entry_hash"):
-            self.problem(f"{label}: prev_hash expected {previous.get('entry_hash')} (entry_hash of entry {seq - 1}) "
-                         f"found {prev_hash}")
+            self.problem(
+                f"{label}: prev_hash expected {previous.get('entry_hash')} (entry_hash of entry {seq - 1}) "
+                f"found {prev_hash}"
+            )
         if entry.get("leaf_index") != seq - 1:
             self.problem(f"{label}: leaf_index expected {seq - 1} found {entry.get('leaf_index')!r}")
         try:
@@ -453,5 +482,7 @@ class _Verifier:
         except (TypeError, ValueError):
             included = False
         if not included:
-            self.problem(f"{label}: the inclusion proof does not lead to the signed root {sth.root_hash} "
-                         f"(tree size {sth.tree_size})")
+            self.problem(
+                f"{label}: the inclusion proof does not lead to the signed root {sth.root_hash} "
+                f"(tree size {sth.tree_size})"
+            )

@@ -8,15 +8,13 @@ Exit status: 0 all checks passed, signatures included; 1 problems found; 2 unrea
 but no working OpenSSL 3 was found, so the Ed25519 signatures were NOT checked (run the printed command elsewhere).
 1. BagIt (RFC 8493): bagit.txt; Payload-Oxum; both payload manifests (SHA-256, SHA-512) list every file under
    data/ with matching hashes, none missing, none unlisted; both tag manifests cover every other file but the .sig.
-2. tagmanifest-sha256.txt.sig: Ed25519 signature of tagmanifest-sha256.txt by casefile-public-key.pem (openssl).
-   That manifest fixes the payload manifests, so this one signature covers every byte. Compare the printed key
-   id with the one the sender gave you separately, or pass it as --key-id.
+2. tagmanifest-sha256.txt.sig: Ed25519 signature of tagmanifest-sha256.txt (which fixes every other hash) by
+   casefile-public-key.pem, via openssl. Compare the key id printed with the sender's, or pass it as --key-id.
 3. data/dossier.json: each evidence file's size, SHA-256 and SHA-512 match its record.
 4. data/custody/: every entry_hash recomputes (SHA-256 of the canonical JSON of the entry's ledger fields); every
    RFC 6962 inclusion proof leads to the root of the signed tree head (signature checked by openssl); each trail's
-   item SHA-256 is its file's. One ledger chains all the organisation's entries, so one item's entries are not
-   consecutive: prev_hash is checkable only between consecutive seq numbers (seq 1 against the genesis hash);
-   the inclusion proofs are what tie every entry to the signed ledger.
+   item SHA-256 is its file's. One ledger chains all the organisation's entries, so one item's entries are rarely
+   consecutive: prev_hash is checkable only between consecutive seqs (seq 1: genesis); inclusion proofs tie the rest.
 """
 
 from __future__ import annotations
@@ -34,14 +32,14 @@ import subprocess  # nosec B404 - runs openssl with a fixed argument list, never
 import sys
 import tempfile
 import zipfile
+import zlib
 
 GENESIS_HASH, TREE_HEAD_TYPE, SCHEMA = "0" * 64, "casefile-tree-head-v1", "casefile-dossier/1"
 KEY_FILE, SIGNED_FILE, SIG_FILE = "casefile-public-key.pem", "tagmanifest-sha256.txt", "tagmanifest-sha256.txt.sig"
 TAGMANIFEST_512 = "tagmanifest-sha512.txt"  # not signed, but must agree with the files the signature covers
 TREE_HEAD = "data/custody/tree-head.json"
-TAG_FILES = ("bagit.txt", "bag-info.txt", "manifest-sha256.txt", "manifest-sha512.txt", "README.txt",
-             "verify_dossier.py", KEY_FILE)
 ALGORITHMS = ("sha256", "sha512")
+TAG_FILES = ("bagit.txt", "bag-info.txt", "README.txt", "verify_dossier.py", KEY_FILE)  # + manifests, checked apart
 NOT_HASHED = ("entry_hash", "leaf_index", "inclusion_proof")  # leaf_index and the proof are added by the builder
 ED25519_SPKI = bytes.fromhex("302a300506032b6570032100")  # DER prefix of an Ed25519 SubjectPublicKeyInfo
 HEX64 = re.compile(r"[0-9a-f]{64}")
@@ -49,8 +47,8 @@ CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii
 OPENSSL = "openssl pkeyutl -verify -pubin -inkey {0} -rawin -in {1} -sigfile {2}"  # {0} key, {1} data, {2} signature
 # RFC 8032 section 7.1, TEST 2: only an openssl that verifies this may judge the dossier's signatures.
 PROBE_KEY = b"MCowBQYDK2VwAyEAPUAXw+hDiVqStwqnTRt+vJyYLM8uxJaMwM1V8Sr0Zgw="
-PROBE = (b"-----BEGIN PUBLIC KEY-----\n" + PROBE_KEY + b"\n-----END PUBLIC KEY-----\n", b"\x72",
-         base64.b64decode("kqAJqfDUyrhyDoILX2QlQKKye1QWUD+Ps3YiI+vbadoIWsHkPhWZbkWPNhPQ8R2MOHsurrQwKu6wDSkWErsMAA=="))
+PROBE_SIG = base64.b64decode("kqAJqfDUyrhyDoILX2QlQKKye1QWUD+Ps3YiI+vbadoIWsHkPhWZbkWPNhPQ8R2MOHsurrQwKu6wDSkWErsMAA==")
+PROBE = (b"-----BEGIN PUBLIC KEY-----\n" + PROBE_KEY + b"\n-----END PUBLIC KEY-----\n", b"r", PROBE_SIG)
 PROBLEMS = []
 
 
@@ -91,7 +89,7 @@ class Bag:
                     raise ValueError(f"file outside the bag folder or twice in the ZIP, refused: {name!r}")
                 self.files["/".join(parts[1:])] = info
         if len(tops) != 1:
-            raise ValueError(f"the ZIP must hold exactly one bag folder, found {len(tops)}: {sorted(tops)}")
+            raise ValueError(f"the ZIP must hold exactly one bag folder, found {len(tops)}: {sorted(tops)}; refused")
         self.name = tops.pop()
 
     def open(self, rel):
@@ -265,12 +263,13 @@ def check_entry(where, entry, previous, root, size):
     if seq == 1 and prev_hash != GENESIS_HASH:
         problem(f"{where}: entry 1: prev_hash expected {GENESIS_HASH} (genesis) found {prev_hash}")
     if previous is not None and previous.get("seq") == seq - 1 and prev_hash != previous.get("entry_hash"):
-        problem(f"{where}: entry {seq}: prev_hash expected {previous.get('entry_hash')} (entry {seq - 1}) "
-                f"found {prev_hash}")
+        expected = previous.get("entry_hash")
+        problem(f"{where}: entry {seq}: prev_hash expected {expected} (entry {seq - 1}) found {prev_hash}")
     proof = entry.get("inclusion_proof")
     valid = isinstance(proof, list) and all(isinstance(p, str) and HEX64.fullmatch(p) for p in proof)
-    if not (valid and isinstance(stored, str) and HEX64.fullmatch(stored)) or root != root_from_inclusion(
-            bytes.fromhex(stored), seq - 1, size, [bytes.fromhex(p) for p in proof]):
+    valid = valid and isinstance(stored, str) and HEX64.fullmatch(stored)
+    implied = valid and root_from_inclusion(bytes.fromhex(stored), seq - 1, size, list(map(bytes.fromhex, proof)))
+    if implied != root:
         problem(f"{where}: entry {seq}: inclusion proof does not lead to the signed root {root.hex()} (size {size})")
     return len(PROBLEMS) == before
 
@@ -279,20 +278,20 @@ def check_custody(bag, document, files):
     """The signed tree head's fields and every custody trail; returns the tree head (or None)."""
     head = load_json(bag, TREE_HEAD)
     fields = {"tree_size": int, "root_hash": str, "timestamp": str, "signature": str, "key_id": str}
-    if not (isinstance(head, dict) and set(head) == set(fields) and all(type(head[k]) is t for k, t in fields.items())
-            and HEX64.fullmatch(head["root_hash"]) and head["tree_size"] > 0):
+    valid = isinstance(head, dict) and set(head) == set(fields) and all(type(head[k]) is t for k, t in fields.items())
+    if not (valid and HEX64.fullmatch(head["root_hash"]) and head["tree_size"] > 0):
         return problem(f"{TREE_HEAD}: not a signed tree head with exactly the fields {sorted(fields)}")
     ok(f"{TREE_HEAD}: tree size {head['tree_size']}, root {head['root_hash']}, {head['timestamp']}")
     if document["custody"].get("tree_head") != head:
         problem(f"data/dossier.json: custody.tree_head differs from {TREE_HEAD}")
     root, size = bytes.fromhex(head["root_hash"]), head["tree_size"]
     trails = [p for p in sorted(bag.files) if p.startswith("data/custody/") and p != TREE_HEAD]
-    for ern in sorted(set(files) - {p[len("data/custody/"):-len(".json")] for p in trails}):
+    for ern in sorted(set(files) - {p[len("data/custody/") : -len(".json")] for p in trails}):
         problem(f"data/custody/{ern}.json: missing (no custody trail for evidence {ern})")
     for path in trails:
         trail = load_json(bag, path)
-        if not (isinstance(trail, dict) and isinstance(trail.get("entries"), list) and trail["entries"]
-                and all(isinstance(e, dict) for e in trail["entries"])):
+        entries = trail.get("entries") if isinstance(trail, dict) else None
+        if not (isinstance(entries, list) and entries and all(isinstance(e, dict) for e in entries)):
             problem(f"{path}: not a custody trail {{ern, sha256, entries: [...]}}")
             continue
         ern, before, previous, good = trail.get("ern"), len(PROBLEMS), None, 0
@@ -300,7 +299,7 @@ def check_custody(bag, document, files):
             problem(f"{path}: the trail of {ern!r}, which is not an evidence item of data/dossier.json")
         elif trail.get("sha256") != files[ern]:
             problem(f"{path}: sha256 expected {files[ern]} (the evidence file) found {trail.get('sha256')}")
-        for entry in trail["entries"]:
+        for entry in entries:
             seq, last = entry.get("seq"), previous and previous.get("seq")
             if previous is not None and not (type(seq) is int and type(last) is int and seq > last):
                 problem(f"{path}: entry {seq!r} follows entry {last!r}: not in seq order")
@@ -364,10 +363,11 @@ def verify(path, expected_key_id=None):
     head = check_custody(bag, document, check_evidence(bag, document))
     if head is not None:
         for where, expected, found in (
-                ("bag-info.txt: Casefile-Key-Id", key_id, info.get("Casefile-Key-Id")),
-                (f"{TREE_HEAD}: key_id", key_id, head["key_id"]),
-                ("data/dossier.json: custody.public_key_id", key_id, document["custody"].get("public_key_id", key_id)),
-                ("bag-info.txt: Casefile-Tree-Size", str(head["tree_size"]), info.get("Casefile-Tree-Size"))):
+            ("bag-info.txt: Casefile-Key-Id", key_id, info.get("Casefile-Key-Id")),
+            (f"{TREE_HEAD}: key_id", key_id, head["key_id"]),
+            ("data/dossier.json: custody.public_key_id", key_id, document["custody"].get("public_key_id", key_id)),
+            ("bag-info.txt: Casefile-Tree-Size", str(head["tree_size"]), info.get("Casefile-Tree-Size")),
+        ):
             if found != expected:
                 problem(f"{where} expected {expected} (from {KEY_FILE} / {TREE_HEAD}) found {found}")
     return check_signatures(bag, head)
@@ -375,20 +375,20 @@ def verify(path, expected_key_id=None):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description="Verify a Casefile referral dossier (a BagIt bag or its ZIP).")
-    parser.add_argument("path", nargs="?", default=os.path.dirname(os.path.abspath(__file__)),
-                        help="the bag folder or the dossier ZIP (default: the folder holding this script)")
+    here = os.path.dirname(os.path.abspath(__file__))
+    parser.add_argument("path", nargs="?", default=here, help="bag folder or ZIP (default: this script's folder)")
     parser.add_argument("--key-id", help="the key id (hex SHA-256 of the DER public key) the sender gave you")
     args = parser.parse_args(argv)
     del PROBLEMS[:]
     try:
         signed = verify(args.path, args.key_id)
-    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as error:
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, zlib.error) as error:
         problem(f"cannot read the dossier: {type(error).__name__}: {error}")
         print("NOT VERIFIED")
         return 2
     if PROBLEMS or not signed:
-        print(f"NOT VERIFIED: {len(PROBLEMS)} problem(s)" if PROBLEMS else "INTACT, BUT NOT VERIFIED: the "
-              "signatures were not checked (no OpenSSL 3); run the openssl command above")
+        verdict = f"{len(PROBLEMS)} problem(s)" if PROBLEMS else "intact, but the signatures were NOT checked"
+        print(f"NOT VERIFIED: {verdict}")
         return 1 if PROBLEMS else 3
     print("VERIFIED: every check passed")
     return 0

@@ -135,7 +135,7 @@ def create_append_only_triggers() -> None:
             """
             CREATE FUNCTION casefile_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
             BEGIN
-                RAISE EXCEPTION 'casefile: % on % refused: the custody ledger is append-only', TG_OP, TG_TABLE_NAME;
+                RAISE EXCEPTION 'casefile: % on % refused: the table is append-only', TG_OP, TG_TABLE_NAME;
             END $$
             """
         )

@@ -1,0 +1,199 @@
+"""The user's own account (password, second factor, API tokens, sessions) and the audit and security pages."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, logout_user
+from werkzeug.wrappers import Response
+
+from casefile.auth import services, totp
+from casefile.auth.audit import EVENTS, audit_query
+from casefile.auth.forms import ConfirmForm, EnrolForm, PasswordForm, SecuritySettingsForm, TokenForm
+from casefile.auth.gate import parse_id
+from casefile.auth.models import Role, User
+from casefile.auth.passwords import verify_password
+from casefile.db import db_session, utcnow
+from casefile.errors import ValidationFailed
+
+bp = Blueprint("account", __name__)
+
+
+def _me() -> User:
+    user = db_session().get(User, current_user.id)
+    if user is None:
+        abort(404)
+    return user
+
+
+@bp.get("/account")
+def overview() -> str:
+    s = db_session()
+    me = _me()
+    return render_template(
+        "auth/account.html",
+        me=me,
+        tokens=services.tokens_of(s, me),
+        password_form=PasswordForm(),
+        token_form=TokenForm(),
+        confirm=ConfirmForm(),
+        required=totp.must_enrol(s, me) or me.role is Role.ADMIN or me.role.value in totp.required_roles(s),
+    )
+
+
+@bp.post("/account/password")
+def change_password() -> Response:
+    s = db_session()
+    me = _me()
+    form = PasswordForm()
+    if not form.validate_on_submit() or not verify_password(me.password_hash, form.current.data or ""):
+        flash(_("The current password is not correct."), "error")
+        return redirect(url_for("account.overview"))
+    try:
+        services.set_password(s, me, form.new.data or "", actor=me)
+    except ValidationFailed as error:
+        flash(error.message, "error")
+        return redirect(url_for("account.overview"))
+    # Every other session ended with the password change; this one continues under the new token.
+    from casefile.auth.views import _complete_login
+
+    _complete_login(me)
+    flash(_("Password changed. Every other session of yours has been logged out."), "info")
+    return redirect(url_for("account.overview"))
+
+
+@bp.post("/account/logout-everywhere")
+def logout_everywhere() -> Response:
+    s = db_session()
+    me = _me()
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    services.end_all_sessions(me)
+    services.record_auth_event(s, "logout_everywhere", user=me, address=request.remote_addr or "")
+    logout_user()
+    session.clear()
+    flash(_("You have been logged out everywhere."), "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.post("/account/tokens")
+def create_token() -> str | Response:
+    s = db_session()
+    me = _me()
+    form = TokenForm()
+    if not form.validate_on_submit():
+        flash(_("Give the token a name."), "error")
+        return redirect(url_for("account.overview"))
+    token = services.create_api_token(s, me, form.name.data or "api")
+    # Shown once, on this response only; it is never stored in clear.
+    return render_template("auth/token_created.html", token=token)
+
+
+@bp.post("/account/tokens/<token_id>/revoke")
+def revoke_token(token_id: str) -> Response:
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    services.revoke_token(db_session(), _me(), parse_id(token_id))
+    flash(_("Token revoked."), "info")
+    return redirect(url_for("account.overview"))
+
+
+@bp.route("/account/second-factor", methods=["GET", "POST"])
+def enrol() -> str | Response | tuple[str, int]:
+    s = db_session()
+    me = _me()
+    if me.totp_enabled:
+        flash(_("Your second factor is already set up."), "info")
+        return redirect(url_for("account.overview"))
+    # The candidate secret lives in the (signed, server-issued) session until a code proves the app has it.
+    secret = session.get("enrol_secret")
+    started = session.get("enrol_at")
+    if (
+        not secret
+        or not started
+        or datetime.fromisoformat(started)
+        < datetime.fromisoformat(services.utcnow().isoformat()) - timedelta(minutes=15)
+    ):
+        secret = totp.new_secret()
+        session["enrol_secret"] = secret
+        session["enrol_at"] = utcnow().isoformat()
+    form = EnrolForm()
+    if form.validate_on_submit():
+        codes = totp.enable(s, current_app.extensions["casefile_cipher"], me, secret, form.code.data or "")
+        if codes is None:
+            flash(_("That code does not match. Check the time on your device and try again."), "error")
+        else:
+            session.pop("enrol_secret", None)
+            services.record_auth_event(s, "second_factor_enabled", user=me, address=request.remote_addr or "")
+            return render_template("auth/recovery_codes.html", codes=codes)
+    uri = totp.provisioning_uri(me, secret)
+    status = 422 if form.is_submitted() else 200
+    return render_template(
+        "auth/enrol.html", form=form, qr=totp.qr_svg(uri), secret=secret, required=totp.must_enrol(s, me)
+    ), status
+
+
+@bp.post("/account/second-factor/disable")
+def disable_second_factor() -> Response:
+    s = db_session()
+    me = _me()
+    form = EnrolForm()
+    if me.role.value in totp.required_roles(s):
+        flash(_("Your role must use a second factor."), "error")
+        return redirect(url_for("account.overview"))
+    if (
+        not form.validate_on_submit()
+        or totp.verify(s, current_app.extensions["casefile_cipher"], me, form.code.data or "") is None
+    ):
+        flash(_("Enter a current code to turn the second factor off."), "error")
+        return redirect(url_for("account.overview"))
+    totp.disable(s, me)
+    services.record_auth_event(s, "second_factor_disabled", user=me, address=request.remote_addr or "")
+    flash(_("Second factor turned off."), "info")
+    return redirect(url_for("account.overview"))
+
+
+@bp.get("/admin/audit")
+def audit() -> str:
+    """Admins and reviewers read the audit log of authentication events."""
+    if current_user.role not in (Role.ADMIN, Role.REVIEWER):
+        abort(403)
+    s = db_session()
+    event = request.args.get("event") or None
+    if event and event not in EVENTS:
+        event = None
+    email = request.args.get("email") or None
+
+    def day(name: str) -> datetime | None:
+        raw = request.args.get(name)
+        try:
+            return datetime.fromisoformat(raw).replace(tzinfo=UTC) if raw else None
+        except ValueError:
+            return None
+
+    since, until = day("since"), day("until")
+    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    stmt = audit_query(event, email, since, until + timedelta(days=1) if until else None)
+    rows = list(s.scalars(stmt.limit(101).offset((page - 1) * 100)))
+    return render_template(
+        "auth/audit.html", rows=rows[:100], more=len(rows) > 100, page=page, events=EVENTS, args=request.args
+    )
+
+
+@bp.route("/admin/security", methods=["GET", "POST"])
+def security_settings() -> str | Response:
+    if not current_user.is_admin:
+        abort(403)
+    s = db_session()
+    form = SecuritySettingsForm()
+    if form.validate_on_submit():
+        roles = totp.set_required_roles(s, form.roles.data or [])
+        services.record_auth_event(
+            s, "settings_changed", actor=current_user, details={"second_factor_required_roles": sorted(roles)}
+        )
+        flash(_("Security settings saved."), "info")
+        return redirect(url_for("account.security_settings"))
+    form.roles.data = sorted(totp.required_roles(s))
+    return render_template("auth/security.html", form=form)
