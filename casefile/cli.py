@@ -123,6 +123,7 @@ def keys_rotate_fields() -> None:
 
 def register_cli(app: Flask) -> None:
     from casefile.custody.cli import custody_cli, fsck_command
+    from casefile.dossier.cli import dossier_cli
 
-    for group in (db_cli, users_cli, demo_cli, keys_cli, custody_cli, fsck_command):
+    for group in (db_cli, users_cli, demo_cli, keys_cli, custody_cli, fsck_command, dossier_cli):
         app.cli.add_command(group)
