@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, jsonify, request
+from flask import jsonify, request
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from werkzeug.datastructures import FileStorage
@@ -14,8 +14,9 @@ from casefile.api.core import created, json_body, only_fields, paginate, route
 from casefile.auth.gate import Access, require_case, require_in_case
 from casefile.custody import ledger
 from casefile.custody.actions import Action
-from casefile.custody.services import record_transfer, run_verification
-from casefile.db import db_session, get_database
+from casefile.custody.services import record_transfer
+from casefile.custody.verification import verify_for_current_user
+from casefile.db import db_session
 from casefile.errors import ValidationFailed
 from casefile.evidence import services
 from casefile.evidence.content import blob_store, send_blob
@@ -309,22 +310,4 @@ def post_custody(id: str) -> ResponseReturnValue:
     errors=(401, 404, 422),
 )
 def verify() -> ResponseReturnValue:
-    from casefile.auth.gate import member_case_ids
-
-    case_id = request.args.get("case_id")
-    # Read and re-hash through the read session, outside the request's write transaction, so a long
-    # verification never holds SQLite's single write lock; the fixity entries are appended at the end.
-    with get_database().read_sessionmaker() as read_session:
-        if case_id:
-            case_ids = {require_case(read_session, current_user, case_id).id}
-        else:
-            case_ids = set(read_session.scalars(member_case_ids(current_user)))
-        report = run_verification(
-            db_session(),
-            read_session,
-            blob_store(),
-            current_app.extensions["casefile_key"],
-            current_user,
-            case_ids=case_ids,
-        )
-    return jsonify(report.to_dict())
+    return jsonify(verify_for_current_user(request.args.get("case_id")).to_dict())

@@ -107,6 +107,21 @@ def record_custody(
     return entry
 
 
+def record_item_event(
+    session: Session, item: Any, actor: Any, action: Action | str, details: Mapping[str, Any] | None = None
+) -> CustodyEntry:
+    """An entry about one evidence item, carrying the item's SHA-256 at this moment."""
+    return record_custody(
+        session,
+        actor=actor,
+        action=action,
+        case_id=item.case_id,
+        evidence_id=item.id,
+        sha256=item.sha256,
+        details=details,
+    )
+
+
 def trail_page(session: Session, evidence_id: uuid.UUID, page: int, per_page: int) -> tuple[list[CustodyEntry], int]:
     """One page of an item's trail, oldest first, and the total number of entries."""
     where = CustodyEntry.evidence_id == evidence_id

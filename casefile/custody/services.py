@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from casefile.custody.actions import Action
 from casefile.custody.keys import InstanceKey
-from casefile.custody.ledger import iter_entry_fields, lock_head, record_custody
+from casefile.custody.ledger import iter_entry_fields, lock_head, record_custody, record_item_event
 from casefile.custody.merkle import MerkleAccumulator, hash_to_hex
 from casefile.custody.models import Checkpoint, CustodyEntry
 from casefile.custody.signing import sign_tree_head
@@ -83,14 +83,12 @@ def record_transfer(session: Session, item: EvidenceItem, actor: Any, data: Mapp
     for required in ("from_party", "to_party", "purpose"):
         if not details[required]:
             raise ValidationFailed("From, to and purpose are required for a hand-over.", field=required)
-    return record_custody(
+    return record_item_event(
         session,
-        actor=actor,
-        action=Action.TRANSFERRED,
-        case_id=item.case_id,
-        evidence_id=item.id,
-        sha256=item.sha256,
-        details=details,
+        item,
+        actor,
+        Action.TRANSFERRED,
+        details,
     )
 
 

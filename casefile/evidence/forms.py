@@ -16,6 +16,8 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, Optional
 
 from casefile.evidence.models import Classification, Derivation, EvidenceKind, Stance
+from casefile.evidence.services import EDITABLE_FIELDS
+from casefile.witnesses.services import STATEMENT_FIELDS
 
 KIND_LABELS = {
     EvidenceKind.TESTIMONY: _l("Testimony"),
@@ -93,24 +95,8 @@ class EvidenceFieldsForm(FlaskForm):
         return {name: f.data for name, f in self._fields.items() if name in SERVICE_FIELDS}
 
 
-SERVICE_FIELDS = {
-    "interview_date",
-    "interview_place",
-    "interviewer",
-    "language",
-    "interpreter",
-    "kind",
-    "title",
-    "description",
-    "source",
-    "source_reliability",
-    "info_credibility",
-    "collected_at",
-    "collected_by",
-    "collection_place",
-    "classification",
-    "graphic",
-}
+# The descriptive fields the services accept, plus the interview details of a statement.
+SERVICE_FIELDS = {*EDITABLE_FIELDS, *STATEMENT_FIELDS}
 
 
 class UploadForm(EvidenceFieldsForm):

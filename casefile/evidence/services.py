@@ -23,7 +23,7 @@ from casefile import models as _every_model  # noqa: F401 - link targets must be
 from casefile.cases.models import Case, Incident
 from casefile.cases.services import clean_text, parse_choice
 from casefile.custody.actions import Action
-from casefile.custody.ledger import record_custody
+from casefile.custody.ledger import record_custody, record_item_event
 from casefile.errors import NotFound, ValidationFailed
 from casefile.evidence.metadata import extract_metadata
 from casefile.evidence.models import (
@@ -291,14 +291,12 @@ def update_metadata(session: Session, item: EvidenceItem, actor: Any, data: Mapp
             setattr(item, name, value)
     if changes:
         session.flush()
-        record_custody(
+        record_item_event(
             session,
-            actor=actor,
-            action=Action.METADATA_CHANGED,
-            case_id=item.case_id,
-            evidence_id=item.id,
-            sha256=item.sha256,
-            details={"changes": changes},
+            item,
+            actor,
+            Action.METADATA_CHANGED,
+            {"changes": changes},
         )
     return item
 
@@ -381,14 +379,12 @@ def link_evidence(
     link.stance = stance_value
     link.note = note_text
     session.flush()
-    record_custody(
+    record_item_event(
         session,
-        actor=actor,
-        action=Action.LINKED,
-        case_id=item.case_id,
-        evidence_id=item.id,
-        sha256=item.sha256,
-        details={
+        item,
+        actor,
+        Action.LINKED,
+        {
             "target_type": target_type,
             "target_id": str(target.id),
             **({"element": element} if element else {}),
@@ -415,27 +411,23 @@ def unlink(session: Session, item: EvidenceItem, actor: Any, link_id: Any) -> No
     }
     session.delete(link)
     session.flush()
-    record_custody(
+    record_item_event(
         session,
-        actor=actor,
-        action=Action.UNLINKED,
-        case_id=item.case_id,
-        evidence_id=item.id,
-        sha256=item.sha256,
-        details=details,
+        item,
+        actor,
+        Action.UNLINKED,
+        details,
     )
 
 
 def record_read(session: Session, item: EvidenceItem, actor: Any, action: Action, via: str) -> None:
     """Every read of evidence content is a custody entry, written before the content is sent."""
-    record_custody(
+    record_item_event(
         session,
-        actor=actor,
-        action=action,
-        case_id=item.case_id,
-        evidence_id=item.id,
-        sha256=item.sha256,
-        details={"via": via},
+        item,
+        actor,
+        action,
+        {"via": via},
     )
 
 

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, selectinload
 from casefile.cases.models import Case
 from casefile.cases.services import clean_text, parse_choice, parse_date
 from casefile.custody.actions import Action
-from casefile.custody.ledger import record_custody
+from casefile.custody.ledger import record_custody, record_item_event
 from casefile.errors import ValidationFailed
 from casefile.evidence.models import EvidenceItem
 from casefile.witnesses.crypto import FieldCipher
@@ -212,14 +212,12 @@ def attach_statement(
     statement = Statement(evidence_id=item.id, witness_id=witness.id, **interview)
     session.add(statement)
     session.flush()
-    record_custody(
+    record_item_event(
         session,
-        actor=actor,
-        action=Action.LINKED,
-        case_id=item.case_id,
-        evidence_id=item.id,
-        sha256=item.sha256,
-        details={"target_type": "witness", "target_id": witness.code},
+        item,
+        actor,
+        Action.LINKED,
+        {"target_type": "witness", "target_id": witness.code},
     )
     return statement
 

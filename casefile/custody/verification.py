@@ -1,0 +1,31 @@
+"""A verification run on behalf of the logged-in user (the reviewers' page and the API share it)."""
+
+from __future__ import annotations
+
+from flask import current_app
+from flask_login import current_user
+
+from casefile.auth.gate import member_case_ids, require_case
+from casefile.custody.services import run_verification
+from casefile.custody.verify import VerifyReport
+from casefile.db import db_session, get_database
+from casefile.evidence.content import blob_store
+
+
+def verify_for_current_user(case_id: str | None) -> VerifyReport:
+    """The whole chain and every checkpoint, and the fixity of one case's files (or of every case the user
+    belongs to). Reading and re-hashing go through the read session, outside the request's write
+    transaction, so a long run never holds SQLite's single write lock; fixity entries are appended last."""
+    with get_database().read_sessionmaker() as read_session:
+        if case_id:
+            case_ids = {require_case(read_session, current_user, case_id).id}
+        else:
+            case_ids = set(read_session.scalars(member_case_ids(current_user)))
+        return run_verification(
+            db_session(),
+            read_session,
+            blob_store(),
+            current_app.extensions["casefile_key"],
+            current_user,
+            case_ids=case_ids,
+        )

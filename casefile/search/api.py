@@ -1,0 +1,86 @@
+"""GET /api/v1/search: the search service over JSON, declared (and so documented) through casefile.api.core.route."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import jsonify, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_login import current_user
+
+from casefile.api import schemas as sc
+from casefile.api.core import page_params, route
+from casefile.db import db_session
+from casefile.search import services
+from casefile.search.models import ObjectType
+
+OBJECT_TYPE = {"type": "string", "enum": [t.value for t in ObjectType]}
+SEARCH_RESULT = sc.obj(
+    {
+        "object_type": OBJECT_TYPE,
+        "object_id": sc.UUID,
+        "case_id": sc.UUID,
+        "case_reference": sc.string(),
+        "title": sc.string(),
+        "url": sc.string(description="the object's page"),
+        "api_url": sc.string(description="the object in this API"),
+    }
+)
+PARAMS = [
+    {
+        "name": "q",
+        "in": "query",
+        "required": True,
+        "description": "Words to find, in Arabic or Latin script; every word must match.",
+        "schema": sc.string(minLength=1, maxLength=services.MAX_QUERY_LENGTH),
+    },
+    {"name": "case_id", "in": "query", "required": False, "schema": sc.UUID},
+    {
+        "name": "type",
+        "in": "query",
+        "required": False,
+        "description": "Only these kinds of object (repeat the parameter, or separate with commas).",
+        "schema": {"type": "array", "items": OBJECT_TYPE},
+        "style": "form",
+        "explode": True,
+    },
+]
+
+
+def result_json(result: services.SearchResult) -> dict[str, Any]:
+    endpoint, args = result.endpoint
+    api_endpoint, api_args = result.api_endpoint
+    return {
+        "object_type": result.object_type,
+        "object_id": str(result.object_id),
+        "case_id": str(result.case_id),
+        "case_reference": result.case_reference,
+        "title": result.title,
+        "url": url_for(endpoint, **args),
+        "api_url": url_for(api_endpoint, **api_args),
+    }
+
+
+@route(
+    "/search",
+    "GET",
+    summary="Search incidents, actors, evidence and witness pseudonyms in your cases",
+    tag="search",
+    response=SEARCH_RESULT,
+    paginated=True,
+    params=PARAMS,
+    errors=(401, 404, 422),
+)
+def search() -> ResponseReturnValue:
+    page, per_page = page_params()
+    types = [t for value in request.args.getlist("type") for t in value.split(",")]
+    results, total = services.search(
+        db_session(),
+        current_user,
+        request.args.get("q"),
+        case_id=request.args.get("case_id") or None,
+        types=types or None,
+        page=page,
+        per_page=per_page,
+    )
+    return jsonify({"items": [result_json(r) for r in results], "page": page, "per_page": per_page, "total": total})

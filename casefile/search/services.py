@@ -1,0 +1,205 @@
+"""Searching the index: one service for the search page and the API.
+
+A query is normalised with the same function as the indexed text (casefile.names), so Arabic with or without
+diacritics, with ى or ي, ة or ه, and Latin transliterations ("al-Kani", "Tarhuna") find each other.
+
+Matching. The query is split at white space into words as the user typed them; EVERY word must match. A typed
+word matches a document when either
+  * all its normalised parts occur (a part of three or more characters may be the start of a longer word, so
+    "ترهون" finds "ترهونة" and "TRH-0004" finds TRH-00042), or
+  * its name key occurs (names.name_key: "al-Kani" and "الكاني" both give "kn"), together with its numbers,
+    which a name key leaves out (so "W-0001" never matches W-0002 through the key).
+A Latin article typed as a word of its own ("Al Kani") is left out. The same rule runs as SQL on both engines:
+a tsquery against the GIN-indexed tsvector on PostgreSQL, token look-ups in `terms` on SQLite; the tokens are
+the same on both, so the results are too.
+
+Authorization is part of the query: only documents of cases the user is a member of are ever selected, counted
+or paginated (auth.gate.member_case_ids), never filtered afterwards.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from flask_babel import gettext as _
+from sqlalchemy import ColumnElement, and_, case, cast, func, literal, or_, select
+from sqlalchemy.dialects.postgresql import TSQUERY
+from sqlalchemy.orm import Session
+
+from casefile.auth.gate import member_case_ids, require_case
+from casefile.auth.models import User
+from casefile.cases.models import Case
+from casefile.errors import ValidationFailed
+from casefile.names import MAX_TOKEN_LENGTH, name_key, normalize
+from casefile.search.models import ObjectType, SearchDocument
+
+MAX_QUERY_LENGTH = 200
+MAX_QUERY_TOKENS = 24
+MAX_PER_PAGE = 200
+MAX_PAGE = 10_000
+PREFIX_MIN_LENGTH = 3
+LATIN_ARTICLES = frozenset({"al", "el", "il", "ul"})
+TYPE_ORDER = tuple(t.value for t in ObjectType)
+
+# Where a result leads: (HTML endpoint, its id argument), and the API endpoint (argument `id`).
+TARGETS = {
+    ObjectType.INCIDENT.value: ("cases.show_incident", "incident_id", "api.get_incident"),
+    ObjectType.ACTOR.value: ("actors.show_actor", "actor_id", "api.get_actor"),
+    ObjectType.EVIDENCE.value: ("evidence.show", "item_id", "api.get_evidence"),
+    ObjectType.WITNESS.value: ("witnesses.show", "witness_id", "api.get_witness"),
+}
+
+
+@dataclass(frozen=True)
+class Term:
+    token: str
+    prefix: bool
+
+
+# A typed word: it matches when every Term of one of its alternatives matches.
+Word = tuple[tuple[Term, ...], ...]
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    object_type: str
+    object_id: uuid.UUID
+    case_id: uuid.UUID
+    case_reference: str
+    title: str
+
+    @property
+    def endpoint(self) -> tuple[str, dict[str, Any]]:
+        """The page of the object, for url_for."""
+        endpoint, argument, _api = TARGETS[self.object_type]
+        return endpoint, {argument: self.object_id}
+
+    @property
+    def api_endpoint(self) -> tuple[str, dict[str, Any]]:
+        return TARGETS[self.object_type][2], {"id": self.object_id}
+
+
+def _term(token: str) -> Term:
+    return Term(token, len(token) >= PREFIX_MIN_LENGTH)
+
+
+def parse_query(raw: str | None) -> tuple[Word, ...]:
+    """The words of a query, each with its alternatives; a ValidationFailed (422) when there is nothing to search
+    for or too much."""
+    text = (raw or "").strip()
+    if not text:
+        raise ValidationFailed(_("Type a word to search for."), field="q")
+    if len(text) > MAX_QUERY_LENGTH:
+        raise ValidationFailed(_("The search is too long: at most %(n)d characters.", n=MAX_QUERY_LENGTH), field="q")
+    typed: list[tuple[list[str], Word]] = []
+    for chunk in text.split():
+        parts = [p[:MAX_TOKEN_LENGTH] for p in re.findall(r"\w+", normalize(chunk))]
+        if not parts:
+            continue
+        alternatives = [tuple(_term(p) for p in dict.fromkeys(parts))]
+        keys = [k[:MAX_TOKEN_LENGTH] for k in name_key(chunk).split()]
+        if keys:
+            numbers = [p for p in parts if any(c.isdigit() for c in p)]
+            by_key = tuple(dict.fromkeys([*(Term(k, False) for k in keys), *(_term(n) for n in numbers)]))
+            if by_key != alternatives[0]:
+                alternatives.append(by_key)
+        typed.append((parts, tuple(alternatives)))
+    # "Al Kani": the article on its own would require a word no Arabic text contains.
+    words = [word for parts, word in typed if not set(parts) <= LATIN_ARTICLES] or [word for _p, word in typed]
+    words = list(dict.fromkeys(words))
+    if not words:
+        raise ValidationFailed(_("The search needs at least one letter or digit."), field="q")
+    if sum(len(alt) for word in words for alt in word) > MAX_QUERY_TOKENS:
+        raise ValidationFailed(_("The search has too many words; leave some out."), field="q")
+    return tuple(words)
+
+
+def parse_types(types: str | Iterable[str] | None) -> list[str]:
+    if types is None:
+        return []
+    values = types.split(",") if isinstance(types, str) else list(types)
+    chosen = [v.strip() for v in values if v and v.strip()]
+    unknown = sorted(set(chosen) - set(TYPE_ORDER))
+    if unknown:
+        raise ValidationFailed(
+            _("Unknown type: %(type)s. Choose from %(types)s.", type=unknown[0][:40], types=", ".join(TYPE_ORDER)),
+            field="type",
+        )
+    return list(dict.fromkeys(chosen))
+
+
+def _tsquery_lexeme(term: Term) -> str:
+    quoted = "'" + term.token.replace("\\", "\\\\").replace("'", "''") + "'"
+    return quoted + (":*" if term.prefix else "")
+
+
+def tsquery_text(words: tuple[Word, ...]) -> str:
+    """The query in PostgreSQL's tsquery syntax, lexemes quoted as they are (they are normalised already)."""
+    return " & ".join(
+        "(" + " | ".join("(" + " & ".join(_tsquery_lexeme(t) for t in alt) + ")" for alt in word) + ")"
+        for word in words
+    )
+
+
+def _sqlite_term(term: Term) -> ColumnElement[bool]:
+    # `terms` is single-spaced tokens: a token is " tok " inside " terms ", a prefix is " tok" inside " terms".
+    if term.prefix:
+        return func.instr(literal(" ") + SearchDocument.terms, literal(f" {term.token}")) > 0
+    return func.instr(literal(" ") + SearchDocument.terms + literal(" "), literal(f" {term.token} ")) > 0
+
+
+def match_condition(dialect: str, words: tuple[Word, ...]) -> ColumnElement[bool]:
+    if dialect == "postgresql":
+        return SearchDocument.search_vector.bool_op("@@")(cast(literal(tsquery_text(words)), TSQUERY))
+    return and_(*(or_(*(and_(*(_sqlite_term(t) for t in alt)) for alt in word)) for word in words))
+
+
+def search(
+    session: Session,
+    user: User,
+    query: str | None,
+    *,
+    case_id: Any = None,
+    types: str | Iterable[str] | None = None,
+    page: int = 1,
+    per_page: int = 20,
+) -> tuple[list[SearchResult], int]:
+    """One page of the documents matching `query` in the user's cases (or in one of them), and the total.
+
+    Raises ValidationFailed for an empty, content-free or too long query, an unknown type or a bad page, and
+    NotFound when `case_id` is not a case the user belongs to.
+    """
+    words = parse_query(query)
+    chosen = parse_types(types)
+    if not 1 <= page <= MAX_PAGE:
+        raise ValidationFailed(_("page must be between 1 and %(n)d.", n=MAX_PAGE), field="page")
+    if not 1 <= per_page <= MAX_PER_PAGE:
+        raise ValidationFailed(_("per_page must be between 1 and %(n)d.", n=MAX_PER_PAGE), field="per_page")
+    doc = SearchDocument
+    conditions = [
+        doc.case_id.in_(member_case_ids(user)),
+        match_condition(session.get_bind().dialect.name, words),
+    ]
+    if case_id is not None and case_id != "":
+        conditions.append(doc.case_id == require_case(session, user, case_id).id)
+    if chosen:
+        conditions.append(doc.object_type.in_(chosen))
+    total = session.scalar(select(func.count()).select_from(doc).where(*conditions)) or 0
+    rank = case({t: i for i, t in enumerate(TYPE_ORDER)}, value=doc.object_type, else_=len(TYPE_ORDER))
+    stmt = (
+        select(doc.object_type, doc.object_id, doc.case_id, Case.reference, doc.title)
+        .join(Case, Case.id == doc.case_id)
+        .where(*conditions)
+        .order_by(rank, doc.updated_at.desc(), doc.id)
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    )
+    results = [
+        SearchResult(row.object_type, row.object_id, row.case_id, row.reference, row.title)
+        for row in session.execute(stmt)
+    ]
+    return results, total
