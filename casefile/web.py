@@ -22,6 +22,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, logout_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
@@ -38,6 +39,16 @@ PUBLIC_ENDPOINTS = frozenset({"auth.login", "auth.second_factor", "static", "api
 # Reachable by a logged-in user who still has to set up a required second factor.
 ENROLMENT_ENDPOINTS = frozenset({"account.enrol", "auth.logout", "main.set_language", "static"})
 LOCALES = ("en", "ar")
+# Words stored as codes (statuses, roles) shown in the reader's language.
+VALUE_LABELS = {
+    "open": _l("open"),
+    "referred": _l("referred"),
+    "closed": _l("closed"),
+    "admin": _l("admin"),
+    "investigator": _l("investigator"),
+    "legal": _l("legal"),
+    "reviewer": _l("reviewer"),
+}
 RTL_LOCALES = frozenset({"ar"})
 # Tabs of a case page, contributed by each capability's blueprint: (endpoint taking case_id, label).
 CASE_TABS: list[tuple[str, object]] = []
@@ -113,9 +124,12 @@ def _require_login() -> Response | None:
     session["seen_at"] = now.isoformat()
     if request.endpoint not in ENROLMENT_ENDPOINTS:
         from casefile.auth.totp import must_enrol
-        from casefile.db import db_session
 
-        if must_enrol(db_session(), current_user):
+        # The read session: the request's own unit of work must not start (and, on SQLite, take the write
+        # lock) before the view decides what it needs.
+        with get_database().read_sessionmaker() as s:
+            required = must_enrol(s, current_user)
+        if required:
             flash(_("Your role must use a second factor: set it up to continue."), "warning")
             return redirect(url_for("account.enrol"))
     return None
@@ -258,4 +272,5 @@ def init_app(app: Flask) -> None:
 
     # Globals rather than context: imported macros see globals but not the request context.
     app.jinja_env.globals["case_tabs"] = lambda: CASE_TABS
+    app.jinja_env.filters["label"] = lambda value: VALUE_LABELS.get(str(value), value)
     app.jinja_env.filters["dict_without"] = lambda d, key: {k: v for k, v in d.items() if k != key}

@@ -45,16 +45,12 @@ def _witnesses_by_item(session: Session, items: Sequence[EvidenceItem]) -> dict[
             seen.add(parent.id)
             root = parent
         roots[item.id] = root.id
-    rows = (
-        session.execute(
-            select(Statement.evidence_id, Witness)
-            .join(Witness, Witness.id == Statement.witness_id)
-            .where(Statement.evidence_id.in_(set(roots.values()) | set(roots)))
-            .options(selectinload(Witness.consents))
-        )
-        .tuples()
-        .all()
-    )
+    rows = session.execute(
+        select(Statement.evidence_id, Witness)
+        .join(Witness, Witness.id == Statement.witness_id)
+        .where(Statement.evidence_id.in_(set(roots.values()) | set(roots)))
+        .options(selectinload(Witness.consents))
+    ).all()
     statement_witness = dict(rows)
     return {
         item_id: statement_witness.get(item_id) or statement_witness[root_id]

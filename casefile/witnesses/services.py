@@ -241,7 +241,7 @@ def witness_for_items(session: Session, item_ids: Iterable[uuid.UUID]) -> dict[u
     if not ids:
         return {}
     rows = session.execute(select(Statement.evidence_id, Witness).join(Witness).where(Statement.evidence_id.in_(ids)))
-    return dict(rows.tuples().all())
+    return {evidence_id: witness for evidence_id, witness in rows.all()}  # noqa: C416 - Row pairs
 
 
 def rotate_field_keys(session: Session, cipher: FieldCipher) -> tuple[int, int]:

@@ -1,0 +1,193 @@
+"""Journey: a legal adviser closes the demo charge's gap on effective control by linking evidence to that
+element, then builds the ICC article 15 dossier: the refused witness's statement is left out, the signed
+package downloads, and no protected witness name is anywhere inside it."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import unicodedata
+import uuid
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from playwright.sync_api import Page, expect
+from sqlalchemy import select
+from support import Account
+
+from casefile.db import session_scope
+
+GAP_ELEMENT = "rome-28-a.e1"  # superior–subordinate relationship: effective command and control
+PROFILE = "ICC Office of the Prosecutor — article 15 communication"
+FIELD_NOTE = "TRH-00003"  # "Field note on detentions at the prison", classified confidential
+# The demo witnesses' protected names (casefile/demo.py): none may leave in a dossier, whatever the consent.
+PROTECTED_NAMES = ["Demo Witness One", "Demo Witness Two", "أحمد المثال", "فاطمة المثال"]
+CHARGE_URL = re.compile(r"/charges/([0-9a-f-]{36})$")
+DOSSIER_URL = re.compile(r"/dossiers/[0-9a-f-]{36}$")
+
+
+def load_demo(app: Flask) -> uuid.UUID:
+    from casefile.cases.models import Case
+
+    result = app.test_cli_runner().invoke(args=["demo", "load"])
+    assert result.exit_code == 0, result.output
+    with app.app_context(), session_scope() as s:
+        case_id = s.scalar(select(Case.id).where(Case.reference == "TRH"))
+    assert case_id is not None
+    return case_id
+
+
+def pdf_text(pdf: bytes, tmp_path: Path) -> str:
+    """The PDF's text layer (its glyphs are not searchable as bytes), as the recipient's reader shows it."""
+    pdftotext = shutil.which("pdftotext")
+    if pdftotext is None:
+        pytest.fail("The dossier check needs poppler's pdftotext (apt-get install poppler-utils).", pytrace=False)
+    path = tmp_path / "dossier.pdf"
+    path.write_bytes(pdf)
+    result = subprocess.run([pdftotext, "-enc", "UTF-8", str(path), "-"], capture_output=True, check=True)
+    # Presentation forms back to letters, no bidi marks and no line breaks: Arabic and wrapped names match.
+    text = unicodedata.normalize("NFKC", result.stdout.decode("utf-8"))
+    return re.sub(r"[\s\u200e\u200f\u202a-\u202e\u2066-\u2069]+", "", text)
+
+
+def leaked_names(archive: zipfile.ZipFile, tmp_path: Path) -> list[str]:
+    """Every protected name found in any file of the package, raw or (for the PDF) in its text."""
+    found = []
+    for info in archive.infolist():
+        data = archive.read(info)  # decompressed by zipfile: the bytes as the recipient gets them
+        for name in PROTECTED_NAMES:
+            encodings = ("utf-8", "utf-16-be", "utf-16-le")
+            if any(name.encode(encoding) in data for encoding in encodings):
+                found.append(f"{name!r} in {info.filename}")
+        if info.filename.endswith(".pdf"):
+            text = pdf_text(data, tmp_path)
+            assert "W-0001" in text  # the witness is there, by pseudonym only: the text layer was read
+            found += [
+                f"{name!r} in the text of {info.filename}"
+                for name in PROTECTED_NAMES
+                # Logical order, or visual order for an extractor that reverses right-to-left runs.
+                if any(form in text for form in (re.sub(r"\s", "", name), re.sub(r"\s", "", name)[::-1]))
+            ]
+    return found
+
+
+def test_legal_closes_the_gap_and_builds_the_icc_dossier_without_protected_names(
+    app: Flask,
+    page: Page,
+    tmp_path: Path,
+    make_user: Callable[..., Account],
+    add_member: Callable[..., None],
+    log_in: Callable[[Page, Account], None],
+    submit: Callable[[Page, str], None],
+    screenshot: Callable[..., Path],
+) -> None:
+    case_id = load_demo(app)
+    legal = make_user("legal")
+    add_member(case_id, legal, "legal", identities=False)
+    log_in(page, legal)
+
+    # The charge against Haftar: the matrix shows the gap on effective control.
+    page.get_by_role("link", name="TRH", exact=True).click()
+    case_nav = page.get_by_role("navigation", name="Case")
+    case_nav.get_by_role("link", name="Charges", exact=True).click()
+    expect(page.get_by_role("heading", name="Charges", level=1)).to_be_visible()
+    page.locator("#charges").get_by_role("link", name="Khalifa Haftar", exact=True).click()
+    expect(page).to_have_url(CHARGE_URL)
+    charge_match = CHARGE_URL.search(page.url)
+    assert charge_match is not None
+    charge_id = charge_match.group(1)
+    expect(page.get_by_role("heading", name="Khalifa Haftar", level=1)).to_be_visible()
+    gap_row = page.locator(f'#matrix tr[id="element-{GAP_ELEMENT}"]')
+    expect(gap_row).to_have_count(1)
+    expect(gap_row).to_have_class("status-gap")
+    expect(gap_row).to_contain_text("Superior-subordinate relationship")
+    expect(gap_row).to_contain_text("effective command and control")
+    expect(gap_row.locator(".badge")).to_have_text("GAP")
+    expect(gap_row.locator("td").nth(1).get_by_role("link")).to_have_count(0)
+    # The elements the demo already supports stay supported (the photo and W-0001's statement).
+    expect(page.locator('#matrix tr[id="element-rome-7-1-a.e1"]')).to_have_class("status-supported")
+
+    # Link the field note to that element as supporting evidence.
+    case_nav.get_by_role("link", name="Evidence", exact=True).click()
+    page.get_by_role("link", name=FIELD_NOTE, exact=True).click()
+    expect(page.get_by_role("heading", name="Field note on detentions at the prison", level=1)).to_be_visible()
+    target = page.get_by_label("Evidence of", exact=True)
+    element_value = f"charge_element:{charge_id}:{GAP_ELEMENT}"
+    option = target.locator(f'option[value="{element_value}"]')
+    expect(option).to_have_count(1)
+    expect(option).to_contain_text(f"{GAP_ELEMENT} — Superior-subordinate relationship")
+    expect(target.locator(f'optgroup:has(option[value="{element_value}"])')).to_have_attribute(
+        "label", "Charge: Khalifa Haftar, rome-7-1-a"
+    )
+    target.select_option(value=element_value)
+    page.get_by_label("Stance", exact=True).select_option(label="Supports")
+    page.get_by_label("Note", exact=True).fill("Kaniyat detentions reported under LAAF command.")
+    submit(page, "Link")
+    expect(page.get_by_role("status")).to_contain_text("Link saved.")
+    link_row = page.locator("tr.stance-supports").filter(has_text=GAP_ELEMENT)
+    expect(link_row).to_have_count(1)
+    expect(link_row.locator(".badge")).to_have_text("Supports")
+
+    # Back on the charge: the element is supported now, by the field note.
+    case_nav.get_by_role("link", name="Charges", exact=True).click()
+    page.locator("#charges").get_by_role("link", name="Khalifa Haftar", exact=True).click()
+    expect(gap_row).to_have_class("status-supported")
+    expect(gap_row.locator(".badge")).to_have_text("supported")
+    expect(gap_row.locator("td").nth(1).get_by_role("link", name=FIELD_NOTE, exact=True)).to_be_visible()
+
+    # The ICC dossier: W-0002 refused consent to sharing with the ICC, so her statement stays out.
+    case_nav.get_by_role("link", name="Dossiers", exact=True).click()
+    expect(page.get_by_role("heading", name="Referral dossiers", level=1)).to_be_visible()
+    page.get_by_label("Recipient profile", exact=True).select_option(label=PROFILE)
+    page.get_by_label("Title", exact=True).fill("Tarhouna: article 15 communication")
+    with page.expect_response(lambda r: r.request.method == "POST" and r.url.endswith("/dossiers/preview")) as info:
+        page.get_by_role("button", name="Preview", exact=True).click()
+    assert info.value.status == 200, f"the preview was answered {info.value.status}"
+    expect(page.get_by_role("heading", name=f"Preview: {PROFILE}", level=1)).to_be_visible()
+    excluded = page.locator("#excluded tbody tr").filter(has_text="Statement of W-0002")
+    expect(excluded).to_have_count(1)
+    expect(excluded.locator("td").nth(2)).to_contain_text("consent")
+    expect(excluded.locator("td").nth(2)).to_contain_text("witness W-0002 refused consent to share_icc")
+    refused_ern = excluded.locator("td").first.inner_text().strip()
+    assert re.fullmatch(r"TRH-\d{5}", refused_ern), refused_ern
+    included = page.locator("#included")
+    expect(included).to_contain_text("Statement of W-0001")  # W-0001 consented
+    expect(included).to_contain_text(FIELD_NOTE)
+    expect(included).not_to_contain_text("Statement of W-0002")
+    # Hashing, signing and typesetting the PDF take seconds: more than the usual step, so a longer wait here
+    # (beyond SQLite's 30 s busy timeout, so that a locked database is reported as the 500 it causes).
+    page.set_default_timeout(40_000)
+    submit(page, "Build and sign the dossier")
+    page.set_default_timeout(10_000)
+
+    expect(page).to_have_url(DOSSIER_URL)
+    expect(page.get_by_role("status")).to_contain_text("Dossier built and signed.")
+    expect(page.get_by_role("heading", name="Tarhouna: article 15 communication", level=1)).to_be_visible()
+    expect(page.locator("#included")).to_contain_text(FIELD_NOTE)
+    expect(page.locator("#included")).not_to_contain_text(refused_ern)
+    with page.expect_download() as download_info:
+        page.get_by_role("link", name="Download (ZIP)", exact=True).click()
+    download = download_info.value
+    assert download.failure() is None, download.failure()
+    assert download.suggested_filename.endswith(".zip"), download.suggested_filename
+    saved = tmp_path / download.suggested_filename
+    download.save_as(saved)
+
+    with zipfile.ZipFile(saved) as archive:
+        assert archive.testzip() is None  # every member's CRC checks out
+        names = archive.namelist()
+        roots = {name.split("/", 1)[0] for name in names}
+        assert len(roots) == 1, roots  # one bag directory
+        root = roots.pop()
+        assert f"{root}/bagit.txt" in names, names
+        assert f"{root}/data/dossier.pdf" in names, names
+        assert archive.read(f"{root}/data/dossier.pdf").startswith(b"%PDF-")
+        assert any(name.startswith(f"{root}/data/evidence/{FIELD_NOTE}") for name in names), names
+        assert not [name for name in names if refused_ern in name], names
+        assert leaked_names(archive, tmp_path) == []
+
+    screenshot(page)
