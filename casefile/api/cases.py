@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import jsonify
+from flask import jsonify, request
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from sqlalchemy import select
@@ -21,6 +21,12 @@ from casefile.db import db_session
 from casefile.errors import ValidationFailed
 
 ID = [{"name": "id", "in": "path", "required": True, "schema": sc.UUID}]
+INCIDENT_FILTERS = [
+    {"name": "from", "in": "query", "required": False, "schema": sc.DATE},
+    {"name": "to", "in": "query", "required": False, "schema": sc.DATE},
+    {"name": "violation_type", "in": "query", "required": False, "schema": sc.VIOLATION_TYPE},
+    {"name": "actor", "in": "query", "required": False, "schema": sc.UUID},
+]
 
 
 def case_json(case: Case) -> dict[str, Any]:
@@ -170,22 +176,17 @@ def add_member(id: str) -> ResponseReturnValue:
 @route(
     "/cases/{id}/incidents",
     "GET",
-    summary="Incidents of a case, by date",
+    summary="Incidents of a case, by date; filter by period, violation type and actor involved",
     tag="incidents",
     response=sc.INCIDENT,
-    params=ID,
+    params=ID + INCIDENT_FILTERS,
     paginated=True,
     errors=(401, 404, 422),
 )
 def list_incidents(id: str) -> ResponseReturnValue:
     s = db_session()
     case = require_case(s, current_user, id)
-    stmt = (
-        select(Incident)
-        .where(Incident.case_id == case.id)
-        .order_by(Incident.start_date.is_(None), Incident.start_date, Incident.title, Incident.id)
-    )
-    return paginate(s, stmt, incident_json)
+    return paginate(s, services.incident_query(case, request.args), incident_json)
 
 
 @route(

@@ -32,6 +32,9 @@ FILTERS = [
         ("incident", sc.UUID),
         ("source_reliability", {"type": "string", "enum": ["A", "B", "C", "D", "E", "F"]}),
         ("info_credibility", {"type": "integer", "minimum": 1, "maximum": 6}),
+        ("actor", sc.UUID),
+        ("collected_from", sc.DATETIME),
+        ("collected_to", sc.DATETIME),
     )
 ]
 FORM_FIELDS = set(sc.EVIDENCE_UPLOAD["properties"]) - {"file"}

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import math
 import re
+import uuid
 from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
 from flask_babel import format_date
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import String, func, select
 from sqlalchemy.orm import Session
 
 from casefile.auth.models import CaseRole, Membership, Role, User
@@ -212,15 +213,35 @@ def parse_violation_types(value: Any) -> list[str]:
     return list(dict.fromkeys(value))
 
 
-def incidents_of(session: Session, case: Case) -> list[Incident]:
-    # Undated incidents last; NULLS LAST is spelled differently per engine, so sort on a flag first.
-    return list(
-        session.scalars(
-            select(Incident)
-            .where(Incident.case_id == case.id)
-            .order_by(Incident.start_date.is_(None), Incident.start_date, Incident.title)
-        )
-    )
+def incident_query(case: Case, args: Mapping[str, Any] | None = None) -> Any:
+    """Incidents of a case by date (undated last), filtered by date range, violation type and actor involved.
+    An incident matches a date range when its known period overlaps it."""
+    from casefile.actors.models import Involvement
+
+    args = args or {}
+    stmt = select(Incident).where(Incident.case_id == case.id)
+    start = parse_date(args.get("from"), "from")
+    end = parse_date(args.get("to"), "to")
+    if start:
+        stmt = stmt.where(func.coalesce(Incident.end_date, Incident.start_date) >= start)
+    if end:
+        stmt = stmt.where(Incident.start_date <= end)
+    if args.get("violation_type"):
+        wanted = parse_violation_types([args["violation_type"]])[0]
+        # Stored as a JSON list on both engines; the list is short, so match its text form.
+        stmt = stmt.where(func.cast(Incident.violation_types, String).contains(f'"{wanted}"'))
+    if args.get("actor"):
+        try:
+            actor_id = uuid.UUID(str(args["actor"]))
+        except ValueError:
+            raise ValidationFailed(_("Unknown actor."), field="actor") from None
+        stmt = stmt.where(Incident.id.in_(select(Involvement.incident_id).where(Involvement.actor_id == actor_id)))
+    # NULLS LAST is spelled differently per engine, so sort on a flag first.
+    return stmt.order_by(Incident.start_date.is_(None), Incident.start_date, Incident.title, Incident.id)
+
+
+def incidents_of(session: Session, case: Case, args: Mapping[str, Any] | None = None) -> list[Incident]:
+    return list(session.scalars(incident_query(case, args)))
 
 
 def format_incident_date(incident: Incident) -> str:

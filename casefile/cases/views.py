@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -57,9 +57,18 @@ def case_context(case: Case) -> dict[str, object]:
 def show_case(case_id: str) -> str:
     s = db_session()
     case = require_case(s, current_user, case_id)
+    from casefile.actors.services import active_actors
+
+    try:
+        incidents = services.incidents_of(s, case, request.args)
+    except ValidationFailed as error:
+        flash(error.message, "error")
+        incidents = services.incidents_of(s, case)
     return render_template(
         "cases/case.html",
-        incidents=services.incidents_of(s, case),
+        incidents=incidents,
+        actors=active_actors(s, case),
+        args=request.args,
         violation_types=VIOLATION_TYPES,
         format_date=services.format_incident_date,
         **case_context(case),

@@ -11,7 +11,7 @@ import unicodedata
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from io import BytesIO
 from typing import Any
 
@@ -438,22 +438,43 @@ class EvidenceFilter:
     incident_id: uuid.UUID | None = None
     source_reliability: str | None = None
     info_credibility: int | None = None
+    actor_id: uuid.UUID | None = None
+    collected_from: datetime | None = None
+    collected_to: datetime | None = None
+
+
+def parse_uuid_arg(args: Mapping[str, Any], name: str, message: str) -> uuid.UUID | None:
+    if not args.get(name):
+        return None
+    try:
+        return uuid.UUID(str(args[name]))
+    except ValueError:
+        raise ValidationFailed(message, field=name) from None
 
 
 def parse_filter(args: Mapping[str, Any]) -> EvidenceFilter:
     def opt(name: str, cls: type) -> Any:
         return parse_choice(args[name], cls, name) if args.get(name) else None
 
-    incident_id = None
-    if args.get("incident"):
-        try:
-            incident_id = uuid.UUID(str(args["incident"]))
-        except ValueError:
-            raise ValidationFailed(_("Unknown incident."), field="incident") from None
     reliability, credibility = parse_grading(args)
     return EvidenceFilter(
-        opt("kind", EvidenceKind), opt("classification", Classification), incident_id, reliability, credibility
+        opt("kind", EvidenceKind),
+        opt("classification", Classification),
+        parse_uuid_arg(args, "incident", _("Unknown incident.")),
+        reliability,
+        credibility,
+        parse_uuid_arg(args, "actor", _("Unknown actor.")),
+        parse_datetime(args.get("collected_from"), "collected_from"),
+        _end_of(args.get("collected_to"), "collected_to"),
     )
+
+
+def _end_of(value: Any, field: str) -> datetime | None:
+    """An upper bound that includes the whole day when only a date is given."""
+    moment = parse_datetime(value, field)
+    if moment is not None and len(str(value)) == 10:
+        moment += timedelta(days=1) - timedelta(microseconds=1)
+    return moment
 
 
 LINK_LOADS = (
@@ -503,6 +524,14 @@ def evidence_query(case: Case, flt: EvidenceFilter) -> Select[tuple[EvidenceItem
         stmt = stmt.where(
             EvidenceItem.id.in_(select(EvidenceLink.evidence_id).where(EvidenceLink.incident_id == flt.incident_id))
         )
+    if flt.actor_id:
+        stmt = stmt.where(
+            EvidenceItem.id.in_(select(EvidenceLink.evidence_id).where(EvidenceLink.actor_id == flt.actor_id))
+        )
+    if flt.collected_from:
+        stmt = stmt.where(EvidenceItem.collected_at >= flt.collected_from)
+    if flt.collected_to:
+        stmt = stmt.where(EvidenceItem.collected_at <= flt.collected_to)
     return stmt.order_by(EvidenceItem.number).options(*LINK_LOADS)
 
 

@@ -11,6 +11,7 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
+from casefile.actors.services import active_actors
 from casefile.auth.gate import Access, require_case, require_in_case
 from casefile.cases.services import incidents_of
 from casefile.cases.views import apply_error, case_context
@@ -80,6 +81,8 @@ def list_evidence(case_id: str) -> str:
         page=page,
         pages=max((total - 1) // PER_PAGE + 1, 1),
         incidents=incidents_of(s, case),
+        actors=active_actors(s, case),
+        args=request.args,
         flt=flt,
         badges=badges,
         labels=LABELS,
