@@ -39,6 +39,10 @@ test-postgres: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check casefile tests app.py bench migrations
 
+# Attack tooling on a throwaway local instance: bandit, pip-audit, sqlmap, schemathesis (.ci/security).
+security: $(STAMP) translations
+	bash .ci/security
+
 # Speed and memory goals (not part of the test suite); see bench/README.md.
 bench: $(STAMP)
 	bash bench/run

@@ -88,11 +88,13 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     from casefile.dossier.views import bp as dossiers_bp
     from casefile.evidence.views import bp as evidence_bp
     from casefile.main import bp as main_bp
+    from casefile.search import init_app as init_search
     from casefile.witnesses.views import bp as witnesses_bp
 
     for bp in (main_bp, auth_bp, account_bp, cases_bp, evidence_bp, witnesses_bp, actors_bp, dossiers_bp, custody_bp):
         app.register_blueprint(bp)
     csrf.exempt(api_bp)  # Bearer tokens only, never cookies: nothing for a forged request to ride on
     app.register_blueprint(api_bp)
+    init_search(app)  # the search page and the `search reindex` command
     register_cli(app)
     return app

@@ -8,6 +8,7 @@ from casefile.db import Base
 from casefile.dossier.models import Dossier
 from casefile.evidence.models import EvidenceItem, EvidenceLink
 from casefile.legal.models import Charge
+from casefile.search.models import SearchDocument
 from casefile.witnesses.models import ConsentRecord, Statement, Witness
 
 metadata = Base.metadata
@@ -31,6 +32,7 @@ __all__ = [
     "LedgerHead",
     "LoginAttempt",
     "Membership",
+    "SearchDocument",
     "Statement",
     "User",
     "Witness",

@@ -135,6 +135,13 @@ def _require_login() -> Response | None:
     return None
 
 
+def page_arg() -> int:
+    """The ?page= of an HTML list, kept within what an SQL offset can hold."""
+    from casefile.api.core import MAX_PAGE
+
+    return min(max(request.args.get("page", 1, type=int) or 1, 1), MAX_PAGE)
+
+
 def safe_next(target: str | None) -> str | None:
     # Only same-site relative paths: no open redirect through //evil.example or a scheme.
     if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:

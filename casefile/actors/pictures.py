@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Collection
+
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
@@ -15,10 +18,12 @@ from casefile.evidence.models import EvidenceLink
 from casefile.legal import services as legal
 
 
-def command_chart_svg(s: Session, case: Case) -> str:
+def command_chart_svg(s: Session, case: Case, evidence_ids: Collection[uuid.UUID] | None = None) -> str:
+    """The chart of the case's actors. With `evidence_ids` (a dossier), evidence counts only that evidence,
+    so a chart sent out never reflects items withheld from it."""
     actors = services.active_actors(s, case)
     relations = services.relations_of(s, case)
-    counts = legal.link_counts(s, EvidenceLink.relation_id, [r.id for r in relations])
+    counts = legal.link_counts(s, EvidenceLink.relation_id, [r.id for r in relations], evidence_ids)
     nodes = [ChartNode(str(a.id), a.name, a.kind.value) for a in actors]
     edges = []
     for r in relations:

@@ -9,6 +9,7 @@ from casefile.api import evidence as _evidence  # noqa: F401  isort: skip
 from casefile.api import witnesses as _witnesses  # noqa: F401  isort: skip
 from casefile.api import actors as _actors  # noqa: F401  isort: skip
 from casefile.api import dossiers as _dossiers  # noqa: F401  isort: skip
+from casefile.search import api as _search  # noqa: F401  isort: skip
 from casefile.api import openapi as _openapi  # noqa: F401  isort: skip
 
 __all__ = ["api_bp"]

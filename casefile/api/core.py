@@ -15,6 +15,7 @@ from casefile.errors import ValidationFailed
 api_bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 MAX_PER_PAGE = 200
+MAX_PAGE = 100_000  # beyond this an offset overflows the databases' integers; no list is that long
 
 
 @dataclass
@@ -95,8 +96,8 @@ def page_params() -> tuple[int, int]:
             value = int(raw)
         except ValueError:
             raise ValidationFailed(f"{name} must be a whole number.", field=name) from None
-        if value < 1:
-            raise ValidationFailed(f"{name} must be 1 or more.", field=name)
+        if value < 1 or (name == "page" and value > MAX_PAGE):
+            raise ValidationFailed(f"{name} must be between 1 and {MAX_PAGE}.", field=name)
         return value
 
     return number("page", 1), min(number("per_page", 50), MAX_PER_PAGE)

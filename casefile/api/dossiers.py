@@ -107,7 +107,7 @@ def get_dossier(id: str) -> ResponseReturnValue:
     "GET",
     summary="The dossier ZIP (recorded in the custody ledger)",
     tag="dossiers",
-    response={"type": "string", "format": "binary", "x-content-type": "application/zip"},
+    response={"type": "string", "format": "binary", "x-content-type": "application/octet-stream"},
     params=ID,
 )
 def download_dossier(id: str) -> ResponseReturnValue:

@@ -8,10 +8,15 @@ from flask import jsonify
 from flask.typing import ResponseReturnValue
 
 from casefile.api import schemas as sc
-from casefile.api.core import OPERATIONS, api_bp
+from casefile.api.core import MAX_PAGE, OPERATIONS, api_bp
 
 PAGE_PARAMS = [
-    {"name": "page", "in": "query", "required": False, "schema": {"type": "integer", "minimum": 1}},
+    {
+        "name": "page",
+        "in": "query",
+        "required": False,
+        "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE},
+    },
     {
         "name": "per_page",
         "in": "query",

@@ -17,6 +17,7 @@ from casefile.auth.models import Role, User
 from casefile.auth.passwords import verify_password
 from casefile.db import db_session, utcnow
 from casefile.errors import ValidationFailed
+from casefile.web import page_arg
 
 bp = Blueprint("account", __name__)
 
@@ -174,7 +175,7 @@ def audit() -> str:
             return None
 
     since, until = day("since"), day("until")
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = page_arg()
     stmt = audit_query(event, email, since, until + timedelta(days=1) if until else None)
     rows = list(s.scalars(stmt.limit(101).offset((page - 1) * 100)))
     return render_template(

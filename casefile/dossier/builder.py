@@ -220,7 +220,7 @@ def build_dossier(
             )
             bag.payload("dossier.json", [_json(document)], compress=True)
             pdf = io.BytesIO()
-            _render_pdf(document, rs, case, pdf)
+            _render_pdf(document, rs, case, pdf, [i.id for i in items])
             bag.payload("dossier.pdf", [pdf.getvalue()])
             if progress:
                 progress("package", len(items), len(items))
@@ -447,12 +447,17 @@ def _actor_json(actor: Actor, profile: Profile) -> dict[str, Any]:
     }
 
 
-def _render_pdf(document: dict[str, Any], session: Session, case: Case, out: BinaryIO) -> None:
-    from casefile.actors.views import command_chart_svg, timeline_svg
+def _render_pdf(
+    document: dict[str, Any], session: Session, case: Case, out: BinaryIO, evidence_ids: Sequence[uuid.UUID]
+) -> None:
+    from casefile.actors.pictures import command_chart_svg, timeline_svg
     from casefile.dossier.pdf import render_dossier_pdf
 
     render_dossier_pdf(
-        document, command_chart_svg=command_chart_svg(session, case), timeline_svg=timeline_svg(session, case), out=out
+        document,
+        command_chart_svg=command_chart_svg(session, case, evidence_ids),
+        timeline_svg=timeline_svg(session, case),
+        out=out,
     )
 
 

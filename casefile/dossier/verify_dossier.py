@@ -28,7 +28,7 @@ import os
 import re
 import shutil
 import stat
-import subprocess  # nosec B404 - runs openssl with a fixed argument list, never through a shell
+import subprocess  # runs openssl with a fixed argument list, never through a shell  # nosec B404
 import sys
 import tempfile
 import zipfile

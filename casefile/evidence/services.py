@@ -323,7 +323,7 @@ def _link_target(session: Session, item: EvidenceItem, target_type: Any, target_
         "involvement": (Involvement, "involvement_id"),
         "charge_element": (Charge, "charge_id"),
     }
-    if target_type not in models:
+    if not isinstance(target_type, str) or target_type not in models:
         raise ValidationFailed(
             _("target_type must be one of: %(types)s.", types=", ".join(LINK_TARGETS)), field="target_type"
         )

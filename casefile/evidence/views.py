@@ -12,6 +12,7 @@ from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
 from casefile.actors.services import active_actors
+from casefile.auth.forms import ConfirmForm
 from casefile.auth.gate import Access, require_case, require_in_case
 from casefile.cases.services import incidents_of
 from casefile.cases.views import apply_error, case_context
@@ -36,7 +37,7 @@ from casefile.evidence.forms import (
     UploadForm,
 )
 from casefile.evidence.models import Derivation, EvidenceItem
-from casefile.web import CASE_TABS
+from casefile.web import CASE_TABS, page_arg
 from casefile.witnesses.models import Statement
 from casefile.witnesses.services import ingest_evidence, witnesses_of
 
@@ -69,7 +70,7 @@ def list_evidence(case_id: str) -> str:
     except ValidationFailed as error:
         flash(error.message, "error")
         flt = services.EvidenceFilter()
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = page_arg()
     stmt = services.evidence_query(case, flt)
     total = services.count(s, stmt)
     items = list(s.scalars(stmt.limit(PER_PAGE).offset((page - 1) * PER_PAGE)))
@@ -273,7 +274,7 @@ def add_link(item_id: str) -> Response:
 def remove_link(item_id: str, link_id: str) -> Response:
     s = db_session()
     item = require_in_case(s, current_user, EvidenceItem, item_id, Access.WRITE)
-    if not LinkForm().validate_on_submit():
+    if not ConfirmForm().validate_on_submit():
         abort(400)
     services.unlink(s, item, current_user, link_id)
     flash(_("Link removed."), "info")
@@ -342,7 +343,7 @@ def derivative(item_id: str) -> str | Response | tuple[str, int]:
 def custody_trail(item_id: str) -> str:
     s = db_session()
     item = require_in_case(s, current_user, EvidenceItem, item_id)
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = page_arg()
     entries, total = ledger.trail_page(s, item.id, page, 200)
     return render_template(
         "evidence/trail.html",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict, deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -182,11 +182,17 @@ class Path:
         return all(h.supported for h in self.hops)
 
 
-def link_counts(session: Session, column: Any, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, tuple[int, int]]:
-    """Supporting and contradicting evidence counts per linked object, in one query."""
+def link_counts(
+    session: Session, column: Any, ids: Sequence[uuid.UUID], evidence_ids: Collection[uuid.UUID] | None = None
+) -> dict[uuid.UUID, tuple[int, int]]:
+    """Supporting and contradicting evidence counts per linked object, in one query (optionally counting only
+    the given evidence items)."""
     counts: dict[uuid.UUID, list[int]] = defaultdict(lambda: [0, 0])
     if ids:
-        for target, stance in session.execute(select(column, EvidenceLink.stance).where(column.in_(list(ids)))):
+        stmt = select(column, EvidenceLink.stance).where(column.in_(list(ids)))
+        if evidence_ids is not None:
+            stmt = stmt.where(EvidenceLink.evidence_id.in_(list(evidence_ids)))
+        for target, stance in session.execute(stmt):
             if stance is Stance.SUPPORTS:
                 counts[target][0] += 1
             elif stance is Stance.CONTRADICTS:

@@ -12,6 +12,8 @@ from support import Account
 INCIDENT = "Discovery of mass graves in Tarhouna"
 CASE_URL = re.compile(r"/cases/[0-9a-f-]{36}$")
 INCIDENT_URL = re.compile(r"/incidents/[0-9a-f-]{36}$")
+
+
 def test_investigator_creates_case_and_records_incident(
     page: Page,
     make_user: Callable[..., Account],

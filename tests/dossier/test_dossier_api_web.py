@@ -1,0 +1,419 @@
+"""Dossiers over the JSON API and through the web wizard, and `flask dossier verify` on what was downloaded.
+
+API responses are checked against the schemas their routes declare in casefile.api.core.OPERATIONS (the
+OpenAPI document is built from them): the success schema for the declared status, sc.ERROR for an error, and
+the error's status among the declared ones.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import uuid
+import zipfile
+from collections.abc import Callable
+from io import BytesIO
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from jsonschema import Draft202012Validator
+from sqlalchemy import func, select
+from support import Account, Api, login
+
+from casefile.api import schemas as sc
+from casefile.api.core import OPERATIONS, Operation
+from casefile.api.openapi import op_content_type
+from casefile.cases.models import Case
+from casefile.custody.actions import Action
+from casefile.custody.models import CustodyEntry
+from casefile.custody.signing import key_id
+from casefile.db import session_scope
+from casefile.dossier.models import Dossier
+
+PREFIX = "/api/v1"
+ICC = "icc-otp-art15"
+HASH = re.compile(r"[0-9a-f]{64}")
+
+
+# --- helpers ---------------------------------------------------------------------------------------------------
+
+
+def operation_for(app: Flask, method: str, path: str) -> Operation:
+    adapter = app.url_map.bind("localhost")
+    rule, _ = adapter.match(PREFIX + path.split("?", 1)[0], method=method, return_rule=True)
+    template = re.sub(r"<(?:[^:<>]+:)?(\w+)>", r"{\1}", rule.rule.removeprefix(PREFIX))
+    matches = [op for op in OPERATIONS if op.path == template and op.method == method.lower()]
+    assert len(matches) == 1, f"{method} {template} is not declared exactly once in OPERATIONS"
+    return matches[0]
+
+
+def validate(schema: dict[str, Any], body: Any) -> None:
+    validator = Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+    errors = sorted(validator.iter_errors(body), key=lambda e: list(e.absolute_path))
+    assert not errors, "; ".join(f"{list(e.absolute_path)}: {e.message}" for e in errors)
+
+
+def checked(app: Flask, method: str, path: str, response: Any, status: int) -> Any:
+    """Assert the status, and that the JSON body matches the route's declared schema (or the error schema)."""
+    assert response.status_code == status, (method, path, response.status_code, response.get_data(as_text=True)[:500])
+    op = operation_for(app, method, path)
+    assert response.is_json, (method, path, response.status_code, response.get_data(as_text=True)[:300])
+    body = response.get_json()
+    if status >= 400:
+        assert status in op.errors, f"{method} {path}: {status} is not a declared error ({op.errors})"
+        validate(sc.ERROR, body)
+    else:
+        assert status == op.status, f"{method} {path}: {status}, declared {op.status}"
+        assert op.response is not None
+        validate(sc.page_of(op.response) if op.paginated else op.response, body)
+    return body
+
+
+def api_call(app: Flask, api: Api, method: str, path: str, status: int, json: Any = None) -> Any:
+    response = getattr(api, method.lower())(path, json=json) if json is not None else getattr(api, method.lower())(path)
+    return checked(app, method, path, response, status)
+
+
+def upload(api: Api, case_id: uuid.UUID, content: bytes, name: str) -> dict[str, Any]:
+    response = api.post(
+        f"/cases/{case_id}/evidence",
+        data={"file": (BytesIO(content), name), "title": name},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 201, response.get_data(as_text=True)[:500]
+    return response.get_json()
+
+
+def load_demo(app: Flask) -> uuid.UUID:
+    result = app.test_cli_runner().invoke(args=["demo", "load"])
+    assert result.exit_code == 0, result.output
+    with app.app_context(), session_scope() as s:
+        case_id = s.scalar(select(Case.id).where(Case.reference == "TRH"))
+    assert case_id is not None
+    return case_id
+
+
+def ledger(app: Flask) -> list[CustodyEntry]:
+    with app.app_context(), session_scope() as s:
+        return list(s.scalars(select(CustodyEntry).order_by(CustodyEntry.seq)))
+
+
+def dossier_count(app: Flask) -> int:
+    with app.app_context(), session_scope() as s:
+        return s.scalar(select(func.count()).select_from(Dossier)) or 0
+
+
+def flip_member(source: Path, target: Path, suffix: str) -> None:
+    """A copy of the ZIP with one byte of the member ending in ``suffix`` inverted."""
+    with zipfile.ZipFile(source) as src, zipfile.ZipFile(target, "w") as out:
+        for info in src.infolist():
+            data = src.read(info)
+            if info.filename.endswith(suffix):
+                changed = bytearray(data)
+                changed[len(changed) // 2] ^= 0x01
+                data = bytes(changed)
+            out.writestr(info, data, compress_type=info.compress_type)
+
+
+def demo_statement_erns(app: Flask, api: Api, case_id: uuid.UUID) -> dict[str, str]:
+    """{witness code: ERN of their statement}."""
+    witnesses = api_call(app, api, "GET", f"/cases/{case_id}/witnesses", 200)["items"]
+    erns = {}
+    for witness in witnesses:
+        (statement,) = api_call(app, api, "GET", f"/witnesses/{witness['id']}", 200)["statements"]
+        erns[witness["code"]] = statement["ern"]
+    return erns
+
+
+# --- the API, and the CLI verifier on what it downloaded ---------------------------------------------------------
+
+
+def test_api_preview_build_get_list_and_download(
+    app: Flask,
+    api_for: Callable[..., tuple[Api, Account]],
+    add_member: Callable[..., None],
+    tmp_path: Path,
+) -> None:
+    case_id = load_demo(app)
+    api, investigator = api_for("investigator")
+    reviewer_api, reviewer = api_for("investigator")
+    outsider_api, _ = api_for("investigator")
+    add_member(case_id, investigator, "investigator")
+    add_member(case_id, reviewer, "reviewer")
+    statements = demo_statement_erns(app, api, case_id)
+
+    # Preview: what would go, what would not and why; nothing is written.
+    before = len(ledger(app))
+    plan = api_call(app, api, "POST", f"/cases/{case_id}/dossiers/preview", 200, {"profile": ICC})
+    assert plan["profile"]["code"] == ICC
+    assert statements["W-0001"] in {i["ern"] for i in plan["included"]}
+    (refused,) = [e for e in plan["excluded"] if e["ern"] == statements["W-0002"]]
+    assert any("refused" in r and "share_icc" in r for r in refused["reasons"]), refused
+    assert len(ledger(app)) == before and dossier_count(app) == 0
+
+    # Building needs write access: a reviewer may not, an outsider does not even see the case.
+    api_call(app, reviewer_api, "POST", f"/cases/{case_id}/dossiers", 403, {"profile": ICC, "title": "x"})
+    api_call(app, outsider_api, "POST", f"/cases/{case_id}/dossiers", 404, {"profile": ICC, "title": "x"})
+    api_call(app, outsider_api, "POST", f"/cases/{case_id}/dossiers/preview", 404, {"profile": ICC})
+    assert len(ledger(app)) == before and dossier_count(app) == 0
+
+    title = "Tarhouna — article 15 communication (ترهونة)"
+    dossier = api_call(app, api, "POST", f"/cases/{case_id}/dossiers", 201, {"profile": ICC, "title": title})
+    assert dossier["title"] == title and dossier["profile"] == ICC and dossier["case_id"] == str(case_id)
+    assert HASH.fullmatch(dossier["sha256"])
+    assert [i["ern"] for i in dossier["included"]] == [i["ern"] for i in plan["included"]]
+    assert [e["ern"] for e in dossier["excluded"]] == [e["ern"] for e in plan["excluded"]]
+
+    fetched = api_call(app, api, "GET", f"/dossiers/{dossier['id']}", 200)
+    assert fetched == dossier
+    listed = api_call(app, api, "GET", f"/cases/{case_id}/dossiers", 200)
+    assert [d["id"] for d in listed["items"]] == [dossier["id"]] and listed["total"] == 1
+
+    # Download: exactly the stored ZIP, as an attachment, and recorded in the ledger.
+    for who, client_api in (("investigator", api), ("reviewer", reviewer_api)):
+        size = len(ledger(app))
+        response = client_api.get(f"/dossiers/{dossier['id']}/download")
+        assert response.status_code == 200, (who, response.get_data(as_text=True)[:300])
+        assert response.is_streamed and response.content_length == dossier["size"]
+        data = response.get_data()
+        assert hashlib.sha256(data).hexdigest() == dossier["sha256"], who
+        assert len(data) == dossier["size"]
+        assert response.headers["Content-Disposition"] == f'attachment; filename="{dossier["bag_name"]}.zip"'
+        assert zipfile.is_zipfile(BytesIO(data))
+        (entry,) = ledger(app)[size:]
+        assert entry.action == Action.DOWNLOADED and entry.evidence_id is None and entry.case_id == case_id
+        assert entry.details["dossier"] == dossier["id"]
+        assert entry.details["dossier_sha256"] == dossier["sha256"]
+        assert entry.actor == f"user:{(investigator if who == 'investigator' else reviewer).id}"
+
+        downloaded = data
+
+    # What was downloaded verifies with `flask dossier verify`; one flipped byte anywhere does not.
+    path = tmp_path / f"{dossier['bag_name']}.zip"
+    path.write_bytes(downloaded)
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["dossier", "verify", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "VERIFIED:" in result.output and "NOT VERIFIED" not in result.output and "PROBLEM" not in result.output
+    instance_key = key_id(app.extensions["casefile_key"].private)
+    result = runner.invoke(args=["dossier", "verify", str(path), "--key-id", instance_key])
+    assert result.exit_code == 0 and "VERIFIED:" in result.output, result.output
+    result = runner.invoke(args=["dossier", "verify", str(path), "--key-id", "0" * 64])
+    assert result.exit_code == 1 and "NOT VERIFIED" in result.output, result.output
+    statement_file = f"data/evidence/{statements['W-0001']}.txt"
+    for suffix in ("data/dossier.json", "data/dossier.pdf", statement_file, "tagmanifest-sha256.txt.sig"):
+        tampered = tmp_path / f"tampered-{suffix.replace('/', '_')}.zip"
+        flip_member(path, tampered, suffix)
+        result = runner.invoke(args=["dossier", "verify", str(tampered)])
+        assert result.exit_code == 1, (suffix, result.output)
+        assert "NOT VERIFIED" in result.output and "PROBLEM" in result.output, suffix
+
+    # Someone outside the case learns nothing about the dossier, and nothing is recorded for them.
+    size = len(ledger(app))
+    api_call(app, outsider_api, "GET", f"/dossiers/{dossier['id']}", 404)
+    response = outsider_api.get(f"/dossiers/{dossier['id']}/download")
+    checked(app, "GET", f"/dossiers/{dossier['id']}/download", response, 404)
+    api_call(app, outsider_api, "GET", f"/cases/{case_id}/dossiers", 404)
+    assert len(ledger(app)) == size
+
+
+def test_api_download_has_the_declared_media_type(
+    app: Flask, api_for: Callable[..., tuple[Api, Account]], make_case: Callable[..., uuid.UUID]
+) -> None:
+    """GET /dossiers/{id}/download declares application/zip in the OpenAPI document; the response must say the
+    same (it said application/octet-stream)."""
+    api, owner = api_for("investigator")
+    case_id = make_case(owner, "MEDIA")
+    item = upload(api, case_id, b"an exhibit\n", "exhibit.txt")
+    dossier = api_call(
+        app, api, "POST", f"/cases/{case_id}/dossiers", 201, {"profile": ICC, "evidence_ids": [item["id"]]}
+    )
+    path = f"/dossiers/{dossier['id']}/download"
+    response = api.get(path)
+    assert response.status_code == 200
+    assert response.mimetype == op_content_type(operation_for(app, "GET", path))
+
+
+def test_api_refuses_bad_dossier_requests_before_writing_anything(
+    app: Flask, api_for: Callable[..., tuple[Api, Account]], make_case: Callable[..., uuid.UUID]
+) -> None:
+    api, owner = api_for("investigator")
+    other_api, other = api_for("investigator")
+    case_id = make_case(owner, "ALPHA")
+    other_case = make_case(other, "BRAVO")
+    items = [upload(api, case_id, f"exhibit {n}\n".encode(), f"exhibit-{n}.txt") for n in range(2)]
+    foreign = upload(other_api, other_case, b"another case's exhibit\n", "foreign.txt")
+    ids = [i["id"] for i in items]
+    before = len(ledger(app))
+    create, preview = f"/cases/{case_id}/dossiers", f"/cases/{case_id}/dossiers/preview"
+
+    body = api_call(app, api, "POST", create, 422, {"profile": "no-such-profile", "evidence_ids": ids})
+    assert "profile" in body["error"]["message"].lower()
+    api_call(app, api, "POST", preview, 422, {"profile": "no-such-profile"})
+    api_call(app, api, "POST", create, 422, {"evidence_ids": ids})  # no profile at all
+    api_call(app, api, "POST", create, 422, {"profile": ICC, "evidence_ids": [*ids, foreign["id"]]})
+    api_call(app, api, "POST", preview, 422, {"profile": ICC, "evidence_ids": [foreign["id"]]})
+    api_call(app, api, "POST", create, 422, {"profile": ICC, "evidence_ids": ["not-a-uuid"]})
+    api_call(app, api, "POST", create, 422, {"profile": ICC, "evidence_ids": ids[0]})
+    api_call(app, api, "POST", create, 422, {"profile": ICC, "surprise": True})
+    # The other case's investigator cannot build from this case either.
+    api_call(app, other_api, "POST", create, 404, {"profile": ICC, "evidence_ids": ids})
+
+    # Every item secret: the profile allows nothing, so nothing is built.
+    for item in items:
+        response = api.patch(f"/evidence/{item['id']}", json={"classification": "secret"})
+        assert response.status_code == 200, response.get_data(as_text=True)[:300]
+    after_patch = len(ledger(app))
+    plan = api_call(app, api, "POST", preview, 200, {"profile": ICC, "evidence_ids": ids})
+    assert plan["included"] == []
+    assert all(any("secret" in r for r in e["reasons"]) for e in plan["excluded"]) and len(plan["excluded"]) == 2
+    body = api_call(app, api, "POST", create, 422, {"profile": ICC, "title": "Nothing", "evidence_ids": ids})
+    assert "Nothing may be included" in body["error"]["message"]
+
+    new = ledger(app)[before:]
+    assert len(new) == after_patch - before
+    assert not [e for e in new if e.action == Action.EXPORTED]
+    assert dossier_count(app) == 0
+
+
+# --- the web wizard ----------------------------------------------------------------------------------------------
+
+
+def test_web_wizard_previews_builds_lists_and_downloads(
+    app: Flask,
+    client: FlaskClient,
+    make_user: Callable[..., Account],
+    add_member: Callable[..., None],
+    api_for: Callable[..., tuple[Api, Account]],
+) -> None:
+    case_id = load_demo(app)
+    investigator = make_user("investigator")
+    add_member(case_id, investigator)
+    api, _ = api_for(account=investigator)
+    statements = demo_statement_erns(app, api, case_id)
+    evidence = api_call(app, api, "GET", f"/cases/{case_id}/evidence?per_page=200", 200)["items"]
+    by_ern = {e["ern"]: e for e in evidence}
+    login(client, investigator)
+
+    page = client.get(f"/cases/{case_id}/dossiers")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "No dossier has been built for this case." in html
+    assert f'action="/cases/{case_id}/dossiers/preview"' in html
+    for code in (ICC, "un-panel-libya", "us-treasury-glomag", "eu-ghr", "generic"):
+        assert f'value="{code}"' in html
+
+    chosen = [by_ern[statements["W-0001"]]["id"], by_ern[statements["W-0002"]]["id"]]
+    chosen += [e["id"] for e in evidence if e["title"] == "Field note on detentions at the prison"]
+    title = "Tarhouna — web referral"
+    preview = client.post(
+        f"/cases/{case_id}/dossiers/preview", data={"profile": ICC, "title": title, "evidence_ids": chosen}
+    )
+    assert preview.status_code == 200, preview.get_data(as_text=True)[:500]
+    html = preview.get_data(as_text=True)
+    included_table = html.split('id="included"', 1)[1].split("</table>", 1)[0]
+    excluded_table = html.split('id="excluded"', 1)[1].split("</table>", 1)[0]
+    assert statements["W-0001"] in included_table and statements["W-0002"] not in included_table
+    assert statements["W-0002"] in excluded_table and "refused consent to share_icc" in excluded_table
+    assert f'action="/cases/{case_id}/dossiers"' in html
+    hidden = re.findall(r'<input type="hidden" name="evidence_ids" value="([^"]+)">', html)
+    allowed = [chosen[0], *chosen[2:]]
+    assert set(allowed) <= set(hidden) <= set(chosen)
+
+    built = client.post(f"/cases/{case_id}/dossiers", data={"profile": ICC, "title": title, "evidence_ids": hidden})
+    assert built.status_code == 302, built.get_data(as_text=True)[:500]
+    match = re.fullmatch(r"/dossiers/([0-9a-f-]{36})", built.headers["Location"])
+    assert match, built.headers["Location"]
+    dossier_id = match.group(1)
+    with app.app_context(), session_scope() as s:
+        dossier = s.get(Dossier, uuid.UUID(dossier_id))
+        assert dossier is not None
+        sha256, bag_name, size = dossier.sha256, dossier.bag_name, dossier.size
+        assert dossier.title == title and dossier.profile == ICC
+        assert sorted(i["ern"] for i in dossier.included) == sorted(e["ern"] for e in evidence if e["id"] in allowed)
+        # The refused statement never goes; if the form sent it back, the dossier records why it was left out.
+        refused = [e for e in dossier.excluded if e["ern"] == statements["W-0002"]]
+        assert len(refused) == (chosen[1] in hidden)
+        assert all("refused" in " ".join(e["reasons"]) for e in refused)
+
+    shown = client.get(built.headers["Location"])
+    assert shown.status_code == 200
+    html = shown.get_data(as_text=True)
+    assert "Dossier built and signed." in html
+    assert sha256 in html and title in html and f"{bag_name}.zip" in html
+    listing = client.get(f"/cases/{case_id}/dossiers").get_data(as_text=True)
+    table = listing.split('id="dossiers"', 1)[1].split("</table>", 1)[0]
+    assert sha256 in table and title in table and f"/dossiers/{dossier_id}" in table
+
+    before = len(ledger(app))
+    download = client.get(f"/dossiers/{dossier_id}/download")
+    assert download.status_code == 200
+    assert download.headers["Content-Disposition"] == f'attachment; filename="{bag_name}.zip"'
+    data = download.get_data()
+    assert len(data) == size and hashlib.sha256(data).hexdigest() == sha256
+    (entry,) = ledger(app)[before:]
+    assert entry.action == Action.DOWNLOADED and entry.details["dossier"] == dossier_id
+
+
+def test_web_dossiers_respect_case_roles(
+    app: Flask,
+    client: FlaskClient,
+    make_user: Callable[..., Account],
+    add_member: Callable[..., None],
+    api_for: Callable[..., tuple[Api, Account]],
+    make_case: Callable[..., uuid.UUID],
+) -> None:
+    api, owner = api_for("investigator")
+    case_id = make_case(owner, "ROLES")
+    item = upload(api, case_id, b"an exhibit\n", "exhibit.txt")
+    dossier = api_call(
+        app, api, "POST", f"/cases/{case_id}/dossiers", 201, {"profile": ICC, "evidence_ids": [item["id"]]}
+    )
+    reviewer, outsider = make_user("investigator"), make_user("investigator")
+    add_member(case_id, reviewer, "reviewer")
+    form = {"profile": ICC, "title": "x", "evidence_ids": [item["id"]]}
+
+    login(client, reviewer)
+    assert client.get(f"/cases/{case_id}/dossiers").status_code == 200
+    assert dossier["sha256"] in client.get(f"/dossiers/{dossier['id']}").get_data(as_text=True)
+    assert client.post(f"/cases/{case_id}/dossiers", data=form).status_code == 403
+    download = client.get(f"/dossiers/{dossier['id']}/download")
+    assert download.status_code == 200 and hashlib.sha256(download.get_data()).hexdigest() == dossier["sha256"]
+    assert download.headers["Content-Disposition"] == f'attachment; filename="{dossier["bag_name"]}.zip"'
+
+    client = app.test_client()
+    login(client, outsider)
+    before = len(ledger(app))
+    for path in (f"/cases/{case_id}/dossiers", f"/dossiers/{dossier['id']}", f"/dossiers/{dossier['id']}/download"):
+        assert client.get(path).status_code == 404, path
+    assert client.post(f"/cases/{case_id}/dossiers/preview", data=form).status_code == 404
+    assert client.post(f"/cases/{case_id}/dossiers", data=form).status_code == 404
+    assert len(ledger(app)) == before
+    assert dossier_count(app) == 1
+
+
+@pytest.mark.parametrize("profile", ["no-such-profile", ""], ids=["unknown", "empty"])
+def test_web_build_with_an_unknown_profile_builds_nothing(
+    app: Flask,
+    client: FlaskClient,
+    logged_in: Callable[..., Account],
+    api_for: Callable[..., tuple[Api, Account]],
+    make_case: Callable[..., uuid.UUID],
+    profile: str,
+) -> None:
+    account = logged_in("investigator")
+    api, _ = api_for(account=account)
+    case_id = make_case(account, "WEB")
+    item = upload(api, case_id, b"an exhibit\n", "exhibit.txt")
+    before = len(ledger(app))
+    form = {"profile": profile, "title": "x", "evidence_ids": [item["id"]]}
+    preview = client.post(f"/cases/{case_id}/dossiers/preview", data=form)
+    assert preview.status_code == 422
+    assert "Unknown dossier profile" in preview.get_data(as_text=True)
+    built = client.post(f"/cases/{case_id}/dossiers", data=form, follow_redirects=True)
+    assert built.status_code == 200
+    assert "Unknown dossier profile" in built.get_data(as_text=True)
+    assert len(ledger(app)) == before and dossier_count(app) == 0
