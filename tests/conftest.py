@@ -19,7 +19,6 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
-from support import PASSWORD, Account, Api, login
 
 from casefile import create_app, migrate
 from casefile.auth import services as auth_services
@@ -27,6 +26,8 @@ from casefile.auth.models import User
 from casefile.config import Settings
 from casefile.custody.signing import generate_private_key_pem
 from casefile.db import session_scope
+
+from support import PASSWORD, Account, Api, login
 
 DB_KIND = os.environ.get("CASEFILE_TEST_DB", "sqlite")
 STORAGE_KIND = os.environ.get("CASEFILE_TEST_STORAGE", "local")
@@ -203,6 +204,7 @@ def make_user(app: Flask) -> Callable[..., Account]:
     ) -> Account:
         """A user; administrators get a second factor (their role requires one), others only when asked."""
         from casefile.auth import totp
+
         from support import totp_codes
 
         email = email or f"{role}{next(counter)}@example.org"

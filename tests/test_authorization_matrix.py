@@ -36,10 +36,11 @@ from urllib.parse import urlsplit
 from flask import Flask
 from flask.testing import FlaskClient
 from PIL import Image
-from support import Account, Api, login
 
 from casefile.api.core import OPERATIONS
 from casefile.db import session_scope
+
+from support import Account, Api, login
 
 SESSION_COOKIE = "casefile_session"
 API_PREFIX = "/api/v1"

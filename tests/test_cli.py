@@ -12,7 +12,6 @@ from alembic.script import ScriptDirectory
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, func, select
-from support import Account, login
 
 from casefile import migrate
 from casefile.auth import services as auth_services
@@ -20,6 +19,8 @@ from casefile.auth.models import Role, User
 from casefile.auth.passwords import MIN_LENGTH
 from casefile.cases.models import Case, Incident
 from casefile.db import session_scope
+
+from support import Account, login
 
 STRONG = "a perfectly long passphrase"
 

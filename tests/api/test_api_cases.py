@@ -19,7 +19,6 @@ from flask import Flask
 from flask.testing import FlaskClient
 from jsonschema import Draft202012Validator
 from markupsafe import escape
-from support import Account, Api, login
 
 from casefile.api import schemas
 from casefile.api.core import OPERATIONS, Operation
@@ -27,6 +26,8 @@ from casefile.auth import services as auth_services
 from casefile.auth.models import User
 from casefile.cases.models import Case, Incident
 from casefile.db import session_scope
+
+from support import Account, Api, login
 
 PREFIX = "/api/v1"
 # Dangerous text that must come back exactly as data, never as markup.

@@ -3,6 +3,7 @@ from __future__ import annotations
 import re
 
 from flask.testing import FlaskClient
+
 from support import Account, login
 
 

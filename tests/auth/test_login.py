@@ -3,9 +3,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask.testing import FlaskClient
-from support import csrf_token, login
 
 from casefile.db import utcnow
+
+from support import csrf_token, login
 
 
 def test_pages_require_login_and_redirect(client: FlaskClient) -> None:

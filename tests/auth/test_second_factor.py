@@ -5,10 +5,11 @@ import re
 import pyotp
 from flask.testing import FlaskClient
 from sqlalchemy import select
-from support import login, totp_codes
 
 from casefile.auth.models import AuthEvent, User
 from casefile.db import session_scope
+
+from support import login, totp_codes
 
 
 def events(app, event: str | None = None) -> list[AuthEvent]:

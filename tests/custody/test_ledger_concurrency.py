@@ -15,7 +15,6 @@ from typing import Any
 
 from flask import Flask
 from sqlalchemy import func, select
-from support import Account, Api
 
 from casefile.custody import ledger
 from casefile.custody.actions import Action
@@ -24,6 +23,8 @@ from casefile.custody.models import CustodyEntry
 from casefile.custody.verify import verify_ledger
 from casefile.db import session_scope
 from casefile.evidence.models import EvidenceItem
+
+from support import Account, Api
 
 WRITERS = 8
 APPENDS = 50

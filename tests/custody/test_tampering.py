@@ -20,7 +20,6 @@ from typing import Any
 import pytest
 from flask import Flask
 from sqlalchemy import JSON, Engine, bindparam, create_engine, pool, select, text
-from support import Account, Api
 
 from casefile.custody import ledger
 from casefile.custody.chain import seal_entry
@@ -37,6 +36,8 @@ from casefile.custody.services import create_checkpoint, run_verification
 from casefile.custody.verify import Problem, VerifyReport
 from casefile.db import get_database, session_scope
 from casefile.storage import LocalBlobStore
+
+from support import Account, Api
 
 # --- an instance to tamper with ---------------------------------------------------------------------------------
 

@@ -18,7 +18,6 @@ from flask import Flask
 from flask.testing import FlaskClient
 from jsonschema import Draft202012Validator
 from sqlalchemy import select
-from support import Account, Api, login
 
 from casefile.api import schemas
 from casefile.custody import ledger
@@ -26,6 +25,8 @@ from casefile.custody.actions import Action
 from casefile.custody.models import CustodyEntry
 from casefile.db import session_scope
 from casefile.storage import LocalBlobStore
+
+from support import Account, Api, login
 
 # --- helpers --------------------------------------------------------------------------------------------------------
 

@@ -31,7 +31,6 @@ import bagit
 import pytest
 from flask import Flask
 from sqlalchemy import select
-from support import Account, Api
 
 from casefile.auth.models import User
 from casefile.cases.models import Case
@@ -43,6 +42,8 @@ from casefile.dossier.builder import build_dossier
 from casefile.dossier.models import Dossier
 from casefile.dossier.verify import verify_dossier_zip
 from casefile.evidence.models import EvidenceItem
+
+from support import Account, Api
 
 BAGIT_PY = Path(sys.executable).with_name("bagit.py")
 OPENSSL_COMMAND = (  # as README.txt gives it, run in the bag folder

@@ -21,7 +21,6 @@ from flask import Flask
 from flask.testing import FlaskClient
 from jsonschema import Draft202012Validator
 from sqlalchemy import func, select
-from support import Account, Api, login
 
 from casefile.api import schemas as sc
 from casefile.api.core import OPERATIONS, Operation
@@ -32,6 +31,8 @@ from casefile.custody.models import CustodyEntry
 from casefile.custody.signing import key_id
 from casefile.db import session_scope
 from casefile.dossier.models import Dossier
+
+from support import Account, Api, login
 
 PREFIX = "/api/v1"
 ICC = "icc-otp-art15"

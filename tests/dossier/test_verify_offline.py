@@ -19,6 +19,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
+
+import casefile.dossier
+from casefile.custody.chain import seal_entry
+from casefile.custody.signing import key_id, public_key_pem
+from casefile.dossier.cli import dossier_cli
+from casefile.dossier.verify import extract_zip, verify_dossier_zip
+
 from bag_factory import (
     EVIDENCE,
     Dossier,
@@ -31,13 +39,6 @@ from bag_factory import (
     rewrite_zip,
     zip_folder,
 )
-from click.testing import CliRunner
-
-import casefile.dossier
-from casefile.custody.chain import seal_entry
-from casefile.custody.signing import key_id, public_key_pem
-from casefile.dossier.cli import dossier_cli
-from casefile.dossier.verify import extract_zip, verify_dossier_zip
 
 SCRIPT = Path(casefile.dossier.__file__).with_name("verify_dossier.py")
 BAGIT_PY = Path(sys.executable).with_name("bagit.py")

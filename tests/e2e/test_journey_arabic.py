@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from playwright.sync_api import Page, expect
+
 from support import Account
 
 CASE_URL = re.compile(r"/cases/[0-9a-f-]{36}$")

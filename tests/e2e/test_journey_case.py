@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from playwright.sync_api import Page, expect
+
 from support import Account
 
 INCIDENT = "Discovery of mass graves in Tarhouna"

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from playwright.sync_api import Page, expect
+
 from support import PHOTOS, Account, totp_codes
 
 INCIDENT = "Discovery of mass graves in Tarhouna"

@@ -17,9 +17,10 @@ import pytest
 from flask import Flask
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
-from support import Account
 
 from casefile.db import session_scope
+
+from support import Account
 
 GAP_ELEMENT = "rome-28-a.e1"  # superior–subordinate relationship: effective command and control
 PROFILE = "ICC Office of the Prosecutor — article 15 communication"

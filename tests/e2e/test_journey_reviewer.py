@@ -13,9 +13,10 @@ from pathlib import Path
 from flask import Flask
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
-from support import Account
 
 from casefile.db import session_scope
+
+from support import Account
 
 PHOTO_ERN = "TRH-00001"
 PHOTO_TITLE = "Excavation site, south of the town centre"

@@ -19,11 +19,12 @@ from flask import Flask
 from flask.testing import FlaskClient
 from PIL import Image
 from sqlalchemy import event, select
-from support import PHOTOS, Account, Api, login
 
 from casefile.custody.models import CustodyEntry
 from casefile.db import session_scope
 from casefile.evidence.models import EvidenceItem
+
+from support import PHOTOS, Account, Api, login
 
 DSCN0010_SHA256 = "17307b1207eb6487d7908e9d154890b46e3d2e0192369cfd3f4c33d5a5af4035"
 

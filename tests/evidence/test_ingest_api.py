@@ -17,7 +17,6 @@ import pytest
 from flask import Flask
 from jsonschema import Draft202012Validator
 from sqlalchemy import func, select
-from support import PHOTOS, Account, Api, login
 
 from casefile.api import schemas
 from casefile.custody.chain import GENESIS_HASH, entry_hash
@@ -25,6 +24,8 @@ from casefile.custody.models import CustodyEntry
 from casefile.db import session_scope
 from casefile.evidence.models import EvidenceItem
 from casefile.storage import LocalBlobStore
+
+from support import PHOTOS, Account, Api, login
 
 # Known SHA-256 of the unmodified test photographs (computed once with sha256sum): if a file or the
 # ingest pipeline ever changes a single byte, these stop matching.

@@ -17,7 +17,6 @@ from typing import Any
 import pytest
 from flask import Flask
 from sqlalchemy import func, select
-from support import PHOTOS, Account, Api, login
 
 from casefile import create_app
 from casefile.auth import services as auth_services
@@ -27,6 +26,8 @@ from casefile.custody.fsck import fsck
 from casefile.custody.models import CustodyEntry
 from casefile.db import session_scope
 from casefile.evidence.models import EvidenceItem
+
+from support import PHOTOS, Account, Api, login
 
 MIB = 1024 * 1024
 LIMIT = 1 * MIB

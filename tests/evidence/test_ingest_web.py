@@ -15,11 +15,12 @@ from flask import Flask
 from flask.testing import FlaskClient
 from markupsafe import escape
 from sqlalchemy import func, select
-from support import PHOTOS, Account, csrf_token, login
 
 from casefile.custody.models import CustodyEntry
 from casefile.db import session_scope
 from casefile.evidence.models import EvidenceItem, EvidenceLink
+
+from support import PHOTOS, Account, csrf_token, login
 
 DSCN0010_SHA256 = "17307b1207eb6487d7908e9d154890b46e3d2e0192369cfd3f4c33d5a5af4035"
 DSCN0021_SHA256 = "441daaea545eb8bdb1434817fc36be0baa8992a4c9ad4b089726033bfc4bc963"

@@ -15,11 +15,12 @@ from typing import Any
 import pytest
 from flask import Flask
 from jsonschema import Draft202012Validator
-from support import Account, Api
 
 from casefile.api.schemas import page_of
 from casefile.search import init_app
 from casefile.search.api import SEARCH_RESULT  # importing it registers the /api/v1/search route
+
+from support import Account, Api
 
 SEARCHABLE = ("incident", "actor", "evidence", "witness")
 

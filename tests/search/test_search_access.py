@@ -8,11 +8,12 @@ from typing import Any
 
 from conftest import Team, found, search_json
 from flask import Flask
-from support import Account, Api, login
 
 from casefile.auth.models import User
 from casefile.db import session_scope
 from casefile.search import services
+
+from support import Account, Api, login
 
 
 def populate(t: Team, label: str) -> None:

@@ -11,11 +11,12 @@ import pytest
 from conftest import Team, validate
 from flask import Flask
 from flask.testing import FlaskClient
-from support import login
 
 from casefile.api.core import OPERATIONS
 from casefile.api.schemas import ERROR, page_of
 from casefile.search.api import SEARCH_RESULT
+
+from support import login
 
 SCRIPT = '<script>alert("x")</script><img src=x onerror=alert(1)>'
 

@@ -11,7 +11,6 @@ import pytest
 from conftest import Team, found, search_json
 from flask import Flask
 from sqlalchemy import delete, func, select
-from support import Account
 
 from casefile.actors.models import Actor
 from casefile.auth.models import User
@@ -20,6 +19,8 @@ from casefile.db import session_scope
 from casefile.search import services
 from casefile.search.indexer import reindex_all
 from casefile.search.models import SearchDocument
+
+from support import Account
 
 
 def documents(app: Flask) -> int:

@@ -14,9 +14,10 @@ from typing import Any
 import pytest
 from flask import Flask
 from PIL import Image
-from support import Account, Api, login
 
 from casefile.api.core import OPERATIONS
+
+from support import Account, Api, login
 
 HUGE = str(10**20)  # far past any 64-bit OFFSET once multiplied by per_page
 # What a JSON client can send where the schema says otherwise (a string, a number, a list of ids …).

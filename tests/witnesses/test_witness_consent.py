@@ -11,12 +11,13 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
-from support import Account, Api, login
 
 from casefile.cases.models import Case
 from casefile.db import session_scope
 from casefile.witnesses.models import ConsentPurpose, ConsentRecord, Witness
 from casefile.witnesses.services import current_consents
+
+from support import Account, Api, login
 
 PURPOSES = ["internal_analysis", "share_icc", "share_un", "share_sanctions", "publication"]
 TOMORROW = (date.today() + timedelta(days=1)).isoformat()

@@ -16,12 +16,13 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
-from support import Account, Api, login
 
 from casefile.custody.models import CustodyEntry
 from casefile.db import session_scope
 from casefile.evidence.models import EvidenceItem
 from casefile.witnesses.models import Statement, Witness
+
+from support import Account, Api, login
 
 # Opening the identity edit form is an explicit, recorded reveal (a POST).
 OPEN_EDIT = {"step": "open", "reason": "editing the identity"}

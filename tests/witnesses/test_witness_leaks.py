@@ -23,10 +23,11 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
-from support import PHOTOS, Account, Api, login
 
 from casefile.custody.models import CustodyEntry
 from casefile.db import session_scope
+
+from support import PHOTOS, Account, Api, login
 
 NAME = "Zubaida Qarawi-Test"
 PHONE = "+218-91-5550199"

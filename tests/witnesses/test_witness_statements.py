@@ -18,7 +18,6 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
-from support import Account, Api, login
 
 from casefile import create_app
 from casefile.auth import services as auth_services
@@ -29,6 +28,8 @@ from casefile.db import session_scope
 from casefile.evidence.models import EvidenceItem
 from casefile.witnesses.crypto import key_fingerprint
 from casefile.witnesses.models import Statement, Witness
+
+from support import Account, Api, login
 
 OLD_KEY = b"k" * 32  # the fixture's key (tests/conftest.py)
 NAME = "Zubaida Qarawi-Test"
