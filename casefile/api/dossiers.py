@@ -86,6 +86,7 @@ def create_dossier(id: str) -> ResponseReturnValue:
         data.get("profile"),
         data.get("title"),
         _evidence_ids(data),
+        language=data.get("language"),
     )
     return created(services.dossier_json(db_session().get(Dossier, dossier_id)))  # type: ignore[arg-type]
 

@@ -553,6 +553,7 @@ DOSSIER_CREATE = {
         "profile": string(maxLength=40),
         "title": string(maxLength=300),
         "evidence_ids": {"type": "array", "items": UUID},
+        "language": {"type": "string", "enum": ["en", "ar"], "description": "of the PDF's headings"},
     },
     "required": ["profile"],
     "additionalProperties": False,

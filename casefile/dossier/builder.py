@@ -20,6 +20,7 @@ import zipfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, BinaryIO
 
 from flask import Flask
@@ -49,6 +50,7 @@ from casefile.legal.catalogue import load_catalogue
 from casefile.storage import CHUNK_SIZE
 
 SCHEMA = "casefile-dossier/1"
+DOSSIER_LANGUAGES = ("en", "ar")
 ProgressFn = Callable[[str, int, int], None]
 
 
@@ -130,6 +132,7 @@ def build_dossier(
     title: Any,
     evidence_ids: Sequence[Any] | None = None,
     progress: ProgressFn | None = None,
+    language: Any = None,
 ) -> uuid.UUID:
     """Build, store and record a dossier; returns its id. Raises ValidationFailed before anything is written
     when the profile is unknown or nothing may be included."""
@@ -138,6 +141,9 @@ def build_dossier(
 
     profile = get_profile(profile_code)
     title_text = clean_text(title, "title", max_length=300) or profile.title
+    language = language or profile.language
+    if language not in DOSSIER_LANGUAGES:
+        raise ValidationFailed(f"Dossier language must be one of: {', '.join(DOSSIER_LANGUAGES)}.", field="language")
     dossier_id = uuid.uuid4()
     store = app.extensions["casefile_blobs"]
     key = app.extensions["casefile_key"]
@@ -220,7 +226,7 @@ def build_dossier(
             )
             bag.payload("dossier.json", [_json(document)], compress=True)
             pdf = io.BytesIO()
-            _render_pdf(document, rs, case, pdf, [i.id for i in items])
+            _render_pdf(document, rs, case, pdf, [i.id for i in items], language)
             bag.payload("dossier.pdf", [pdf.getvalue()])
             if progress:
                 progress("package", len(items), len(items))
@@ -448,16 +454,27 @@ def _actor_json(actor: Actor, profile: Profile) -> dict[str, Any]:
 
 
 def _render_pdf(
-    document: dict[str, Any], session: Session, case: Case, out: BinaryIO, evidence_ids: Sequence[uuid.UUID]
+    document: dict[str, Any],
+    session: Session,
+    case: Case,
+    out: BinaryIO,
+    evidence_ids: Sequence[uuid.UUID],
+    language: str,
 ) -> None:
+    """The PDF's headings follow the dossier's language; user text keeps its own language and direction."""
+    from babel.support import Translations
+
     from casefile.actors.pictures import command_chart_svg, timeline_svg
     from casefile.dossier.pdf import render_dossier_pdf
 
+    translations = Translations.load(str(Path(__file__).resolve().parent.parent / "translations"), [language])
     render_dossier_pdf(
         document,
         command_chart_svg=command_chart_svg(session, case, evidence_ids),
         timeline_svg=timeline_svg(session, case),
         out=out,
+        translate=translations.gettext,
+        language=language,
     )
 
 

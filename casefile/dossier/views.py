@@ -33,6 +33,9 @@ CASE_TABS.append(("dossiers.list_dossiers", _l("Dossiers")))
 class DossierForm(FlaskForm):
     profile = SelectField(_l("Recipient profile"), choices=[], validate_choice=False)
     title = StringField(_l("Title"), validators=[Length(max=300)])
+    language = SelectField(
+        _l("Language of the PDF's headings"), choices=[SelectChoice("en", "English"), SelectChoice("ar", "العربية")]
+    )
     evidence_ids = SelectMultipleField(
         _l("Evidence"),
         choices=[],
@@ -102,6 +105,7 @@ def build(case_id: str) -> Response:
             form.profile.data,
             form.title.data,
             request.form.getlist("evidence_ids"),
+            language=form.language.data or None,
         )
     except CasefileError as error:
         flash(error.message, "error")

@@ -418,3 +418,49 @@ def test_web_build_with_an_unknown_profile_builds_nothing(
     assert built.status_code == 200
     assert "Unknown dossier profile" in built.get_data(as_text=True)
     assert len(ledger(app)) == before and dossier_count(app) == 0
+
+
+def test_an_arabic_dossier_has_arabic_headings(app, api_for, tmp_path) -> None:
+    """Issue 8: the PDF's headings follow the dossier's chosen language."""
+    import subprocess
+    import zipfile
+
+    from casefile.dossier.models import Dossier
+
+    api, _account = api_for("legal")
+    case = api.post("/cases", json={"reference": "ARB", "title": "Arabic dossier"}).get_json()
+    incident = api.post(f"/cases/{case['id']}/incidents", json={"title": "Graves"}).get_json()
+    uploaded = api.post(
+        f"/cases/{case['id']}/evidence",
+        data={
+            "file": (BytesIO(b"note"), "n.txt"),
+            "title": "Note",
+            "incident_ids": incident["id"],
+            "classification": "public",
+        },
+        content_type="multipart/form-data",
+    )
+    assert uploaded.status_code == 201
+    built = api.post(f"/cases/{case['id']}/dossiers", json={"profile": "generic", "language": "ar"})
+    assert built.status_code == 201, built.get_data(as_text=True)
+    assert api.post(f"/cases/{case['id']}/dossiers", json={"profile": "generic", "language": "xx"}).status_code == 422
+    with app.app_context():
+        from casefile.db import session_scope
+
+        with session_scope() as s:
+            sha = s.get(Dossier, uuid.UUID(built.get_json()["id"])).sha256
+        zip_path = tmp_path / "d.zip"
+        with app.extensions["casefile_blobs"].open(sha) as fp:
+            zip_path.write_bytes(fp.read())
+    with zipfile.ZipFile(zip_path) as zf:
+        pdf = next(n for n in zf.namelist() if n.endswith("data/dossier.pdf"))
+        (tmp_path / "d.pdf").write_bytes(zf.read(pdf))
+    text = subprocess.run(
+        ["pdftotext", str(tmp_path / "d.pdf"), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    # pdftotext wraps right-to-left runs in invisible direction marks.
+    text = re.sub("[\u200e\u200f\u202a-\u202e\u2066-\u2069]", "", text)
+    # (pdftotext also swaps the letters of the lam-alef ligature, so match words without one.)
+    assert "فهرس" in text  # "Evidence index"
+    assert "الملف التعريفي" in text  # "Profile"
+    assert "Evidence index" not in text
