@@ -33,8 +33,12 @@ CASE_TABS.append(("dossiers.list_dossiers", _l("Dossiers")))
 class DossierForm(FlaskForm):
     profile = SelectField(_l("Recipient profile"), choices=[], validate_choice=False)
     title = StringField(_l("Title"), validators=[Length(max=300)])
+    # Checked by the builder, so a missing or unknown language gets the same clear message as in the API.
     language = SelectField(
-        _l("Language of the PDF's headings"), choices=[SelectChoice("en", "English"), SelectChoice("ar", "العربية")]
+        _l("Language of the PDF's headings"),
+        choices=[SelectChoice("en", "English"), SelectChoice("ar", "العربية")],
+        default="en",
+        validate_choice=False,
     )
     evidence_ids = SelectMultipleField(
         _l("Evidence"),
