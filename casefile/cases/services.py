@@ -105,9 +105,14 @@ def validate_reference(reference: Any) -> str:
     return reference
 
 
-def create_case(session: Session, creator: User, data: Mapping[str, Any]) -> Case:
-    if creator.role is Role.REVIEWER:
+def require_may_create_case(user: User) -> None:
+    """Reviewers read and verify; they never create cases (checked before the form is even shown)."""
+    if user.role is Role.REVIEWER:
         raise Forbidden(_("Reviewers cannot create cases."))
+
+
+def create_case(session: Session, creator: User, data: Mapping[str, Any]) -> Case:
+    require_may_create_case(creator)
     reference = validate_reference(data.get("reference"))
     if session.scalar(select(Case.id).where(Case.reference == reference)):
         raise Conflict(_("A case with reference %(ref)s already exists.", ref=reference), field="reference")

@@ -11,7 +11,6 @@ from werkzeug.wrappers import Response
 from casefile.auth import services as auth_services
 from casefile.auth.forms import ConfirmForm, MemberForm
 from casefile.auth.gate import Access, allowed, case_membership, parse_id, require_case, require_in_case
-from casefile.auth.models import Role
 from casefile.cases import services
 from casefile.cases.forms import CaseForm, IncidentForm
 from casefile.cases.models import Case, Incident
@@ -33,8 +32,7 @@ def apply_error(form: FlaskForm, error: CasefileError) -> None:
 
 @bp.route("/cases/new", methods=["GET", "POST"])
 def new_case() -> str | Response | tuple[str, int]:
-    if current_user.role is Role.REVIEWER:
-        abort(403)  # reviewers read and verify; they never create
+    services.require_may_create_case(current_user)
     form = CaseForm()
     if form.validate_on_submit():
         try:
