@@ -7,6 +7,7 @@ from sqlalchemy import create_engine, pool
 
 from casefile.db import UTCDateTime
 from casefile.models import metadata
+from casefile.search.models import FTS_TABLES
 
 config = context.config
 
@@ -16,6 +17,13 @@ def render_item(type_: str, obj: object, autogen_context: object) -> str | bool:
     if type_ == "type" and isinstance(obj, UTCDateTime):
         return "sa.DateTime(timezone=True)"
     return False
+
+
+def include_name(name: str | None, type_: str, parent_names: object) -> bool:
+    # SQLite's FTS5 search table and its shadow tables (revision 0008) are made by SQL that models cannot declare:
+    # autogenerate must neither reflect them nor propose to drop them. Exactly these names; any other stray table
+    # is still reported.
+    return not (type_ == "table" and name in FTS_TABLES)
 
 
 def database_url() -> str:
@@ -35,6 +43,7 @@ def run_migrations_offline() -> None:
         render_as_batch=True,
         compare_type=True,
         render_item=render_item,
+        include_name=include_name,
     )
     with context.begin_transaction():
         context.run_migrations()
@@ -53,6 +62,7 @@ def run_migrations_online() -> None:
             render_as_batch=connection.dialect.name == "sqlite",
             compare_type=True,
             render_item=render_item,
+            include_name=include_name,
         )
         with context.begin_transaction():
             context.run_migrations()

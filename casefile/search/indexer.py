@@ -17,6 +17,10 @@ original file name); witnesses by their pseudonym code ONLY. A witness's protect
 never reach the index, so no field of it is ever read here. Evidence file contents are not read: that would mean
 blob-store I/O (possibly S3) inside a database flush.
 
+Only `search_documents` is written here. Each engine's full-text index follows it inside the database: the
+generated tsvector column on PostgreSQL, and on SQLite the FTS5 table `search_fts`, which triggers on
+`search_documents` keep in step (migration 0008).
+
 Not seen: Core-level bulk `update()`/`delete()` statements on these tables bypass the unit of work. None of the
 services uses them on indexed columns today; `reindex_all` repairs the index if one ever does.
 """
@@ -39,7 +43,7 @@ from casefile.cases.models import Incident
 from casefile.db import utcnow
 from casefile.evidence.models import EvidenceItem
 from casefile.names import search_terms
-from casefile.search.models import TITLE_LENGTH, ObjectType, SearchDocument
+from casefile.search.models import TITLE_LENGTH, ObjectType, SearchDocument, search_fts
 from casefile.witnesses.models import Witness
 
 # PostgreSQL refuses a tsvector over 1 MB; the searchable fields are bounded (50 000 characters at most), so this
@@ -188,6 +192,11 @@ def reindex_all(session: Session) -> dict[str, int]:
     """Rebuild the whole index from the case tables, in the session's transaction. Returns counts per type."""
     session.flush()
     connection = session.connection()
+    if connection.dialect.name == "sqlite":
+        # SQLite's FTS5 table follows search_documents through triggers (migration 0008), which delete and insert
+        # its rows below. Emptying it first also removes any row that drifted from its document, so a rebuild
+        # leaves both tables exactly as the case tables say.
+        connection.execute(delete(search_fts))
     connection.execute(delete(SearchDocument.__table__))
     counts: dict[str, int] = {}
     for spec in INDEXED.values():

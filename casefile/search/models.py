@@ -1,5 +1,11 @@
 """The search index: one row per searchable object, holding the normalised tokens of its searchable text.
 
+Each engine searches it with its own full-text facility. PostgreSQL: the generated tsvector column `search_vector`
+under a GIN index. SQLite: the FTS5 table `search_fts` (migration 0008), a copy of every document's id and `terms`
+that triggers on `search_documents` keep in step. FTS5 tables are virtual tables that SQLAlchemy cannot declare, so
+`search_fts` and its shadow tables are created by that migration alone, left out of the models, and ignored by
+autogenerate (migrations/env.py, FTS_TABLES); `search_fts` below is only a name for queries to use.
+
 The index is derived data. It can be dropped and rebuilt from the case tables at any time
 (`flask --app app search reindex`), so it is never evidence and never part of a dossier or the custody ledger.
 """
@@ -11,7 +17,19 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import CheckConstraint, Computed, ForeignKey, Index, String, Text, UniqueConstraint, text
+from sqlalchemy import (
+    CheckConstraint,
+    Computed,
+    ForeignKey,
+    Index,
+    String,
+    TableClause,
+    Text,
+    UniqueConstraint,
+    column,
+    table,
+    text,
+)
 from sqlalchemy.dialects.postgresql import TSVECTOR
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Mapped, mapped_column
@@ -21,6 +39,14 @@ from sqlalchemy.sql.elements import ColumnElement
 from casefile.db import Base, UUIDPrimaryKey, utcnow
 
 TITLE_LENGTH = 400
+
+# SQLite's full-text index (migration 0008): the FTS5 table and the shadow tables FTS5 keeps its data in.
+FTS_TABLE = "search_fts"
+FTS_TABLES = frozenset(
+    {FTS_TABLE, *(f"{FTS_TABLE}_{part}" for part in ("data", "idx", "content", "docsize", "config"))}
+)
+# For queries only (not part of the metadata): `terms` is the searched column, `document_id` a SearchDocument.id.
+search_fts: TableClause = table(FTS_TABLE, column("document_id"), column("terms"))
 
 
 class ObjectType(enum.StrEnum):
@@ -37,8 +63,8 @@ class SearchVectorExpression(ColumnElement[Any]):
 
     PostgreSQL: the document's tokens become the lexemes of a tsvector as they are (`array_to_tsvector`), not
     through `to_tsvector`'s own parser, which splits and classifies words by the server's locale. So the only
-    tokenizer is casefile.names.search_terms and PostgreSQL matches exactly what the SQLite path matches.
-    SQLite has no tsvector and searches `terms` directly; the column exists there only so that both engines
+    tokenizer is casefile.names.search_terms and PostgreSQL matches exactly what SQLite's FTS5 table matches.
+    SQLite has no tsvector and searches `search_fts` instead; the column exists there only so that both engines
     share one schema (one set of models, one `alembic check`), and is always NULL.
     """
 

@@ -9,9 +9,14 @@ word matches a document when either
     "ترهون" finds "ترهونة" and "TRH-0004" finds TRH-00042), or
   * its name key occurs (names.name_key: "al-Kani" and "الكاني" both give "kn"), together with its numbers,
     which a name key leaves out (so "W-0001" never matches W-0002 through the key).
-A Latin article typed as a word of its own ("Al Kani") is left out. The same rule runs as SQL on both engines:
-a tsquery against the GIN-indexed tsvector on PostgreSQL, token look-ups in `terms` on SQLite; the tokens are
-the same on both, so the results are too.
+A Latin article typed as a word of its own ("Al Kani") is left out. The same rule runs as each engine's full-text
+query: a tsquery against the GIN-indexed tsvector on PostgreSQL, an FTS5 MATCH against `search_fts` on SQLite
+(search/models.py). Both index the tokens of `terms` exactly as names.search_terms made them, and both queries are
+built from the same parsed words, so the results are the same.
+
+User input never reaches either query language as syntax: a query is reduced to normalised `\\w+` tokens first,
+and every token is then written as a quoted string (a tsquery lexeme in '…', an FTS5 string in "…"), so words
+such as OR, NEAR or NOT and characters such as * " ^ : - are only ever text to look for.
 
 Authorization is part of the query: only documents of cases the user is a member of are ever selected, counted
 or paginated (auth.gate.member_case_ids), never filtered afterwards.
@@ -26,7 +31,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import ColumnElement, and_, case, cast, func, literal, or_, select
+from sqlalchemy import ColumnElement, case, cast, func, literal, select
 from sqlalchemy.dialects.postgresql import TSQUERY
 from sqlalchemy.orm import Session
 
@@ -35,7 +40,7 @@ from casefile.auth.models import User
 from casefile.cases.models import Case
 from casefile.errors import ValidationFailed
 from casefile.names import MAX_TOKEN_LENGTH, name_key, normalize
-from casefile.search.models import ObjectType, SearchDocument
+from casefile.search.models import ObjectType, SearchDocument, search_fts
 
 MAX_QUERY_LENGTH = 200
 MAX_QUERY_TOKENS = 24
@@ -145,17 +150,25 @@ def tsquery_text(words: tuple[Word, ...]) -> str:
     )
 
 
-def _sqlite_term(term: Term) -> ColumnElement[bool]:
-    # `terms` is single-spaced tokens: a token is " tok " inside " terms ", a prefix is " tok" inside " terms".
-    if term.prefix:
-        return func.instr(literal(" ") + SearchDocument.terms, literal(f" {term.token}")) > 0
-    return func.instr(literal(" ") + SearchDocument.terms + literal(" "), literal(f" {term.token} ")) > 0
+def _fts5_string(term: Term) -> str:
+    # An FTS5 string: double quotes, a double quote inside doubled; `"tok"*` asks for tokens starting with tok.
+    return '"' + term.token.replace('"', '""') + '"' + ("*" if term.prefix else "")
+
+
+def fts5_query_text(words: tuple[Word, ...]) -> str:
+    """The query in SQLite FTS5's syntax, every token a quoted string (they are normalised already)."""
+    return " AND ".join(
+        "(" + " OR ".join("(" + " AND ".join(_fts5_string(t) for t in alt) + ")" for alt in word) + ")"
+        for word in words
+    )
 
 
 def match_condition(dialect: str, words: tuple[Word, ...]) -> ColumnElement[bool]:
     if dialect == "postgresql":
         return SearchDocument.search_vector.bool_op("@@")(cast(literal(tsquery_text(words)), TSQUERY))
-    return and_(*(or_(*(and_(*(_sqlite_term(t) for t in alt)) for alt in word)) for word in words))
+    # `terms MATCH`: only that column is searched, never the document ids FTS5 also indexes.
+    matching = select(search_fts.c.document_id).where(search_fts.c.terms.match(fts5_query_text(words)))
+    return SearchDocument.id.in_(matching)
 
 
 def search(

@@ -9,6 +9,8 @@ normalised tokens of its searchable text in `terms`. On PostgreSQL a generated t
 carries a GIN index; SQLite has no tsvector, so there the column is a NULL placeholder (one schema for both
 engines, as the models declare it) and its index is empty. An FTS5 table is deliberately not used on SQLite: its
 shadow tables would be tables outside the models, which `alembic check` and the migration tests refuse.
+(Superseded by 0008, which adds that FTS5 table after all, with migrations/env.py and the migration tests ignoring
+exactly its tables. This revision is unchanged.)
 
 The index is derived data: on a database that already holds cases, fill it once with
 `flask --app app search reindex` (new writes are indexed as they happen).

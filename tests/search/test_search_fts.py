@@ -1,0 +1,202 @@
+"""Each engine's own full-text index (casefile.search): on SQLite the FTS5 table `search_fts` of migration 0008,
+kept in step with `search_documents` by triggers; on PostgreSQL the GIN-indexed tsvector. The behaviour tests run
+on both engines (CASEFILE_TEST_DB) with the same expected results; the ones that look inside FTS5 run on SQLite.
+Whatever a user types, it is text to look for, never query syntax of either engine."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from alembic import command
+from conftest import Team, found
+from flask import Flask
+from sqlalchemy import create_engine, delete, event, pool, select, text
+from sqlalchemy.dialects import sqlite
+
+from casefile.cases.models import Incident
+from casefile.db import get_database, session_scope
+from casefile.migrate import alembic_config
+from casefile.search.models import SearchDocument
+from casefile.search.services import Term, fts5_query_text, match_condition, parse_query
+
+DB_KIND = os.environ.get("CASEFILE_TEST_DB", "sqlite")
+sqlite_only = pytest.mark.skipif(DB_KIND != "sqlite", reason="looks inside SQLite's FTS5 table")
+
+
+def fts_mirrors_documents(app: Flask) -> int:
+    """On SQLite, assert that search_fts holds exactly one row per search document, with its terms; the count."""
+    with app.app_context(), session_scope() as s:
+        documents = sorted(tuple(r) for r in s.execute(text("SELECT id, terms FROM search_documents")))
+        if s.get_bind().dialect.name != "sqlite":
+            return len(documents)
+        fts = sorted(tuple(r) for r in s.execute(text("SELECT document_id, terms FROM search_fts")))
+    assert fts == documents
+    return len(fts)
+
+
+@sqlite_only
+def test_sqlite_search_is_an_fts5_match_through_its_index(app: Flask, team: Callable[..., Team]) -> None:
+    compiled = str(match_condition("sqlite", parse_query("ترهونة W-0001")).compile(dialect=sqlite.dialect()))
+    assert "search_fts" in compiled and "MATCH" in compiled and "instr" not in compiled.lower()
+
+    t = team()
+    t.incident("Tarhouna mass graves")
+    statements: list[tuple[str, Any]] = []
+
+    def capture(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:
+        statements.append((statement, parameters))
+
+    engine = get_database(app).engine
+    event.listen(engine, "before_cursor_execute", capture)
+    try:
+        assert found(t.search("tarhuna")) == {("incident", "Tarhouna mass graves")}
+    finally:
+        event.remove(engine, "before_cursor_execute", capture)
+    [(sql, params)] = [(sql, params) for sql, params in statements if "FROM search_documents" in sql]
+    assert "search_fts.terms MATCH" in sql and "instr" not in sql.lower()
+    assert '(("tarhuna"*) OR ("trhn"))' in params
+    with engine.connect() as conn:
+        plan = " | ".join(row[-1] for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql, params))
+    # The matching documents come out of the full-text index (FTS5's MATCH plan), not a scan of their terms.
+    assert "search_fts VIRTUAL TABLE INDEX" in plan, plan
+
+
+def test_fts5_query_quotes_every_token() -> None:
+    assert fts5_query_text(parse_query("ترهونة W-0001")) == '(("ترهونه"*) OR ("trhn")) AND (("w" AND "0001"*))'
+    hostile = (((Term('a"b OR c* NEAR(', True),),),)
+    assert fts5_query_text(hostile) == '(("a""b OR c* NEAR("*))'
+
+
+@sqlite_only
+def test_hostile_tokens_are_text_to_fts5(app: Flask, team: Callable[..., Team]) -> None:
+    t = team()
+    t.incident("Shelling near the market")
+    with app.app_context(), session_scope() as s:
+        for token in ('"', '""', "*", "NEAR(", "a OR b", "-x", "^", "col:x", "terms:market", "market)", "{terms}"):
+            query = fts5_query_text((((Term(token, False),), (Term(token, True),)),))
+            # Never a syntax error; at most a phrase of the words it contains.
+            s.execute(text("SELECT count(*) FROM search_fts WHERE terms MATCH :q"), {"q": query}).scalar_one()
+
+
+# query → what it finds (as titles of incidents), or the status when it is refused; the same on both engines.
+HOSTILE: dict[str, set[str] | int] = {
+    '"': 422,
+    '""': 422,
+    "*": 422,
+    "^": 422,
+    "(": 422,
+    "NEAR(": {"Shelling near the market"},
+    "NEAR(market, shelling)": {"Shelling near the market"},
+    "market*": {"Shelling near the market"},
+    '"market"': {"Shelling near the market"},
+    "-market": {"Shelling near the market"},
+    "^market": {"Shelling near the market"},
+    "market -shelling": {"Shelling near the market"},  # no NOT: both words are required, and both are there
+    "market OR kani": set(),  # OR is a word to find, like any other
+    "market AND NOT shelling": set(),
+    "col:market": set(),
+    "terms:market": set(),
+    "{terms}:market": set(),
+    "search_fts:market": set(),
+    "' OR 1=1 --": set(),
+    '"ترهونة': {"ترهونة checkpoint"},
+    "ترهونة*": {"ترهونة checkpoint"},
+}
+
+
+def test_hostile_queries_are_words_on_either_engine(team: Callable[..., Team]) -> None:
+    t = team()
+    t.incident("Shelling near the market")
+    t.incident("ترهونة checkpoint")
+    outcome: dict[str, set[str] | int] = {}
+    for q, expected in HOSTILE.items():
+        response = t.api.get("/search", query_string={"q": q})
+        if isinstance(expected, int):
+            outcome[q] = response.status_code
+        else:
+            assert response.status_code == 200, (q, response.get_data(as_text=True)[:300])
+            outcome[q] = {title for _kind, title in found(response.get_json())}
+    wrong = {q: (got, HOSTILE[q]) for q, got in outcome.items() if got != HOSTILE[q]}
+    assert not wrong, wrong
+
+
+def test_document_ids_are_never_matched(app: Flask, team: Callable[..., Team]) -> None:
+    t = team()
+    t.incident("Tarhouna")
+    with app.app_context(), session_scope() as s:
+        [document_id] = s.scalars(select(SearchDocument.id)).all()
+    assert t.search(document_id.hex)["total"] == 0
+    assert t.search(str(document_id))["total"] == 0
+
+
+def test_edits_and_deletions_reach_the_full_text_index(app: Flask, team: Callable[..., Team]) -> None:
+    t = team()
+    incident = t.incident("Shelling of Abu Salim", place_name="Tripoli")
+    t.actor("Kaniyat militia", aliases=["الكانيات"])
+    assert fts_mirrors_documents(app) == 2
+    assert found(t.search("Salim")) == {("incident", "Shelling of Abu Salim")}
+
+    changed = t.api.patch(f"/incidents/{incident['id']}", json={"title": "Shelling of Qasr Bin Ghashir"})
+    assert changed.status_code == 200, changed.get_data(as_text=True)
+    assert t.search("Salim")["total"] == 0
+    assert found(t.search("Ghashir")) == {("incident", "Shelling of Qasr Bin Ghashir")}
+    assert found(t.search("غشير")) == {("incident", "Shelling of Qasr Bin Ghashir")}  # by name key: ghshr
+    assert fts_mirrors_documents(app) == 2
+
+    with app.app_context(), session_scope() as s:
+        s.delete(s.get(Incident, uuid.UUID(incident["id"])))
+    assert t.search("Ghashir")["total"] == 0 and t.search("Tripoli")["total"] == 0
+    assert found(t.search("الكانيات")) == {("actor", "Kaniyat militia")}
+    assert fts_mirrors_documents(app) == 1
+
+
+def test_reindex_leaves_the_full_text_index_right(app: Flask, team: Callable[..., Team]) -> None:
+    t = team()
+    t.incident("Tarhouna mass graves")
+    t.actor("محمد الكاني")
+    t.evidence("Autopsy report")
+    with app.app_context(), session_scope() as s:
+        s.execute(delete(SearchDocument))
+        if s.get_bind().dialect.name == "sqlite":
+            # A row that drifted from its document (as if written while the triggers were missing).
+            s.execute(text("INSERT INTO search_fts (document_id, terms) VALUES ('0' || hex(randomblob(15)), 'stray')"))
+    assert t.search("tarhuna")["total"] == 0
+    result = app.test_cli_runner().invoke(args=["search", "reindex"])
+    assert result.exit_code == 0, result.output
+    assert fts_mirrors_documents(app) == 3
+    assert found(t.search("ترهونه")) == {("incident", "Tarhouna mass graves")}
+    assert found(t.search("al-Kani")) == {("actor", "محمد الكاني")}
+    assert t.search("autopsy")["total"] == 1
+
+
+@sqlite_only
+def test_migration_fills_the_fts5_table_from_existing_documents_and_downgrade_removes_it(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'upgrade.db'}"
+    cfg = alembic_config(url)
+    command.upgrade(cfg, "0006")
+    engine = create_engine(url, poolclass=pool.NullPool)
+    document_id = uuid.uuid4().hex
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO search_documents (id, case_id, object_type, object_id, title, terms, updated_at) "
+                "VALUES (:id, :case_id, 'incident', :object_id, 'Tarhouna', 'tarhouna ترهونه trhn', '2026-01-01')"
+            ),
+            {"id": document_id, "case_id": uuid.uuid4().hex, "object_id": uuid.uuid4().hex},
+        )
+    command.upgrade(cfg, "0008")
+    with engine.connect() as conn:
+        for query in ('"ترهون"*', '"trhn"', '"tarhouna"'):
+            matched = conn.execute(text("SELECT document_id FROM search_fts WHERE terms MATCH :q"), {"q": query})
+            assert matched.scalars().all() == [document_id], query
+    command.downgrade(cfg, "0006")
+    with engine.connect() as conn:
+        left = conn.execute(text("SELECT name FROM sqlite_master WHERE name LIKE 'search_fts%'")).scalars().all()
+        assert left == []
+        assert conn.execute(text("SELECT count(*) FROM search_documents")).scalar_one() == 1
+    engine.dispose()
