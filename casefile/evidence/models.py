@@ -92,6 +92,9 @@ class EvidenceItem(UUIDPrimaryKey, Base):
     # Content address of the blob, and the custody hash: the content never changes after ingest.
     sha256: Mapped[str] = mapped_column(String(64), index=True)
     extracted: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # Plain text of the file where it has one (text files, PDFs with a text layer; evidence/text.py), bounded,
+    # taken at ingest for search. Derived, never evidence. Deferred: only the search index reads it.
+    text_content: Mapped[str] = mapped_column(Text, default="", deferred=True)
     metadata_status: Mapped[str] = mapped_column(String(20), default="none")
     # Derived, never evidence: a metadata-free preview image.
     preview_sha256: Mapped[str | None] = mapped_column(String(64))

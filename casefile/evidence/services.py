@@ -38,6 +38,7 @@ from casefile.evidence.models import (
 )
 from casefile.evidence.preview import make_thumbnail
 from casefile.evidence.sniff import is_image, kind_hint, sniff_media_type
+from casefile.evidence.text import extract_text
 from casefile.storage import BlobStore, BlobWriter, HashMismatch, InvalidBlobId
 
 EDITABLE_FIELDS = (
@@ -193,6 +194,7 @@ def ingest(
         with writer.open_staged() as staged:
             media_type = sniff_media_type(staged)
             extracted = extract_metadata(staged, media_type)
+            text_content = extract_text(staged, media_type)
             thumbnail = make_thumbnail(staged) if is_image(media_type) else None
         sha256 = writer.commit(declared_sha256 or None)
     except HashMismatch as error:
@@ -230,6 +232,7 @@ def ingest(
         sha256=sha256,
         extracted=extracted,
         metadata_status=extracted.get("status", "none"),
+        text_content=text_content,
         preview_sha256=preview,
         # A derivative is never less restricted than its original unless someone says so.
         classification=values.get("classification", parent.classification if parent else Classification.CONFIDENTIAL),

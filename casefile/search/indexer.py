@@ -13,9 +13,10 @@ and must be written deliberately by the service that knows that, never inferred 
 
 What is indexed: incidents (title, description, place name); actors (name, aliases, description), except merged
 duplicates, which live on as aliases of the actor they became; evidence items (ERN, title, description, source,
-original file name); witnesses by their pseudonym code ONLY. A witness's protected identity is ciphertext and must
-never reach the index, so no field of it is ever read here. Evidence file contents are not read: that would mean
-blob-store I/O (possibly S3) inside a database flush.
+original file name, and the text of the file where it has one); witnesses by their pseudonym code ONLY. A witness's
+protected identity is ciphertext and must never reach the index, so no field of it is ever read here. Evidence
+files themselves are never read here, which would mean blob-store I/O (possibly S3) inside a database flush: their
+text is extracted once at ingest (evidence/text.py) into `EvidenceItem.text_content`, and indexed from there.
 
 Only `search_documents` is written here. Each engine's full-text index follows it inside the database: the
 generated tsvector column on PostgreSQL, and on SQLite the FTS5 table `search_fts`, which triggers on
@@ -46,8 +47,10 @@ from casefile.names import search_terms
 from casefile.search.models import TITLE_LENGTH, ObjectType, SearchDocument, search_fts
 from casefile.witnesses.models import Witness
 
-# PostgreSQL refuses a tsvector over 1 MB; the searchable fields are bounded (50 000 characters at most), so this
-# cap is a guard against the unexpected, not a limit anyone should meet. Tokens past it are not searchable.
+# PostgreSQL refuses a tsvector over 1 MB. The searchable fields are bounded (50 000 characters at most, and an
+# evidence file's text 200 000), and tokens are de-duplicated, so few documents reach this cap; a very long file
+# text may, and its last distinct words are then not searchable. The file text comes last, so that is all it
+# can cost: the item's own fields are always indexed.
 MAX_TERMS_LENGTH = 200_000
 BATCH = 500
 
@@ -62,6 +65,8 @@ class Indexed:
     fields: tuple[str, ...]
     # (title, searchable texts), or None when the object must not be in the index.
     document: Callable[[Any], tuple[str, list[str]] | None]
+    # Rows per page of `reindex_all`: fewer where a row can be large (an evidence item's file text).
+    batch: int = BATCH
 
 
 def _incident(obj: Any) -> tuple[str, list[str]]:
@@ -75,7 +80,8 @@ def _actor(obj: Any) -> tuple[str, list[str]] | None:
 
 
 def _evidence(obj: Any) -> tuple[str, list[str]]:
-    return f"{obj.ern} — {obj.title}", [obj.ern, obj.title, obj.description, obj.source, obj.original_filename]
+    texts = [obj.ern, obj.title, obj.description, obj.source, obj.original_filename, obj.text_content]
+    return f"{obj.ern} — {obj.title}", texts
 
 
 def _witness(obj: Any) -> tuple[str, list[str]]:
@@ -91,8 +97,9 @@ INDEXED: dict[type[Any], Indexed] = {
         Indexed(
             EvidenceItem,
             ObjectType.EVIDENCE,
-            ("case_id", "ern", "title", "description", "source", "original_filename"),
+            ("case_id", "ern", "title", "description", "source", "original_filename", "text_content"),
             _evidence,
+            batch=50,
         ),
         Indexed(Witness, ObjectType.WITNESS, ("case_id", "code"), _witness),
     )
@@ -206,7 +213,7 @@ def reindex_all(session: Session) -> dict[str, int]:
         last: uuid.UUID | None = None
         while True:
             # Keyset pages: constant memory, and no cursor left open across the writes.
-            stmt = select(*columns).order_by(model.id).limit(BATCH)
+            stmt = select(*columns).order_by(model.id).limit(spec.batch)
             if last is not None:
                 stmt = stmt.where(model.id > last)
             page = session.execute(stmt).all()
