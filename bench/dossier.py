@@ -8,12 +8,15 @@ A throwaway instance (SQLite + local blob store) gets a user, a case with an inc
 items of `--item-size` random bytes each, every one ingested through `casefile.evidence.services.ingest`
 with a `store.writer()` filled 1 MiB at a time (classification "confidential", linked to the incident).
 `casefile.dossier.builder.build_dossier(app, case_id, user_id, "generic", "Benchmark", evidence_ids=all)` then
-runs in a fresh child process (after a 1-item warm-up build in another case, so lazy imports and font set-up
-are not counted), which measures its wall and CPU time and its peak RSS growth.
+runs in a fresh child process (after a 1-item warm-up build in another case, so lazy imports, the PDF fork
+server and font set-up are not counted), which measures its wall and CPU time and its peak RSS growth. The
+builder lays the PDF out in a worker process while it streams the evidence; that worker's figures come from the
+builder's log line, and its memory counts towards the target together with the build process's own.
 
 Baseline, same run: `zip -0 -q -r` of the same files exported to a plain directory (best of a run before and
 one after the build). Targets: build time <= 2x zip -0 time (judged when the evidence totals >= 1 GiB: on a
-smoke run the per-dossier costs dominate), peak RSS growth during the build <= 200 MiB, the dossier holds
+smoke run the per-dossier costs dominate), peak RSS growth during the build (build process + PDF worker)
+<= 200 MiB, the dossier holds
 every item, and `casefile.dossier.verify.verify_dossier_zip` accepts the ZIP exported from the store.
 """
 
@@ -61,7 +64,7 @@ WARMUP_SIZE = 64 * 1024
 CHUNK = MIB
 PROFILE, TITLE = "generic", "Benchmark"
 # Functions of casefile.dossier.builder timed in the child (build_dossier looks them up at call time).
-WRAPPED = ("_trails", "assemble_document", "_render_pdf", "_finish_bag")
+WRAPPED = ("_trails", "assemble_document", "_pdf_html", "_finish_bag")
 
 
 # --- the build, in a child process -------------------------------------------------------------------
@@ -74,8 +77,8 @@ def child() -> int:
 
     Phase times come from the `progress` callback and from wrapping, in this process only (the application's
     code is unchanged), references the builder module holds (`get_database`, first called when step 2 starts,
-    and the functions in WRAPPED), the blob writer's `commit` (the ZIP's fsync and publication) and
-    WeasyPrint's `HTML.render` (layout time and page count)."""
+    and the functions in WRAPPED) and the blob writer's `commit` (the ZIP's fsync and publication). The PDF
+    worker's pages, size, times and memory come from the builder's log record."""
     inherited = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     line = sys.stdin.readline()
     if not line.strip():
@@ -83,7 +86,7 @@ def child() -> int:
     job = json.loads(line)
     case_id, warmup_case_id, user_id = (uuid.UUID(job[k]) for k in ("case_id", "warmup_case_id", "user_id"))
 
-    import weasyprint
+    import logging
 
     from casefile import create_app
     from casefile.config import load_settings
@@ -100,7 +103,18 @@ def child() -> int:
     pdf_info: dict[str, float] = {}
     original_get_database = builder_module.get_database
     original_commit = TempFileBlobWriter.commit
-    original_layout = weasyprint.HTML.render
+
+    class PdfRecord(logging.Handler):
+        """The builder's line about the PDF worker: pages, bytes, layout s, total s, RSS at start, peak (KiB)."""
+
+        def emit(self, record: logging.LogRecord) -> None:
+            if "PDF of" in str(record.msg) and isinstance(record.args, tuple):
+                keys = ("pages", "bytes", "layout_s", "worker_s", "rss_start_kib", "peak_kib")
+                pdf_info.update(zip(keys, record.args[1:], strict=True))
+
+    builder_log = logging.getLogger(builder_module.__name__)
+    builder_log.addHandler(PdfRecord())
+    builder_log.setLevel(logging.INFO)
 
     def mark(name: str) -> None:
         marks.setdefault(name, time.perf_counter())
@@ -127,21 +141,10 @@ def child() -> int:
             finally:
                 spent[name] = spent.get(name, 0.0) + time.perf_counter() - started
                 hwm[name] = proc_status_kib(pid, "VmHWM")
-                if name == "_render_pdf":  # (document, session, case, out): the PDF is held in a BytesIO
-                    pdf_info["bytes"] = len(args[3].getvalue())
 
         setattr(builder_module, name, timed)
 
-    def timed_layout(self: Any, *args: Any, **kwargs: Any) -> Any:
-        """WeasyPrint's HTML.render (the layout, before the PDF is serialised): its time and page count."""
-        started = time.perf_counter()
-        document = original_layout(self, *args, **kwargs)
-        pdf_info["layout_s"] = pdf_info.get("layout_s", 0.0) + time.perf_counter() - started
-        pdf_info["pages"] = pdf_info.get("pages", 0) + len(document.pages)
-        return document
-
     builder_module.get_database = marking_get_database  # type: ignore[assignment]
-    weasyprint.HTML.render = timed_layout  # type: ignore[method-assign]
     TempFileBlobWriter.commit = timed_commit  # type: ignore[method-assign]
     for name in WRAPPED:
         wrap(name)
@@ -178,6 +181,8 @@ def child() -> int:
         )
         ended = time.perf_counter()
         build_cpu = time.process_time() - cpu
+        if "peak_kib" not in pdf_info:  # without it the worker's memory would silently go uncounted
+            raise RuntimeError("the builder logged no line about its PDF worker")
         sampler.stop()
         hwm_after = proc_status_kib(pid, "VmHWM")
         rss_after = proc_status_kib(pid, "VmRSS")
@@ -435,13 +440,19 @@ def report(args: argparse.Namespace, root: Path, instance: Path, builder: subpro
 
     build_s, phases = result["build_s"], result["phases"]
     ratio = build_s / best["wall"]
-    evidence_ratio = phases["evidence"] / best["wall"]
+    # Step 2 up to the last evidence file: the trails, dossier.json and the PDF's HTML come first, then the stream.
+    inner = phases.get("_trails", 0.0) + phases.get("assemble_document", 0.0) + phases.get("_pdf_html", 0.0)
+    streaming = phases["evidence"] - inner
+    evidence_ratio = streaming / best["wall"]
     peak_reset = result["hwm_after_kib"] is not None
     peak_kib = max(result["hwm_after_kib"], result["sampled_peak_kib"]) if peak_reset else result["sampled_peak_kib"]
-    growth_mib = (peak_kib - result["rss_before_kib"]) / 1024
-    maxrss_growth = (result["maxrss_after_kib"] - result["maxrss_before_kib"]) / 1024
-    without_pdf = build_s - phases.get("_render_pdf", 0.0)
     pdf = result["pdf"]
+    build_growth_mib = (peak_kib - result["rss_before_kib"]) / 1024
+    worker_growth_mib = (pdf.get("peak_kib", 0) - pdf.get("rss_start_kib", 0)) / 1024
+    # The worker is forked for the PDF and gone afterwards: its growth over the fork server it came from is memory
+    # the build takes, on top of the build process's own.
+    growth_mib = build_growth_mib + worker_growth_mib
+    maxrss_growth = (result["maxrss_after_kib"] - result["maxrss_before_kib"]) / 1024
     mib = total / MIB
 
     print()
@@ -457,7 +468,6 @@ def report(args: argparse.Namespace, root: Path, instance: Path, builder: subpro
         """Peak RSS growth reached by the end of a phase (VmHWM over the RSS before the build)."""
         return f"{(hwm[name] - rss_before) / 1024:.1f}" if peak_reset and name in hwm else ""
 
-    inner = phases.get("_trails", 0.0) + phases.get("assemble_document", 0.0) + phases.get("_render_pdf", 0.0)
     print(
         table(
             ["measure", "wall s", "MiB/s", "CPU s", "peak RSS growth by its end, MiB"],
@@ -471,34 +481,47 @@ def report(args: argparse.Namespace, root: Path, instance: Path, builder: subpro
                 ],
                 ["  1. exported entries + signed checkpoint", f"{phases['step1']:.2f}", "", "", grown("step1")],
                 [
-                    "  2a. evidence files streamed into the ZIP",
-                    f"{phases['evidence']:.2f}",
-                    f"{mib / max(phases['evidence'], 1e-9):,.0f}",
-                    "",
-                    grown("evidence"),
-                ],
-                [
-                    "  2b. custody trails with inclusion proofs (_trails)",
+                    "  2a. custody trails with inclusion proofs (_trails)",
                     f"{phases.get('_trails', 0.0):.2f}",
                     "",
                     "",
                     grown("_trails"),
                 ],
                 [
-                    "  2c. dossier.json content (assemble_document)",
+                    "  2b. dossier.json content (assemble_document)",
                     f"{phases.get('assemble_document', 0.0):.2f}",
                     "",
                     "",
                     grown("assemble_document"),
                 ],
                 [
-                    "  2d. dossier.pdf (_render_pdf)",
-                    f"{phases.get('_render_pdf', 0.0):.2f}",
+                    "  2c. the PDF's HTML and charts (_pdf_html)",
+                    f"{phases.get('_pdf_html', 0.0):.2f}",
                     "",
                     "",
-                    grown("_render_pdf"),
+                    grown("_pdf_html"),
                 ],
-                ["  2e. JSON encoding, trail files into the ZIP", f"{phases['documents'] - inner:.2f}", "", "", ""],
+                [
+                    "  2d. evidence files streamed into the ZIP",
+                    f"{streaming:.2f}",
+                    f"{mib / max(streaming, 1e-9):,.0f}",
+                    "",
+                    grown("evidence"),
+                ],
+                [
+                    "      meanwhile: PDF laid out and written in a worker",
+                    f"{pdf.get('worker_s', 0.0):.2f}",
+                    "",
+                    "",
+                    f"{worker_growth_mib:.1f} (worker)",
+                ],
+                [
+                    "  2e. rest of the PDF wait, JSON encoding, trail files",
+                    f"{phases['documents']:.2f}",
+                    "",
+                    "",
+                    "",
+                ],
                 [
                     "  2f+3. tag files and signature, ZIP commit, record",
                     f"{phases['finish']:.2f}",
@@ -529,16 +552,12 @@ def report(args: argparse.Namespace, root: Path, instance: Path, builder: subpro
                 [
                     "dossier.pdf",
                     f"{pdf.get('bytes', 0):,.0f} bytes, {pdf.get('pages', 0):,.0f} pages; WeasyPrint layout "
-                    f"(HTML.render) {pdf.get('layout_s', 0.0):.2f} s of the {phases.get('_render_pdf', 0.0):.2f} s",
+                    f"{pdf.get('layout_s', 0.0):.2f} s of the worker's {pdf.get('worker_s', 0.0):.2f} s",
                 ],
                 ["zip -0 output", f"{best['size']:,} bytes"],
                 ["ratio build / zip -0 (wall)", f"{ratio:.2f}"],
                 ["ratio build / (zip -0 + fsync) (wall, info)", f"{build_s / (best['wall'] + best['fsync']):.2f}"],
-                ["ratio evidence streaming (2a) / zip -0 (wall, info)", f"{evidence_ratio:.2f}"],
-                [
-                    "ratio (build - dossier.pdf) / zip -0 (wall, info)",
-                    f"{without_pdf / best['wall']:.2f}",
-                ],
+                ["ratio evidence streaming (2d) / zip -0 (wall, info)", f"{evidence_ratio:.2f}"],
                 ["ratio CPU build / zip -0 (info)", f"{result['build_cpu'] / max(best['cpu'], 1e-9):.2f}"],
                 [
                     "RSS before / after the build",
@@ -549,7 +568,12 @@ def report(args: argparse.Namespace, root: Path, instance: Path, builder: subpro
                     (f"{result['hwm_after_kib'] / 1024:.1f}" if peak_reset else "n/a (no clear_refs)")
                     + f" / {result['sampled_peak_kib'] / 1024:.1f} MiB ({result['samples']} samples)",
                 ],
-                ["peak RSS growth during the build", f"{growth_mib:.1f} MiB"],
+                [
+                    "peak RSS growth: build process + PDF worker",
+                    f"{build_growth_mib:.1f} + {worker_growth_mib:.1f} = {growth_mib:.1f} MiB "
+                    f"(worker {pdf.get('rss_start_kib', 0) / 1024:.1f} MiB at fork, "
+                    f"peak {pdf.get('peak_kib', 0) / 1024:.1f})",
+                ],
                 ["ru_maxrss growth during the build (info)", f"{maxrss_growth:.1f} MiB"],
                 [
                     "RSS after create_app / after the warm-up build (info)",
@@ -585,7 +609,7 @@ def report(args: argparse.Namespace, root: Path, instance: Path, builder: subpro
             verdict(ratio <= TARGET_RATIO) if judge_time else "n/a (judged at >= 1 GiB)",
         ],
         [
-            "peak RSS growth during the build",
+            "peak RSS growth during the build (process + PDF worker)",
             f"{growth_mib:.1f} MiB",
             f"<= {TARGET_RSS_MIB:.0f} MiB",
             verdict(growth_mib <= TARGET_RSS_MIB),

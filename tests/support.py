@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import hashlib
+import os
 import re
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from flask import Flask
 from flask.testing import FlaskClient
+
+from casefile.storage import LocalBlobStore
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
@@ -70,3 +75,22 @@ def csrf_token(html: str) -> str:
     )
     assert match, "no CSRF token in page"
     return match.group(1)
+
+
+def flip_blob_byte(app: Flask, sha256: str) -> str:
+    """Change one byte of a stored file behind the application's back; returns the new SHA-256."""
+    store = app.extensions["casefile_blobs"]
+    if isinstance(store, LocalBlobStore):
+        path = store.path_for(sha256)
+        os.chmod(path, 0o600)
+        with open(path, "rb") as f:
+            data = bytearray(f.read())
+        data[-2] ^= 0x20
+        with open(path, "wb") as f:
+            f.write(data)
+    else:
+        key = store.key_for(sha256)
+        data = bytearray(store.client.get_object(Bucket=store.bucket, Key=key)["Body"].read())
+        data[-2] ^= 0x20
+        store.client.put_object(Bucket=store.bucket, Key=key, Body=bytes(data))
+    return hashlib.sha256(data).hexdigest()

@@ -5,21 +5,26 @@ Three steps, each its own transaction, because a large dossier takes a while and
    (short write);
 2. stream the bag into the blob store from one read snapshot: evidence files, custody trails with Merkle
    inclusion proofs against that checkpoint, dossier.json, dossier.pdf, manifests (SHA-256 and SHA-512), the
-   tag manifests and the Ed25519 signature over tagmanifest-sha256.txt (no write lock held);
+   tag manifests and the Ed25519 signature over tagmanifest-sha256.txt (no write lock held); the PDF is laid
+   out in a worker process while the evidence files stream, the two costs of a large dossier;
 3. record the dossier and its SHA-256, and a case-level `exported` entry naming it (short write).
 Memory stays flat: files are streamed through the hashers into the ZIP, and the ZIP into the store.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.resources
-import io
+import logging
+import multiprocessing
 import uuid
 import zipfile
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from multiprocessing.context import BaseContext
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -42,12 +47,14 @@ from casefile.db import get_database, session_scope
 from casefile.dossier.models import Dossier
 from casefile.dossier.planner import plan_dossier
 from casefile.dossier.profiles import Profile, load_profiles
-from casefile.errors import Conflict, ValidationFailed
+from casefile.errors import CasefileError, Conflict, ValidationFailed
 from casefile.evidence.models import EvidenceItem, EvidenceLink, Stance
 from casefile.evidence.services import download_name
 from casefile.legal import services as legal
 from casefile.legal.catalogue import load_catalogue
 from casefile.storage import CHUNK_SIZE
+
+log = logging.getLogger(__name__)
 
 SCHEMA = "casefile-dossier/1"
 DOSSIER_LANGUAGES = ("en", "ar")
@@ -176,34 +183,24 @@ def build_dossier(
         user_email = user.email
 
     # 2. The bag, from one read snapshot.
-    bag_name = ""
-    with get_database(app).read_sessionmaker() as rs, store.writer() as writer:
-        case = rs.get(Case, case_id)
-        checkpoint = rs.get(Checkpoint, checkpoint_id)
-        assert case is not None and checkpoint is not None  # noqa: S101 - written in step 1 of this build
-        bag_name = f"{case.reference}-dossier-{str(dossier_id)[:8]}"
-        items = list(
-            rs.scalars(select(EvidenceItem).where(EvidenceItem.id.in_(included_ids)).order_by(EvidenceItem.number))
-        )
-        sth = SignedTreeHead(
-            checkpoint.tree_size, checkpoint.root_hash, checkpoint.timestamp, checkpoint.signature, checkpoint.key_id
-        )
-        with zipfile.ZipFile(_Stream(writer), "w", allowZip64=True) as zf:  # type: ignore[arg-type]
-            bag = BagWriter(zf, bag_name, {}, {})
-            files: dict[uuid.UUID, tuple[str, str, str]] = {}
-            for n, item in enumerate(items, start=1):
-                name = f"evidence/{download_name(item)}"
-                sha256, sha512 = bag.payload(name, _chunks(store.open(item.sha256)), item.size)
-                if sha256 != item.sha256:
-                    raise Conflict(f"{item.ern}: the stored file no longer matches its SHA-256; run custody verify.")
-                files[item.id] = (name, sha256, sha512)
-                if progress:
-                    progress("evidence", n, len(items))
+    try:
+        with get_database(app).read_sessionmaker() as rs, store.writer() as writer:
+            case = rs.get(Case, case_id)
+            checkpoint = rs.get(Checkpoint, checkpoint_id)
+            assert case is not None and checkpoint is not None  # noqa: S101 - written in step 1 of this build
+            bag_name = f"{case.reference}-dossier-{str(dossier_id)[:8]}"
+            items = list(
+                rs.scalars(select(EvidenceItem).where(EvidenceItem.id.in_(included_ids)).order_by(EvidenceItem.number))
+            )
+            sth = SignedTreeHead(
+                checkpoint.tree_size,
+                checkpoint.root_hash,
+                checkpoint.timestamp,
+                checkpoint.signature,
+                checkpoint.key_id,
+            )
+            names = {item.id: f"evidence/{download_name(item)}" for item in items}
             trails = _trails(rs, items, checkpoint.tree_size)
-            for item in items:
-                body = {"ern": item.ern, "sha256": item.sha256, "entries": trails[item.ern]}
-                bag.payload(f"custody/{item.ern}.json", [_json(body)], compress=True)
-            bag.payload("custody/tree-head.json", [_json(sth.to_dict())], compress=True)
             document = assemble_document(
                 rs,
                 case,
@@ -218,21 +215,58 @@ def build_dossier(
                     "organisation": settings.organisation,
                     "profile": profile.to_dict(),
                 },
-                files,
+                names,
                 sth,
                 key_id(key.private),
                 trails,
                 len(excluded),
             )
-            bag.payload("dossier.json", [_json(document)], compress=True)
-            pdf = io.BytesIO()
-            _render_pdf(document, rs, case, pdf, [i.id for i in items], language)
-            bag.payload("dossier.pdf", [pdf.getvalue()])
-            if progress:
-                progress("package", len(items), len(items))
-            _finish_bag(bag, key, profile, dossier_id, checkpoint.tree_size, settings.organisation)
-        sha256 = writer.commit()
-        size = writer.size
+            html = _pdf_html(document, rs, case, [i.id for i in items], language)
+            with zipfile.ZipFile(_Stream(writer), "w", allowZip64=True) as zf:  # type: ignore[arg-type]
+                bag = BagWriter(zf, bag_name, {}, {})
+                # The PDF is laid out in a worker process while this one streams the evidence files: the two costs
+                # of a large dossier, one CPU-bound in Python (WeasyPrint), the other reading, hashing and writing.
+                # A thread would not do: the layout holds the GIL, and the stream would wait for it on every chunk.
+                # The PDF needs only what the database holds (each item's SHA-256 at ingest); the stream checks
+                # every file against it, and a mismatch fails the whole build.
+                from casefile.dossier.pdf import html_to_pdf  # WeasyPrint: imported when a dossier is built
+
+                pool = ProcessPoolExecutor(max_workers=1, mp_context=_pdf_context())
+                try:
+                    rendering = pool.submit(html_to_pdf, html)
+                    sha512 = _stream_evidence(bag, store, items, names, progress)
+                    pdf = rendering.result()
+                finally:
+                    # After a failure the PDF is not waited for: the worker finishes on its own and exits.
+                    pool.shutdown(wait=False, cancel_futures=True)
+                log.info(
+                    "dossier %s: PDF of %d pages, %d bytes, laid out in %.2f s, written in %.2f s; "
+                    "worker RSS %d KiB, peak %d KiB",
+                    dossier_id,
+                    pdf.pages,
+                    len(pdf.data),
+                    pdf.layout_seconds,
+                    pdf.seconds,
+                    pdf.rss_start_kib,
+                    pdf.peak_rss_kib,
+                )
+                for entry, item in zip(document["evidence"], items, strict=True):
+                    entry["sha512"] = sha512[item.id]
+                for item in items:
+                    body = {"ern": item.ern, "sha256": item.sha256, "entries": trails[item.ern]}
+                    bag.payload(f"custody/{item.ern}.json", [_json(body)], compress=True)
+                bag.payload("custody/tree-head.json", [_json(sth.to_dict())], compress=True)
+                bag.payload("dossier.json", [_json(document)], compress=True)
+                bag.payload("dossier.pdf", [pdf.data])
+                if progress:
+                    progress("package", len(items), len(items))
+                _finish_bag(bag, key, profile, dossier_id, checkpoint.tree_size, settings.organisation)
+            sha256 = writer.commit()
+            size = writer.size
+    except Exception as error:
+        # Step 1 recorded each item as exported in this dossier: the ledger must also say it was never made.
+        _record_failed_build(app, case_id, user_id, dossier_id, profile.code, error)
+        raise
 
     # 3. The record of what was built.
     with session_scope(app) as s:
@@ -266,6 +300,50 @@ def build_dossier(
     return dossier_id
 
 
+def _record_failed_build(
+    app: Flask, case_id: uuid.UUID, user_id: uuid.UUID, dossier_id: uuid.UUID, profile: str, error: Exception
+) -> None:
+    from casefile.auth.models import User
+
+    reason = error.message if isinstance(error, CasefileError) else type(error).__name__
+    with session_scope(app) as s:
+        record_custody(
+            s,
+            actor=s.get(User, user_id),
+            action=Action.NOTE,
+            case_id=case_id,
+            details={"dossier": str(dossier_id), "profile": profile, "build_failed": reason},
+        )
+
+
+def _stream_evidence(
+    bag: BagWriter,
+    store: Any,
+    items: Sequence[EvidenceItem],
+    names: dict[uuid.UUID, str],
+    progress: ProgressFn | None,
+) -> dict[uuid.UUID, str]:
+    """Every item's file into the bag, checked against its SHA-256 at ingest; returns the SHA-512s."""
+    sha512s: dict[uuid.UUID, str] = {}
+    for n, item in enumerate(items, start=1):
+        sha256, sha512s[item.id] = bag.payload(names[item.id], _chunks(store.open(item.sha256)), item.size)
+        if sha256 != item.sha256:
+            raise Conflict(f"{item.ern}: the stored file no longer matches its SHA-256; run custody verify.")
+        if progress:
+            progress("evidence", n, len(items))
+    return sha512s
+
+
+@functools.cache
+def _pdf_context() -> BaseContext:
+    """Processes for PDF layout come from a fork server that has imported WeasyPrint once: starting a worker is
+    a fork of a small, single-threaded process, never of this one (which may hold threads, locks and database
+    connections), and costs no import."""
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["casefile.dossier.pdf"])
+    return context
+
+
 def _json(value: Any) -> bytes:
     import json
 
@@ -297,14 +375,15 @@ def assemble_document(
     witness_codes: dict[uuid.UUID, str],
     profile: Profile,
     dossier: dict[str, Any],
-    files: dict[uuid.UUID, tuple[str, str, str]],
+    names: dict[uuid.UUID, str],
     sth: SignedTreeHead,
     public_key_id: str,
     trails: dict[str, list[dict[str, Any]]],
     withheld: int,
 ) -> dict[str, Any]:
     """dossier.json: the same content as the PDF, machine-readable. Only included evidence is named, witnesses
-    only by pseudonym, and no protected identity is ever read."""
+    only by pseudonym, and no protected identity is ever read. Each item's `sha512` is None here: the builder
+    fills it in once the file has streamed (the PDF, rendered meanwhile, shows SHA-256 only)."""
     included = {i.id: i for i in items}
     ern = {i.id: i.ern for i in items}
     links = session.scalars(select(EvidenceLink).where(EvidenceLink.evidence_id.in_(list(included)))).all()
@@ -356,7 +435,6 @@ def assemble_document(
         )
     evidence = []
     for item in items:
-        name, sha256, sha512 = files[item.id]
         evidence.append(
             {
                 "ern": item.ern,
@@ -365,8 +443,8 @@ def assemble_document(
                 "classification": item.classification.value,
                 "media_type": item.media_type,
                 "size": item.size,
-                "sha256": sha256,
-                "sha512": sha512,
+                "sha256": item.sha256,
+                "sha512": None,
                 "collected_at": item.collected_at.isoformat() if item.collected_at else None,
                 "source": item.source,
                 "source_reliability": item.source_reliability,
@@ -374,7 +452,7 @@ def assemble_document(
                 "witness": witness_codes.get(item.id),
                 "parent_ern": ern.get(item.parent_id) if item.parent_id else None,
                 "derivation": item.derivation.value if item.derivation else None,
-                "file": name,
+                "file": names[item.id],
                 "description": item.description,
             }
         )
@@ -453,26 +531,24 @@ def _actor_json(actor: Actor, profile: Profile) -> dict[str, Any]:
     }
 
 
-def _render_pdf(
+def _pdf_html(
     document: dict[str, Any],
     session: Session,
     case: Case,
-    out: BinaryIO,
     evidence_ids: Sequence[uuid.UUID],
     language: str,
-) -> None:
-    """The PDF's headings follow the dossier's language; user text keeps its own language and direction."""
+) -> str:
+    """The PDF's HTML. Headings follow the dossier's language; user text keeps its own language and direction."""
     from babel.support import Translations
 
     from casefile.actors.pictures import command_chart_svg, timeline_svg
-    from casefile.dossier.pdf import render_dossier_pdf
+    from casefile.dossier.pdf import render_dossier_html
 
     translations = Translations.load(str(Path(__file__).resolve().parent.parent / "translations"), [language])
-    render_dossier_pdf(
+    return render_dossier_html(
         document,
         command_chart_svg=command_chart_svg(session, case, evidence_ids),
         timeline_svg=timeline_svg(session, case),
-        out=out,
         translate=translations.gettext,
         language=language,
     )

@@ -24,11 +24,15 @@ from __future__ import annotations
 
 import functools
 import html
+import io
 import json
 import mimetypes
 import re
+import resource
+import time
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -41,7 +45,15 @@ from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from casefile import REPO_ROOT
 
-__all__ = ["SECTIONS", "LocalOnlyFetcher", "render_dossier_html", "render_dossier_pdf", "text_direction"]
+__all__ = [
+    "SECTIONS",
+    "LocalOnlyFetcher",
+    "RenderedPdf",
+    "html_to_pdf",
+    "render_dossier_html",
+    "render_dossier_pdf",
+    "text_direction",
+]
 
 TEMPLATES_DIR = REPO_ROOT / "templates"
 TEMPLATE_NAME = "dossier/pdf.html"
@@ -100,11 +112,53 @@ def render_dossier_pdf(
         translate=translate,
         language=language,
     )
-    weasyprint.HTML(
+    out.write(html_to_pdf(html).data)
+
+
+@dataclass(frozen=True)
+class RenderedPdf:
+    data: bytes
+    pages: int
+    layout_seconds: float
+    seconds: float
+    # VmRSS when the rendering started and the process's peak RSS after it (KiB): in a worker forked for the
+    # rendering, their difference is the memory the rendering itself took.
+    rss_start_kib: int
+    peak_rss_kib: int
+
+
+def html_to_pdf(html: str) -> RenderedPdf:
+    """Lay out the HTML of :func:`render_dossier_html` and write the PDF. Plain data in and out (picklable),
+    so the dossier builder can run it in a worker process while it streams the evidence files."""
+    rss_start = _rss_kib()
+    started = time.perf_counter()
+    laid_out = weasyprint.HTML(
         string=html,
         base_url=(TEMPLATES_DIR / "dossier").as_uri() + "/",
         url_fetcher=LocalOnlyFetcher(TEMPLATES_DIR),
-    ).write_pdf(out)
+    ).render()
+    layout_seconds = time.perf_counter() - started
+    out = io.BytesIO()
+    laid_out.write_pdf(out)
+    return RenderedPdf(
+        data=out.getvalue(),
+        pages=len(laid_out.pages),
+        layout_seconds=layout_seconds,
+        seconds=time.perf_counter() - started,
+        rss_start_kib=rss_start,
+        peak_rss_kib=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+    )
+
+
+def _rss_kib() -> int:
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
 
 
 def render_dossier_html(

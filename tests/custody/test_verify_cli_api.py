@@ -26,7 +26,7 @@ from casefile.custody.models import CustodyEntry
 from casefile.db import session_scope
 from casefile.storage import LocalBlobStore
 
-from support import Account, Api, login
+from support import Account, Api, flip_blob_byte, login
 
 # --- helpers --------------------------------------------------------------------------------------------------------
 
@@ -55,24 +55,6 @@ def upload(api: Api, case_id: uuid.UUID, content: bytes, name: str = "exhibit.tx
     )
     assert response.status_code == 201, response.get_data(as_text=True)[:500]
     return response.get_json()
-
-
-def flip_blob_byte(app: Flask, sha256: str) -> str:
-    store = app.extensions["casefile_blobs"]
-    if isinstance(store, LocalBlobStore):
-        path = store.path_for(sha256)
-        os.chmod(path, 0o600)
-        with open(path, "rb") as f:
-            data = bytearray(f.read())
-        data[-2] ^= 0x20
-        with open(path, "wb") as f:
-            f.write(data)
-    else:
-        key = store.key_for(sha256)
-        data = bytearray(store.client.get_object(Bucket=store.bucket, Key=key)["Body"].read())
-        data[-2] ^= 0x20
-        store.client.put_object(Bucket=store.bucket, Key=key, Body=bytes(data))
-    return hashlib.sha256(data).hexdigest()
 
 
 def delete_blob(app: Flask, sha256: str) -> None:

@@ -32,7 +32,7 @@ from casefile.custody.signing import key_id
 from casefile.db import session_scope
 from casefile.dossier.models import Dossier
 
-from support import Account, Api, login
+from support import Account, Api, flip_blob_byte, login
 
 PREFIX = "/api/v1"
 ICC = "icc-otp-art15"
@@ -278,6 +278,31 @@ def test_api_refuses_bad_dossier_requests_before_writing_anything(
     assert len(new) == after_patch - before
     assert not [e for e in new if e.action == Action.EXPORTED]
     assert dossier_count(app) == 0
+
+
+def test_api_build_fails_whole_when_a_stored_file_was_altered(
+    app: Flask, api_for: Callable[..., tuple[Api, Account]], make_case: Callable[..., uuid.UUID]
+) -> None:
+    api, owner = api_for("investigator")
+    case_id = make_case(owner, "ALPHA")
+    items = [upload(api, case_id, f"exhibit {n}\n".encode() * 1000, f"exhibit-{n}.txt") for n in range(3)]
+    flip_blob_byte(app, items[1]["sha256"])
+    create = f"/cases/{case_id}/dossiers"
+
+    body = api_call(app, api, "POST", create, 409, {"profile": ICC, "evidence_ids": [i["id"] for i in items]})
+    # It names the item and what to do; no dossier is recorded for a package that could not be made whole.
+    assert items[1]["ern"] in body["error"]["message"] and "custody verify" in body["error"]["message"]
+    assert dossier_count(app) == 0
+    # The items were recorded as exported before the files streamed; the ledger says the dossier was never made.
+    exported, failed = [e for e in ledger(app) if e.action == Action.EXPORTED], ledger(app)[-1]
+    assert len(exported) == 3 and {e.details["dossier"] for e in exported} == {failed.details["dossier"]}
+    assert failed.action == Action.NOTE and items[1]["ern"] in failed.details["build_failed"]
+
+    # The PDF worker of the failed build does not get in the way of the next one.
+    intact = [items[0]["id"], items[2]["id"]]
+    built = api_call(app, api, "POST", create, 201, {"profile": ICC, "evidence_ids": intact})
+    assert [i["ern"] for i in built["included"]] == [items[0]["ern"], items[2]["ern"]]
+    assert dossier_count(app) == 1
 
 
 # --- the web wizard ----------------------------------------------------------------------------------------------
