@@ -180,7 +180,6 @@ def render_dossier_html(
         _=translate,
         lang=language,
         direction=direction,
-        page_label=_page_label_css(translate("Page {page} of {pages}")),
         sections=_sections(profile.get("sections")),
         doc=_view(document),
         command_chart=_svg(command_chart_svg),
@@ -320,6 +319,7 @@ def _environment() -> jinja2.Environment:
         filesize=_format_size,
         details=_summarise_details,
         hashprefix=_hash_prefix,
+        page_label_css=_page_label_css,
     )
     return env
 

@@ -488,4 +488,5 @@ def test_an_arabic_dossier_has_arabic_headings(app, api_for, tmp_path) -> None:
     # (pdftotext also swaps the letters of the lam-alef ligature, so match words without one.)
     assert "فهرس" in text  # "Evidence index"
     assert "الملف التعريفي" in text  # "Profile"
-    assert "Evidence index" not in text
+    assert "صفحة" in text  # "Page", of the running page label set in CSS
+    assert "Evidence index" not in text and "Page 2 of" not in text
