@@ -38,6 +38,29 @@ FIELD_KEY = base64.b64encode(b"k" * 32).decode()
 assert DB_KIND in ("sqlite", "postgresql"), DB_KIND
 assert STORAGE_KIND in ("local", "s3"), STORAGE_KIND
 
+# --- no test may be skipped -------------------------------------------------------------------------------------
+# A skipped test is one that cannot fail: if a tool it needs is missing (pdftotext, openssl, Chromium), the run
+# must say so by failing, not pass without it. `make test` installs and starts everything the suite needs.
+SKIPPED: list[str] = []
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    # Under xdist the controller sees every worker's reports here too.
+    if report.skipped and not hasattr(report, "wasxfail"):
+        SKIPPED.append(f"{report.nodeid}: {report.longrepr[2] if isinstance(report.longrepr, tuple) else ''}")
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if SKIPPED and not hasattr(terminalreporter.config, "workerinput"):
+        terminalreporter.write_line(f"FAILED: {len(SKIPPED)} test(s) skipped, and no test may be:", red=True)
+        for line in SKIPPED:
+            terminalreporter.write_line(f"  {line}", red=True)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if SKIPPED and exitstatus == pytest.ExitCode.OK and not hasattr(session.config, "workerinput"):
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
 
 def pg_url(db: str) -> str:
     return PG_URL.format(db=db)
