@@ -13,18 +13,15 @@ Memory stays flat: files are streamed through the hashers into the ZIP, and the 
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import importlib.resources
 import logging
-import multiprocessing
 import uuid
 import zipfile
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from multiprocessing.context import BaseContext
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -53,6 +50,7 @@ from casefile.evidence.services import download_name
 from casefile.legal import services as legal
 from casefile.legal.catalogue import load_catalogue
 from casefile.storage import CHUNK_SIZE
+from casefile.workers import worker_context
 
 log = logging.getLogger(__name__)
 
@@ -231,7 +229,7 @@ def build_dossier(
                 # every file against it, and a mismatch fails the whole build.
                 from casefile.dossier.pdf import html_to_pdf  # WeasyPrint: imported when a dossier is built
 
-                pool = ProcessPoolExecutor(max_workers=1, mp_context=_pdf_context())
+                pool = ProcessPoolExecutor(max_workers=1, mp_context=worker_context())
                 try:
                     rendering = pool.submit(html_to_pdf, html)
                     sha512 = _stream_evidence(bag, store, items, names, progress)
@@ -332,16 +330,6 @@ def _stream_evidence(
         if progress:
             progress("evidence", n, len(items))
     return sha512s
-
-
-@functools.cache
-def _pdf_context() -> BaseContext:
-    """Processes for PDF layout come from a fork server that has imported WeasyPrint once: starting a worker is
-    a fork of a small, single-threaded process, never of this one (which may hold threads, locks and database
-    connections), and costs no import."""
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["casefile.dossier.pdf"])
-    return context
 
 
 def _json(value: Any) -> bytes:

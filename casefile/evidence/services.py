@@ -38,7 +38,7 @@ from casefile.evidence.models import (
 )
 from casefile.evidence.preview import make_thumbnail
 from casefile.evidence.sniff import is_image, kind_hint, sniff_media_type
-from casefile.evidence.text import extract_text
+from casefile.evidence.text import extract_file_text
 from casefile.storage import BlobStore, BlobWriter, HashMismatch, InvalidBlobId
 
 EDITABLE_FIELDS = (
@@ -194,7 +194,7 @@ def ingest(
         with writer.open_staged() as staged:
             media_type = sniff_media_type(staged)
             extracted = extract_metadata(staged, media_type)
-            text_content = extract_text(staged, media_type)
+            text_content = extract_file_text(staged.name, media_type)
             thumbnail = make_thumbnail(staged) if is_image(media_type) else None
         sha256 = writer.commit(declared_sha256 or None)
     except HashMismatch as error:

@@ -12,7 +12,9 @@ Bounded in every dimension, since files are attacker-controlled and may be gigab
 * a text file is read only up to what those characters can take (``MAX_TEXT_BYTES``), never whole;
 * a PDF is read through ``_BoundedReads``, which refuses any single read larger than ``MAX_PDF_READ`` (pypdf
   reads a whole file only to rebuild a broken cross-reference table), and at most ``MAX_PDF_PAGES`` pages are
-  read; pypdf's own limits cap what one stream may decompress to.
+  read; pypdf's own limits cap what one stream may decompress to;
+* at ingest (``extract_file_text``) a PDF is parsed in a worker process with at most ``PDF_SECONDS`` of time and
+  ``PDF_MEMORY`` bytes of address space, killed past either.
 
 The result holds no NUL or other control characters (except tab and line breaks) and no unpaired surrogates,
 so both databases store it as it is.
@@ -23,14 +25,22 @@ from __future__ import annotations
 import codecs
 import contextlib
 import io
+import logging
 import re
-from typing import BinaryIO
+import resource
+from typing import Any, BinaryIO
+
+log = logging.getLogger(__name__)
 
 MAX_TEXT_CHARS = 200_000
 #: UTF-8 takes at most four bytes a character.
 MAX_TEXT_BYTES = MAX_TEXT_CHARS * 4
 MAX_PDF_PAGES = 200
 MAX_PDF_READ = 64 * 1024 * 1024
+# The PDF worker's bounds (extract_file_text): wall time for the whole file, and address space (the worker starts at
+# under 100 MB; pypdf's decompression limits keep a normal file far below this).
+PDF_SECONDS = 30.0
+PDF_MEMORY = 1024 * 1024 * 1024
 _READ_CHUNK = 64 * 1024
 
 PDF = "application/pdf"
@@ -114,10 +124,57 @@ def _pdf(fp: BinaryIO) -> str:
     return "\n".join(parts)
 
 
+def extract_file_text(path: str, media_type: str) -> str:
+    """extract_text of a file on disk (an upload staged for ingest). A PDF is parsed in a worker process
+    (casefile.workers) that may take at most PDF_SECONDS and PDF_MEMORY bytes of address space: a hostile PDF can
+    neither hold the upload for long nor exhaust or crash the web process. Never raises."""
+    if _base_type(media_type) != PDF:
+        try:
+            with open(path, "rb") as fp:
+                return extract_text(fp, media_type)
+        except OSError:
+            return ""
+    from casefile.workers import worker_context
+
+    context = worker_context()
+    receiving, sending = context.Pipe(duplex=False)
+    # The limits travel as arguments: the worker is forked from the fork server, not from this process.
+    worker = context.Process(target=_pdf_text_worker, args=(path, sending, PDF_MEMORY), daemon=True)
+    try:
+        worker.start()
+        sending.close()  # only the worker writes: the pipe reads as closed when it exits without an answer
+        if receiving.poll(PDF_SECONDS):
+            return str(receiving.recv())
+        log.warning("PDF text extraction gave up after %.0f s", PDF_SECONDS)
+        return ""
+    except EOFError:
+        return ""  # the worker died (killed at its memory limit, or crashed) before it answered
+    except Exception:
+        log.exception("PDF text extraction could not run")
+        return ""
+    finally:
+        receiving.close()
+        if worker.is_alive():
+            worker.kill()
+        if worker.pid is not None:
+            worker.join()
+
+
+def _pdf_text_worker(path: str, answer: Any, memory: int) -> None:
+    resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+    with open(path, "rb") as fp:
+        answer.send(extract_text(fp, PDF))
+    answer.close()
+
+
+def _base_type(media_type: object) -> str:
+    return media_type.split(";", 1)[0].strip().lower() if isinstance(media_type, str) else ""
+
+
 def extract_text(fp: BinaryIO, media_type: str) -> str:
     """The plain text of the blob in ``fp`` (at most MAX_TEXT_CHARS characters), or "" when there is none to
     be had. Never raises."""
-    base = media_type.split(";", 1)[0].strip().lower() if isinstance(media_type, str) else ""
+    base = _base_type(media_type)
     if not (base.startswith("text/") or base == PDF):
         return ""
     try:

@@ -5,14 +5,17 @@ unsupported files give "" and never an exception."""
 from __future__ import annotations
 
 import io
+import multiprocessing
 import re
+import time
+from pathlib import Path
 from typing import Any
 
 import pytest
 from pypdf import PdfReader, PdfWriter
 
 from casefile.evidence import text
-from casefile.evidence.text import extract_text
+from casefile.evidence.text import extract_file_text, extract_text
 
 PDF = "application/pdf"
 
@@ -128,3 +131,55 @@ def test_an_unusable_file_object_gives_no_text() -> None:
             raise OSError("gone")
 
     assert extract_text(Broken(b"Alpha"), "text/plain") == ""
+
+
+# --- at ingest: PDFs are parsed in a worker process, bounded in time and memory ---------------------------------
+
+
+def test_a_pdf_on_disk_is_read_in_a_worker_process(tmp_path: Path) -> None:
+    path = tmp_path / "statement.pdf"
+    path.write_bytes(pdf_of("Interview with Qashoot", "شهد المعتقل في سجن ترهونة"))
+    got = extract_file_text(str(path), PDF)
+    assert "Qashoot" in got and "ترهونة" in got
+    assert not multiprocessing.active_children()  # the worker was reaped
+    (tmp_path / "note.txt").write_bytes("شهد المعتقل".encode())
+    assert extract_file_text(str(tmp_path / "note.txt"), "text/plain") == "شهد المعتقل"
+    assert extract_file_text(str(tmp_path / "missing.txt"), "text/plain") == ""
+
+
+def test_a_pdf_worker_past_its_time_is_killed_and_gives_no_text(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "slow.pdf"
+    path.write_bytes(pdf_of("Alpha"))
+    monkeypatch.setattr(text, "PDF_SECONDS", 0.0)  # no PDF parses in no time: stands for one that never ends
+    started = time.monotonic()
+    assert extract_file_text(str(path), PDF) == ""
+    assert time.monotonic() - started < 10
+    assert not multiprocessing.active_children()
+
+
+def test_the_pdf_worker_runs_under_its_memory_limit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "any.pdf"
+    path.write_bytes(pdf_of("Alpha"))
+    hunger = 256 * 1024 * 1024
+
+    def hungry(fp: Any, media_type: str) -> str:  # stands for a parser that a hostile PDF makes allocate
+        return str(len(bytearray(hunger)))
+
+    monkeypatch.setattr(text, "extract_text", hungry)
+    status = Path("/proc/self/status").read_text().splitlines()
+    mapped = next(int(line.split()[1]) * 1024 for line in status if line.startswith("VmSize:"))
+    context = multiprocessing.get_context("fork")  # a fork carries the stand-in into the worker
+    answers = []
+    for limit in (mapped + 2 * hunger, mapped + hunger // 4):
+        receiving, sending = context.Pipe(duplex=False)
+        worker = context.Process(target=text._pdf_text_worker, args=(str(path), sending, limit))
+        worker.start()
+        sending.close()
+        try:
+            answers.append(receiving.recv() if receiving.poll(60) else "no answer")
+        except EOFError:
+            answers.append("died")  # MemoryError: the worker ends without an answer, as extract_file_text expects
+        worker.join()
+    assert answers == [str(hunger), "died"]
