@@ -13,7 +13,7 @@ from sqlalchemy.orm import selectinload
 from casefile.api import schemas as sc
 from casefile.api.core import created, json_body, only_fields, paginate, route
 from casefile.auth import services as auth_services
-from casefile.auth.gate import Access, member_case_ids, require_case, require_in_case
+from casefile.auth.gate import Access, member_case_ids, require_case, require_in_case, require_members_visible
 from casefile.auth.models import Membership, User
 from casefile.cases import services
 from casefile.cases.models import Case, Incident
@@ -133,7 +133,7 @@ def patch_case(id: str) -> ResponseReturnValue:
 )
 def list_members(id: str) -> ResponseReturnValue:
     s = db_session()
-    case = require_case(s, current_user, id, Access.MANAGE_MEMBERS if current_user.is_admin else Access.READ)
+    case = require_members_visible(s, current_user, id)
     stmt = (
         select(Membership)
         .join(User)

@@ -12,7 +12,7 @@ from werkzeug.wrappers import Response
 from casefile.auth import services, totp
 from casefile.auth.audit import EVENTS, audit_query
 from casefile.auth.forms import ConfirmForm, EnrolForm, PasswordForm, SecuritySettingsForm, TokenForm
-from casefile.auth.gate import parse_id
+from casefile.auth.gate import parse_id, require_admin, require_audit_reader
 from casefile.auth.models import Role, User
 from casefile.auth.passwords import verify_password
 from casefile.db import db_session, utcnow
@@ -159,8 +159,7 @@ def disable_second_factor() -> Response:
 @bp.get("/admin/audit")
 def audit() -> str:
     """Admins and reviewers read the audit log of authentication events."""
-    if current_user.role not in (Role.ADMIN, Role.REVIEWER):
-        abort(403)
+    require_audit_reader(current_user)
     s = db_session()
     event = request.args.get("event") or None
     if event and event not in EVENTS:
@@ -185,8 +184,7 @@ def audit() -> str:
 
 @bp.route("/admin/security", methods=["GET", "POST"])
 def security_settings() -> str | Response:
-    if not current_user.is_admin:
-        abort(403)
+    require_admin(current_user)
     s = db_session()
     form = SecuritySettingsForm()
     if form.validate_on_submit():

@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from casefile.auth.models import Membership, User
+from casefile.auth.models import Membership, Role, User
 from casefile.cases.models import Case
 from casefile.errors import Forbidden, NotFound
 
@@ -83,6 +83,24 @@ def require_in_case(session: Session, user: User, model: type[T], obj_id: Any, a
         raise NotFound("Not found.")
     _check(user, membership(session, user, obj.case_id), access)  # type: ignore[attr-defined]
     return obj
+
+
+def require_members_visible(session: Session, user: User, case_id: Any) -> Case:
+    """A case whose member list the user may see: its members may, and admins, who manage every case's
+    memberships, may without being members."""
+    return require_case(session, user, case_id, Access.MANAGE_MEMBERS if user.is_admin else Access.READ)
+
+
+def require_admin(user: User) -> None:
+    """Instance administration (users, security settings): admins only, 403 for anyone else."""
+    if not user.is_admin:
+        raise Forbidden("Only administrators may do this.")
+
+
+def require_audit_reader(user: User) -> None:
+    """The audit log of authentication events: admins, and reviewers, who audit."""
+    if user.role not in (Role.ADMIN, Role.REVIEWER):
+        raise Forbidden("Only administrators and reviewers read the audit log.")
 
 
 def member_case_ids(user: User) -> Select[tuple[uuid.UUID]]:

@@ -12,7 +12,7 @@ from werkzeug.wrappers import Response
 
 from casefile.auth import services
 from casefile.auth.forms import ConfirmForm, LoginForm, UserCreateForm
-from casefile.auth.gate import parse_id
+from casefile.auth.gate import parse_id, require_admin
 from casefile.auth.models import User
 from casefile.auth.passwords import generate_password
 from casefile.db import db_session, utcnow
@@ -125,21 +125,16 @@ def logout() -> Response:
     return redirect(url_for("auth.login"))
 
 
-def _require_admin() -> None:
-    if not current_user.is_admin:
-        abort(403)
-
-
 @bp.get("/admin/users")
 def users() -> str:
-    _require_admin()
+    require_admin(current_user)
     rows = db_session().scalars(select(User).order_by(User.email)).all()
     return render_template("auth/users.html", users=rows, form=UserCreateForm(), confirm=ConfirmForm())
 
 
 @bp.post("/admin/users")
 def create_user() -> str | Response | tuple[str, int]:
-    _require_admin()
+    require_admin(current_user)
     form = UserCreateForm()
     s = db_session()
     if form.validate_on_submit():
@@ -162,7 +157,7 @@ def create_user() -> str | Response | tuple[str, int]:
 
 
 def _admin_user_action(user_id: str) -> User:
-    _require_admin()
+    require_admin(current_user)
     if not ConfirmForm().validate_on_submit():
         abort(400)
     user = db_session().get(User, parse_id(user_id))

@@ -10,7 +10,15 @@ from werkzeug.wrappers import Response
 
 from casefile.auth import services as auth_services
 from casefile.auth.forms import ConfirmForm, MemberForm
-from casefile.auth.gate import Access, allowed, case_membership, parse_id, require_case, require_in_case
+from casefile.auth.gate import (
+    Access,
+    allowed,
+    case_membership,
+    parse_id,
+    require_case,
+    require_in_case,
+    require_members_visible,
+)
 from casefile.cases import services
 from casefile.cases.forms import CaseForm, IncidentForm
 from casefile.cases.models import Case, Incident
@@ -146,7 +154,7 @@ def edit_incident(incident_id: str) -> str | Response | tuple[str, int]:
 
 @bp.get("/cases/<case_id>/members")
 def members(case_id: str) -> str:
-    case = _case_for_members(case_id)
+    case = require_members_visible(db_session(), current_user, case_id)
     return render_template(
         "cases/members.html",
         form=MemberForm(),
@@ -155,14 +163,6 @@ def members(case_id: str) -> str:
         can_manage=current_user.is_admin,
         **case_context(case),
     )
-
-
-def _case_for_members(case_id: str) -> Case:
-    # Members may see who else is on the case; admins may manage it without being members.
-    s = db_session()
-    if current_user.is_admin:
-        return require_case(s, current_user, case_id, Access.MANAGE_MEMBERS)
-    return require_case(s, current_user, case_id)
 
 
 @bp.post("/cases/<case_id>/members")
