@@ -15,7 +15,6 @@ from casefile.dossier import services
 from casefile.dossier.builder import build_dossier
 from casefile.dossier.models import Dossier
 from casefile.errors import ValidationFailed
-from casefile.evidence.content import send_blob
 
 ID = [{"name": "id", "in": "path", "required": True, "schema": sc.UUID}]
 
@@ -113,8 +112,4 @@ def get_dossier(id: str) -> ResponseReturnValue:
 )
 def download_dossier(id: str) -> ResponseReturnValue:
     s = db_session()
-    dossier = require_in_case(s, current_user, Dossier, id)
-    services.record_download(s, dossier, current_user)
-    return send_blob(
-        dossier.sha256, download_name=f"{dossier.bag_name}.zip", media_type="application/zip", size=dossier.size
-    )
+    return services.send_dossier(s, require_in_case(s, current_user, Dossier, id), current_user)

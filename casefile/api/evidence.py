@@ -19,7 +19,7 @@ from casefile.custody.verification import verify_for_current_user
 from casefile.db import db_session
 from casefile.errors import ValidationFailed
 from casefile.evidence import services
-from casefile.evidence.content import blob_store, send_blob
+from casefile.evidence.content import blob_store, send_evidence_file
 from casefile.evidence.models import Derivation, EvidenceItem, EvidenceLink
 from casefile.witnesses.services import ingest_evidence
 
@@ -195,11 +195,7 @@ def patch_evidence(id: str) -> ResponseReturnValue:
 )
 def evidence_content(id: str) -> ResponseReturnValue:
     s = db_session()
-    item = require_in_case(s, current_user, EvidenceItem, id)
-    services.record_read(s, item, current_user, Action.DOWNLOADED, "api")
-    return send_blob(
-        item.sha256, download_name=services.download_name(item), media_type=item.media_type, size=item.size
-    )
+    return send_evidence_file(s, require_in_case(s, current_user, EvidenceItem, id), current_user, "api")
 
 
 @route(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import Response
 from sqlalchemy.orm import Session
 
 from casefile.cases.models import Case
@@ -12,6 +13,7 @@ from casefile.custody.ledger import record_custody
 from casefile.dossier.builder import get_profile
 from casefile.dossier.models import Dossier
 from casefile.dossier.planner import Plan, plan_dossier
+from casefile.evidence.content import send_blob
 
 
 def preview(session: Session, case: Case, profile_code: Any, evidence_ids: list[Any] | None) -> Plan:
@@ -26,6 +28,14 @@ def record_download(session: Session, dossier: Dossier, user: Any) -> None:
         action=Action.DOWNLOADED,
         case_id=dossier.case_id,
         details={"dossier": str(dossier.id), "dossier_sha256": dossier.sha256},
+    )
+
+
+def send_dossier(session: Session, dossier: Dossier, user: Any) -> Response:
+    """The dossier ZIP, as an attachment, after its `downloaded` custody entry (pages and API alike)."""
+    record_download(session, dossier, user)
+    return send_blob(
+        dossier.sha256, download_name=f"{dossier.bag_name}.zip", media_type="application/zip", size=dossier.size
     )
 
 

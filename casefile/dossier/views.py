@@ -22,7 +22,6 @@ from casefile.dossier.models import Dossier
 from casefile.dossier.planner import default_selection
 from casefile.dossier.profiles import load_profiles
 from casefile.errors import CasefileError
-from casefile.evidence.content import send_blob
 from casefile.evidence.models import EvidenceItem
 from casefile.web import CASE_TABS
 
@@ -133,8 +132,4 @@ def show(dossier_id: str) -> str:
 @bp.get("/dossiers/<dossier_id>/download")
 def download(dossier_id: str) -> Response:
     s = db_session()
-    dossier = require_in_case(s, current_user, Dossier, dossier_id)
-    services.record_download(s, dossier, current_user)
-    return send_blob(
-        dossier.sha256, download_name=f"{dossier.bag_name}.zip", media_type="application/zip", size=dossier.size
-    )
+    return services.send_dossier(s, require_in_case(s, current_user, Dossier, dossier_id), current_user)

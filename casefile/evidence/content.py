@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from flask import Response, current_app
+from sqlalchemy.orm import Session
 
+from casefile.custody.actions import Action
+from casefile.evidence.models import EvidenceItem
+from casefile.evidence.services import download_name, record_read
 from casefile.storage import CHUNK_SIZE, BlobStore
 
 
@@ -35,3 +39,9 @@ def send_blob(sha256: str, *, download_name: str, media_type: str, size: int | N
     response.headers["Cache-Control"] = "no-store"
     response.call_on_close(fp.close)
     return response
+
+
+def send_evidence_file(session: Session, item: EvidenceItem, user: Any, via: str) -> Response:
+    """An item's original file, as an attachment, after its `downloaded` custody entry (pages and API alike)."""
+    record_read(session, item, user, Action.DOWNLOADED, via)
+    return send_blob(item.sha256, download_name=download_name(item), media_type=item.media_type, size=item.size)

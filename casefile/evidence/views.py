@@ -22,7 +22,7 @@ from casefile.custody.services import last_fixity, record_transfer
 from casefile.db import db_session
 from casefile.errors import CasefileError, ValidationFailed
 from casefile.evidence import services
-from casefile.evidence.content import blob_store, send_blob
+from casefile.evidence.content import blob_store, send_blob, send_evidence_file
 from casefile.evidence.forms import (
     CLASSIFICATION_LABELS,
     CREDIBILITY_LABELS,
@@ -188,10 +188,7 @@ def preview(item_id: str) -> Response:
 def download(item_id: str) -> Response:
     s = db_session()
     item = require_in_case(s, current_user, EvidenceItem, item_id)
-    services.record_read(s, item, current_user, Action.DOWNLOADED, "page")
-    return send_blob(
-        item.sha256, download_name=services.download_name(item), media_type=item.media_type, size=item.size
-    )
+    return send_evidence_file(s, item, current_user, "page")
 
 
 @bp.route("/evidence/<item_id>/edit", methods=["GET", "POST"])
