@@ -86,6 +86,7 @@ criminal first, then sanctions, each group by file name; items keep their order 
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import os
 import re
@@ -143,6 +144,21 @@ _ELEMENT_KEYS = frozenset({"code", "kind", "text", "reference"})
 _T = TypeVar("_T")
 
 
+class _Plain:
+    """``to_dict()``: every field, nested items as dicts and tuples as lists (JSON-shaped, for the API)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return _json_shaped(dataclasses.asdict(self))  # type: ignore[call-overload]
+
+
+def _json_shaped(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _json_shaped(item) for key, item in value.items()}
+    if isinstance(value, tuple | list):
+        return [_json_shaped(item) for item in value]
+    return value
+
+
 class CatalogueError(ValueError):
     """The catalogue data is malformed. The message names the file and, where known, the code."""
 
@@ -153,7 +169,7 @@ class CatalogueError(ValueError):
 
 
 @dataclass(frozen=True)
-class Element:
+class Element(_Plain):
     """One fact to be proved. ``kind`` is one of :data:`ELEMENT_KINDS`."""
 
     code: str
@@ -161,12 +177,9 @@ class Element:
     kind: str
     reference: str
 
-    def to_dict(self) -> dict[str, str]:
-        return {"code": self.code, "text": self.text, "kind": self.kind, "reference": self.reference}
-
 
 @dataclass(frozen=True)
-class ContextualGroup:
+class ContextualGroup(_Plain):
     """Elements shared by several offences of one framework (e.g. the crimes-against-humanity chapeau)."""
 
     code: str
@@ -175,18 +188,9 @@ class ContextualGroup:
     framework_code: str
     elements: tuple[Element, ...]
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "code": self.code,
-            "title": self.title,
-            "reference": self.reference,
-            "framework_code": self.framework_code,
-            "elements": [e.to_dict() for e in self.elements],
-        }
-
 
 @dataclass(frozen=True)
-class Offence:
+class Offence(_Plain):
     """A crime, or a sanctions designation criterion.
 
     ``elements`` are the offence's own elements; ``contextual_elements`` are those of its
@@ -207,21 +211,9 @@ class Offence:
         """Contextual elements first, then the offence's own, in catalogue order."""
         return self.contextual_elements + self.elements
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "code": self.code,
-            "title": self.title,
-            "reference": self.reference,
-            "framework_code": self.framework_code,
-            "contextual_group": self.contextual_group,
-            "note": self.note,
-            "contextual_elements": [e.to_dict() for e in self.contextual_elements],
-            "elements": [e.to_dict() for e in self.elements],
-        }
-
 
 @dataclass(frozen=True)
-class ModeOfLiability:
+class ModeOfLiability(_Plain):
     """A way of being criminally responsible for an offence (e.g. ordering, command responsibility)."""
 
     code: str
@@ -231,19 +223,9 @@ class ModeOfLiability:
     elements: tuple[Element, ...]
     note: str = ""
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "code": self.code,
-            "title": self.title,
-            "reference": self.reference,
-            "framework_code": self.framework_code,
-            "note": self.note,
-            "elements": [e.to_dict() for e in self.elements],
-        }
-
 
 @dataclass(frozen=True)
-class Framework:
+class Framework(_Plain):
     """A body of law: a criminal statute or a sanctions regime."""
 
     code: str
@@ -258,18 +240,6 @@ class Framework:
     @property
     def is_sanctions(self) -> bool:
         return self.kind == "sanctions"
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "code": self.code,
-            "title": self.title,
-            "kind": self.kind,
-            "reference": self.reference,
-            "note": self.note,
-            "contextual_groups": [g.to_dict() for g in self.contextual_groups],
-            "offences": [o.to_dict() for o in self.offences],
-            "modes_of_liability": [m.to_dict() for m in self.modes_of_liability],
-        }
 
 
 @dataclass(frozen=True)
