@@ -40,6 +40,7 @@ MAX_PDF_READ = 64 * 1024 * 1024
 # The PDF worker's bounds (extract_file_text): wall time for the whole file, and address space (the worker starts at
 # under 100 MB; pypdf's decompression limits keep a normal file far below this).
 PDF_SECONDS = 30.0
+PDF_WORKER_NAME = "casefile-pdf-text"
 PDF_MEMORY = 1024 * 1024 * 1024
 _READ_CHUNK = 64 * 1024
 
@@ -139,7 +140,9 @@ def extract_file_text(path: str, media_type: str) -> str:
     context = worker_context()
     receiving, sending = context.Pipe(duplex=False)
     # The limits travel as arguments: the worker is forked from the fork server, not from this process.
-    worker = context.Process(target=_pdf_text_worker, args=(path, sending, PDF_MEMORY), daemon=True)
+    worker = context.Process(
+        target=_pdf_text_worker, args=(path, sending, PDF_MEMORY), name=PDF_WORKER_NAME, daemon=True
+    )
     try:
         worker.start()
         sending.close()  # only the worker writes: the pipe reads as closed when it exits without an answer
