@@ -94,3 +94,42 @@ def flip_blob_byte(app: Flask, sha256: str) -> str:
         data[-2] ^= 0x20
         store.client.put_object(Bucket=store.bucket, Key=key, Body=bytes(data))
     return hashlib.sha256(data).hexdigest()
+
+
+def upload(api: Api, case_id: uuid.UUID, content: bytes, name: str = "exhibit.txt") -> dict[str, Any]:
+    """One file through the API (title = its name); asserts 201 and returns the item."""
+    from io import BytesIO
+
+    response = api.post(
+        f"/cases/{case_id}/evidence",
+        data={"file": (BytesIO(content), name), "title": name},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 201, response.get_data(as_text=True)[:500]
+    return response.get_json()
+
+
+def load_demo(app: Flask) -> uuid.UUID:
+    """`demo load` through the CLI; the id of the demo case (TRH)."""
+    from sqlalchemy import select
+
+    from casefile.cases.models import Case
+    from casefile.db import session_scope
+
+    result = app.test_cli_runner().invoke(args=["demo", "load"])
+    assert result.exit_code == 0, result.output
+    with app.app_context(), session_scope() as s:
+        case_id = s.scalar(select(Case.id).where(Case.reference == "TRH"))
+    assert case_id is not None
+    return case_id
+
+
+def ledger(app: Flask) -> list[Any]:
+    """Every custody entry, in ledger order."""
+    from sqlalchemy import select
+
+    from casefile.custody.models import CustodyEntry
+    from casefile.db import session_scope
+
+    with app.app_context(), session_scope() as s:
+        return list(s.scalars(select(CustodyEntry).order_by(CustodyEntry.seq)))

@@ -14,7 +14,6 @@ import os
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from io import BytesIO
 from typing import Any
 
 import pytest
@@ -37,7 +36,7 @@ from casefile.custody.verify import Problem, VerifyReport
 from casefile.db import get_database, session_scope
 from casefile.storage import LocalBlobStore
 
-from support import Account, Api
+from support import Account, Api, upload
 
 # --- an instance to tamper with ---------------------------------------------------------------------------------
 
@@ -115,16 +114,6 @@ class Instance:
         with store.open(sha256) as f:
             assert f.read() == bytes(data)
         return hashlib.sha256(data).hexdigest()
-
-
-def upload(api: Api, case_id: uuid.UUID, content: bytes, name: str = "exhibit.txt") -> dict[str, Any]:
-    response = api.post(
-        f"/cases/{case_id}/evidence",
-        data={"file": (BytesIO(content), name), "title": name},
-        content_type="multipart/form-data",
-    )
-    assert response.status_code == 201, response.get_data(as_text=True)[:500]
-    return response.get_json()
 
 
 @pytest.fixture

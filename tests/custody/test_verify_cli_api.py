@@ -26,7 +26,7 @@ from casefile.custody.models import CustodyEntry
 from casefile.db import session_scope
 from casefile.storage import LocalBlobStore
 
-from support import Account, Api, flip_blob_byte, login
+from support import Account, Api, flip_blob_byte, login, upload
 
 # --- helpers --------------------------------------------------------------------------------------------------------
 
@@ -45,16 +45,6 @@ def assert_intact(result: Any) -> str:
     (summary,) = lines(result, "INTACT: ")
     assert not lines(result, "PROBLEM") and "NOT INTACT" not in result.output, result.output
     return summary
-
-
-def upload(api: Api, case_id: uuid.UUID, content: bytes, name: str = "exhibit.txt") -> dict[str, Any]:
-    response = api.post(
-        f"/cases/{case_id}/evidence",
-        data={"file": (BytesIO(content), name), "title": name},
-        content_type="multipart/form-data",
-    )
-    assert response.status_code == 201, response.get_data(as_text=True)[:500]
-    return response.get_json()
 
 
 def delete_blob(app: Flask, sha256: str) -> None:

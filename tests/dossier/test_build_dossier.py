@@ -35,7 +35,6 @@ from sqlalchemy import select
 from casefile.auth.models import User
 from casefile.cases.models import Case
 from casefile.custody.actions import Action
-from casefile.custody.models import CustodyEntry
 from casefile.custody.signing import key_id
 from casefile.db import session_scope
 from casefile.dossier.builder import build_dossier
@@ -43,7 +42,7 @@ from casefile.dossier.models import Dossier
 from casefile.dossier.verify import verify_dossier_zip
 from casefile.evidence.models import EvidenceItem
 
-from support import Account, Api
+from support import Account, Api, ledger
 
 BAGIT_PY = Path(sys.executable).with_name("bagit.py")
 OPENSSL_COMMAND = (  # as README.txt gives it, run in the bag folder
@@ -247,11 +246,6 @@ def pdf_text(pdf: bytes, tmp_path: Path) -> str:
 def squeezed(text: str) -> str:
     """No whitespace at all: hashes and ERNs wrap across lines in the PDF's tables."""
     return re.sub(r"\s+", "", text)
-
-
-def ledger(app: Flask) -> list[CustodyEntry]:
-    with app.app_context(), session_scope() as s:
-        return list(s.scalars(select(CustodyEntry).order_by(CustodyEntry.seq)))
 
 
 def cli(app: Flask, *args: str) -> Any:

@@ -25,14 +25,12 @@ from sqlalchemy import func, select
 from casefile.api import schemas as sc
 from casefile.api.core import OPERATIONS, Operation
 from casefile.api.openapi import op_content_type
-from casefile.cases.models import Case
 from casefile.custody.actions import Action
-from casefile.custody.models import CustodyEntry
 from casefile.custody.signing import key_id
 from casefile.db import session_scope
 from casefile.dossier.models import Dossier
 
-from support import Account, Api, flip_blob_byte, login
+from support import Account, Api, flip_blob_byte, ledger, load_demo, login, upload
 
 PREFIX = "/api/v1"
 ICC = "icc-otp-art15"
@@ -76,30 +74,6 @@ def checked(app: Flask, method: str, path: str, response: Any, status: int) -> A
 def api_call(app: Flask, api: Api, method: str, path: str, status: int, json: Any = None) -> Any:
     response = getattr(api, method.lower())(path, json=json) if json is not None else getattr(api, method.lower())(path)
     return checked(app, method, path, response, status)
-
-
-def upload(api: Api, case_id: uuid.UUID, content: bytes, name: str) -> dict[str, Any]:
-    response = api.post(
-        f"/cases/{case_id}/evidence",
-        data={"file": (BytesIO(content), name), "title": name},
-        content_type="multipart/form-data",
-    )
-    assert response.status_code == 201, response.get_data(as_text=True)[:500]
-    return response.get_json()
-
-
-def load_demo(app: Flask) -> uuid.UUID:
-    result = app.test_cli_runner().invoke(args=["demo", "load"])
-    assert result.exit_code == 0, result.output
-    with app.app_context(), session_scope() as s:
-        case_id = s.scalar(select(Case.id).where(Case.reference == "TRH"))
-    assert case_id is not None
-    return case_id
-
-
-def ledger(app: Flask) -> list[CustodyEntry]:
-    with app.app_context(), session_scope() as s:
-        return list(s.scalars(select(CustodyEntry).order_by(CustodyEntry.seq)))
 
 
 def dossier_count(app: Flask) -> int:

@@ -8,7 +8,6 @@ import re
 import shutil
 import subprocess
 import unicodedata
-import uuid
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -16,11 +15,8 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from playwright.sync_api import Page, expect
-from sqlalchemy import select
 
-from casefile.db import session_scope
-
-from support import Account
+from support import Account, load_demo
 
 GAP_ELEMENT = "rome-28-a.e1"  # superior–subordinate relationship: effective command and control
 PROFILE = "ICC Office of the Prosecutor — article 15 communication"
@@ -29,17 +25,6 @@ FIELD_NOTE = "TRH-00003"  # "Field note on detentions at the prison", classified
 PROTECTED_NAMES = ["Demo Witness One", "Demo Witness Two", "أحمد المثال", "فاطمة المثال"]
 CHARGE_URL = re.compile(r"/charges/([0-9a-f-]{36})$")
 DOSSIER_URL = re.compile(r"/dossiers/[0-9a-f-]{36}$")
-
-
-def load_demo(app: Flask) -> uuid.UUID:
-    from casefile.cases.models import Case
-
-    result = app.test_cli_runner().invoke(args=["demo", "load"])
-    assert result.exit_code == 0, result.output
-    with app.app_context(), session_scope() as s:
-        case_id = s.scalar(select(Case.id).where(Case.reference == "TRH"))
-    assert case_id is not None
-    return case_id
 
 
 def pdf_text(pdf: bytes, tmp_path: Path) -> str:

@@ -12,27 +12,13 @@ from pathlib import Path
 
 from flask import Flask
 from playwright.sync_api import Page, expect
-from sqlalchemy import select
 
-from casefile.db import session_scope
-
-from support import Account
+from support import Account, load_demo
 
 PHOTO_ERN = "TRH-00001"
 PHOTO_TITLE = "Excavation site, south of the town centre"
 ITEM_URL = re.compile(r"/evidence/([0-9a-f-]{36})$")
 WRITE_CONTROLS = ["Edit case", "Add incident", "Add evidence", "Edit metadata", "Add derivative", "Link"]
-
-
-def load_demo(app: Flask) -> uuid.UUID:
-    from casefile.cases.models import Case
-
-    result = app.test_cli_runner().invoke(args=["demo", "load"])
-    assert result.exit_code == 0, result.output
-    with app.app_context(), session_scope() as s:
-        case_id = s.scalar(select(Case.id).where(Case.reference == "TRH"))
-    assert case_id is not None
-    return case_id
 
 
 def expect_read_only(page: Page) -> None:
