@@ -133,3 +133,24 @@ def ledger(app: Flask) -> list[Any]:
 
     with app.app_context(), session_scope() as s:
         return list(s.scalars(select(CustodyEntry).order_by(CustodyEntry.seq)))
+
+
+def validate(schema: dict[str, Any], body: Any) -> None:
+    """Assert that body matches a JSON Schema (Draft 2020-12, formats checked), naming every mismatch."""
+    from jsonschema import Draft202012Validator
+
+    validator = Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+    errors = sorted(validator.iter_errors(body), key=lambda e: list(e.absolute_path))
+    assert not errors, "; ".join(f"{list(e.absolute_path)}: {e.message}" for e in errors)
+
+
+def operation_for(app: Flask, method: str, path: str) -> Any:
+    """The declared API Operation serving METHOD PATH (PATH without /api/v1, query string allowed)."""
+    from casefile.api.core import OPERATIONS
+
+    adapter = app.url_map.bind("localhost")
+    rule, _args = adapter.match("/api/v1" + path.split("?", 1)[0], method=method, return_rule=True)
+    template = re.sub(r"<(?:[^:<>]+:)?(\w+)>", r"{\1}", rule.rule.removeprefix("/api/v1"))
+    matches = [op for op in OPERATIONS if op.path == template and op.method == method.lower()]
+    assert len(matches) == 1, f"{method} {template} is not declared exactly once in OPERATIONS"
+    return matches[0]

@@ -7,7 +7,6 @@ spec and the real responses cannot drift apart unnoticed.
 
 from __future__ import annotations
 
-import re
 import secrets
 import uuid
 from collections.abc import Callable
@@ -17,17 +16,15 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from jsonschema import Draft202012Validator
 from markupsafe import escape
 
 from casefile.api import schemas
-from casefile.api.core import OPERATIONS, Operation
 from casefile.auth import services as auth_services
 from casefile.auth.models import User
 from casefile.cases.models import Case, Incident
 from casefile.db import session_scope
 
-from support import Account, Api, login
+from support import Account, Api, login, operation_for, validate
 
 PREFIX = "/api/v1"
 # Dangerous text that must come back exactly as data, never as markup.
@@ -35,22 +32,6 @@ SCRIPT = "</textarea><script>alert(\"x\")</script><img src=x onerror='alert(1)'>
 
 
 # --- response checking ------------------------------------------------------------------------------
-
-
-def operation_for(app: Flask, method: str, path: str) -> Operation:
-    """The declared Operation serving METHOD PATH (PATH without /api/v1, query string allowed)."""
-    adapter = app.url_map.bind("localhost")
-    rule, _args = adapter.match(PREFIX + path.split("?", 1)[0], method=method, return_rule=True)
-    template = re.sub(r"<(?:[^:<>]+:)?(\w+)>", r"{\1}", rule.rule.removeprefix(PREFIX))
-    matches = [op for op in OPERATIONS if op.path == template and op.method == method.lower()]
-    assert len(matches) == 1, f"{method} {template} is not declared exactly once in OPERATIONS"
-    return matches[0]
-
-
-def validate(schema: dict[str, Any], body: Any) -> None:
-    validator = Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
-    errors = sorted(validator.iter_errors(body), key=lambda e: list(e.absolute_path))
-    assert not errors, "; ".join(f"{list(e.absolute_path)}: {e.message}" for e in errors)
 
 
 def checked(app: Flask, method: str, path: str, response: Any) -> Any:

@@ -19,18 +19,16 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from jsonschema import Draft202012Validator
 from sqlalchemy import func, select
 
 from casefile.api import schemas as sc
-from casefile.api.core import OPERATIONS, Operation
 from casefile.api.openapi import op_content_type
 from casefile.custody.actions import Action
 from casefile.custody.signing import key_id
 from casefile.db import session_scope
 from casefile.dossier.models import Dossier
 
-from support import Account, Api, flip_blob_byte, ledger, load_demo, login, upload
+from support import Account, Api, flip_blob_byte, ledger, load_demo, login, operation_for, upload, validate
 
 PREFIX = "/api/v1"
 ICC = "icc-otp-art15"
@@ -38,21 +36,6 @@ HASH = re.compile(r"[0-9a-f]{64}")
 
 
 # --- helpers ---------------------------------------------------------------------------------------------------
-
-
-def operation_for(app: Flask, method: str, path: str) -> Operation:
-    adapter = app.url_map.bind("localhost")
-    rule, _ = adapter.match(PREFIX + path.split("?", 1)[0], method=method, return_rule=True)
-    template = re.sub(r"<(?:[^:<>]+:)?(\w+)>", r"{\1}", rule.rule.removeprefix(PREFIX))
-    matches = [op for op in OPERATIONS if op.path == template and op.method == method.lower()]
-    assert len(matches) == 1, f"{method} {template} is not declared exactly once in OPERATIONS"
-    return matches[0]
-
-
-def validate(schema: dict[str, Any], body: Any) -> None:
-    validator = Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
-    errors = sorted(validator.iter_errors(body), key=lambda e: list(e.absolute_path))
-    assert not errors, "; ".join(f"{list(e.absolute_path)}: {e.message}" for e in errors)
 
 
 def checked(app: Flask, method: str, path: str, response: Any, status: int) -> Any:

@@ -15,7 +15,6 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from jsonschema import Draft202012Validator
 from sqlalchemy import func, select
 
 from casefile.api import schemas
@@ -25,7 +24,7 @@ from casefile.db import session_scope
 from casefile.evidence.models import EvidenceItem
 from casefile.storage import LocalBlobStore
 
-from support import PHOTOS, Account, Api, login
+from support import PHOTOS, Account, Api, login, validate
 
 # Known SHA-256 of the unmodified test photographs (computed once with sha256sum): if a file or the
 # ingest pipeline ever changes a single byte, these stop matching.
@@ -67,12 +66,6 @@ def ingest(api: Api, case_id: Any, name: str = "DSCN0010.jpg", **fields: Any) ->
     response = upload(api, case_id, photo(name), name, **fields)
     assert response.status_code == 201, response.get_data(as_text=True)[:500]
     return response.get_json()
-
-
-def validate(schema: dict[str, Any], body: Any) -> None:
-    validator = Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
-    errors = [f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(body)]
-    assert not errors, errors
 
 
 def error_of(response: Any, status: int) -> dict[str, Any]:

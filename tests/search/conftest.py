@@ -14,13 +14,12 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from jsonschema import Draft202012Validator
 
 from casefile.api.schemas import page_of
 from casefile.search import init_app
 from casefile.search.api import SEARCH_RESULT  # importing it registers the /api/v1/search route
 
-from support import Account, Api
+from support import Account, Api, validate
 
 SEARCHABLE = ("incident", "actor", "evidence", "witness")
 
@@ -29,12 +28,6 @@ SEARCHABLE = ("incident", "actor", "evidence", "witness")
 def app(app: Flask) -> Iterator[Flask]:
     init_app(app)  # idempotent: a no-op for the blueprint once create_app registers it
     yield app
-
-
-def validate(schema: dict[str, Any], body: Any) -> None:
-    validator = Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
-    errors = sorted(validator.iter_errors(body), key=lambda e: list(e.absolute_path))
-    assert not errors, "; ".join(f"{list(e.absolute_path)}: {e.message}" for e in errors)
 
 
 class Team:

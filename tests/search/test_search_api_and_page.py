@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from conftest import Team, validate
+from conftest import Team
 from flask import Flask
 from flask.testing import FlaskClient
 
@@ -16,7 +16,7 @@ from casefile.api.core import OPERATIONS
 from casefile.api.schemas import ERROR, page_of
 from casefile.search.api import SEARCH_RESULT
 
-from support import login
+from support import login, validate
 
 SCRIPT = '<script>alert("x")</script><img src=x onerror=alert(1)>'
 
