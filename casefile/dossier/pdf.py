@@ -61,6 +61,10 @@ TEMPLATE_NAME = "dossier/pdf.html"
 # Every section a profile may ask for; a profile lists the ones it wants, in the order it wants them.
 SECTIONS = ("summary", "incidents", "actors", "charges", "evidence", "custody")
 
+# Past these, the evidence index has one line per item and the custody trail one summary line per item.
+COMPACT_EVIDENCE_ITEMS = 150
+FULL_CUSTODY_ENTRIES = 400
+
 RTL_LANGUAGES = frozenset({"ar", "fa", "he", "ps", "ur", "yi", "ckb", "sd", "ug"})
 
 # Bidi embeddings/overrides (LRE RLE PDF LRO RLO), isolates (LRI RLI FSI PDI), the marks (LRM RLM ALM) and the
@@ -683,6 +687,7 @@ def _view(document: Mapping[str, Any]) -> dict[str, Any]:
     for ern in sorted(str(k) for k in trails if str(k) not in seen):
         custody_items.append({"ern": ern, "title": None, "entries": [_mapping(e) for e in _list(trails.get(ern))]})
 
+    custody_entries = sum(len(t["entries"]) for t in custody_items)
     custody = _mapping(document.get("custody"))
     return {
         "schema": document.get("schema"),
@@ -706,4 +711,10 @@ def _view(document: Mapping[str, Any]) -> dict[str, Any]:
         "withheld_count": int(document.get("withheld_count") or len(excluded)),
         "custody": {"tree_head": _mapping(custody.get("tree_head")), "public_key_id": custody.get("public_key_id")},
         "custody_items": custody_items,
+        # Large dossiers get the compact layouts (see the template): one line per item, so the PDF stays short
+        # and quick to lay out; every detail is in dossier.json and data/custody/ anyway.
+        "compact_evidence": len(items) > COMPACT_EVIDENCE_ITEMS,
+        "custody_entries": custody_entries,
+        "summarise_custody": custody_entries > FULL_CUSTODY_ENTRIES,
+        "ern_width": max((len(t["ern"]) for t in custody_items), default=3),
     }
