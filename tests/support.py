@@ -16,8 +16,7 @@ from flask.testing import FlaskClient
 from casefile.storage import LocalBlobStore
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
-PHOTOS = SHARED / "testdata" / "photos"
+PHOTOS = REPO / "tests" / "data" / "photos"
 PASSWORD = "correct horse battery staple"
 
 

@@ -18,7 +18,7 @@ from PIL.TiffImagePlugin import IFDRational
 from casefile.evidence import metadata
 from casefile.evidence.metadata import MAX_STRING_LENGTH, clean_text, extract_metadata
 
-PHOTOS = Path(__file__).resolve().parents[2].parent / "shared" / "testdata" / "photos"
+PHOTOS = Path(__file__).resolve().parents[1] / "data" / "photos"
 
 STATUSES = {"ok", "damaged", "none", "unreadable"}
 EXIF_KEYS = {

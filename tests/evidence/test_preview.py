@@ -16,7 +16,7 @@ from PIL import Image, ImageChops, ImageStat
 from casefile.evidence.preview import make_thumbnail
 
 REPO = Path(__file__).resolve().parents[2]
-PHOTOS = REPO.parent / "shared" / "testdata" / "photos"
+PHOTOS = REPO / "tests" / "data" / "photos"
 
 MiB = 1024 * 1024
 

@@ -11,7 +11,7 @@ from PIL import Image
 
 from casefile.evidence.sniff import SNIFF_BYTES, is_image, kind_hint, sniff_media_type
 
-PHOTOS = Path(__file__).resolve().parents[2].parent / "shared" / "testdata" / "photos"
+PHOTOS = Path(__file__).resolve().parents[1] / "data" / "photos"
 
 
 def _image_bytes(fmt: str) -> bytes:

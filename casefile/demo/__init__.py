@@ -7,6 +7,7 @@ a demonstration of the tool; it is not evidence.
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 from flask import Flask
@@ -356,17 +357,14 @@ def _add_witnesses(session: Session, app: Flask, case: Case, owner: User, incide
 
 
 def _demo_files() -> list[tuple[str, bytes, dict[str, Any], list[str]]]:
-    """Stand-in files: the real camera photos of the shared test data when present, else generated images."""
-    from casefile import REPO_ROOT
-
-    photos = REPO_ROOT.parent / "shared" / "testdata" / "photos"
+    """Stand-in files: two real camera photos shipped with the package (see demo/photos/SOURCE.md)."""
+    photos = Path(__file__).resolve().parent / "photos"
     files: list[tuple[str, bytes, dict[str, Any], list[str]]] = []
     for name, title in (
         ("DSCN0010.jpg", "Excavation site, south of the town centre"),
         ("DSCN0021.jpg", "Marked grave, agricultural land"),
     ):
-        path = photos / name
-        data = path.read_bytes() if path.is_file() else _generated_jpeg(title)
+        data = (photos / name).read_bytes()
         files.append(
             (
                 name,
@@ -405,18 +403,6 @@ def _demo_files() -> list[tuple[str, bytes, dict[str, Any], list[str]]]:
         )
     )
     return files
-
-
-def _generated_jpeg(title: str) -> bytes:
-    from io import BytesIO
-
-    from PIL import Image, ImageDraw
-
-    image = Image.new("RGB", (640, 420), (196, 178, 140))
-    ImageDraw.Draw(image).text((20, 20), f"Casefile demo stand-in: {title}", fill=(40, 30, 20))
-    out = BytesIO()
-    image.save(out, "JPEG", quality=80)
-    return out.getvalue()
 
 
 def _add_evidence(session: Session, app: Flask, case: Case, owner: User, incidents: dict[str, Any]) -> None:
