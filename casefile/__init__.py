@@ -29,15 +29,39 @@ def storage_options(settings: Settings) -> dict[str, Any]:
     }
 
 
+def load_api_routes() -> None:
+    """Each capability declares its API routes in its own `api` module; importing the modules declares the routes
+    on the shared blueprint and in `casefile.api.core.OPERATIONS` (idempotent: a module is imported once)."""
+    from casefile.actors import api as _actors  # noqa: F401
+    from casefile.api import openapi as _openapi  # noqa: F401
+    from casefile.cases import api as _cases  # noqa: F401
+    from casefile.custody import api as _custody  # noqa: F401
+    from casefile.dossier import api as _dossier  # noqa: F401
+    from casefile.evidence import api as _evidence  # noqa: F401
+    from casefile.legal import api as _legal  # noqa: F401
+    from casefile.links import api as _links  # noqa: F401
+    from casefile.search import api as _search  # noqa: F401
+    from casefile.witnesses import api as _witnesses  # noqa: F401
+
+
+def register_api(app: Flask) -> None:
+    from casefile.api import api_bp
+    from casefile.extensions import csrf
+
+    load_api_routes()
+    csrf.exempt(api_bp)  # Bearer tokens only, never cookies: nothing for a forged request to ride on
+    app.register_blueprint(api_bp)
+
+
 def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     """Build the app. It only registers things; all behaviour lives in the capabilities."""
     from flask import Flask
 
     from casefile import db, models, web  # noqa: F401 - models: every mapper registered before first use
     from casefile.cli import register_cli
+    from casefile.evidence.uploads import UploadRequest
     from casefile.extensions import babel, csrf, login_manager
     from casefile.storage import open_blob_store
-    from casefile.uploads import UploadRequest
 
     settings = config if isinstance(config, Settings) else load_settings(**dict(config or {}))
     app = Flask(
@@ -80,7 +104,6 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     babel.init_app(app, locale_selector=web.select_locale)
 
     from casefile.actors.views import bp as actors_bp
-    from casefile.api import api_bp
     from casefile.auth.account import bp as account_bp
     from casefile.auth.views import bp as auth_bp
     from casefile.cases.views import bp as cases_bp
@@ -93,8 +116,7 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
 
     for bp in (main_bp, auth_bp, account_bp, cases_bp, evidence_bp, witnesses_bp, actors_bp, dossiers_bp, custody_bp):
         app.register_blueprint(bp)
-    csrf.exempt(api_bp)  # Bearer tokens only, never cookies: nothing for a forged request to ride on
-    app.register_blueprint(api_bp)
+    register_api(app)
     init_search(app)  # the search page and the `search reindex` command
     register_cli(app)
     return app

@@ -20,7 +20,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
 
-from casefile import create_app, migrate
+from casefile import create_app, load_api_routes, migrate
 from casefile.auth import services as auth_services
 from casefile.auth.models import User
 from casefile.config import Settings
@@ -28,6 +28,9 @@ from casefile.custody.signing import generate_private_key_pem
 from casefile.db import session_scope
 
 from support import PASSWORD, Account, Api, login
+
+# Test modules read the declared API operations at import time (e.g. to parametrise over every route).
+load_api_routes()
 
 DB_KIND = os.environ.get("CASEFILE_TEST_DB", "sqlite")
 STORAGE_KIND = os.environ.get("CASEFILE_TEST_STORAGE", "local")

@@ -8,22 +8,22 @@ from flask import jsonify, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
-from casefile.api import schemas as sc
 from casefile.api.core import page_params, route
+from casefile.api.schemas import UUID, obj, string
 from casefile.db import db_session
 from casefile.search import services
 from casefile.search.models import ObjectType
 
 OBJECT_TYPE = {"type": "string", "enum": [t.value for t in ObjectType]}
-SEARCH_RESULT = sc.obj(
+SEARCH_RESULT = obj(
     {
         "object_type": OBJECT_TYPE,
-        "object_id": sc.UUID,
-        "case_id": sc.UUID,
-        "case_reference": sc.string(),
-        "title": sc.string(),
-        "url": sc.string(description="the object's page"),
-        "api_url": sc.string(description="the object in this API"),
+        "object_id": UUID,
+        "case_id": UUID,
+        "case_reference": string(),
+        "title": string(),
+        "url": string(description="the object's page"),
+        "api_url": string(description="the object in this API"),
     }
 )
 PARAMS = [
@@ -32,9 +32,9 @@ PARAMS = [
         "in": "query",
         "required": True,
         "description": "Words to find, in Arabic or Latin script; every word must match.",
-        "schema": sc.string(minLength=1, maxLength=services.MAX_QUERY_LENGTH),
+        "schema": string(minLength=1, maxLength=services.MAX_QUERY_LENGTH),
     },
-    {"name": "case_id", "in": "query", "required": False, "schema": sc.UUID},
+    {"name": "case_id", "in": "query", "required": False, "schema": UUID},
     {
         "name": "type",
         "in": "query",

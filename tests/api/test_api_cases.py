@@ -18,7 +18,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from markupsafe import escape
 
-from casefile.api import schemas
+from casefile.api.schemas import ERROR, page_of
 from casefile.auth import services as auth_services
 from casefile.auth.models import User
 from casefile.cases.models import Case, Incident
@@ -41,11 +41,11 @@ def checked(app: Flask, method: str, path: str, response: Any) -> Any:
     body = response.get_json()
     if response.status_code >= 400:
         assert response.status_code in op.errors, f"{method} {op.path}: {response.status_code} not declared"
-        validate(schemas.ERROR, body)
+        validate(ERROR, body)
     else:
         assert response.status_code == op.status, f"{method} {op.path}: {response.status_code} != {op.status}"
         assert op.response is not None
-        validate(schemas.page_of(op.response) if op.paginated else op.response, body)
+        validate(page_of(op.response) if op.paginated else op.response, body)
     return response
 
 

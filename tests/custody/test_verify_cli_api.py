@@ -19,10 +19,10 @@ from flask.testing import FlaskClient
 from jsonschema import Draft202012Validator
 from sqlalchemy import select
 
-from casefile.api import schemas
 from casefile.custody import ledger
 from casefile.custody.actions import Action
 from casefile.custody.models import CustodyEntry
+from casefile.custody.schemas import VERIFY_REPORT
 from casefile.db import session_scope
 from casefile.storage import LocalBlobStore
 
@@ -358,7 +358,7 @@ def test_fsck_fails_naming_the_ern_of_a_missing_file(app: Flask, world: World) -
 
 
 def valid_report(body: Any) -> dict[str, Any]:
-    validator = Draft202012Validator(schemas.VERIFY_REPORT)
+    validator = Draft202012Validator(VERIFY_REPORT)
     errors = [e.message for e in validator.iter_errors(body)]
     assert not errors, errors
     return body

@@ -17,11 +17,14 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
-from casefile.api import schemas
+from casefile.api.schemas import ERROR, page_of
 from casefile.custody.chain import GENESIS_HASH, entry_hash
 from casefile.custody.models import CustodyEntry
+from casefile.custody.schemas import CUSTODY_ENTRY
 from casefile.db import session_scope
 from casefile.evidence.models import EvidenceItem
+from casefile.evidence.schemas import EVIDENCE
+from casefile.links.schemas import LINK
 from casefile.storage import LocalBlobStore
 
 from support import PHOTOS, Account, Api, login, validate
@@ -72,7 +75,7 @@ def error_of(response: Any, status: int) -> dict[str, Any]:
     assert response.status_code == status, (response.status_code, response.get_data(as_text=True)[:500])
     assert response.is_json
     body = response.get_json()
-    validate(schemas.ERROR, body)
+    validate(ERROR, body)
     return body["error"]
 
 
@@ -157,7 +160,7 @@ def test_real_photos_ingest_with_exact_hashes_erns_and_metadata(
         response = upload(api, case_id, content, name)
         assert response.status_code == 201, response.get_data(as_text=True)[:500]
         item = response.get_json()
-        validate(schemas.EVIDENCE, item)
+        validate(EVIDENCE, item)
         assert item["ern"] == f"REF-{number:05d}"
         assert item["sha256"] == KNOWN_SHA256[name]
         assert item["size"] == len(content) == (PHOTOS / name).stat().st_size
@@ -506,7 +509,7 @@ def test_download_streams_the_exact_bytes_as_an_attachment_and_is_logged(
 
     shown = api.get(f"/evidence/{item['id']}")
     assert shown.status_code == 200
-    validate(schemas.EVIDENCE, shown.get_json())
+    validate(EVIDENCE, shown.get_json())
     assert actions(app, item["id"]) == ["ingested", "downloaded", "viewed"]
 
 
@@ -530,7 +533,7 @@ def test_patch_changes_descriptive_metadata_with_old_and_new_values_in_the_ledge
     )
     assert response.status_code == 200, response.get_data(as_text=True)
     body = response.get_json()
-    validate(schemas.EVIDENCE, body)
+    validate(EVIDENCE, body)
     assert body["title"] == "Tarhouna, site 3" and body["classification"] == "under_seal"
     assert body["sha256"] == DSCN0010_SHA256 and body["ern"] == "REF-00001" and body["size"] == 161713
     (entry,) = entries(app, item["id"], "metadata_changed")
@@ -590,7 +593,7 @@ def test_links_to_incidents_with_a_stance(app: Flask, team: tuple[Api, Account, 
     )
     assert response.status_code == 201, response.get_data(as_text=True)
     link = response.get_json()
-    validate(schemas.LINK, link)
+    validate(LINK, link)
     assert (link["target_type"], link["target_id"], link["stance"], link["note"]) == (
         "incident",
         incident,
@@ -639,7 +642,7 @@ def test_hand_over_and_the_custody_trail(app: Flask, team: tuple[Api, Account, u
     )
     assert response.status_code == 201, response.get_data(as_text=True)
     entry = response.get_json()
-    validate(schemas.CUSTODY_ENTRY, entry)
+    validate(CUSTODY_ENTRY, entry)
     assert entry["action"] == "transferred"
     assert entry["details"]["from_party"] == "Field team Tarhouna"
     assert entry["details"]["to_party"] == "Registry, The Hague"
@@ -661,7 +664,7 @@ def test_hand_over_and_the_custody_trail(app: Flask, team: tuple[Api, Account, u
     trail = api.get(f"/evidence/{item['id']}/custody")
     assert trail.status_code == 200
     page = trail.get_json()
-    validate(schemas.page_of(schemas.CUSTODY_ENTRY), page)
+    validate(page_of(CUSTODY_ENTRY), page)
     got = page["items"]
     assert [e["action"] for e in got] == ["ingested", "downloaded", "transferred"]
     assert page["total"] == 3
@@ -701,7 +704,7 @@ def test_derivative_gets_its_own_ern_and_leaves_the_original_untouched(
     )
     assert response.status_code == 201, response.get_data(as_text=True)
     child = response.get_json()
-    validate(schemas.EVIDENCE, child)
+    validate(EVIDENCE, child)
     assert child["ern"] == "REF-00002"
     assert child["parent_id"] == parent["id"]
     assert child["derivation"] == "transcript"
@@ -791,7 +794,7 @@ def test_list_filters_combine_and_paginate(app: Flask, team: tuple[Api, Account,
         response = api.get(f"/cases/{case_id}/evidence?{query}")
         assert response.status_code == 200, response.get_data(as_text=True)
         page = response.get_json()
-        validate(schemas.page_of(schemas.EVIDENCE), page)
+        validate(page_of(EVIDENCE), page)
         return [i["ern"] for i in page["items"]]
 
     assert erns("") == ["REF-00001", "REF-00002", "REF-00003", "REF-00004", "REF-00005"]

@@ -1,6 +1,6 @@
 """Fixtures of the search tests.
 
-Until casefile/__init__.py calls casefile.search.init_app and casefile/api/__init__.py imports casefile.search.api,
+Until casefile/__init__.py calls casefile.search.init_app and imports casefile.search.api (load_api_routes),
 these tests register both themselves: the API module is imported here, at collection, before any app exists (its
 route joins the shared API blueprint), and each test app gets the search blueprint and CLI group.
 """

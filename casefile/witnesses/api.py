@@ -1,5 +1,4 @@
-"""Witnesses over JSON. The identity is in a response only when asked for (`?reveal=true&reason=…`) by a
-member with the identity permission, and that reveal is a custody entry."""
+"""Witnesses, consent and statements over JSON, calling the same services as the HTML views."""
 
 from __future__ import annotations
 
@@ -11,14 +10,16 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from casefile.api import schemas as sc
 from casefile.api.core import created, json_body, only_fields, paginate, route
+from casefile.api.schemas import UUID
 from casefile.auth.gate import Access, require_case, require_in_case
 from casefile.db import db_session
 from casefile.witnesses import services
 from casefile.witnesses.models import Witness
+from casefile.witnesses.schemas import CONSENT, CONSENT_CREATE, WITNESS, WITNESS_CREATE
 
-ID = [{"name": "id", "in": "path", "required": True, "schema": sc.UUID}]
+ID = [{"name": "id", "in": "path", "required": True, "schema": UUID}]
+
 REVEAL = [
     {"name": "reveal", "in": "query", "required": False, "schema": {"type": "string", "enum": ["true", "false"]}},
     {"name": "reason", "in": "query", "required": False, "schema": {"type": "string", "maxLength": 500}},
@@ -68,7 +69,7 @@ def witness_json(witness: Witness, statements: list[Any] | None = None) -> dict[
     "GET",
     summary="Witnesses of a case (pseudonyms only)",
     tag="witnesses",
-    response=sc.WITNESS,
+    response=WITNESS,
     params=ID,
     paginated=True,
     errors=(401, 404, 422),
@@ -90,8 +91,8 @@ def list_witnesses(id: str) -> ResponseReturnValue:
     "POST",
     summary="Register a witness (the identity is stored encrypted)",
     tag="witnesses",
-    request_schema=sc.WITNESS_CREATE,
-    response=sc.WITNESS,
+    request_schema=WITNESS_CREATE,
+    response=WITNESS,
     status=201,
     params=ID,
     errors=(401, 403, 404, 422),
@@ -99,7 +100,7 @@ def list_witnesses(id: str) -> ResponseReturnValue:
 def create_witness(id: str) -> ResponseReturnValue:
     s = db_session()
     case = require_case(s, current_user, id, Access.WRITE)
-    data = only_fields(json_body(), set(sc.WITNESS_CREATE["properties"]))
+    data = only_fields(json_body(), set(WITNESS_CREATE["properties"]))
     witness = services.create_witness(s, services.field_cipher(), case, current_user, data)
     return created(witness_json(witness))
 
@@ -109,7 +110,7 @@ def create_witness(id: str) -> ResponseReturnValue:
     "GET",
     summary="One witness; the identity only on an explicit, permitted reveal",
     tag="witnesses",
-    response=sc.WITNESS,
+    response=WITNESS,
     params=ID + REVEAL,
     errors=(401, 403, 404, 422),
 )
@@ -130,8 +131,8 @@ def get_witness(id: str) -> ResponseReturnValue:
     "POST",
     summary="Record consent for a purpose, or its withdrawal",
     tag="witnesses",
-    request_schema=sc.CONSENT_CREATE,
-    response=sc.CONSENT,
+    request_schema=CONSENT_CREATE,
+    response=CONSENT,
     status=201,
     params=ID,
     errors=(401, 403, 404, 422),
@@ -139,5 +140,5 @@ def get_witness(id: str) -> ResponseReturnValue:
 def add_consent(id: str) -> ResponseReturnValue:
     s = db_session()
     witness = require_in_case(s, current_user, Witness, id, Access.WRITE)
-    data = only_fields(json_body(), set(sc.CONSENT_CREATE["properties"]))
+    data = only_fields(json_body(), set(CONSENT_CREATE["properties"]))
     return created(consent_json(services.record_consent(s, witness, current_user, data)))

@@ -10,22 +10,34 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from casefile.api import schemas as sc
 from casefile.api.core import created, json_body, only_fields, paginate, route
+from casefile.api.schemas import DATE, UUID
 from casefile.auth import services as auth_services
 from casefile.auth.gate import Access, member_case_ids, require_case, require_in_case, require_members_visible
 from casefile.auth.models import Membership, User
 from casefile.cases import services
 from casefile.cases.models import Case, Incident
+from casefile.cases.schemas import (
+    CASE,
+    CASE_CREATE,
+    CASE_PATCH,
+    INCIDENT,
+    INCIDENT_CREATE,
+    INCIDENT_PATCH,
+    MEMBER,
+    MEMBER_CREATE,
+    VIOLATION_TYPE,
+)
 from casefile.db import db_session
 from casefile.errors import ValidationFailed
 
-ID = [{"name": "id", "in": "path", "required": True, "schema": sc.UUID}]
+ID = [{"name": "id", "in": "path", "required": True, "schema": UUID}]
+
 INCIDENT_FILTERS = [
-    {"name": "from", "in": "query", "required": False, "schema": sc.DATE},
-    {"name": "to", "in": "query", "required": False, "schema": sc.DATE},
-    {"name": "violation_type", "in": "query", "required": False, "schema": sc.VIOLATION_TYPE},
-    {"name": "actor", "in": "query", "required": False, "schema": sc.UUID},
+    {"name": "from", "in": "query", "required": False, "schema": DATE},
+    {"name": "to", "in": "query", "required": False, "schema": DATE},
+    {"name": "violation_type", "in": "query", "required": False, "schema": VIOLATION_TYPE},
+    {"name": "actor", "in": "query", "required": False, "schema": UUID},
 ]
 
 
@@ -75,7 +87,7 @@ def member_json(m: Membership) -> dict[str, Any]:
     "GET",
     summary="Cases I am a member of",
     tag="cases",
-    response=sc.CASE,
+    response=CASE,
     paginated=True,
     errors=(401, 422),
 )
@@ -89,17 +101,17 @@ def list_cases() -> ResponseReturnValue:
     "POST",
     summary="Create a case",
     tag="cases",
-    request_schema=sc.CASE_CREATE,
-    response=sc.CASE,
+    request_schema=CASE_CREATE,
+    response=CASE,
     status=201,
     errors=(401, 403, 409, 422),
 )
 def create_case() -> ResponseReturnValue:
-    data = only_fields(json_body(), set(sc.CASE_CREATE["properties"]))
+    data = only_fields(json_body(), set(CASE_CREATE["properties"]))
     return created(case_json(services.create_case(db_session(), current_user, data)))
 
 
-@route("/cases/{id}", "GET", summary="One case", tag="cases", response=sc.CASE, params=ID)
+@route("/cases/{id}", "GET", summary="One case", tag="cases", response=CASE, params=ID)
 def get_case(id: str) -> ResponseReturnValue:
     return jsonify(case_json(require_case(db_session(), current_user, id)))
 
@@ -109,15 +121,15 @@ def get_case(id: str) -> ResponseReturnValue:
     "PATCH",
     summary="Change a case",
     tag="cases",
-    request_schema=sc.CASE_PATCH,
-    response=sc.CASE,
+    request_schema=CASE_PATCH,
+    response=CASE,
     params=ID,
     errors=(401, 403, 404, 422),
 )
 def patch_case(id: str) -> ResponseReturnValue:
     s = db_session()
     case = require_case(s, current_user, id, Access.WRITE)
-    data = only_fields(json_body(), set(sc.CASE_PATCH["properties"]))
+    data = only_fields(json_body(), set(CASE_PATCH["properties"]))
     return jsonify(case_json(services.update_case(s, case, data)))
 
 
@@ -126,7 +138,7 @@ def patch_case(id: str) -> ResponseReturnValue:
     "GET",
     summary="Members of a case",
     tag="cases",
-    response=sc.MEMBER,
+    response=MEMBER,
     params=ID,
     paginated=True,
     errors=(401, 404, 422),
@@ -149,8 +161,8 @@ def list_members(id: str) -> ResponseReturnValue:
     "POST",
     summary="Add a member or change their role (admins)",
     tag="cases",
-    request_schema=sc.MEMBER_CREATE,
-    response=sc.MEMBER,
+    request_schema=MEMBER_CREATE,
+    response=MEMBER,
     status=201,
     params=ID,
     errors=(401, 403, 404, 422),
@@ -158,7 +170,7 @@ def list_members(id: str) -> ResponseReturnValue:
 def add_member(id: str) -> ResponseReturnValue:
     s = db_session()
     case = require_case(s, current_user, id, Access.MANAGE_MEMBERS)
-    data = only_fields(json_body(), set(sc.MEMBER_CREATE["properties"]))
+    data = only_fields(json_body(), set(MEMBER_CREATE["properties"]))
     email = data.get("email")
     if not isinstance(email, str):
         raise ValidationFailed("email is required.", field="email")
@@ -178,7 +190,7 @@ def add_member(id: str) -> ResponseReturnValue:
     "GET",
     summary="Incidents of a case, by date; filter by period, violation type and actor involved",
     tag="incidents",
-    response=sc.INCIDENT,
+    response=INCIDENT,
     params=ID + INCIDENT_FILTERS,
     paginated=True,
     errors=(401, 404, 422),
@@ -194,8 +206,8 @@ def list_incidents(id: str) -> ResponseReturnValue:
     "POST",
     summary="Add an incident",
     tag="incidents",
-    request_schema=sc.INCIDENT_CREATE,
-    response=sc.INCIDENT,
+    request_schema=INCIDENT_CREATE,
+    response=INCIDENT,
     status=201,
     params=ID,
     errors=(401, 403, 404, 422),
@@ -203,11 +215,11 @@ def list_incidents(id: str) -> ResponseReturnValue:
 def create_incident(id: str) -> ResponseReturnValue:
     s = db_session()
     case = require_case(s, current_user, id, Access.WRITE)
-    data = only_fields(json_body(), set(sc.INCIDENT_CREATE["properties"]))
+    data = only_fields(json_body(), set(INCIDENT_CREATE["properties"]))
     return created(incident_json(services.create_incident(s, case, data)))
 
 
-@route("/incidents/{id}", "GET", summary="One incident", tag="incidents", response=sc.INCIDENT, params=ID)
+@route("/incidents/{id}", "GET", summary="One incident", tag="incidents", response=INCIDENT, params=ID)
 def get_incident(id: str) -> ResponseReturnValue:
     return jsonify(incident_json(require_in_case(db_session(), current_user, Incident, id)))
 
@@ -217,13 +229,13 @@ def get_incident(id: str) -> ResponseReturnValue:
     "PATCH",
     summary="Change an incident",
     tag="incidents",
-    request_schema=sc.INCIDENT_PATCH,
-    response=sc.INCIDENT,
+    request_schema=INCIDENT_PATCH,
+    response=INCIDENT,
     params=ID,
     errors=(401, 403, 404, 422),
 )
 def patch_incident(id: str) -> ResponseReturnValue:
     s = db_session()
     incident = require_in_case(s, current_user, Incident, id, Access.WRITE)
-    data = only_fields(json_body(), set(sc.INCIDENT_PATCH["properties"]))
+    data = only_fields(json_body(), set(INCIDENT_PATCH["properties"]))
     return jsonify(incident_json(services.update_incident(s, incident, data)))

@@ -1,4 +1,4 @@
-"""Evidence, links and custody over JSON, calling the same services as the HTML views."""
+"""Evidence items over JSON, calling the same services as the HTML views."""
 
 from __future__ import annotations
 
@@ -9,47 +9,36 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from werkzeug.datastructures import FileStorage
 
-from casefile.api import schemas as sc
 from casefile.api.core import created, json_body, only_fields, paginate, route
+from casefile.api.schemas import DATETIME, UUID
 from casefile.auth.gate import Access, require_case, require_in_case
-from casefile.custody import ledger
 from casefile.custody.actions import Action
-from casefile.custody.services import record_transfer
-from casefile.custody.verification import verify_for_current_user
 from casefile.db import db_session
 from casefile.errors import ValidationFailed
 from casefile.evidence import services
 from casefile.evidence.content import blob_store, send_evidence_file
-from casefile.evidence.models import Derivation, EvidenceItem, EvidenceLink
+from casefile.evidence.models import Derivation, EvidenceItem
+from casefile.evidence.schemas import DERIVATIVE_UPLOAD, EVIDENCE, EVIDENCE_PATCH, EVIDENCE_UPLOAD
+from casefile.links.api import link_json
 from casefile.witnesses.services import ingest_evidence
 
-ID = [{"name": "id", "in": "path", "required": True, "schema": sc.UUID}]
+ID = [{"name": "id", "in": "path", "required": True, "schema": UUID}]
+
 FILTERS = [
     {"name": name, "in": "query", "required": False, "schema": schema}
     for name, schema in (
-        ("kind", sc.EVIDENCE["properties"]["kind"]),
-        ("classification", sc.EVIDENCE["properties"]["classification"]),
-        ("incident", sc.UUID),
+        ("kind", EVIDENCE["properties"]["kind"]),
+        ("classification", EVIDENCE["properties"]["classification"]),
+        ("incident", UUID),
         ("source_reliability", {"type": "string", "enum": ["A", "B", "C", "D", "E", "F"]}),
         ("info_credibility", {"type": "integer", "minimum": 1, "maximum": 6}),
-        ("actor", sc.UUID),
-        ("collected_from", sc.DATETIME),
-        ("collected_to", sc.DATETIME),
+        ("actor", UUID),
+        ("collected_from", DATETIME),
+        ("collected_to", DATETIME),
     )
 ]
-FORM_FIELDS = set(sc.EVIDENCE_UPLOAD["properties"]) - {"file"}
 
-
-def link_json(link: EvidenceLink) -> dict[str, Any]:
-    return {
-        "id": str(link.id),
-        "target_type": link.target_type,
-        "target_id": str(link.target_id),
-        "stance": link.stance.value,
-        "note": link.note,
-        "element_code": link.element_code,
-        "target_label": services.link_label(link),
-    }
+FORM_FIELDS = set(EVIDENCE_UPLOAD["properties"]) - {"file"}
 
 
 def evidence_json(item: EvidenceItem) -> dict[str, Any]:
@@ -81,11 +70,6 @@ def evidence_json(item: EvidenceItem) -> dict[str, Any]:
     }
 
 
-def custody_json(entry: Any) -> dict[str, Any]:
-    fields = ledger.entry_fields(entry)
-    return fields
-
-
 def uploaded_file() -> FileStorage:
     upload = request.files.get("file")
     if upload is None:
@@ -109,7 +93,7 @@ def incident_ids() -> list[str]:
     "GET",
     summary="Evidence of a case, filtered and paginated",
     tag="evidence",
-    response=sc.EVIDENCE,
+    response=EVIDENCE,
     params=ID + FILTERS,
     paginated=True,
     errors=(401, 404, 422),
@@ -125,9 +109,9 @@ def list_evidence(id: str) -> ResponseReturnValue:
     "POST",
     summary="Ingest a file as evidence (hashed while it streams)",
     tag="evidence",
-    request_schema=sc.EVIDENCE_UPLOAD,
+    request_schema=EVIDENCE_UPLOAD,
     request_kind="multipart",
-    response=sc.EVIDENCE,
+    response=EVIDENCE,
     status=201,
     params=ID,
     errors=(401, 403, 404, 413, 422),
@@ -158,7 +142,7 @@ def create_evidence(id: str) -> ResponseReturnValue:
     "GET",
     summary="One evidence item (recorded as viewed)",
     tag="evidence",
-    response=sc.EVIDENCE,
+    response=EVIDENCE,
     params=ID,
 )
 def get_evidence(id: str) -> ResponseReturnValue:
@@ -173,15 +157,15 @@ def get_evidence(id: str) -> ResponseReturnValue:
     "PATCH",
     summary="Change an item's descriptive metadata (never its content)",
     tag="evidence",
-    request_schema=sc.EVIDENCE_PATCH,
-    response=sc.EVIDENCE,
+    request_schema=EVIDENCE_PATCH,
+    response=EVIDENCE,
     params=ID,
     errors=(401, 403, 404, 422),
 )
 def patch_evidence(id: str) -> ResponseReturnValue:
     s = db_session()
     item = services.with_links(s, require_in_case(s, current_user, EvidenceItem, id, Access.WRITE))
-    data = only_fields(json_body(), set(sc.EVIDENCE_PATCH["properties"]))
+    data = only_fields(json_body(), set(EVIDENCE_PATCH["properties"]))
     return jsonify(evidence_json(services.update_metadata(s, item, current_user, data)))
 
 
@@ -203,9 +187,9 @@ def evidence_content(id: str) -> ResponseReturnValue:
     "POST",
     summary="Add a transcript, translation, redacted or working copy",
     tag="evidence",
-    request_schema=sc.DERIVATIVE_UPLOAD,
+    request_schema=DERIVATIVE_UPLOAD,
     request_kind="multipart",
-    response=sc.EVIDENCE,
+    response=EVIDENCE,
     status=201,
     params=ID,
     errors=(401, 403, 404, 413, 422),
@@ -230,83 +214,3 @@ def create_derivative(id: str) -> ResponseReturnValue:
         derivation=derivation,
     )
     return created(evidence_json(item))
-
-
-@route(
-    "/evidence/{id}/links",
-    "POST",
-    summary="Link the item to an incident, actor, relation, involvement or charge element",
-    tag="evidence",
-    request_schema=sc.LINK_CREATE,
-    response=sc.LINK,
-    status=201,
-    params=ID,
-    errors=(401, 403, 404, 422),
-)
-def create_link(id: str) -> ResponseReturnValue:
-    s = db_session()
-    item = require_in_case(s, current_user, EvidenceItem, id, Access.WRITE)
-    data = only_fields(json_body(), set(sc.LINK_CREATE["properties"]))
-    link = services.link_evidence(
-        s,
-        item,
-        current_user,
-        data.get("target_type"),
-        data.get("target_id"),
-        data.get("stance"),
-        data.get("note", ""),
-        data.get("element_code"),
-    )
-    return created(link_json(link))
-
-
-@route(
-    "/evidence/{id}/custody",
-    "GET",
-    summary="The item's custody trail",
-    tag="custody",
-    response=sc.CUSTODY_ENTRY,
-    params=ID,
-    paginated=True,
-    errors=(401, 404, 422),
-)
-def get_custody(id: str) -> ResponseReturnValue:
-    from sqlalchemy import select
-
-    from casefile.custody.models import CustodyEntry
-
-    s = db_session()
-    item = require_in_case(s, current_user, EvidenceItem, id)
-    stmt = select(CustodyEntry).where(CustodyEntry.evidence_id == item.id).order_by(CustodyEntry.seq)
-    return paginate(s, stmt, custody_json)
-
-
-@route(
-    "/evidence/{id}/custody",
-    "POST",
-    summary="Record a hand-over (from, to, purpose)",
-    tag="custody",
-    request_schema=sc.TRANSFER_CREATE,
-    response=sc.CUSTODY_ENTRY,
-    status=201,
-    params=ID,
-    errors=(401, 403, 404, 422),
-)
-def post_custody(id: str) -> ResponseReturnValue:
-    s = db_session()
-    item = require_in_case(s, current_user, EvidenceItem, id, Access.WRITE)
-    data = only_fields(json_body(), set(sc.TRANSFER_CREATE["properties"]))
-    return created(custody_json(record_transfer(s, item, current_user, data)))
-
-
-@route(
-    "/custody/verify",
-    "GET",
-    summary="Verify the ledger and the fixity of a case's files",
-    tag="custody",
-    response=sc.VERIFY_REPORT,
-    params=[{"name": "case_id", "in": "query", "required": False, "schema": sc.UUID}],
-    errors=(401, 404, 422),
-)
-def verify() -> ResponseReturnValue:
-    return jsonify(verify_for_current_user(request.args.get("case_id")).to_dict())

@@ -1,4 +1,4 @@
-"""Dossiers over JSON."""
+"""Dossiers over JSON, calling the same services as the HTML views."""
 
 from __future__ import annotations
 
@@ -7,16 +7,17 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from sqlalchemy import select
 
-from casefile.api import schemas as sc
 from casefile.api.core import created, json_body, only_fields, paginate, route
+from casefile.api.schemas import UUID
 from casefile.auth.gate import Access, require_case, require_in_case
 from casefile.db import db_session, get_database
 from casefile.dossier import services
 from casefile.dossier.builder import build_dossier
 from casefile.dossier.models import Dossier
+from casefile.dossier.schemas import DOSSIER, DOSSIER_CREATE, DOSSIER_PLAN
 from casefile.errors import ValidationFailed
 
-ID = [{"name": "id", "in": "path", "required": True, "schema": sc.UUID}]
+ID = [{"name": "id", "in": "path", "required": True, "schema": UUID}]
 
 
 def _evidence_ids(data: dict) -> list | None:
@@ -31,7 +32,7 @@ def _evidence_ids(data: dict) -> list | None:
     "GET",
     summary="Dossiers built for a case",
     tag="dossiers",
-    response=sc.DOSSIER,
+    response=DOSSIER,
     params=ID,
     paginated=True,
     errors=(401, 404, 422),
@@ -48,15 +49,15 @@ def list_dossiers(id: str) -> ResponseReturnValue:
     "POST",
     summary="What a dossier would include and exclude, and why",
     tag="dossiers",
-    request_schema=sc.DOSSIER_CREATE,
-    response=sc.DOSSIER_PLAN,
+    request_schema=DOSSIER_CREATE,
+    response=DOSSIER_PLAN,
     params=ID,
     errors=(401, 404, 422),
 )
 def preview_dossier(id: str) -> ResponseReturnValue:
     s = db_session()
     case = require_case(s, current_user, id)
-    data = only_fields(json_body(), set(sc.DOSSIER_CREATE["properties"]))
+    data = only_fields(json_body(), set(DOSSIER_CREATE["properties"]))
     return jsonify(services.plan_json(services.preview(s, case, data.get("profile"), _evidence_ids(data))))
 
 
@@ -65,8 +66,8 @@ def preview_dossier(id: str) -> ResponseReturnValue:
     "POST",
     summary="Build a signed BagIt dossier for a recipient profile",
     tag="dossiers",
-    request_schema=sc.DOSSIER_CREATE,
-    response=sc.DOSSIER,
+    request_schema=DOSSIER_CREATE,
+    response=DOSSIER,
     status=201,
     params=ID,
     errors=(401, 403, 404, 409, 422),
@@ -76,7 +77,7 @@ def create_dossier(id: str) -> ResponseReturnValue:
     # allows one writer, so the request must not be holding the write lock meanwhile.
     with get_database().read_sessionmaker() as rs:
         case = require_case(rs, current_user, id, Access.WRITE)
-        data = only_fields(json_body(), set(sc.DOSSIER_CREATE["properties"]))
+        data = only_fields(json_body(), set(DOSSIER_CREATE["properties"]))
         case_id = case.id
     dossier_id = build_dossier(
         current_app._get_current_object(),
@@ -95,7 +96,7 @@ def create_dossier(id: str) -> ResponseReturnValue:
     "GET",
     summary="One dossier: its SHA-256, what it includes and what it excluded",
     tag="dossiers",
-    response=sc.DOSSIER,
+    response=DOSSIER,
     params=ID,
 )
 def get_dossier(id: str) -> ResponseReturnValue:

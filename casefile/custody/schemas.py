@@ -1,0 +1,56 @@
+"""JSON Schemas of custody entries, hand-overs and verification reports in the API."""
+
+from __future__ import annotations
+
+from casefile.api.schemas import DATETIME, UUID, nullable, obj, string
+
+CUSTODY_ENTRY = obj(
+    {
+        "seq": {"type": "integer"},
+        "at": DATETIME,
+        "actor": string(),
+        "action": string(),
+        "case_id": nullable(UUID),
+        "evidence_id": nullable(UUID),
+        "sha256": nullable(string()),
+        "details": {"type": "object"},
+        "prev_hash": string(),
+        "entry_hash": string(),
+    }
+)
+
+TRANSFER_CREATE = {
+    "type": "object",
+    "properties": {
+        "from_party": string(minLength=1, maxLength=500),
+        "to_party": string(minLength=1, maxLength=500),
+        "purpose": string(minLength=1, maxLength=500),
+        "location": string(maxLength=500),
+        "note": string(maxLength=500),
+    },
+    "required": ["from_party", "to_party", "purpose"],
+    "additionalProperties": False,
+}
+
+PROBLEM = {
+    "type": "object",
+    "properties": {
+        "kind": string(),
+        "message": string(),
+        "seq": nullable({"type": "integer"}),
+        "ern": nullable(string()),
+        "expected": nullable(string()),
+        "found": nullable(string()),
+    },
+    "required": ["kind", "message"],
+}
+
+VERIFY_REPORT = obj(
+    {
+        "ok": {"type": "boolean"},
+        "checked": {"type": "integer"},
+        "items_checked": {"type": "integer"},
+        "checkpoints_checked": {"type": "integer"},
+        "problems": {"type": "array", "items": PROBLEM},
+    }
+)

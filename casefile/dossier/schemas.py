@@ -1,0 +1,55 @@
+"""JSON Schemas of dossiers and their plans in the API."""
+
+from __future__ import annotations
+
+from casefile.api.schemas import DATETIME, UUID, obj, string
+
+# -- dossiers ----------------------------------------------------------------------------------------
+_ITEM_REF = {"type": "object", "properties": {"ern": string(), "sha256": string()}, "required": ["ern", "sha256"]}
+
+_EXCLUDED = {
+    "type": "object",
+    "properties": {"ern": string(), "title": string(), "reasons": {"type": "array", "items": string()}},
+    "required": ["ern", "title", "reasons"],
+}
+
+DOSSIER = obj(
+    {
+        "id": UUID,
+        "case_id": UUID,
+        "profile": string(),
+        "title": string(),
+        "bag_name": string(),
+        "sha256": string(pattern="^[0-9a-f]{64}$"),
+        "size": {"type": "integer"},
+        "tree_size": {"type": "integer"},
+        "included": {"type": "array", "items": _ITEM_REF},
+        "excluded": {"type": "array", "items": _EXCLUDED},
+        "created_at": DATETIME,
+    }
+)
+
+DOSSIER_CREATE = {
+    "type": "object",
+    "properties": {
+        "profile": string(maxLength=40),
+        "title": string(maxLength=300),
+        "evidence_ids": {"type": "array", "items": UUID},
+        "language": {"type": "string", "enum": ["en", "ar"], "description": "of the PDF's headings"},
+    },
+    "required": ["profile"],
+    "additionalProperties": False,
+}
+
+DOSSIER_PLAN = obj(
+    {
+        "profile": {"type": "object"},
+        "included": {"type": "array", "items": obj({"id": UUID, "ern": string(), "title": string()})},
+        "excluded": {
+            "type": "array",
+            "items": obj(
+                {"id": UUID, "ern": string(), "title": string(), "reasons": {"type": "array", "items": string()}}
+            ),
+        },
+    }
+)

@@ -1,0 +1,91 @@
+"""JSON Schemas of evidence items, uploads and edits in the API."""
+
+from __future__ import annotations
+
+from casefile.api.schemas import DATETIME, UUID, enum_of, nullable, obj, string
+from casefile.evidence.models import Classification, Derivation, EvidenceKind
+from casefile.links.schemas import LINK
+
+GRADING = {
+    "source_reliability": nullable({"type": "string", "enum": ["A", "B", "C", "D", "E", "F"]}),
+    "info_credibility": nullable({"type": "integer", "minimum": 1, "maximum": 6}),
+}
+
+EVIDENCE = obj(
+    {
+        "id": UUID,
+        "case_id": UUID,
+        "ern": string(),
+        "kind": enum_of(EvidenceKind),
+        "title": string(),
+        "description": string(),
+        "source": string(),
+        **GRADING,
+        "collected_at": nullable(DATETIME),
+        "collected_by": string(),
+        "collection_place": string(),
+        "original_filename": string(),
+        "media_type": string(),
+        "size": {"type": "integer"},
+        "sha256": string(pattern="^[0-9a-f]{64}$"),
+        "metadata": {"type": "object"},
+        "metadata_status": string(),
+        "classification": enum_of(Classification),
+        "graphic": {"type": "boolean"},
+        "parent_id": nullable(UUID),
+        "derivation": nullable(enum_of(Derivation)),
+        "links": {"type": "array", "items": LINK},
+        "created_at": DATETIME,
+    }
+)
+
+_EVIDENCE_FORM = {
+    "kind": enum_of(EvidenceKind),
+    "title": string(maxLength=300),
+    "description": string(maxLength=50000),
+    "collected_at": string(description="ISO 8601; UTC when no zone is given"),
+    "collected_by": string(maxLength=200),
+    "collection_place": string(maxLength=300),
+    "source": string(maxLength=500),
+    "source_reliability": {"type": "string", "enum": ["A", "B", "C", "D", "E", "F"]},
+    "info_credibility": {"type": "string", "enum": ["1", "2", "3", "4", "5", "6"]},
+    "classification": enum_of(Classification),
+    "graphic": {"type": "string", "enum": ["true", "false"]},
+    "sha256": string(pattern="^[0-9a-fA-F]{64}$", description="if given, the upload must hash to it"),
+    "incident_ids": string(description="comma-separated incident ids of this case"),
+    "witness_id": string(format="uuid", description="makes the file a statement (testimony) of this witness"),
+    "interview_date": string(format="date"),
+    "interview_place": string(maxLength=300),
+    "interviewer": string(maxLength=200),
+    "language": string(maxLength=100),
+    "interpreter": string(maxLength=200),
+}
+
+EVIDENCE_UPLOAD = {
+    "type": "object",
+    "properties": {"file": {"type": "string", "format": "binary"}, **_EVIDENCE_FORM},
+    "required": ["file"],
+}
+
+DERIVATIVE_UPLOAD = {
+    "type": "object",
+    "properties": {"file": {"type": "string", "format": "binary"}, "derivation": enum_of(Derivation), **_EVIDENCE_FORM},
+    "required": ["file", "derivation"],
+}
+
+EVIDENCE_PATCH = {
+    "type": "object",
+    "properties": {
+        "kind": enum_of(EvidenceKind),
+        "title": string(minLength=1, maxLength=300),
+        "description": string(maxLength=50000),
+        "source": string(maxLength=500),
+        **GRADING,
+        "collected_at": nullable(DATETIME),
+        "collected_by": string(maxLength=200),
+        "collection_place": string(maxLength=300),
+        "classification": enum_of(Classification),
+        "graphic": {"type": "boolean"},
+    },
+    "additionalProperties": False,
+}

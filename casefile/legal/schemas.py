@@ -1,0 +1,79 @@
+"""JSON Schemas of charges, the element matrix and the legal catalogue in the API."""
+
+from __future__ import annotations
+
+from casefile.api.schemas import DATETIME, UUID, obj, string
+
+CHARGE = obj(
+    {
+        "id": UUID,
+        "case_id": UUID,
+        "suspect_id": UUID,
+        "offence_code": string(),
+        "mode_code": string(),
+        "incident_ids": {"type": "array", "items": UUID},
+        "note": string(),
+        "created_at": DATETIME,
+    }
+)
+
+CHARGE_CREATE = {
+    "type": "object",
+    "properties": {
+        "suspect_id": UUID,
+        "offence_code": string(maxLength=40),
+        "mode_code": string(maxLength=40),
+        "incident_ids": {"type": "array", "items": UUID},
+        "note": string(maxLength=5000),
+    },
+    "required": ["suspect_id", "offence_code"],
+    "additionalProperties": False,
+}
+
+_EVIDENCE_REF = obj({"evidence_id": UUID, "ern": string(), "title": string(), "note": string()})
+
+MATRIX = obj(
+    {
+        "charge": CHARGE,
+        "elements": {
+            "type": "array",
+            "items": obj(
+                {
+                    "code": string(),
+                    "group": {"type": "string", "enum": ["contextual", "offence", "mode"]},
+                    "text": string(),
+                    "reference": string(),
+                    "status": {"type": "string", "enum": ["gap", "supported", "contested"]},
+                    "supporting": {"type": "array", "items": _EVIDENCE_REF},
+                    "contradicting": {"type": "array", "items": _EVIDENCE_REF},
+                    "context": {"type": "array", "items": _EVIDENCE_REF},
+                }
+            ),
+        },
+        "gaps": {"type": "integer"},
+        "paths": {
+            "type": "array",
+            "items": obj(
+                {
+                    "established": {"type": "boolean"},
+                    "hops": {
+                        "type": "array",
+                        "items": obj(
+                            {
+                                "kind": string(),
+                                "label": string(),
+                                "from": string(),
+                                "to": string(),
+                                "supporting": {"type": "integer"},
+                                "contradicting": {"type": "integer"},
+                                "supported": {"type": "boolean"},
+                            }
+                        ),
+                    },
+                }
+            ),
+        },
+    }
+)
+
+FRAMEWORKS = {"type": "object", "properties": {"frameworks": {"type": "array"}}, "required": ["frameworks"]}

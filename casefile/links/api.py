@@ -1,0 +1,58 @@
+"""Evidence links over JSON, calling the same services as the HTML views."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask.typing import ResponseReturnValue
+from flask_login import current_user
+
+from casefile.api.core import created, json_body, only_fields, route
+from casefile.api.schemas import UUID
+from casefile.auth.gate import Access, require_in_case
+from casefile.db import db_session
+from casefile.evidence import services
+from casefile.evidence.models import EvidenceItem, EvidenceLink
+from casefile.links.schemas import LINK, LINK_CREATE
+
+ID = [{"name": "id", "in": "path", "required": True, "schema": UUID}]
+
+
+def link_json(link: EvidenceLink) -> dict[str, Any]:
+    return {
+        "id": str(link.id),
+        "target_type": link.target_type,
+        "target_id": str(link.target_id),
+        "stance": link.stance.value,
+        "note": link.note,
+        "element_code": link.element_code,
+        "target_label": services.link_label(link),
+    }
+
+
+@route(
+    "/evidence/{id}/links",
+    "POST",
+    summary="Link the item to an incident, actor, relation, involvement or charge element",
+    tag="evidence",
+    request_schema=LINK_CREATE,
+    response=LINK,
+    status=201,
+    params=ID,
+    errors=(401, 403, 404, 422),
+)
+def create_link(id: str) -> ResponseReturnValue:
+    s = db_session()
+    item = require_in_case(s, current_user, EvidenceItem, id, Access.WRITE)
+    data = only_fields(json_body(), set(LINK_CREATE["properties"]))
+    link = services.link_evidence(
+        s,
+        item,
+        current_user,
+        data.get("target_type"),
+        data.get("target_id"),
+        data.get("stance"),
+        data.get("note", ""),
+        data.get("element_code"),
+    )
+    return created(link_json(link))

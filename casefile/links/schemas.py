@@ -1,0 +1,33 @@
+"""JSON Schemas of evidence links in the API."""
+
+from __future__ import annotations
+
+from casefile.api.schemas import UUID, enum_of, nullable, obj, string
+from casefile.evidence.models import Stance
+
+LINK_TARGET = {"type": "string", "enum": ["incident", "actor", "actor_relation", "involvement", "charge_element"]}
+
+LINK = obj(
+    {
+        "id": UUID,
+        "target_type": LINK_TARGET,
+        "target_id": UUID,
+        "stance": enum_of(Stance),
+        "note": string(),
+        "element_code": nullable(string()),
+        "target_label": string(),
+    }
+)
+
+LINK_CREATE = {
+    "type": "object",
+    "properties": {
+        "target_type": LINK_TARGET,
+        "target_id": UUID,
+        "stance": enum_of(Stance),
+        "note": string(maxLength=5000),
+        "element_code": string(maxLength=60, description="the element, for target_type charge_element"),
+    },
+    "required": ["target_type", "target_id"],
+    "additionalProperties": False,
+}
