@@ -86,15 +86,18 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
         BABEL_TRANSLATION_DIRECTORIES=str(Path(__file__).parent / "translations"),
         TESTING=settings.testing,
     )
-    app.extensions["casefile_settings"] = settings
-    db.init_app(app, settings.database_url)
-    app.extensions["casefile_blobs"] = open_blob_store(settings.storage_url, **storage_options(settings))
-
+    from casefile import components
     from casefile.custody.keys import InstanceKey
     from casefile.witnesses.crypto import FieldCipher
 
-    app.extensions["casefile_key"] = InstanceKey(settings.signing_key_path)
-    app.extensions["casefile_cipher"] = FieldCipher(settings.field_keys)
+    components.install(
+        app,
+        settings=settings,
+        blobs=open_blob_store(settings.storage_url, **storage_options(settings)),
+        key=InstanceKey(settings.signing_key_path),
+        cipher=FieldCipher(settings.field_keys),
+    )
+    db.init_app(app, settings.database_url)
 
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"

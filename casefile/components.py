@@ -1,0 +1,47 @@
+"""Typed access to the configured components of the running app.
+
+`create_app` builds each component once from the settings and keeps it on the app; services reach them only
+through these functions, never through string keys into `app.extensions`, so a misspelt key is a type error and
+each component has one name. Everything here needs an application context.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, cast
+
+from flask import Flask, current_app
+
+if TYPE_CHECKING:
+    from casefile.config import Settings
+    from casefile.custody.keys import InstanceKey
+    from casefile.storage import BlobStore
+    from casefile.witnesses.crypto import FieldCipher
+
+_SETTINGS = "casefile_settings"
+_BLOBS = "casefile_blobs"
+_KEY = "casefile_key"
+_CIPHER = "casefile_cipher"
+
+
+def install(app: Flask, *, settings: Settings, blobs: BlobStore, key: InstanceKey, cipher: FieldCipher) -> None:
+    """Called once by create_app."""
+    app.extensions[_SETTINGS] = settings
+    app.extensions[_BLOBS] = blobs
+    app.extensions[_KEY] = key
+    app.extensions[_CIPHER] = cipher
+
+
+def settings(app: Flask | None = None) -> Settings:
+    return cast("Settings", (app or current_app).extensions[_SETTINGS])
+
+
+def blob_store(app: Flask | None = None) -> BlobStore:
+    return cast("BlobStore", (app or current_app).extensions[_BLOBS])
+
+
+def instance_key(app: Flask | None = None) -> InstanceKey:
+    return cast("InstanceKey", (app or current_app).extensions[_KEY])
+
+
+def field_cipher(app: Flask | None = None) -> FieldCipher:
+    return cast("FieldCipher", (app or current_app).extensions[_CIPHER])
