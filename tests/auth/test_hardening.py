@@ -19,9 +19,20 @@ def test_a_csrf_token_from_another_session_is_refused(app, make_user) -> None:
     their_token = csrf_token(theirs.get("/login").get_data(as_text=True))
     token = csrf_token(mine.get("/login").get_data(as_text=True))
     mine.post("/login", data={"email": account.email, "password": account.password, "csrf_token": token})
-    refused = mine.post("/cases/new", data={"reference": "XS", "title": "x", "csrf_token": their_token})
+    # Markers long enough that the random CSRF token in the page can never contain them by chance.
+    case = {"reference": "CROSS-SESSION", "title": "Forged across sessions"}
+    refused = mine.post("/cases/new", data={**case, "csrf_token": their_token})
     assert refused.status_code == 400
-    assert "XS" not in mine.get("/").get_data(as_text=True)
+    dashboard = mine.get("/").get_data(as_text=True)
+    assert case["reference"] not in dashboard and case["title"] not in dashboard
+
+    # The same form with the session's own token is accepted and shows on the dashboard, so the check above can fail.
+    accepted = mine.post(
+        "/cases/new", data={**case, "csrf_token": csrf_token(mine.get("/cases/new").get_data(as_text=True))}
+    )
+    assert accepted.status_code == 302
+    dashboard = mine.get("/").get_data(as_text=True)
+    assert case["reference"] in dashboard and case["title"] in dashboard
 
 
 def test_https_deployments_send_hsts_and_secure_cookies(settings, make_user) -> None:

@@ -3,6 +3,8 @@
 Revision ID: 0007
 Revises: 0005
 Create Date: 2026-11-27 18:31:41.734116
+
+The file is named for its place in the chain (sixth, after 0005); its revision id predates the reordering.
 """
 
 from collections.abc import Sequence

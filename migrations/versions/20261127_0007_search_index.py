@@ -4,6 +4,8 @@ Revision ID: 0006
 Revises: 0007
 Create Date: 2026-11-27 19:00:00.000000
 
+The file is named for its place in the chain (seventh, after 0007); its revision id predates the reordering.
+
 The search index (casefile.search): one row per incident, actor, evidence item and witness pseudonym, with the
 normalised tokens of its searchable text in `terms`. On PostgreSQL a generated tsvector column over those tokens
 carries a GIN index; SQLite has no tsvector, so there the column is a NULL placeholder (one schema for both
