@@ -14,10 +14,14 @@ from flask_babel import gettext as _
 from sqlalchemy import String, func, select
 from sqlalchemy.orm import Session
 
+# Involvement (incident × actor) is read for the "actor involved" filter: a table, never a service of actors.
+from casefile.actors.models import Involvement
+from casefile.auth.gate import may_create_case
 from casefile.auth.models import CaseRole, Membership, Role, User
 from casefile.cases.models import Case, CaseStatus, DatePrecision, Incident, LocationPrecision
 from casefile.cases.thesaurus import VIOLATION_TYPES
 from casefile.errors import Conflict, Forbidden, ValidationFailed
+from casefile.parsing import clean_text, parse_choice, parse_date
 
 REFERENCE_RE = re.compile(r"^[A-Z0-9-]{2,16}$")
 
@@ -36,39 +40,6 @@ INCIDENT_FIELDS = (
     "victim_count",
     "victim_count_source",
 )
-
-
-def clean_text(value: Any, field: str, *, max_length: int, required: bool = False) -> str:
-    if value is None:
-        value = ""
-    if not isinstance(value, str):
-        raise ValidationFailed(_("Must be text."), field=field)
-    # Control characters have no place in these fields; they hide text and break exports.
-    value = "".join(ch for ch in value if ch in "\n\t" or ch.isprintable()).strip()
-    if required and not value:
-        raise ValidationFailed(_("This field is required."), field=field)
-    if len(value) > max_length:
-        raise ValidationFailed(_("At most %(n)d characters.", n=max_length), field=field)
-    return value
-
-
-def parse_choice(value: Any, enum_cls: type, field: str) -> Any:
-    try:
-        return enum_cls(value)
-    except ValueError:
-        allowed = ", ".join(m.value for m in enum_cls)
-        raise ValidationFailed(_("Choose one of: %(allowed)s.", allowed=allowed), field=field) from None
-
-
-def parse_date(value: Any, field: str) -> date | None:
-    if value in (None, ""):
-        return None
-    if isinstance(value, date):
-        return value
-    try:
-        return date.fromisoformat(str(value))
-    except ValueError:
-        raise ValidationFailed(_("Use a date in the form YYYY-MM-DD."), field=field) from None
 
 
 def parse_coordinate(value: Any, field: str, limit: float) -> float | None:
@@ -107,7 +78,7 @@ def validate_reference(reference: Any) -> str:
 
 def require_may_create_case(user: User) -> None:
     """Reviewers read and verify; they never create cases (checked before the form is even shown)."""
-    if user.role is Role.REVIEWER:
+    if not may_create_case(user):
         raise Forbidden(_("Reviewers cannot create cases."))
 
 
@@ -221,8 +192,6 @@ def parse_violation_types(value: Any) -> list[str]:
 def incident_query(case: Case, args: Mapping[str, Any] | None = None) -> Any:
     """Incidents of a case by date (undated last), filtered by date range, violation type and actor involved.
     An incident matches a date range when its known period overlaps it."""
-    from casefile.actors.models import Involvement
-
     args = args or {}
     stmt = select(Incident).where(Incident.case_id == case.id)
     start = parse_date(args.get("from"), "from")

@@ -8,6 +8,7 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
+from casefile.actors.services import active_actors
 from casefile.auth import services as auth_services
 from casefile.auth.forms import ConfirmForm, MemberForm
 from casefile.auth.gate import (
@@ -66,8 +67,6 @@ def case_context(case: Case) -> dict[str, object]:
 def show_case(case_id: str) -> str:
     s = db_session()
     case = require_case(s, current_user, case_id)
-    from casefile.actors.services import active_actors
-
     try:
         incidents = services.incidents_of(s, case, request.args)
     except ValidationFailed as error:

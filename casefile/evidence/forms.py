@@ -15,7 +15,7 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, Optional
 
-from casefile.evidence.models import Classification, Derivation, EvidenceKind, Stance
+from casefile.evidence.models import Classification, Derivation, EvidenceKind
 from casefile.evidence.services import EDITABLE_FIELDS
 from casefile.witnesses.services import STATEMENT_FIELDS
 
@@ -59,11 +59,6 @@ DERIVATION_LABELS = {
     Derivation.TRANSLATION: _l("Translation"),
     Derivation.REDACTED: _l("Redacted copy"),
     Derivation.WORKING_COPY: _l("Working copy"),
-}
-STANCE_LABELS = {
-    Stance.SUPPORTS: _l("Supports"),
-    Stance.CONTRADICTS: _l("Contradicts"),
-    Stance.CONTEXT: _l("Context"),
 }
 
 
@@ -123,12 +118,6 @@ class UploadForm(EvidenceFieldsForm):
 class DerivativeForm(EvidenceFieldsForm):
     file = MultipleFileField(_l("File"))
     derivation = SelectField(_l("Type of derivative"), choices=choices(DERIVATION_LABELS))
-
-
-class LinkForm(FlaskForm):
-    target = SelectField(_l("Evidence of"), choices=[], validate_choice=False)
-    stance = SelectField(_l("Stance"), choices=choices(STANCE_LABELS))
-    note = TextAreaField(_l("Note"), validators=[Length(max=5000)])
 
 
 class TransferForm(FlaskForm):

@@ -8,13 +8,15 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import JSON, BigInteger, CheckConstraint, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from casefile.auth.models import enum_type
-from casefile.db import Base, UUIDPrimaryKey, utcnow
+from casefile.db import Base, UUIDPrimaryKey, enum_type, utcnow
+
+# An item's links live in casefile/links. Imported at run time (not only for the annotation below) because
+# dossier/builder.py, dossier/planner.py and actors/pictures.py still import both names from here: once they
+# import from casefile.links.models, this can move under TYPE_CHECKING.
+from casefile.links.models import EvidenceLink, Stance  # noqa: F401
 
 if TYPE_CHECKING:
-    from casefile.actors.models import Actor, ActorRelation, Involvement
-    from casefile.cases.models import Case, Incident
-    from casefile.legal.models import Charge
+    from casefile.cases.models import Case
 
 
 class EvidenceKind(enum.StrEnum):
@@ -44,12 +46,6 @@ class Derivation(enum.StrEnum):
     TRANSLATION = "translation"
     REDACTED = "redacted_copy"
     WORKING_COPY = "working_copy"
-
-
-class Stance(enum.StrEnum):
-    SUPPORTS = "supports"
-    CONTRADICTS = "contradicts"
-    CONTEXT = "context"
 
 
 # Admiralty grading: reliability of the source (A–F) and credibility of the information (1–6).
@@ -112,69 +108,3 @@ class EvidenceItem(UUIDPrimaryKey, Base):
     parent: Mapped[EvidenceItem | None] = relationship(remote_side="EvidenceItem.id", back_populates="derivatives")
     derivatives: Mapped[list[EvidenceItem]] = relationship(back_populates="parent")
     links: Mapped[list[EvidenceLink]] = relationship(back_populates="evidence", cascade="all, delete-orphan")
-
-
-TARGET_COLUMNS = ("incident_id", "actor_id", "relation_id", "involvement_id", "charge_id")
-
-
-class EvidenceLink(UUIDPrimaryKey, Base):
-    """Evidence for or against one thing: an incident, an actor, a relation between actors, an actor's
-    involvement in an incident, or one legal element of a charge.
-
-    Contradicting (exculpatory) evidence is first-class: the stance is part of every link.
-    """
-
-    __tablename__ = "evidence_links"
-    __table_args__ = (
-        # Exactly one target; a charge element also names the element.
-        CheckConstraint(
-            "(CASE WHEN incident_id IS NULL THEN 0 ELSE 1 END) + (CASE WHEN actor_id IS NULL THEN 0 ELSE 1 END)"
-            " + (CASE WHEN relation_id IS NULL THEN 0 ELSE 1 END)"
-            " + (CASE WHEN involvement_id IS NULL THEN 0 ELSE 1 END)"
-            " + (CASE WHEN charge_id IS NULL THEN 0 ELSE 1 END) = 1",
-            name="one_target",
-        ),
-        CheckConstraint("(charge_id IS NULL) = (element_code IS NULL)", name="charge_element"),
-    )
-
-    evidence_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("evidence_items.id", ondelete="CASCADE"), index=True)
-    case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
-    incident_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"), index=True)
-    actor_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("actors.id", ondelete="CASCADE"), index=True)
-    relation_id: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("actor_relations.id", ondelete="CASCADE"), index=True
-    )
-    involvement_id: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("involvements.id", ondelete="CASCADE"), index=True
-    )
-    charge_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("charges.id", ondelete="CASCADE"), index=True)
-    element_code: Mapped[str | None] = mapped_column(String(60))
-    stance: Mapped[Stance] = mapped_column(enum_type(Stance, "evidence_stance"), default=Stance.SUPPORTS)
-    note: Mapped[str] = mapped_column(Text, default="")
-    created_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-
-    evidence: Mapped[EvidenceItem] = relationship(back_populates="links")
-    incident: Mapped[Incident | None] = relationship()
-    actor: Mapped[Actor | None] = relationship()
-    relation: Mapped[ActorRelation | None] = relationship()
-    involvement: Mapped[Involvement | None] = relationship()
-    charge: Mapped[Charge | None] = relationship()
-
-    @property
-    def target_type(self) -> str:
-        if self.charge_id:
-            return "charge_element"
-        for column, name in (
-            ("incident_id", "incident"),
-            ("actor_id", "actor"),
-            ("relation_id", "actor_relation"),
-            ("involvement_id", "involvement"),
-        ):
-            if getattr(self, column):
-                return name
-        return "unknown"
-
-    @property
-    def target_id(self) -> uuid.UUID | None:
-        return self.incident_id or self.actor_id or self.relation_id or self.involvement_id or self.charge_id

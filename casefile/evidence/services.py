@@ -1,4 +1,5 @@
-"""Evidence: ingest, metadata changes, links, derivatives, listing. Every touch writes a custody entry.
+"""Evidence: ingest, metadata changes, derivatives, listing. Every touch writes a custody entry.
+(Linking an item to what it is evidence of is casefile/links.)
 
 Ingest order matters: the blob is stored before the row is written, so a crash leaves at most an
 unreferenced blob (fsck reports it), never a row without its file; the ledger entry is appended last
@@ -21,7 +22,6 @@ from sqlalchemy.orm import Session, selectinload
 
 from casefile import models as _every_model  # noqa: F401 - link targets must be mapped before LINK_LOADS
 from casefile.cases.models import Case, Incident
-from casefile.cases.services import clean_text, parse_choice
 from casefile.custody.actions import Action
 from casefile.custody.ledger import record_custody, record_item_event
 from casefile.errors import NotFound, ValidationFailed
@@ -33,12 +33,12 @@ from casefile.evidence.models import (
     Derivation,
     EvidenceItem,
     EvidenceKind,
-    EvidenceLink,
-    Stance,
 )
 from casefile.evidence.preview import make_thumbnail
 from casefile.evidence.sniff import is_image, kind_hint, sniff_media_type
 from casefile.evidence.text import extract_file_text
+from casefile.links.models import EvidenceLink
+from casefile.parsing import clean_text, parse_choice
 from casefile.storage import BlobStore, BlobWriter, HashMismatch, InvalidBlobId
 
 EDITABLE_FIELDS = (
@@ -312,117 +312,6 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-LINK_TARGETS = ("incident", "actor", "actor_relation", "involvement", "charge_element")
-
-
-def _link_target(session: Session, item: EvidenceItem, target_type: Any, target_id: Any) -> tuple[str, Any]:
-    from casefile.actors.models import Actor, ActorRelation, Involvement
-    from casefile.legal.models import Charge
-
-    models = {
-        "incident": (Incident, "incident_id"),
-        "actor": (Actor, "actor_id"),
-        "actor_relation": (ActorRelation, "relation_id"),
-        "involvement": (Involvement, "involvement_id"),
-        "charge_element": (Charge, "charge_id"),
-    }
-    if not isinstance(target_type, str) or target_type not in models:
-        raise ValidationFailed(
-            _("target_type must be one of: %(types)s.", types=", ".join(LINK_TARGETS)), field="target_type"
-        )
-    model, column = models[target_type]
-    try:
-        target = session.get(model, uuid.UUID(str(target_id)))
-    except ValueError:
-        target = None
-    # Another case's object is indistinguishable from a missing one.
-    if target is None or target.case_id != item.case_id:
-        raise ValidationFailed(_("Unknown link target."), field="target_id")
-    return column, target
-
-
-def link_evidence(
-    session: Session,
-    item: EvidenceItem,
-    actor: Any,
-    target_type: Any,
-    target_id: Any,
-    stance: Any = "supports",
-    note: Any = "",
-    element_code: Any = None,
-) -> EvidenceLink:
-    """Link an item to what it is evidence of (or against). Linking again updates stance and note."""
-    column, target = _link_target(session, item, target_type, target_id)
-    element = None
-    if target_type == "charge_element":
-        from casefile.legal.services import charge_elements
-
-        codes = {e.code for _group, e in charge_elements(target)}
-        if element_code not in codes:
-            raise ValidationFailed(_("Choose an element of this charge."), field="element_code")
-        element = element_code
-    stance_value = parse_choice(stance or "supports", Stance, "stance")
-    note_text = clean_text(note, "note", max_length=5000)
-    link = session.scalar(
-        select(EvidenceLink).where(
-            EvidenceLink.evidence_id == item.id,
-            getattr(EvidenceLink, column) == target.id,
-            EvidenceLink.element_code == element if element else EvidenceLink.element_code.is_(None),
-        )
-    )
-    if link is None:
-        link = EvidenceLink(
-            evidence_id=item.id,
-            case_id=item.case_id,
-            created_by_id=getattr(actor, "id", None),
-            element_code=element,
-            **{column: target.id},
-        )
-        session.add(link)
-    link.stance = stance_value
-    link.note = note_text
-    session.flush()
-    record_item_event(
-        session,
-        item,
-        actor,
-        Action.LINKED,
-        {
-            "target_type": target_type,
-            "target_id": str(target.id),
-            **({"element": element} if element else {}),
-            "stance": stance_value.value,
-            "note": note_text,
-        },
-    )
-    return link
-
-
-def unlink(session: Session, item: EvidenceItem, actor: Any, link_id: Any) -> None:
-    try:
-        lid = uuid.UUID(str(link_id))
-    except ValueError:
-        raise NotFound("Not found.") from None
-    link = session.scalar(select(EvidenceLink).where(EvidenceLink.id == lid, EvidenceLink.evidence_id == item.id))
-    if link is None:
-        raise NotFound("Not found.")
-    details = {
-        "target_type": link.target_type,
-        "target_id": str(link.target_id),
-        "stance": link.stance.value,
-        **({"element": link.element_code} if link.element_code else {}),
-    }
-    session.delete(link)
-    session.flush()
-    record_item_event(
-        session,
-        item,
-        actor,
-        Action.UNLINKED,
-        details,
-    )
-
-
 def record_read(session: Session, item: EvidenceItem, actor: Any, action: Action, via: str) -> None:
     """Every read of evidence content is a custody entry, written before the content is sent."""
     record_item_event(
@@ -493,23 +382,6 @@ def with_links(session: Session, item: EvidenceItem) -> EvidenceItem:
     """Load every link target of an item in a fixed number of queries (pages must not query per link)."""
     session.scalars(select(EvidenceItem).where(EvidenceItem.id == item.id).options(*LINK_LOADS)).one()
     return item
-
-
-def link_label(link: EvidenceLink) -> str:
-    """What a link points at, in words, for lists and exports."""
-    if link.incident is not None:
-        return link.incident.title
-    if link.actor is not None:
-        return link.actor.name
-    if link.relation is not None:
-        r = link.relation
-        return f"{r.source.name} {r.relation.value} {r.target.name}"
-    if link.involvement is not None:
-        inv = link.involvement
-        return f"{inv.actor.name}: {inv.degree.value} — {inv.incident.title}"
-    if link.charge is not None:
-        return f"{link.element_code}"
-    return ""
 
 
 def evidence_query(case: Case, flt: EvidenceFilter) -> Select[tuple[EvidenceItem]]:

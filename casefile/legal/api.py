@@ -115,7 +115,7 @@ def matrix_json(session: Any, charge: Charge) -> dict[str, Any]:
             }
             for r in rows
         ],
-        "gaps": sum(1 for r in rows if r.status == "gap"),
+        "gaps": legal.gap_count(rows),
         "paths": [
             {
                 "established": p.established,

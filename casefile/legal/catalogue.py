@@ -314,6 +314,16 @@ class Catalogue:
             raise KeyError(f"unknown catalogue code {code!r}")
         return self._frameworks[item.framework_code]
 
+    def elements_to_prove(self, offence_code: str, mode_code: str = "") -> list[tuple[str, Element]]:
+        """Every element a charge of this offence under this mode must prove, each with its group
+        ("contextual", "offence" or "mode"), in catalogue order. No mode: the offence's elements only."""
+        offence = self.offence(offence_code)
+        rows = [("contextual", e) for e in offence.contextual_elements]
+        rows += [("offence", e) for e in offence.elements]
+        if mode_code:
+            rows += [("mode", e) for e in self.mode(mode_code).elements]
+        return rows
+
     def __contains__(self, code: object) -> bool:
         return isinstance(code, str) and (
             code in self._frameworks

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict, deque
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,11 +19,13 @@ from sqlalchemy.orm import Session, selectinload
 
 from casefile.actors.models import Actor, ActorRelation, Involvement
 from casefile.cases.models import Case, Incident
-from casefile.cases.services import clean_text
 from casefile.errors import ValidationFailed
-from casefile.evidence.models import EvidenceItem, EvidenceLink, Stance
+from casefile.evidence.models import EvidenceItem
 from casefile.legal.catalogue import Element, load_catalogue
 from casefile.legal.models import Charge
+from casefile.links.models import EvidenceLink, Stance
+from casefile.links.services import link_counts
+from casefile.parsing import clean_text
 
 
 def _actor_in_case(session: Session, case: Case, actor_id: Any, field_name: str) -> Actor:
@@ -93,22 +95,21 @@ class ElementRow:
 
 
 def charge_elements(charge: Charge) -> list[tuple[str, Element]]:
-    catalogue = load_catalogue()
-    offence = catalogue.offence(charge.offence_code)
-    rows = [("contextual", e) for e in offence.contextual_elements]
-    rows += [("offence", e) for e in offence.elements]
-    if charge.mode_code:
-        rows += [("mode", e) for e in catalogue.mode(charge.mode_code).elements]
-    return rows
+    return load_catalogue().elements_to_prove(charge.offence_code, charge.mode_code)
 
 
-def matrix(session: Session, charge: Charge) -> list[ElementRow]:
-    links = session.scalars(
+def matrix(session: Session, charge: Charge, evidence_ids: Collection[uuid.UUID] | None = None) -> list[ElementRow]:
+    """Every element of the charge with its evidence; given `evidence_ids`, only those items count (a dossier
+    shows the matrix of the evidence it includes)."""
+    stmt = (
         select(EvidenceLink)
         .where(EvidenceLink.charge_id == charge.id)
         .options(selectinload(EvidenceLink.evidence))
         .order_by(EvidenceLink.created_at)
-    ).all()
+    )
+    if evidence_ids is not None:
+        stmt = stmt.where(EvidenceLink.evidence_id.in_(list(evidence_ids)))
+    links = session.scalars(stmt).all()
     by_element: dict[str, dict[Stance, list[EvidenceLink]]] = defaultdict(lambda: defaultdict(list))
     for link in links:
         by_element[link.element_code or ""][link.stance].append(link)
@@ -122,6 +123,12 @@ def matrix(session: Session, charge: Charge) -> list[ElementRow]:
         )
         for group, element in charge_elements(charge)
     ]
+
+
+def gap_count(rows: Iterable[ElementRow]) -> int:
+    """How many elements of a matrix have no supporting evidence: the one count of gaps that pages, the API and
+    dossiers show."""
+    return sum(1 for row in rows if row.status == "gap")
 
 
 def gap_counts(session: Session, charges: Sequence[Charge]) -> dict[uuid.UUID, int]:
@@ -180,24 +187,6 @@ class Path:
     @property
     def established(self) -> bool:
         return all(h.supported for h in self.hops)
-
-
-def link_counts(
-    session: Session, column: Any, ids: Sequence[uuid.UUID], evidence_ids: Collection[uuid.UUID] | None = None
-) -> dict[uuid.UUID, tuple[int, int]]:
-    """Supporting and contradicting evidence counts per linked object, in one query (optionally counting only
-    the given evidence items)."""
-    counts: dict[uuid.UUID, list[int]] = defaultdict(lambda: [0, 0])
-    if ids:
-        stmt = select(column, EvidenceLink.stance).where(column.in_(list(ids)))
-        if evidence_ids is not None:
-            stmt = stmt.where(EvidenceLink.evidence_id.in_(list(evidence_ids)))
-        for target, stance in session.execute(stmt):
-            if stance is Stance.SUPPORTS:
-                counts[target][0] += 1
-            elif stance is Stance.CONTRADICTS:
-                counts[target][1] += 1
-    return {k: (v[0], v[1]) for k, v in counts.items()}
 
 
 def link_analysis(session: Session, charge: Charge, max_hops: int = 5) -> list[Path]:

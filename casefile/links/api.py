@@ -11,8 +11,9 @@ from casefile.api.core import created, json_body, only_fields, route
 from casefile.api.schemas import UUID
 from casefile.auth.gate import Access, require_in_case
 from casefile.db import db_session
-from casefile.evidence import services
-from casefile.evidence.models import EvidenceItem, EvidenceLink
+from casefile.evidence.models import EvidenceItem
+from casefile.links import services
+from casefile.links.models import EvidenceLink
 from casefile.links.schemas import LINK, LINK_CREATE
 
 ID = [{"name": "id", "in": "path", "required": True, "schema": UUID}]

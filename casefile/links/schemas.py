@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from casefile.api.schemas import UUID, enum_of, nullable, obj, string
-from casefile.evidence.models import Stance
+from casefile.links.models import TARGET_COLUMNS, Stance
 
-LINK_TARGET = {"type": "string", "enum": ["incident", "actor", "actor_relation", "involvement", "charge_element"]}
+LINK_TARGET = {"type": "string", "enum": list(TARGET_COLUMNS)}
 
 LINK = obj(
     {

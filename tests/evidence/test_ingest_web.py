@@ -18,7 +18,8 @@ from sqlalchemy import func, select
 
 from casefile.custody.models import CustodyEntry
 from casefile.db import session_scope
-from casefile.evidence.models import EvidenceItem, EvidenceLink
+from casefile.evidence.models import EvidenceItem
+from casefile.links.models import EvidenceLink
 
 from support import PHOTOS, Account, csrf_token, login
 

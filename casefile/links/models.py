@@ -1,0 +1,96 @@
+"""Evidence links: what an evidence item is evidence of (or against).
+
+The link table is where evidence meets incidents, actors and the law. It names every other capability's
+table by foreign key only, so this module imports nothing but the database plumbing and any capability can
+read links without importing the services that write them.
+"""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import CheckConstraint, ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from casefile.db import Base, UUIDPrimaryKey, enum_type, utcnow
+
+if TYPE_CHECKING:
+    from casefile.actors.models import Actor, ActorRelation, Involvement
+    from casefile.cases.models import Incident
+    from casefile.evidence.models import EvidenceItem
+    from casefile.legal.models import Charge
+
+
+class Stance(enum.StrEnum):
+    SUPPORTS = "supports"
+    CONTRADICTS = "contradicts"
+    CONTEXT = "context"
+
+
+# The API's name of each kind of target, and the column holding it.
+TARGET_COLUMNS = {
+    "incident": "incident_id",
+    "actor": "actor_id",
+    "actor_relation": "relation_id",
+    "involvement": "involvement_id",
+    "charge_element": "charge_id",
+}
+
+
+class EvidenceLink(UUIDPrimaryKey, Base):
+    """Evidence for or against one thing: an incident, an actor, a relation between actors, an actor's
+    involvement in an incident, or one legal element of a charge.
+
+    Contradicting (exculpatory) evidence is first-class: the stance is part of every link.
+    """
+
+    __tablename__ = "evidence_links"
+    __table_args__ = (
+        # Exactly one target; a charge element also names the element.
+        CheckConstraint(
+            "(CASE WHEN incident_id IS NULL THEN 0 ELSE 1 END) + (CASE WHEN actor_id IS NULL THEN 0 ELSE 1 END)"
+            " + (CASE WHEN relation_id IS NULL THEN 0 ELSE 1 END)"
+            " + (CASE WHEN involvement_id IS NULL THEN 0 ELSE 1 END)"
+            " + (CASE WHEN charge_id IS NULL THEN 0 ELSE 1 END) = 1",
+            name="one_target",
+        ),
+        CheckConstraint("(charge_id IS NULL) = (element_code IS NULL)", name="charge_element"),
+    )
+
+    evidence_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("evidence_items.id", ondelete="CASCADE"), index=True)
+    case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    incident_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"), index=True)
+    actor_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("actors.id", ondelete="CASCADE"), index=True)
+    relation_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("actor_relations.id", ondelete="CASCADE"), index=True
+    )
+    involvement_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("involvements.id", ondelete="CASCADE"), index=True
+    )
+    charge_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("charges.id", ondelete="CASCADE"), index=True)
+    element_code: Mapped[str | None] = mapped_column(String(60))
+    stance: Mapped[Stance] = mapped_column(enum_type(Stance, "evidence_stance"), default=Stance.SUPPORTS)
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    evidence: Mapped[EvidenceItem] = relationship(back_populates="links")
+    incident: Mapped[Incident | None] = relationship()
+    actor: Mapped[Actor | None] = relationship()
+    relation: Mapped[ActorRelation | None] = relationship()
+    involvement: Mapped[Involvement | None] = relationship()
+    charge: Mapped[Charge | None] = relationship()
+
+    @property
+    def target_type(self) -> str:
+        for name, column in TARGET_COLUMNS.items():
+            if getattr(self, column):
+                return name
+        return "unknown"
+
+    @property
+    def target_id(self) -> uuid.UUID | None:
+        return self.incident_id or self.actor_id or self.relation_id or self.involvement_id or self.charge_id

@@ -1,0 +1,167 @@
+"""Linking evidence to what it is evidence of (or against), and reading those links back.
+
+Links are where evidence meets incidents, actors and the law. This module reads those capabilities' tables and
+the legal catalogue but calls none of their services, so legal's matrix and link analysis can count links here
+without an import circle (the link form, which lists targets through their services, is links/forms.py).
+Every link and unlink is a custody entry of the item.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Collection, Sequence
+from typing import Any, cast
+
+from flask_babel import gettext as _
+from sqlalchemy import select
+from sqlalchemy.orm import InstrumentedAttribute, Session
+
+from casefile.actors.models import Actor, ActorRelation, Involvement
+from casefile.cases.models import Incident
+from casefile.custody.actions import Action
+from casefile.custody.ledger import record_item_event
+from casefile.errors import NotFound, ValidationFailed
+from casefile.evidence.models import EvidenceItem
+from casefile.legal.catalogue import load_catalogue
+from casefile.legal.models import Charge
+from casefile.links.models import TARGET_COLUMNS, EvidenceLink, Stance
+from casefile.parsing import clean_text, parse_choice
+
+LinkTarget = Incident | Actor | ActorRelation | Involvement | Charge
+LINK_TARGETS = tuple(TARGET_COLUMNS)
+TARGET_MODELS: dict[str, type[LinkTarget]] = {
+    "incident": Incident,
+    "actor": Actor,
+    "actor_relation": ActorRelation,
+    "involvement": Involvement,
+    "charge_element": Charge,
+}
+
+
+def _link_target(session: Session, item: EvidenceItem, target_type: Any, target_id: Any) -> tuple[str, LinkTarget]:
+    if not isinstance(target_type, str) or target_type not in TARGET_MODELS:
+        raise ValidationFailed(
+            _("target_type must be one of: %(types)s.", types=", ".join(LINK_TARGETS)), field="target_type"
+        )
+    try:
+        # A class chosen at run time: the checker only knows get() returns some mapped class.
+        target = cast("LinkTarget | None", session.get(TARGET_MODELS[target_type], uuid.UUID(str(target_id))))
+    except ValueError:
+        target = None
+    # Another case's object is indistinguishable from a missing one.
+    if target is None or target.case_id != item.case_id:
+        raise ValidationFailed(_("Unknown link target."), field="target_id")
+    return TARGET_COLUMNS[target_type], target
+
+
+def link_evidence(
+    session: Session,
+    item: EvidenceItem,
+    actor: Any,
+    target_type: Any,
+    target_id: Any,
+    stance: Any = "supports",
+    note: Any = "",
+    element_code: Any = None,
+) -> EvidenceLink:
+    """Link an item to what it is evidence of (or against). Linking again updates stance and note."""
+    column, target = _link_target(session, item, target_type, target_id)
+    element = None
+    if isinstance(target, Charge):
+        codes = {e.code for _group, e in load_catalogue().elements_to_prove(target.offence_code, target.mode_code)}
+        if element_code not in codes:
+            raise ValidationFailed(_("Choose an element of this charge."), field="element_code")
+        element = element_code
+    stance_value = parse_choice(stance or "supports", Stance, "stance")
+    note_text = clean_text(note, "note", max_length=5000)
+    link = session.scalar(
+        select(EvidenceLink).where(
+            EvidenceLink.evidence_id == item.id,
+            getattr(EvidenceLink, column) == target.id,
+            EvidenceLink.element_code == element if element else EvidenceLink.element_code.is_(None),
+        )
+    )
+    if link is None:
+        link = EvidenceLink(
+            evidence_id=item.id,
+            case_id=item.case_id,
+            created_by_id=getattr(actor, "id", None),
+            element_code=element,
+            **{column: target.id},
+        )
+        session.add(link)
+    link.stance = stance_value
+    link.note = note_text
+    session.flush()
+    record_item_event(
+        session,
+        item,
+        actor,
+        Action.LINKED,
+        {
+            "target_type": target_type,
+            "target_id": str(target.id),
+            **({"element": element} if element else {}),
+            "stance": stance_value.value,
+            "note": note_text,
+        },
+    )
+    return link
+
+
+def unlink(session: Session, item: EvidenceItem, actor: Any, link_id: Any) -> None:
+    try:
+        lid = uuid.UUID(str(link_id))
+    except ValueError:
+        raise NotFound("Not found.") from None
+    link = session.scalar(select(EvidenceLink).where(EvidenceLink.id == lid, EvidenceLink.evidence_id == item.id))
+    if link is None:
+        raise NotFound("Not found.")
+    details = {
+        "target_type": link.target_type,
+        "target_id": str(link.target_id),
+        "stance": link.stance.value,
+        **({"element": link.element_code} if link.element_code else {}),
+    }
+    session.delete(link)
+    session.flush()
+    record_item_event(session, item, actor, Action.UNLINKED, details)
+
+
+def link_label(link: EvidenceLink) -> str:
+    """What a link points at, in words, for lists and exports."""
+    if link.incident is not None:
+        return link.incident.title
+    if link.actor is not None:
+        return link.actor.name
+    if link.relation is not None:
+        r = link.relation
+        return f"{r.source.name} {r.relation.value} {r.target.name}"
+    if link.involvement is not None:
+        inv = link.involvement
+        return f"{inv.actor.name}: {inv.degree.value} — {inv.incident.title}"
+    if link.charge is not None:
+        return f"{link.element_code}"
+    return ""
+
+
+def link_counts(
+    session: Session,
+    column: InstrumentedAttribute[Any],
+    ids: Sequence[uuid.UUID],
+    evidence_ids: Collection[uuid.UUID] | None = None,
+) -> dict[uuid.UUID, tuple[int, int]]:
+    """Supporting and contradicting evidence counts per linked object (`column` is the EvidenceLink column of
+    the objects' kind), in one query; optionally counting only the given evidence items."""
+    counts: dict[uuid.UUID, list[int]] = defaultdict(lambda: [0, 0])
+    if ids:
+        stmt = select(column, EvidenceLink.stance).where(column.in_(list(ids)))
+        if evidence_ids is not None:
+            stmt = stmt.where(EvidenceLink.evidence_id.in_(list(evidence_ids)))
+        for target, stance in session.execute(stmt):
+            if stance is Stance.SUPPORTS:
+                counts[target][0] += 1
+            elif stance is Stance.CONTRADICTS:
+                counts[target][1] += 1
+    return {k: (v[0], v[1]) for k, v in counts.items()}
