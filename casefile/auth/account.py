@@ -4,19 +4,20 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, logout_user
+from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from casefile.auth import services, totp
+from casefile.auth import login_flow, services, totp
 from casefile.auth.audit import EVENTS, audit_query
 from casefile.auth.forms import ConfirmForm, EnrolForm, PasswordForm, SecuritySettingsForm, TokenForm
 from casefile.auth.gate import parse_id, require_admin, require_audit_reader
-from casefile.auth.models import Role, User
+from casefile.auth.models import Role, SessionEnd, User
 from casefile.auth.passwords import verify_password
+from casefile.components import field_cipher
 from casefile.db import db_session, utcnow
-from casefile.errors import ValidationFailed
+from casefile.errors import CasefileError, ValidationFailed
 from casefile.web import page_arg
 
 bp = Blueprint("account", __name__)
@@ -57,10 +58,8 @@ def change_password() -> Response:
     except ValidationFailed as error:
         flash(error.message, "error")
         return redirect(url_for("account.overview"))
-    # Every other session ended with the password change; this one continues under the new token.
-    from casefile.auth.views import _complete_login
-
-    _complete_login(me)
+    # Every session ended with the password change; this browser carries on under a new one.
+    login_flow.complete_login(s, me)
     flash(_("Password changed. Every other session of yours has been logged out."), "info")
     return redirect(url_for("account.overview"))
 
@@ -71,10 +70,9 @@ def logout_everywhere() -> Response:
     me = _me()
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    services.end_all_sessions(me)
+    services.end_all_sessions(s, me, SessionEnd.LOGOUT_EVERYWHERE)
     services.record_auth_event(s, "logout_everywhere", user=me, address=request.remote_addr or "")
-    logout_user()
-    session.clear()
+    login_flow.forget_login()
     flash(_("You have been logged out everywhere."), "info")
     return redirect(url_for("auth.login"))
 
@@ -122,12 +120,13 @@ def enrol() -> str | Response | tuple[str, int]:
         session["enrol_at"] = utcnow().isoformat()
     form = EnrolForm()
     if form.validate_on_submit():
-        codes = totp.enable(s, current_app.extensions["casefile_cipher"], me, secret, form.code.data or "")
+        codes = services.enable_second_factor(
+            s, field_cipher(), me, secret, form.code.data or "", request.remote_addr or ""
+        )
         if codes is None:
             flash(_("That code does not match. Check the time on your device and try again."), "error")
         else:
             session.pop("enrol_secret", None)
-            services.record_auth_event(s, "second_factor_enabled", user=me, address=request.remote_addr or "")
             return render_template("auth/recovery_codes.html", codes=codes)
     uri = totp.provisioning_uri(me, secret)
     status = 422 if form.is_submitted() else 200
@@ -138,20 +137,14 @@ def enrol() -> str | Response | tuple[str, int]:
 
 @bp.post("/account/second-factor/disable")
 def disable_second_factor() -> Response:
-    s = db_session()
-    me = _me()
     form = EnrolForm()
-    if me.role.value in totp.required_roles(s):
-        flash(_("Your role must use a second factor."), "error")
+    # An invalid form is an empty code: refused by the service with the same message as a wrong one.
+    code = (form.code.data or "") if form.validate_on_submit() else ""
+    try:
+        services.disable_second_factor(db_session(), field_cipher(), _me(), code, request.remote_addr or "")
+    except CasefileError as error:
+        flash(error.message, "error")
         return redirect(url_for("account.overview"))
-    if (
-        not form.validate_on_submit()
-        or totp.verify(s, current_app.extensions["casefile_cipher"], me, form.code.data or "") is None
-    ):
-        flash(_("Enter a current code to turn the second factor off."), "error")
-        return redirect(url_for("account.overview"))
-    totp.disable(s, me)
-    services.record_auth_event(s, "second_factor_disabled", user=me, address=request.remote_addr or "")
     flash(_("Second factor turned off."), "info")
     return redirect(url_for("account.overview"))
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import enum
 import uuid
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 from sqlalchemy import Select, select
@@ -91,16 +92,38 @@ def require_members_visible(session: Session, user: User, case_id: Any) -> Case:
     return require_case(session, user, case_id, Access.MANAGE_MEMBERS if user.is_admin else Access.READ)
 
 
+def may_administer(user: User) -> bool:
+    """Instance administration (users, security settings): admins only."""
+    return user.is_admin
+
+
+def may_read_audit(user: User) -> bool:
+    """The audit log of authentication events: admins, and reviewers, who audit."""
+    return user.role in (Role.ADMIN, Role.REVIEWER)
+
+
+def may_create_case(user: User) -> bool:
+    """Reviewers read and verify; they never create cases. Everyone else may."""
+    return user.role is not Role.REVIEWER
+
+
 def require_admin(user: User) -> None:
-    """Instance administration (users, security settings): admins only, 403 for anyone else."""
-    if not user.is_admin:
+    if not may_administer(user):
         raise Forbidden("Only administrators may do this.")
 
 
 def require_audit_reader(user: User) -> None:
-    """The audit log of authentication events: admins, and reviewers, who audit."""
-    if user.role not in (Role.ADMIN, Role.REVIEWER):
+    if not may_read_audit(user):
         raise Forbidden("Only administrators and reviewers read the audit log.")
+
+
+# The gate's decisions about the logged-in user that pages show or hide links for (see casefile/web.py, which
+# hands them to every template): templates ask these, never test a role themselves.
+TEMPLATE_DECISIONS: dict[str, Callable[[User], bool]] = {
+    "may_administer": may_administer,
+    "may_read_audit": may_read_audit,
+    "may_create_case": may_create_case,
+}
 
 
 def member_case_ids(user: User) -> Select[tuple[uuid.UUID]]:

@@ -5,10 +5,10 @@ import uuid
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import JSON, BigInteger, Enum, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from casefile.db import Base, UUIDPrimaryKey, utcnow
+from casefile.db import Base, UUIDPrimaryKey, enum_type, utcnow
 
 if TYPE_CHECKING:
     from casefile.cases.models import Case
@@ -29,19 +29,6 @@ class CaseRole(enum.StrEnum):
     REVIEWER = "reviewer"
 
 
-def enum_type(cls: type[enum.Enum], name: str) -> Enum:
-    # Stored as plain strings with a named CHECK constraint: portable, and readable in a raw dump.
-    return Enum(
-        cls,
-        name=name,
-        native_enum=False,
-        create_constraint=True,
-        length=32,
-        values_callable=lambda e: [m.value for m in e],
-        validate_strings=True,
-    )
-
-
 class User(UUIDPrimaryKey, Base):
     __tablename__ = "users"
 
@@ -51,7 +38,8 @@ class User(UUIDPrimaryKey, Base):
     password_hash: Mapped[str] = mapped_column(String(200))
     active: Mapped[bool] = mapped_column(default=True)
     locale: Mapped[str | None] = mapped_column(String(8))
-    # Part of the session identity: changing it (password change, "log out everywhere") voids old cookies.
+    # Rotated whenever every session of the user ends (password change, "log out everywhere", deactivation):
+    # a login half-way through its second factor has no session record yet and is bound to this instead.
     session_token: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     password_changed_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -78,7 +66,17 @@ class User(UUIDPrimaryKey, Base):
         return False
 
     def get_id(self) -> str:
-        return f"{self.id}:{self.session_token}"
+        """What Flask-Login keeps in the signed cookie and hands back to the user loader: the key of the
+        server-side login session (UserSession) this object was logged in with or loaded through, never
+        anything about the account itself, so ending the record ends the cookie."""
+        key: str | None = getattr(self, "_login_session_key", None)
+        if key is None:
+            raise LookupError("this user was not logged in or loaded through a login session")
+        return key
+
+    def bind_login_session(self, key: str) -> None:
+        # A plain attribute, not a column: the key exists only in the cookie (the table holds its SHA-256).
+        self._login_session_key = key
 
     @property
     def is_admin(self) -> bool:
@@ -115,6 +113,37 @@ class ApiToken(UUIDPrimaryKey, Base):
     revoked_at: Mapped[datetime | None]
 
     user: Mapped[User] = relationship()
+
+
+class SessionEnd(enum.StrEnum):
+    """Why a login session ended."""
+
+    LOGOUT = "logout"
+    LOGOUT_EVERYWHERE = "logout_everywhere"
+    IDLE_TIMEOUT = "idle_timeout"
+    ABSOLUTE_TIMEOUT = "absolute_timeout"
+    PASSWORD_CHANGED = "password_changed"  # noqa: S105 - why a session ended, not a password
+    PASSWORD_RESET = "password_reset"  # noqa: S105 - the same, when an administrator reset it
+    DEACTIVATED = "deactivated"
+
+
+class UserSession(UUIDPrimaryKey, Base):
+    """A login session, held on the server so that any web server can end it for all of them: the signed
+    cookie carries only a random key, and every request finds its record by the key's SHA-256."""
+
+    __tablename__ = "user_sessions"
+
+    # SHA-256 of a 256-bit random key: a leaked table cannot be replayed as cookies, and the key is unguessable,
+    # so a slow hash buys nothing (as for API tokens).
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    ended_at: Mapped[datetime | None]
+    end_reason: Mapped[SessionEnd | None] = mapped_column(enum_type(SessionEnd, "session_end_reason"))
+    # SHA-256 of the User-Agent header at login: the session is bound to the browser that logged in, as the
+    # cookie's own Flask-Login identifier is ("strong" session protection), and now on the server as well.
+    user_agent_hash: Mapped[str] = mapped_column(String(64))
 
 
 class LoginAttempt(UUIDPrimaryKey, Base):

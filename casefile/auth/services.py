@@ -1,4 +1,5 @@
-"""Accounts, memberships, API tokens and login throttling. Services flush; the caller commits."""
+"""Accounts, logins (password, then second factor), memberships, API tokens and login throttling.
+Services flush; the caller commits."""
 
 from __future__ import annotations
 
@@ -7,21 +8,28 @@ import re
 import secrets
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
-from typing import Any
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
+from flask_babel import gettext as _
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session, selectinload
 
+from casefile.auth import sessions, totp
 from casefile.auth.audit import record_auth_event
-from casefile.auth.models import ApiToken, CaseRole, LoginAttempt, Membership, Role, User
+from casefile.auth.models import ApiToken, CaseRole, LoginAttempt, Membership, Role, SessionEnd, User
 from casefile.auth.passwords import MIN_LENGTH, hash_password, needs_rehash, verify_password
 from casefile.cases.models import Case
 from casefile.db import utcnow
-from casefile.errors import Conflict, NotFound, ValidationFailed
+from casefile.errors import Conflict, Forbidden, NotFound, ValidationFailed
+
+if TYPE_CHECKING:
+    from casefile.witnesses.crypto import FieldCipher
 
 EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,189}\.[^@\s]{2,63}$")
 TOKEN_PREFIX = "cf_"  # noqa: S105 - a public prefix that makes leaked tokens recognisable, not a secret
+# Between a proven password and the second factor: long enough to open an authenticator app, no longer.
+PENDING_LOGIN_LIFETIME = timedelta(minutes=5)
 
 
 def normalise_email(email: str) -> str:
@@ -72,21 +80,23 @@ def set_password(session: Session, user: User, password: str, actor: Any = None)
     check_password_policy(password)
     user.password_hash = hash_password(password)
     user.password_changed_at = utcnow()
-    end_all_sessions(user)
-    session.flush()
     by_self = actor is None or getattr(actor, "id", None) == user.id
+    end_all_sessions(session, user, SessionEnd.PASSWORD_CHANGED if by_self else SessionEnd.PASSWORD_RESET)
+    session.flush()
     record_auth_event(session, "password_changed" if by_self else "password_reset", user=user, actor=actor)
 
 
-def end_all_sessions(user: User) -> None:
-    """Every existing login cookie of this user stops working."""
+def end_all_sessions(session: Session, user: User, reason: SessionEnd) -> None:
+    """Every session of this user ends, on every server, and so does a login half-way through its second factor."""
+    sessions.end_all(session, user.id, reason)
     user.session_token = secrets.token_hex(16)
+    session.flush()
 
 
 def set_active(session: Session, user: User, active: bool, actor: Any = None) -> None:
     user.active = active
     if not active:
-        end_all_sessions(user)
+        end_all_sessions(session, user, SessionEnd.DEACTIVATED)
         for token in session.scalars(select(ApiToken).where(ApiToken.user_id == user.id)):
             token.revoked_at = token.revoked_at or utcnow()
     session.flush()
@@ -102,8 +112,13 @@ def get_user_by_email(session: Session, email: str) -> User:
 
 @dataclass(frozen=True)
 class LoginResult:
-    user: User | None
+    user: User | None  # set when this step succeeded
     throttled: bool = False
+
+    @property
+    def second_factor_required(self) -> bool:
+        """The password is right, and the user is not logged in until their second factor is."""
+        return self.user is not None and self.user.totp_enabled
 
 
 def _recent_failures(session: Session, column: object, value: str, window: timedelta) -> int:
@@ -150,14 +165,67 @@ def authenticate(
     return LoginResult(user if ok else None)
 
 
-def recent_failures_for(session: Session, email: str) -> int:
-    return _recent_failures(session, LoginAttempt.email, email, timedelta(minutes=1))
+def pending_login(user: User) -> str:
+    """What a browser keeps between the password and the second factor. It names the user's session_token, so
+    ending all their sessions (a password change, deactivation) voids a login half-way through as well."""
+    return f"{user.id}:{user.session_token}"
 
 
-def record_failed_second_factor(session: Session, user: User, address: str) -> None:
-    """A wrong second-factor code counts towards the same per-account throttle as a wrong password."""
-    session.add(LoginAttempt(email=user.email, address=address[:64], success=False))
-    record_auth_event(session, "second_factor_failure", user=user, address=address)
+def user_for_pending_login(session: Session, reference: str, started: datetime | None) -> User | None:
+    """The user of a pending login, if it is still valid: recent, for an active account, not voided since."""
+    if started is None or utcnow() - started > PENDING_LOGIN_LIFETIME:
+        return None
+    user_id, _sep, token = (reference or "").partition(":")
+    try:
+        uid = uuid.UUID(user_id)
+    except ValueError:
+        return None
+    user = session.get(User, uid)
+    if user is None or not user.active or not secrets.compare_digest(user.session_token, token):
+        return None
+    return user
+
+
+def verify_second_factor(
+    session: Session, cipher: FieldCipher, user: User, code: str, address: str, *, per_account: int
+) -> LoginResult:
+    """Check the second step of a login, for a user whose password was just proven. As in `authenticate`,
+    throttled attempts are refused before the code is looked at (so they use up no recovery code), and a wrong
+    code counts towards the same per-account throttle as a wrong password; every attempt is recorded."""
+    if _recent_failures(session, LoginAttempt.email, user.email, timedelta(minutes=1)) >= per_account:
+        record_auth_event(session, "login_throttled", user=user, address=address)
+        return LoginResult(None, throttled=True)
+    used = totp.verify(session, cipher, user, code)
+    if used is None:
+        session.add(LoginAttempt(email=user.email, address=address[:64], success=False))
+        record_auth_event(session, "second_factor_failure", user=user, address=address)
+        return LoginResult(None)
+    if used == "recovery":
+        record_auth_event(
+            session, "recovery_code_used", user=user, address=address, details={"remaining": len(user.recovery_codes)}
+        )
+    return LoginResult(user)
+
+
+def enable_second_factor(
+    session: Session, cipher: FieldCipher, user: User, secret: str, code: str, address: str
+) -> list[str] | None:
+    """Turn the second factor on when `code` proves the authenticator holds `secret`: the recovery codes, to be
+    shown once, or None when the code does not match."""
+    codes = totp.enable(session, cipher, user, secret, code)
+    if codes is not None:
+        record_auth_event(session, "second_factor_enabled", user=user, address=address)
+    return codes
+
+
+def disable_second_factor(session: Session, cipher: FieldCipher, user: User, code: str, address: str) -> None:
+    """Turn the second factor off, for a role that need not use one, with a current code as proof."""
+    if user.role.value in totp.required_roles(session):
+        raise Forbidden(_("Your role must use a second factor."))
+    if totp.verify(session, cipher, user, code) is None:
+        raise ValidationFailed(_("Enter a current code to turn the second factor off."), field="code")
+    totp.disable(session, user)
+    record_auth_event(session, "second_factor_disabled", user=user, address=address)
 
 
 def create_api_token(session: Session, user: User, name: str = "api") -> str:

@@ -2,22 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-
-from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_user, logout_user
+from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from casefile.auth import services
-from casefile.auth.forms import ConfirmForm, LoginForm, UserCreateForm
+from casefile.auth import login_flow, services
+from casefile.auth.forms import ConfirmForm, LoginForm, SecondFactorForm, UserCreateForm
 from casefile.auth.gate import parse_id, require_admin
-from casefile.auth.models import User
+from casefile.auth.models import SessionEnd, User
 from casefile.auth.passwords import generate_password
-from casefile.db import db_session, utcnow
+from casefile.components import field_cipher, settings
+from casefile.db import db_session
 from casefile.errors import CasefileError
-from casefile.web import safe_next, settings
+from casefile.web import safe_next
 
 bp = Blueprint("auth", __name__)
 
@@ -29,8 +28,9 @@ def login() -> str | Response | tuple[str, int]:
     form = LoginForm()
     if form.validate_on_submit():
         cfg = settings()
+        s = db_session()
         result = services.authenticate(
-            db_session(),
+            s,
             form.email.data or "",
             form.password.data or "",
             request.remote_addr or "?",
@@ -46,81 +46,50 @@ def login() -> str | Response | tuple[str, int]:
             flash(_("Email or password is incorrect."), "error")
             return render_template("auth/login.html", form=form)
         next_url = safe_next(request.args.get("next"))
-        if result.user.totp_enabled:
-            # Password proven; the session is not logged in until the second factor is.
-            _fresh_session()
-            session["pending_user"] = f"{result.user.id}:{result.user.session_token}"
-            session["pending_at"] = utcnow().isoformat()
-            session["pending_next"] = next_url or ""
+        if result.second_factor_required:
+            login_flow.begin_second_factor(result.user, next_url)
             return redirect(url_for("auth.second_factor"))
-        _complete_login(result.user)
+        login_flow.complete_login(s, result.user)
         return redirect(next_url or url_for("main.dashboard"))
     return render_template("auth/login.html", form=form)
 
 
-def _fresh_session() -> None:
-    # A new session at each step of authentication: nothing planted before it survives.
-    locale = session.get("locale")
-    session.clear()
-    if locale:
-        session["locale"] = locale
-
-
-def _complete_login(user: User) -> None:
-    _fresh_session()
-    login_user(user)
-    now = utcnow().isoformat()
-    session["auth_at"] = now
-    session["seen_at"] = now
-
-
 @bp.route("/login/second-factor", methods=["GET", "POST"])
 def second_factor() -> str | Response | tuple[str, int]:
-    from casefile.auth import totp
-    from casefile.auth.forms import SecondFactorForm
-
-    pending, started = session.get("pending_user", ""), session.get("pending_at")
-    user_id, _sep, token = pending.partition(":")
     s = db_session()
-    user = s.get(User, parse_id(user_id)) if user_id else None
-    expired = not started or utcnow() - datetime.fromisoformat(started) > timedelta(minutes=5)
-    if user is None or not user.active or user.session_token != token or expired:
-        session.pop("pending_user", None)
+    user = login_flow.pending_second_factor(s)
+    if user is None:
         flash(_("Please log in again."), "warning")
         return redirect(url_for("auth.login"))
     form = SecondFactorForm()
     if form.validate_on_submit():
-        cfg = settings()
-        if services.recent_failures_for(s, user.email) >= cfg.login_failures_per_minute:
+        result = services.verify_second_factor(
+            s,
+            field_cipher(),
+            user,
+            form.code.data or "",
+            request.remote_addr or "?",
+            per_account=settings().login_failures_per_minute,
+        )
+        if result.throttled:
             g.keep_on_error = True
-            services.record_auth_event(s, "login_throttled", user=user, address=request.remote_addr or "")
             flash(_("Too many failed attempts. Wait a minute before trying again."), "error")
             return render_template("auth/second_factor.html", form=form), 429
-        used = totp.verify(s, current_app.extensions["casefile_cipher"], user, form.code.data or "")
-        if used is None:
-            services.record_failed_second_factor(s, user, request.remote_addr or "?")
+        if result.user is None:
             flash(_("That code is not valid, or was already used."), "error")
             return render_template("auth/second_factor.html", form=form)
-        if used == "recovery":
-            services.record_auth_event(
-                s,
-                "recovery_code_used",
-                user=user,
-                address=request.remote_addr or "",
-                details={"remaining": len(user.recovery_codes)},
-            )
-        next_url = session.get("pending_next") or url_for("main.dashboard")
-        _complete_login(user)
+        next_url = login_flow.pending_next() or url_for("main.dashboard")
+        login_flow.complete_login(s, result.user)
         return redirect(next_url)
     return render_template("auth/second_factor.html", form=form)
 
 
 @bp.post("/logout")
 def logout() -> Response:
+    s = db_session()
     if current_user.is_authenticated:
-        services.record_auth_event(db_session(), "logout", user=current_user, address=request.remote_addr or "")
-    logout_user()
-    session.clear()
+        services.record_auth_event(s, "logout", user=current_user, address=request.remote_addr or "")
+    login_flow.end_login(s, SessionEnd.LOGOUT)
     flash(_("You have been logged out."), "info")
     return redirect(url_for("auth.login"))
 
