@@ -24,11 +24,23 @@ from casefile.api.core import created, json_body, only_fields, paginate, route
 from casefile.api.schemas import UUID
 from casefile.auth.gate import Access, require_case, require_in_case
 from casefile.db import db_session
+from casefile.web import api_error
 
 ID = [{"name": "id", "in": "path", "required": True, "schema": UUID}]
 
 
+def candidate_json(candidate: services.Candidate) -> dict[str, Any]:
+    return {
+        "id": str(candidate.actor.id),
+        "name": candidate.actor.name,
+        "score": candidate.score,
+        "matched": candidate.matched,
+    }
+
+
 def actor_json(actor: Actor, duplicates: list[services.Candidate] | None = None) -> dict[str, Any]:
+    """`duplicates`: the actor's possible duplicates where the caller has looked them up (one actor at a time;
+    lists leave them empty rather than compare every actor of a page with every actor of the case)."""
     return {
         "id": str(actor.id),
         "case_id": str(actor.case_id),
@@ -41,10 +53,7 @@ def actor_json(actor: Actor, duplicates: list[services.Candidate] | None = None)
         "identifiers": list(actor.identifiers),
         "merged_into_id": str(actor.merged_into_id) if actor.merged_into_id else None,
         "created_at": actor.created_at.isoformat(),
-        "possible_duplicates": [
-            {"id": str(c.actor.id), "name": c.actor.name, "score": c.score, "matched": c.matched}
-            for c in duplicates or []
-        ],
+        "possible_duplicates": [candidate_json(c) for c in duplicates or []],
     }
 
 
@@ -95,26 +104,39 @@ def list_actors(id: str) -> ResponseReturnValue:
 @route(
     "/cases/{id}/actors",
     "POST",
-    summary="Add an actor; the response proposes likely duplicates",
+    summary="Add an actor; one that reads like an actor already in the case needs confirm_new (else 409)",
     tag="actors",
     request_schema=ACTOR_CREATE,
     response=ACTOR,
     status=201,
     params=ID,
-    errors=(401, 403, 404, 422),
+    errors=(401, 403, 404, 409, 422),
 )
 def create_actor(id: str) -> ResponseReturnValue:
     s = db_session()
     case = require_case(s, current_user, id, Access.WRITE)
     data = only_fields(json_body(), set(ACTOR_CREATE["properties"]))
-    actor = services.create_actor(s, case, current_user, data)
-    duplicates = services.likely_duplicates(s, case, actor.name, list(actor.aliases), exclude=actor.id)
-    return created(actor_json(actor, duplicates))
+    confirm_new = services.parse_flag(data.pop("confirm_new", None), "confirm_new")
+    try:
+        actor = services.create_actor(s, case, current_user, data, confirm_new=confirm_new)
+    except services.LikelyDuplicates as refused:
+        return api_error(
+            refused.status,
+            refused.code,
+            refused.message,
+            possible_duplicates=[candidate_json(c) for c in refused.candidates],
+        )
+    # Created anyway: the response still names the actors it was confirmed to differ from.
+    return created(actor_json(actor, services.possible_duplicates(s, actor)))
 
 
-@route("/actors/{id}", "GET", summary="One actor", tag="actors", response=ACTOR, params=ID)
+@route(
+    "/actors/{id}", "GET", summary="One actor, with its possible duplicates", tag="actors", response=ACTOR, params=ID
+)
 def get_actor(id: str) -> ResponseReturnValue:
-    return jsonify(actor_json(require_in_case(db_session(), current_user, Actor, id)))
+    s = db_session()
+    actor = require_in_case(s, current_user, Actor, id)
+    return jsonify(actor_json(actor, services.possible_duplicates(s, actor)))
 
 
 @route(
@@ -131,7 +153,8 @@ def patch_actor(id: str) -> ResponseReturnValue:
     s = db_session()
     actor = require_in_case(s, current_user, Actor, id, Access.WRITE)
     data = only_fields(json_body(), set(ACTOR_PATCH["properties"]))
-    return jsonify(actor_json(services.update_actor(s, actor, data)))
+    services.update_actor(s, actor, data)
+    return jsonify(actor_json(actor, services.possible_duplicates(s, actor)))
 
 
 @route(
@@ -154,7 +177,8 @@ def merge_actor(id: str) -> ResponseReturnValue:
     keep = require_in_case(s, current_user, Actor, id, Access.WRITE)
     data = only_fields(json_body(), {"duplicate_id"})
     duplicate = services.actor_in_case(s, keep.case, data.get("duplicate_id"), "duplicate_id")
-    return jsonify(actor_json(services.merge_actors(s, keep, duplicate, current_user)))
+    services.merge_actors(s, keep, duplicate, current_user)
+    return jsonify(actor_json(keep, services.possible_duplicates(s, keep)))
 
 
 @route(

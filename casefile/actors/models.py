@@ -8,8 +8,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from casefile.auth.models import enum_type
-from casefile.db import Base, UUIDPrimaryKey, utcnow
+from casefile.db import Base, UUIDPrimaryKey, enum_type, utcnow
 
 if TYPE_CHECKING:
     from casefile.cases.models import Case, Incident

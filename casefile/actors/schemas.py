@@ -7,6 +7,9 @@ from casefile.api.schemas import DATE, DATETIME, UUID, enum_of, nullable, obj, s
 
 IDENTIFIER = obj({"type": string(), "value": string()})
 
+# An actor of the case whose name or an alias reads like the given one (score 0–1, `matched` the name it matched).
+CANDIDATE = obj({"id": UUID, "name": string(), "score": {"type": "number"}, "matched": string()})
+
 ACTOR = obj(
     {
         "id": UUID,
@@ -20,10 +23,7 @@ ACTOR = obj(
         "identifiers": {"type": "array", "items": IDENTIFIER},
         "merged_into_id": nullable(UUID),
         "created_at": DATETIME,
-        "possible_duplicates": {
-            "type": "array",
-            "items": obj({"id": UUID, "name": string(), "score": {"type": "number"}, "matched": string()}),
-        },
+        "possible_duplicates": {"type": "array", "items": CANDIDATE},
     }
 )
 
@@ -46,7 +46,16 @@ _ACTOR_FIELDS = {
 
 ACTOR_CREATE = {
     "type": "object",
-    "properties": _ACTOR_FIELDS,
+    "description": "An actor whose name or an alias reads like one already in the case (in any script or "
+    "spelling) is created only with `confirm_new: true`; without it nothing is created and the answer is 409 "
+    "`likely_duplicates` with the candidates in `error.possible_duplicates`. The web form follows the same rule.",
+    "properties": {
+        **_ACTOR_FIELDS,
+        "confirm_new": {
+            "type": "boolean",
+            "description": "This is a different actor from the likely duplicates: create it anyway.",
+        },
+    },
     "required": ["kind", "name"],
     "additionalProperties": False,
 }

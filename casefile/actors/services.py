@@ -25,10 +25,10 @@ from casefile.cases.models import Case, Incident
 from casefile.cases.services import clean_text, parse_choice, parse_date
 from casefile.custody.actions import Action
 from casefile.custody.ledger import record_custody
-from casefile.errors import ValidationFailed
-from casefile.evidence.models import EvidenceLink
+from casefile.errors import Conflict, ValidationFailed
 from casefile.legal.catalogue import load_catalogue
 from casefile.legal.models import Charge
+from casefile.links.models import EvidenceLink
 from casefile.names import similarity
 
 DUPLICATE_THRESHOLD = 0.8
@@ -96,13 +96,21 @@ class Candidate:
 
 
 def likely_duplicates(
-    session: Session, case: Case, name: str, aliases: list[str], exclude: uuid.UUID | None = None
+    session: Session,
+    case: Case,
+    name: str,
+    aliases: list[str],
+    kind: ActorKind,
+    exclude: uuid.UUID | None = None,
 ) -> list[Candidate]:
-    """Actors of the case whose name or an alias reads like the given one in any script or spelling."""
+    """Actors of the case whose name or an alias reads like the given one in any script or spelling.
+    A person is compared with persons and a body with bodies: "Mohamed al-Kani" and his militia "Kaniyat" read
+    alike but are never one actor, while a militia entered once as an armed group and once as a unit may be."""
     wanted = [n for n in [name, *aliases] if n]
+    is_person = kind == ActorKind.PERSON
     found: list[Candidate] = []
     for actor in active_actors(session, case):
-        if actor.id == exclude:
+        if actor.id == exclude or (actor.kind == ActorKind.PERSON) != is_person:
             continue
         best = max(
             ((similarity(w, known), known) for w in wanted for known in [actor.name, *actor.aliases]),
@@ -113,9 +121,52 @@ def likely_duplicates(
     return sorted(found, key=lambda c: -c.score)
 
 
-def create_actor(session: Session, case: Case, actor: Any, data: Mapping[str, Any]) -> Actor:
+def possible_duplicates(session: Session, actor: Actor) -> list[Candidate]:
+    """Other active actors of the actor's case that read like it (what its page and the API both show).
+    A merged actor has none: it is already folded into another."""
+    if actor.merged_into_id:
+        return []
+    return likely_duplicates(session, actor.case, actor.name, list(actor.aliases), actor.kind, exclude=actor.id)
+
+
+class LikelyDuplicates(Conflict):
+    """Nothing was created: the new actor reads like actors already in the case."""
+
+    code = "likely_duplicates"
+
+    def __init__(self, candidates: list[Candidate]) -> None:
+        super().__init__(
+            _(
+                "This actor reads like %(n)d already in the case. Add the spelling as an alias of one of them, "
+                "or confirm that it is a different actor (confirm_new).",
+                n=len(candidates),
+            ),
+            field="name",
+        )
+        self.candidates = candidates
+
+
+def parse_flag(value: Any, field: str) -> bool:
+    """A yes/no field from a form or JSON: absent is no; anything but a boolean is refused, not guessed."""
+    if value is None:
+        return False
+    if not isinstance(value, bool):
+        raise ValidationFailed(_("Give true or false."), field=field)
+    return value
+
+
+def create_actor(
+    session: Session, case: Case, actor: Any, data: Mapping[str, Any], *, confirm_new: bool = False
+) -> Actor:
+    """The one duplicate rule, for the pages and the API alike: an actor that reads like one already in the
+    case (in any script or spelling) is created only when the creator has said it is a different actor
+    (`confirm_new`); otherwise nothing is written and LikelyDuplicates (409) names the candidates, since a
+    person split over two records splits their evidence and hides the link a charge depends on."""
     new = Actor(case_id=case.id, created_by_id=getattr(actor, "id", None))
     _apply(new, data, partial=False)
+    candidates = likely_duplicates(session, case, new.name, list(new.aliases), new.kind)
+    if candidates and not confirm_new:
+        raise LikelyDuplicates(candidates)
     session.add(new)
     session.flush()
     return new

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from markupsafe import Markup
 from werkzeug.wrappers import Response as WerkzeugResponse
@@ -31,16 +30,12 @@ from casefile.cases.services import incidents_of
 from casefile.cases.views import apply_error, case_context
 from casefile.db import db_session
 from casefile.errors import ValidationFailed
-from casefile.evidence.models import EvidenceLink
 from casefile.legal import services as legal
 from casefile.legal.catalogue import load_catalogue
 from casefile.legal.models import Charge
-from casefile.web import CASE_TABS
+from casefile.links.models import EvidenceLink
 
 bp = Blueprint("actors", __name__)
-CASE_TABS.append(("actors.list_actors", _l("Actors")))
-CASE_TABS.append(("actors.chart", _l("Command chart")))
-CASE_TABS.append(("actors.list_charges", _l("Charges")))
 
 LABELS = {
     "kind": KIND_LABELS,
@@ -69,26 +64,23 @@ def new_actor(case_id: str) -> str | WerkzeugResponse | tuple[str, int]:
     s = db_session()
     case = require_case(s, current_user, case_id, Access.WRITE)
     form = ActorForm()
-    candidates: list[services.Candidate] = []
     if form.validate_on_submit():
         try:
-            aliases = services.parse_aliases(form.aliases.data)
-            candidates = services.likely_duplicates(s, case, form.name.data or "", aliases)
-            # Propose the likely duplicates first; the user creates anyway only after saying so.
-            if candidates and not form.confirm_new.data:
-                return render_template(
-                    "actors/new.html", form=form, candidates=candidates, labels=LABELS, **case_context(case)
-                ), 409
-            actor = services.create_actor(s, case, current_user, form.service_data())
+            actor = services.create_actor(
+                s, case, current_user, form.service_data(), confirm_new=bool(form.confirm_new.data)
+            )
+        except services.LikelyDuplicates as refused:
+            # The same rule as the API: nothing created; the candidates shown, and "create anyway" offered.
+            return render_template(
+                "actors/new.html", form=form, candidates=refused.candidates, labels=LABELS, **case_context(case)
+            ), 409
         except ValidationFailed as error:
             apply_error(form, error)
         else:
             flash(_("Actor %(name)s added.", name=actor.name), "info")
             return redirect(url_for("actors.show_actor", actor_id=actor.id))
     status = 422 if form.is_submitted() else 200
-    return render_template(
-        "actors/new.html", form=form, candidates=candidates, labels=LABELS, **case_context(case)
-    ), status
+    return render_template("actors/new.html", form=form, candidates=[], labels=LABELS, **case_context(case)), status
 
 
 @bp.get("/actors/<actor_id>")
@@ -110,7 +102,7 @@ def show_actor(actor_id: str) -> str | WerkzeugResponse:
         relations=relations,
         involvements=involvements,
         labels=LABELS,
-        candidates=services.likely_duplicates(s, actor.case, actor.name, list(actor.aliases), exclude=actor.id),
+        candidates=services.possible_duplicates(s, actor),
         merge_form=merge_form,
         involvement_form=involvement_form,
         relation_counts=legal.link_counts(s, EvidenceLink.relation_id, [r.id for r in relations]),
@@ -298,6 +290,6 @@ def show_charge(charge_id: str) -> str:
         paths=legal.link_analysis(s, charge),
         offence=catalogue.offence(charge.offence_code),
         mode=catalogue.mode(charge.mode_code) if charge.mode_code else None,
-        gaps=sum(1 for r in rows if r.status == "gap"),
+        gaps=legal.gap_count(rows),
         **case_context(charge.case),
     )

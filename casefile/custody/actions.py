@@ -21,3 +21,5 @@ class Action(enum.StrEnum):
     NOTE = "note"
     CHECKPOINT = "checkpoint"
     ACTORS_MERGED = "actors_merged"
+    # A witness consent decision: what a dossier may contain rests on it, so the register is in the ledger too.
+    CONSENT_RECORDED = "consent_recorded"

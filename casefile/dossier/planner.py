@@ -2,6 +2,11 @@
 
 The planner decides; the builder only packs what the planner allowed. A testimony (or any derivative of
 one) is included only when its witness's latest consent record for the profile's purpose is a grant.
+
+Without a choice of items, the planner considers every item of the case and takes the default selection: what is
+evidence of something (linked to an incident, actor, relation, involvement or charge element, or a witness
+statement). Every item it considers ends up included or excluded with its reasons in words; nothing is left out
+silently.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session, selectinload
 
 from casefile.cases.models import Case
@@ -29,6 +34,14 @@ class Plan:
     included: list[EvidenceItem] = field(default_factory=list)
     excluded: list[tuple[EvidenceItem, list[str]]] = field(default_factory=list)
     witnesses: dict[uuid.UUID, Witness] = field(default_factory=dict)  # item id → witness, for pseudonyms
+    # Excluded only because the default selection does not take them (linked to nothing): not "withheld" from
+    # the recipient by the profile's rules, so not counted as such in the dossier.
+    unselected: set[uuid.UUID] = field(default_factory=set)
+
+    @property
+    def withheld_count(self) -> int:
+        """Items the recipient's rules (classification, consent) kept out of the dossier."""
+        return sum(1 for item, _reasons in self.excluded if item.id not in self.unselected)
 
 
 def _witnesses_by_item(session: Session, items: Sequence[EvidenceItem]) -> dict[uuid.UUID, Witness]:
@@ -59,20 +72,35 @@ def _witnesses_by_item(session: Session, items: Sequence[EvidenceItem]) -> dict[
     }
 
 
-def default_selection(session: Session, case: Case) -> list[EvidenceItem]:
+def _in_default_selection(case: Case) -> ColumnElement[bool]:
     """Everything that is evidence of something: linked to an incident, actor, relation, involvement or
     charge element, or a witness statement."""
     from casefile.evidence.models import EvidenceLink
 
     linked = select(EvidenceLink.evidence_id).where(EvidenceLink.case_id == case.id)
     statements = select(Statement.evidence_id)
+    return EvidenceItem.id.in_(linked) | EvidenceItem.id.in_(statements)
+
+
+def default_selection(session: Session, case: Case) -> list[EvidenceItem]:
+    """The items a dossier takes when none are chosen (see `_in_default_selection`)."""
     return list(
         session.scalars(
             select(EvidenceItem)
-            .where(EvidenceItem.case_id == case.id, EvidenceItem.id.in_(linked) | EvidenceItem.id.in_(statements))
+            .where(EvidenceItem.case_id == case.id, _in_default_selection(case))
             .order_by(EvidenceItem.number)
         )
     )
+
+
+def _every_item(session: Session, case: Case) -> tuple[list[EvidenceItem], set[uuid.UUID]]:
+    """Every item of the case, and which of them the default selection leaves out, in one query."""
+    rows = session.execute(
+        select(EvidenceItem, _in_default_selection(case).label("selected"))
+        .where(EvidenceItem.case_id == case.id)
+        .order_by(EvidenceItem.number)
+    ).all()
+    return [item for item, _selected in rows], {item.id for item, selected in rows if not selected}
 
 
 def chosen_items(session: Session, case: Case, evidence_ids: Sequence[Any]) -> list[EvidenceItem]:
@@ -95,11 +123,23 @@ def chosen_items(session: Session, case: Case, evidence_ids: Sequence[Any]) -> l
 
 
 def plan_dossier(session: Session, case: Case, profile: Profile, evidence_ids: Sequence[Any] | None) -> Plan:
-    items = default_selection(session, case) if evidence_ids is None else chosen_items(session, case, evidence_ids)
+    """Without `evidence_ids`, every item of the case is considered and those outside the default selection are
+    excluded with that reason (and any other that applies); with them, exactly the chosen items are."""
+    if evidence_ids is None:
+        items, unselected = _every_item(session, case)
+    else:
+        items, unselected = chosen_items(session, case, evidence_ids), set()
     witnesses = _witnesses_by_item(session, items)
-    plan = Plan(profile, witnesses=witnesses)
+    plan = Plan(profile, witnesses=witnesses, unselected=unselected)
     for item in items:
         reasons = []
+        if item.id in unselected:
+            reasons.append(
+                _(
+                    "linked to no incident, actor, relation, involvement or charge element and not a witness "
+                    "statement, so not in the default selection; choose it explicitly to include it"
+                )
+            )
         if item.classification not in profile.allowed_classifications:
             reasons.append(
                 _("classified %(level)s, which this profile does not allow", level=item.classification.value)

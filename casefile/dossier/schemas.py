@@ -31,10 +31,20 @@ DOSSIER = obj(
 
 DOSSIER_CREATE = {
     "type": "object",
+    "description": "Without `evidence_ids`, every evidence item of the case is considered and the default "
+    "selection is taken: each item linked to an incident, actor, actor relation, involvement or charge element, and "
+    "each witness statement. Every considered item ends up in `included` or in `excluded` with its reasons in "
+    "words: outside the default selection (linked to nothing), a classification the profile does not allow, or no "
+    "current consent of the witness to the profile's purpose. With `evidence_ids`, exactly those items are "
+    "considered, under the same profile rules.",
     "properties": {
         "profile": string(maxLength=40),
         "title": string(maxLength=300),
-        "evidence_ids": {"type": "array", "items": UUID},
+        "evidence_ids": {
+            "type": "array",
+            "items": UUID,
+            "description": "the items to consider; when absent, the default selection described above",
+        },
         "language": {"type": "string", "enum": ["en", "ar"], "description": "of the PDF's headings"},
     },
     "required": ["profile"],

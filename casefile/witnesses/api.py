@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from flask import jsonify, request
@@ -14,8 +15,9 @@ from casefile.api.core import created, json_body, only_fields, paginate, route
 from casefile.api.schemas import UUID
 from casefile.auth.gate import Access, require_case, require_in_case
 from casefile.db import db_session
+from casefile.evidence.models import EvidenceItem
 from casefile.witnesses import services
-from casefile.witnesses.models import Witness
+from casefile.witnesses.models import Statement, Witness
 from casefile.witnesses.schemas import CONSENT, CONSENT_CREATE, WITNESS, WITNESS_CREATE
 
 ID = [{"name": "id", "in": "path", "required": True, "schema": UUID}]
@@ -38,7 +40,14 @@ def consent_json(record: Any) -> dict[str, Any]:
     }
 
 
-def witness_json(witness: Witness, statements: list[Any] | None = None) -> dict[str, Any]:
+def reveal_json(reveal: services.IdentityReveal) -> dict[str, Any]:
+    return {"at": reveal.at.isoformat(), "by": reveal.by, "reason": reveal.reason, "seq": reveal.seq}
+
+
+def witness_json(witness: Witness, statements: Sequence[Statement] | None = None) -> dict[str, Any]:
+    """`statements` in interview order; by default the witness's own, which the caller has loaded."""
+    if statements is None:
+        statements = services.interview_order(witness.statements)
     current = services.current_consents(witness)
     return {
         "id": str(witness.id),
@@ -58,7 +67,7 @@ def witness_json(witness: Witness, statements: list[Any] | None = None) -> dict[
                 "language": st.language,
                 "interpreter": st.interpreter,
             }
-            for st in (statements or [])
+            for st in statements
         ],
         "created_at": witness.created_at.isoformat(),
     }
@@ -81,7 +90,13 @@ def list_witnesses(id: str) -> ResponseReturnValue:
         select(Witness)
         .where(Witness.case_id == case.id)
         .order_by(Witness.number)
-        .options(selectinload(Witness.consents))
+        .options(
+            selectinload(Witness.consents),
+            # Only what a statement's summary shows: not the items' extracted text.
+            selectinload(Witness.statements)
+            .selectinload(Statement.evidence)
+            .load_only(EvidenceItem.ern, EvidenceItem.title, EvidenceItem.number),
+        )
     )
     return paginate(s, stmt, witness_json)
 
@@ -102,7 +117,7 @@ def create_witness(id: str) -> ResponseReturnValue:
     case = require_case(s, current_user, id, Access.WRITE)
     data = only_fields(json_body(), set(WITNESS_CREATE["properties"]))
     witness = services.create_witness(s, services.field_cipher(), case, current_user, data)
-    return created(witness_json(witness))
+    return created(witness_json(witness, statements=[]))
 
 
 @route(
@@ -123,6 +138,8 @@ def get_witness(id: str) -> ResponseReturnValue:
         body["identity"] = services.reveal_identity(
             s, services.field_cipher(), witness, current_user, request.args.get("reason", "")
         )
+    # Read after a reveal, so the response lists the reveal it has just made.
+    body["reveals"] = [reveal_json(r) for r in services.identity_reveals(s, witness)]
     return jsonify(body)
 
 

@@ -30,6 +30,9 @@ STATEMENT = obj(
     }
 )
 
+# Who saw the protected identity, when and why (from the custody ledger; `seq` names the entry there).
+REVEAL = obj({"at": DATETIME, "by": string(), "reason": string(), "seq": {"type": "integer"}})
+
 IDENTITY = obj(
     {
         "full_name": string(),
@@ -51,6 +54,12 @@ WITNESS = {
         "consent": {"type": "object", "additionalProperties": nullable({"type": "boolean"})},
         "consent_history": {"type": "array", "items": CONSENT},
         "statements": {"type": "array", "items": STATEMENT},
+        "reveals": {
+            "type": "array",
+            "items": REVEAL,
+            "description": "Only on GET /witnesses/{id}: the identity reveals, newest first (at most 200), "
+            "each with who, when and the reason given; never the identity itself.",
+        },
         "created_at": DATETIME,
         "identity": IDENTITY,
     },

@@ -8,8 +8,9 @@ search results, error messages and exports see the pseudonym code only.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Mapping
-from datetime import date
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any
 
 from flask import current_app
@@ -20,7 +21,8 @@ from sqlalchemy.orm import Session, selectinload
 from casefile.cases.models import Case
 from casefile.cases.services import clean_text, parse_choice, parse_date
 from casefile.custody.actions import Action
-from casefile.custody.ledger import record_custody, record_item_event
+from casefile.custody.ledger import actor_labels, record_custody, record_item_event
+from casefile.custody.models import CustodyEntry
 from casefile.errors import ValidationFailed
 from casefile.evidence.models import EvidenceItem
 from casefile.witnesses.crypto import FieldCipher
@@ -96,6 +98,43 @@ def reveal_identity(session: Session, cipher: FieldCipher, witness: Witness, act
     return identity
 
 
+# A witness page lists at most this many reveals, newest first: the cost of a page stays bounded however often
+# an identity was seen (the ledger keeps them all).
+REVEALS_SHOWN = 200
+
+
+@dataclass(frozen=True)
+class IdentityReveal:
+    """Who saw a protected identity, when and why: read back from the ledger, never the identity itself."""
+
+    at: datetime
+    by: str
+    reason: str
+    seq: int
+
+
+def identity_reveals(session: Session, witness: Witness, limit: int = REVEALS_SHOWN) -> list[IdentityReveal]:
+    """The witness's `identity_revealed` ledger entries, newest first (the ledger is the only record of
+    reveals: there is no second copy to fall out of step). Two queries, whatever the number of reveals."""
+    entries = list(
+        session.scalars(
+            select(CustodyEntry)
+            .where(
+                CustodyEntry.case_id == witness.case_id,
+                CustodyEntry.action == Action.IDENTITY_REVEALED.value,
+                CustodyEntry.details["witness"].as_string() == witness.code,
+            )
+            .order_by(CustodyEntry.seq.desc())
+            .limit(limit)
+        )
+    )
+    labels = actor_labels(session, entries)
+    return [
+        IdentityReveal(at=e.at, by=labels.get(e.actor, e.actor), reason=str(e.details.get("reason", "")), seq=e.seq)
+        for e in entries
+    ]
+
+
 def update_identity(
     session: Session, cipher: FieldCipher, witness: Witness, actor: Any, data: Mapping[str, Any]
 ) -> Witness:
@@ -160,6 +199,23 @@ def record_consent(session: Session, witness: Witness, actor: Any, data: Mapping
     )
     session.add(record)
     session.flush()
+    # Consent decides what a dossier may contain, so each decision is also in the tamper-evident ledger.
+    # The pseudonym code only: the protected identity never reaches the ledger. Written last (the ledger
+    # lock is held until commit).
+    record_custody(
+        session,
+        actor=actor,
+        action=Action.CONSENT_RECORDED,
+        case_id=witness.case_id,
+        details={
+            "witness": witness.code,
+            "consent_id": str(record.id),
+            "purpose": purpose.value,
+            "granted": granted,
+            "recorded_on": recorded_on.isoformat(),
+            "how_recorded": how,
+        },
+    )
     return record
 
 
@@ -220,6 +276,13 @@ def attach_statement(
         {"target_type": "witness", "target_id": witness.code},
     )
     return statement
+
+
+def interview_order(statements: Sequence[Statement]) -> list[Statement]:
+    """Statements already loaded, in the order of `statements_of` (undated interviews last, then by ERN)."""
+    return sorted(
+        statements, key=lambda st: (st.interview_date is None, st.interview_date or date.min, st.evidence.number)
+    )
 
 
 def statements_of(session: Session, witness: Witness) -> list[Statement]:

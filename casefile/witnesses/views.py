@@ -7,7 +7,6 @@ from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
@@ -15,7 +14,6 @@ from casefile.auth.gate import Access, allowed, case_membership, require_case, r
 from casefile.cases.views import apply_error, case_context
 from casefile.db import db_session
 from casefile.errors import ValidationFailed
-from casefile.web import CASE_TABS
 from casefile.witnesses import services
 from casefile.witnesses.forms import (
     PURPOSE_LABELS,
@@ -29,7 +27,6 @@ from casefile.witnesses.forms import (
 from casefile.witnesses.models import Witness
 
 bp = Blueprint("witnesses", __name__)
-CASE_TABS.append(("witnesses.list_witnesses", _l("Witnesses")))
 
 
 @bp.get("/cases/<case_id>/witnesses")
@@ -75,6 +72,8 @@ def _page(
         witness=witness,
         identity=identity,
         statements=services.statements_of(s, witness),
+        reveals=services.identity_reveals(s, witness),
+        reveals_shown=services.REVEALS_SHOWN,
         consents=services.current_consents(witness),
         purposes=PURPOSE_LABELS,
         risks=RISK_LABELS,

@@ -18,7 +18,9 @@ def _case(api) -> str:
 
 
 def _actor(api, cid: str, name: str, kind: str = "person", aliases: list[str] | None = None) -> dict:
-    response = api.post(f"/cases/{cid}/actors", json={"kind": kind, "name": name, "aliases": aliases or []})
+    # Created past the likely-duplicate check (tests/actors/test_actor_duplicates.py tests the check itself).
+    body = {"kind": kind, "name": name, "aliases": aliases or [], "confirm_new": True}
+    response = api.post(f"/cases/{cid}/actors", json=body)
     assert response.status_code == 201, response.get_data(as_text=True)
     return response.get_json()
 

@@ -8,8 +8,8 @@ from datetime import date, timedelta
 from typing import Any
 
 import pytest
+from conftest import World, web_client
 from flask import Flask
-from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from casefile.cases.models import Case
@@ -17,62 +17,39 @@ from casefile.db import session_scope
 from casefile.witnesses.models import ConsentPurpose, ConsentRecord, Witness
 from casefile.witnesses.services import current_consents
 
-from support import Account, Api, login
+from support import Api
 
 PURPOSES = ["internal_analysis", "share_icc", "share_un", "share_sanctions", "publication"]
 TOMORROW = (date.today() + timedelta(days=1)).isoformat()
 
 
-def web_client(app: Flask, account: Account) -> FlaskClient:
-    client = app.test_client()
-    login(client, account)
-    return client
+def consent_records(world: World) -> list[dict[str, Any]]:
+    """The witness's consent register, oldest first, as stored."""
+    with world.app.app_context(), session_scope() as s:
+        rows = s.scalars(
+            select(ConsentRecord)
+            .where(ConsentRecord.witness_id == uuid.UUID(world.wid))
+            .order_by(ConsentRecord.created_at)
+        )
+        return [
+            {
+                "id": r.id,
+                "purpose": r.purpose.value,
+                "granted": r.granted,
+                "recorded_on": r.recorded_on.isoformat(),
+                "how_recorded": r.how_recorded,
+                "note": r.note,
+                "recorded_by_id": r.recorded_by_id,
+                "created_at": r.created_at,
+            }
+            for r in rows
+        ]
 
 
-class World:
-    def __init__(self, app: Flask, make_user, make_case, add_member, api_for) -> None:
-        self.app = app
-        self.make_user = make_user
-        self.add_member = add_member
-        self.api_for = api_for
-        self.owner = make_user("investigator")
-        self.case_id = make_case(self.owner, "CNS")
-        self.api, _ = api_for(account=self.owner)
-        created = self.api.post(f"/cases/{self.case_id}/witnesses", json={"full_name": "Consent Witness-Test"})
-        assert created.status_code == 201
-        self.wid = created.get_json()["id"]
-        self.web = web_client(app, self.owner)
-
-    def records(self) -> list[dict[str, Any]]:
-        with self.app.app_context(), session_scope() as s:
-            rows = s.scalars(
-                select(ConsentRecord)
-                .where(ConsentRecord.witness_id == uuid.UUID(self.wid))
-                .order_by(ConsentRecord.created_at)
-            )
-            return [
-                {
-                    "id": r.id,
-                    "purpose": r.purpose.value,
-                    "granted": r.granted,
-                    "recorded_on": r.recorded_on.isoformat(),
-                    "how_recorded": r.how_recorded,
-                    "note": r.note,
-                    "recorded_by_id": r.recorded_by_id,
-                    "created_at": r.created_at,
-                }
-                for r in rows
-            ]
-
-    def witness_json(self, api: Api | None = None) -> dict[str, Any]:
-        response = (api or self.api).get(f"/witnesses/{self.wid}")
-        assert response.status_code == 200
-        return response.get_json()
-
-
-@pytest.fixture
-def world(app: Flask, make_user, make_case, add_member, api_for) -> World:
-    return World(app, make_user, make_case, add_member, api_for)
+def witness_json(world: World, api: Api | None = None) -> dict[str, Any]:
+    response = (api or world.owner_api).get(f"/witnesses/{world.wid}")
+    assert response.status_code == 200
+    return response.get_json()
 
 
 def consent(api: Api, wid: str, **body: Any) -> Any:
@@ -83,13 +60,18 @@ def consent(api: Api, wid: str, **body: Any) -> Any:
 
 
 def test_consent_per_purpose_through_the_api(world: World) -> None:
-    before = world.witness_json()
+    before = witness_json(world)
     assert before["consent"] == dict.fromkeys(PURPOSES)
     assert before["consent_history"] == []
     decisions = {"internal_analysis": True, "share_icc": True, "share_un": False, "publication": False}
     for purpose, granted in decisions.items():
         response = consent(
-            world.api, world.wid, purpose=purpose, granted=granted, recorded_on="2020-07-14", how_recorded="signed form"
+            world.owner_api,
+            world.wid,
+            purpose=purpose,
+            granted=granted,
+            recorded_on="2020-07-14",
+            how_recorded="signed form",
         )
         assert response.status_code == 201, response.get_data(as_text=True)[:300]
         body = response.get_json()
@@ -97,16 +79,16 @@ def test_consent_per_purpose_through_the_api(world: World) -> None:
         assert body["granted"] is granted
         assert body["recorded_on"] == "2020-07-14"
         assert body["how_recorded"] == "signed form"
-    after = world.witness_json()
+    after = witness_json(world)
     assert after["consent"] == {**dict.fromkeys(PURPOSES), **decisions}
     assert [(c["purpose"], c["granted"]) for c in after["consent_history"]] == list(decisions.items())
-    assert all(r["recorded_by_id"] == world.owner.id for r in world.records())
-    listed = world.api.get(f"/cases/{world.case_id}/witnesses").get_json()["items"][0]
+    assert all(r["recorded_by_id"] == world.owner.id for r in consent_records(world))
+    listed = world.owner_api.get(f"/cases/{world.case_id}/witnesses").get_json()["items"][0]
     assert listed["consent"] == after["consent"]
 
 
 def test_consent_through_the_form(world: World) -> None:
-    response = world.web.post(
+    response = world.owner_web.post(
         f"/witnesses/{world.wid}/consent",
         data={
             "purpose": "share_icc",
@@ -118,12 +100,12 @@ def test_consent_through_the_form(world: World) -> None:
     )
     assert response.status_code == 302, response.status_code
     assert response.headers["Location"].endswith(f"/witnesses/{world.wid}")
-    refused = world.web.post(
+    refused = world.owner_web.post(
         f"/witnesses/{world.wid}/consent",
         data={"purpose": "publication", "granted": "false", "how_recorded": "signed form"},
     )
     assert refused.status_code == 302
-    (icc, publication) = world.records()
+    (icc, publication) = consent_records(world)
     assert (icc["purpose"], icc["granted"], icc["recorded_on"]) == ("share_icc", True, "2020-07-14")
     assert icc["how_recorded"] == "verbal consent in the recorded interview"
     assert icc["note"] == "interpreter present"
@@ -133,22 +115,27 @@ def test_consent_through_the_form(world: World) -> None:
         False,
         date.today().isoformat(),
     )
-    page = world.web.get(f"/witnesses/{world.wid}")
+    page = world.owner_web.get(f"/witnesses/{world.wid}")
     assert page.status_code == 200
     text = page.get_data(as_text=True)
     assert "verbal consent in the recorded interview" in text
     assert "Consent history (2 records)" in text
-    assert world.witness_json()["consent"]["share_icc"] is True
-    assert world.witness_json()["consent"]["publication"] is False
+    assert witness_json(world)["consent"]["share_icc"] is True
+    assert witness_json(world)["consent"]["publication"] is False
 
 
 def test_withdrawal_is_a_new_record_and_history_is_never_edited(world: World) -> None:
     granted = consent(
-        world.api, world.wid, purpose="share_icc", granted=True, recorded_on="2020-07-14", how_recorded="signed form"
+        world.owner_api,
+        world.wid,
+        purpose="share_icc",
+        granted=True,
+        recorded_on="2020-07-14",
+        how_recorded="signed form",
     )
     assert granted.status_code == 201
-    (first,) = world.records()
-    withdrawn = world.web.post(
+    (first,) = consent_records(world)
+    withdrawn = world.owner_web.post(
         f"/witnesses/{world.wid}/consent",
         data={
             "purpose": "share_icc",
@@ -159,13 +146,13 @@ def test_withdrawal_is_a_new_record_and_history_is_never_edited(world: World) ->
         },
     )
     assert withdrawn.status_code == 302
-    records = world.records()
+    records = consent_records(world)
     assert len(records) == 2
     assert records[0] == first, "the first record was edited"
     assert (records[1]["granted"], records[1]["recorded_on"]) == (False, "2020-07-15")
     assert records[1]["id"] != first["id"]
 
-    body = world.witness_json()
+    body = witness_json(world)
     assert body["consent"]["share_icc"] is False
     assert [(c["granted"], c["recorded_on"]) for c in body["consent_history"]] == [
         (True, "2020-07-14"),
@@ -183,12 +170,12 @@ def test_withdrawal_is_a_new_record_and_history_is_never_edited(world: World) ->
 
     # Granting again is a third record: the register only ever grows.
     again = consent(
-        world.api, world.wid, purpose="share_icc", granted=True, recorded_on="2020-08-01", how_recorded="new form"
+        world.owner_api, world.wid, purpose="share_icc", granted=True, recorded_on="2020-08-01", how_recorded="new form"
     )
     assert again.status_code == 201
-    assert len(world.records()) == 3
-    assert world.records()[:2] == records
-    assert world.witness_json()["consent"]["share_icc"] is True
+    assert len(consent_records(world)) == 3
+    assert consent_records(world)[:2] == records
+    assert witness_json(world)["consent"]["share_icc"] is True
 
 
 def test_a_back_filled_older_decision_does_not_override_a_later_withdrawal(world: World) -> None:
@@ -196,10 +183,10 @@ def test_a_back_filled_older_decision_does_not_override_a_later_withdrawal(world
     entered afterwards. The witness's latest decision is the withdrawal: sharing with the ICC must stay refused."""
     withdrawal = {"granted": False, "recorded_on": "2020-07-15", "how_recorded": "phone call"}
     grant = {"granted": True, "recorded_on": "2020-07-14", "how_recorded": "signed form"}
-    assert consent(world.api, world.wid, purpose="share_icc", **withdrawal).status_code == 201
-    assert consent(world.api, world.wid, purpose="share_icc", **grant).status_code == 201
-    assert len(world.records()) == 2
-    assert world.witness_json()["consent"]["share_icc"] is False
+    assert consent(world.owner_api, world.wid, purpose="share_icc", **withdrawal).status_code == 201
+    assert consent(world.owner_api, world.wid, purpose="share_icc", **grant).status_code == 201
+    assert len(consent_records(world)) == 2
+    assert witness_json(world)["consent"]["share_icc"] is False
 
 
 # --- refusals ---------------------------------------------------------------------------------------------------------
@@ -222,12 +209,12 @@ def test_a_back_filled_older_decision_does_not_override_a_later_withdrawal(world
     ],
 )
 def test_api_refuses_bad_consent(world: World, body: dict[str, Any], field: str) -> None:
-    response = consent(world.api, world.wid, **body)
+    response = consent(world.owner_api, world.wid, **body)
     assert response.status_code == 422, (body, response.status_code)
     error = response.get_json()["error"]
     assert error["code"] == "validation_failed"
     assert field in error.get("fields", {}), error
-    assert world.records() == []
+    assert consent_records(world) == []
 
 
 @pytest.mark.parametrize(
@@ -241,33 +228,34 @@ def test_api_refuses_bad_consent(world: World, body: dict[str, Any], field: str)
     ],
 )
 def test_form_refuses_bad_consent(world: World, data: dict[str, str]) -> None:
-    response = world.web.post(f"/witnesses/{world.wid}/consent", data=data)
+    response = world.owner_web.post(f"/witnesses/{world.wid}/consent", data=data)
     assert response.status_code == 422, (data, response.status_code)
     text = response.get_data(as_text=True)
     assert "W-0001" in text  # the witness page again, with the message
-    assert world.records() == []
+    assert consent_records(world) == []
 
 
 def test_today_is_accepted(world: World) -> None:
     today = date.today().isoformat()
-    response = consent(world.api, world.wid, purpose="share_un", granted=True, recorded_on=today, how_recorded="form")
+    response = consent(
+        world.owner_api, world.wid, purpose="share_un", granted=True, recorded_on=today, how_recorded="form"
+    )
     assert response.status_code == 201
     assert response.get_json()["recorded_on"] == today
 
 
 def test_reviewer_cannot_record_consent(world: World) -> None:
-    reviewer = world.make_user("reviewer")
-    world.add_member(world.case_id, reviewer, "reviewer", identities=True)
-    api, _ = world.api_for(account=reviewer)
+    reviewer = world.member("reviewer", identities=True)
+    api = world.api(reviewer)
     body = {"purpose": "share_icc", "granted": False, "how_recorded": "form"}
     response = consent(api, world.wid, **body)
     assert response.status_code == 403
     assert response.get_json()["error"]["code"] == "forbidden"
     page = web_client(world.app, reviewer).post(f"/witnesses/{world.wid}/consent", data={**body, "granted": "false"})
     assert page.status_code == 403
-    assert world.records() == []
+    assert consent_records(world) == []
     # Reading the register is allowed.
-    assert world.witness_json(api)["consent"]["share_icc"] is None
+    assert witness_json(world, api)["consent"]["share_icc"] is None
 
 
 def test_non_member_cannot_record_or_read_consent(world: World) -> None:
@@ -279,7 +267,7 @@ def test_non_member_cannot_record_or_read_consent(world: World) -> None:
         f"/witnesses/{world.wid}/consent", data={"purpose": "share_icc", "granted": "true", "how_recorded": "form"}
     )
     assert page.status_code == 404
-    assert world.records() == []
+    assert consent_records(world) == []
 
 
 # --- the demonstration case -----------------------------------------------------------------------------------------

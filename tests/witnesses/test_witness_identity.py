@@ -13,8 +13,8 @@ from io import BytesIO
 from typing import Any
 
 import pytest
+from conftest import ARABIC, IDENTITY, NAME, PHONE, World, web_client
 from flask import Flask
-from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from casefile.custody.models import CustodyEntry
@@ -22,16 +22,12 @@ from casefile.db import session_scope
 from casefile.evidence.models import EvidenceItem
 from casefile.witnesses.models import Statement, Witness
 
-from support import Account, Api, login
+from support import Account, Api
 
 # Opening the identity edit form is an explicit, recorded reveal (a POST).
 OPEN_EDIT = {"step": "open", "reason": "editing the identity"}
 
-NAME = "Zubaida Qarawi-Test"
-PHONE = "+218-91-5550199"
-ARABIC = "زبيدة القراوي"
 SECRETS = (NAME, PHONE, ARABIC, "Zubaida", "Qarawi", "5550199")
-IDENTITY = {"full_name": NAME, "other_names": ARABIC, "contact": PHONE, "date_of_birth": "1984-03-02"}
 # What the web forms send in the tests that are not about the date of birth (see test_web_forms_accept_a_date_of_birth).
 FORM_IDENTITY = {"full_name": NAME, "other_names": ARABIC, "contact": PHONE}
 
@@ -59,12 +55,6 @@ def shows_identity(response: Any) -> bool:
     return any(NAME in t and PHONE in t and ARABIC in t for t in body_texts(response))
 
 
-def web_client(app: Flask, account: Account) -> FlaskClient:
-    client = app.test_client()
-    login(client, account)
-    return client
-
-
 def register_api(api: Api, case_id: Any, identity: dict[str, Any] | None = None, **extra: Any) -> dict[str, Any]:
     response = api.post(f"/cases/{case_id}/witnesses", json={**(identity or IDENTITY), **extra})
     assert response.status_code == 201, response.get_data(as_text=True)[:500]
@@ -90,34 +80,6 @@ def assert_entry_safe(entry: CustodyEntry) -> None:
     dumped = json.dumps(entry.details, ensure_ascii=False)
     for secret in SECRETS:
         assert secret not in dumped, entry.details
-
-
-class World:
-    """A case with an owner (investigator, identity permission) and a registered witness."""
-
-    def __init__(self, app: Flask, make_user, make_case, add_member, api_for) -> None:
-        self.app = app
-        self.make_user = make_user
-        self.add_member = add_member
-        self.api_for = api_for
-        self.owner = make_user("investigator")
-        self.case_id = make_case(self.owner, "WIT")
-        add_member(self.case_id, self.owner, "investigator", identities=True)
-        self.owner_api, _ = api_for(account=self.owner)
-        self.witness = register_api(self.owner_api, self.case_id)
-
-    def member(self, role: str = "investigator", identities: bool = False) -> Account:
-        account = self.make_user(role)
-        self.add_member(self.case_id, account, role, identities=identities)
-        return account
-
-    def api(self, account: Account) -> Api:
-        return self.api_for(account=account)[0]
-
-
-@pytest.fixture
-def world(app: Flask, make_user, make_case, add_member, api_for) -> World:
-    return World(app, make_user, make_case, add_member, api_for)
 
 
 # --- registration and pseudonyms ------------------------------------------------------------------------------------

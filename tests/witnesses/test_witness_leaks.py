@@ -12,13 +12,13 @@ import sqlite3
 import subprocess
 import uuid
 from collections import deque
-from dataclasses import dataclass, field
 from io import BytesIO
 from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import pytest
+from conftest import ARABIC, NAME, PHONE, WitnessCase, finished, web_client
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
@@ -27,11 +27,8 @@ from sqlalchemy.engine import make_url
 from casefile.custody.models import CustodyEntry
 from casefile.db import session_scope
 
-from support import PHOTOS, Account, Api, login
+from support import PHOTOS
 
-NAME = "Zubaida Qarawi-Test"
-PHONE = "+218-91-5550199"
-ARABIC = "زبيدة القراوي"
 ADDRESS = "Wadi Rabie farm road 17"
 NOTES = "Brother detained at Tarhouna prison; fears the Kaniyat"
 SECRETS = (NAME, PHONE, ARABIC, ADDRESS, NOTES)
@@ -64,102 +61,77 @@ def assert_clean(response: Any, where: str = "") -> None:
         assert not found, f"{found} leaked by {response.request.method} {where or response.request.path}"
 
 
-def web_client(app: Flask, account: Account) -> FlaskClient:
-    client = app.test_client()
-    login(client, account)
-    return client
+class Scene(WitnessCase):
+    """A case whose two witnesses were registered (form and API), consented, gave a statement that was
+    translated, and whose identities a permitted member revealed over the API."""
 
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        case_id, api, web = self.case_id, self.owner_api, self.owner_web
+        created = web.post(f"/cases/{case_id}/witnesses/new", data={**FIRST, "risk_level": "high"})
+        assert created.status_code == 302, created.get_data(as_text=True)[:300]
+        assert_clean(created)
+        second = api.post(f"/cases/{case_id}/witnesses", json=SECOND)
+        assert second.status_code == 201
+        assert_clean(second)
+        witnesses = api.get(f"/cases/{case_id}/witnesses").get_json()["items"]
+        assert [w["code"] for w in witnesses] == ["W-0001", "W-0002"]
+        first_id = witnesses[0]["id"]
 
-def finished(response: Any) -> Any:
-    response.close()
-    response.request.input_stream.close()
-    return response
+        consent = {"purpose": "share_icc", "granted": True, "how_recorded": "signed form", "recorded_on": "2020-07-14"}
+        assert api.post(f"/witnesses/{first_id}/consents", json=consent).status_code == 201
 
+        upload = web.post(
+            f"/cases/{case_id}/evidence/upload",
+            data={
+                "file": (BytesIO(b"Statement of W-0001: the detention of my brother.\n"), "statement.txt"),
+                "title": "Statement of W-0001",
+                "classification": "confidential",
+                "witness_id": first_id,
+                "interview_date": "2020-07-14",
+                "interview_place": "Tripoli",
+                "interviewer": "Investigator A",
+                "language": "Arabic",
+                "interpreter": "Interpreter B",
+            },
+            content_type="multipart/form-data",
+        )
+        finished(upload)
+        assert upload.status_code == 302, upload.get_data(as_text=True)[:300]
+        items = api.get(f"/cases/{case_id}/evidence").get_json()["items"]
+        (statement,) = items
+        derivative = finished(
+            api.post(
+                f"/evidence/{statement['id']}/derivatives",
+                data={
+                    "file": (BytesIO(b"English translation of the statement.\n"), "en.txt"),
+                    "derivation": "translation",
+                },
+                content_type="multipart/form-data",
+            )
+        )
+        assert derivative.status_code == 201, derivative.get_data(as_text=True)[:300]
+        photo = finished(
+            api.post(
+                f"/cases/{case_id}/evidence",
+                data={"file": (BytesIO((PHOTOS / "DSCN0010.jpg").read_bytes()), "DSCN0010.jpg"), "kind": "photo"},
+                content_type="multipart/form-data",
+            )
+        )
+        assert photo.status_code == 201
 
-@dataclass
-class Scene:
-    app: Flask
-    case_id: uuid.UUID
-    owner: Account
-    owner_api: Api
-    owner_web: FlaskClient
-    witnesses: list[dict[str, Any]]
-    evidence: list[dict[str, Any]] = field(default_factory=list)
+        for witness in witnesses:
+            query = {"reveal": "true", "reason": "prepare interview"}
+            revealed = api.get(f"/witnesses/{witness['id']}", query_string=query)
+            assert revealed.status_code == 200
+            assert revealed.get_json()["identity"]["contact"] == PHONE
+        self.witnesses: list[dict[str, Any]] = witnesses
+        self.evidence: list[dict[str, Any]] = api.get(f"/cases/{case_id}/evidence").get_json()["items"]
 
 
 @pytest.fixture
 def scene(app: Flask, make_user, make_case, add_member, api_for) -> Scene:
-    """A case whose two witnesses were registered (form and API), consented, gave a statement that was
-    translated, and whose identities a permitted member revealed over the API."""
-    owner = make_user("investigator")
-    case_id = make_case(owner, "LKS", title="Tarhouna leaks")
-    add_member(case_id, owner, "investigator", identities=True)
-    api, _ = api_for(account=owner)
-    web = web_client(app, owner)
-
-    created = web.post(f"/cases/{case_id}/witnesses/new", data={**FIRST, "risk_level": "high"})
-    assert created.status_code == 302, created.get_data(as_text=True)[:300]
-    assert_clean(created)
-    second = api.post(f"/cases/{case_id}/witnesses", json=SECOND)
-    assert second.status_code == 201
-    assert_clean(second)
-    witnesses = api.get(f"/cases/{case_id}/witnesses").get_json()["items"]
-    assert [w["code"] for w in witnesses] == ["W-0001", "W-0002"]
-    first_id = witnesses[0]["id"]
-
-    consent = {"purpose": "share_icc", "granted": True, "how_recorded": "signed form", "recorded_on": "2020-07-14"}
-    assert api.post(f"/witnesses/{first_id}/consents", json=consent).status_code == 201
-
-    upload = web.post(
-        f"/cases/{case_id}/evidence/upload",
-        data={
-            "file": (BytesIO(b"Statement of W-0001: the detention of my brother.\n"), "statement.txt"),
-            "title": "Statement of W-0001",
-            "classification": "confidential",
-            "witness_id": first_id,
-            "interview_date": "2020-07-14",
-            "interview_place": "Tripoli",
-            "interviewer": "Investigator A",
-            "language": "Arabic",
-            "interpreter": "Interpreter B",
-        },
-        content_type="multipart/form-data",
-    )
-    finished(upload)
-    assert upload.status_code == 302, upload.get_data(as_text=True)[:300]
-    items = api.get(f"/cases/{case_id}/evidence").get_json()["items"]
-    (statement,) = items
-    derivative = finished(
-        api.post(
-            f"/evidence/{statement['id']}/derivatives",
-            data={"file": (BytesIO(b"English translation of the statement.\n"), "en.txt"), "derivation": "translation"},
-            content_type="multipart/form-data",
-        )
-    )
-    assert derivative.status_code == 201, derivative.get_data(as_text=True)[:300]
-    photo = finished(
-        api.post(
-            f"/cases/{case_id}/evidence",
-            data={"file": (BytesIO((PHOTOS / "DSCN0010.jpg").read_bytes()), "DSCN0010.jpg"), "kind": "photo"},
-            content_type="multipart/form-data",
-        )
-    )
-    assert photo.status_code == 201
-
-    for witness in witnesses:
-        query = {"reveal": "true", "reason": "prepare interview"}
-        revealed = api.get(f"/witnesses/{witness['id']}", query_string=query)
-        assert revealed.status_code == 200
-        assert revealed.get_json()["identity"]["contact"] == PHONE
-    return Scene(
-        app,
-        case_id,
-        owner,
-        api,
-        web,
-        witnesses,
-        api.get(f"/cases/{case_id}/evidence").get_json()["items"],
-    )
+    return Scene(app, make_user, make_case, add_member, api_for)
 
 
 def encodings(secret: str) -> list[bytes]:
@@ -250,9 +222,8 @@ def crawl(client: FlaskClient, starts: list[str], limit: int = 300) -> dict[str,
 
 
 @pytest.mark.parametrize("role", ["investigator", "reviewer", "legal"])
-def test_member_without_permission_reaches_no_identity(scene: Scene, make_user, add_member, api_for, role: str) -> None:
-    member = make_user(role)
-    add_member(scene.case_id, member, role, identities=False)
+def test_member_without_permission_reaches_no_identity(scene: Scene, role: str) -> None:
+    member = scene.member(role)
     client = web_client(scene.app, member)
     case = scene.case_id
     witness_pages = [f"/witnesses/{w['id']}" for w in scene.witnesses]
@@ -280,7 +251,7 @@ def test_member_without_permission_reaches_no_identity(scene: Scene, make_user, 
     assert verify.status_code == 200
     assert_clean(verify)
 
-    api, _ = api_for(account=member)
+    api = scene.api(member)
     routes = [
         f"/cases/{case}",
         f"/cases/{case}/witnesses",
@@ -320,7 +291,7 @@ def test_a_permitted_member_sees_no_identity_without_asking(scene: Scene) -> Non
 # --- (c) error paths -------------------------------------------------------------------------------------------------
 
 
-def test_validation_errors_on_witness_forms_do_not_show_the_identity(scene: Scene, make_user, add_member) -> None:
+def test_validation_errors_on_witness_forms_do_not_show_the_identity(scene: Scene) -> None:
     wid = scene.witnesses[0]["id"]
     client = scene.owner_web
     consent_errors = [
@@ -380,8 +351,7 @@ def test_validation_errors_on_witness_forms_do_not_show_the_identity(scene: Scen
         assert_clean(response)
 
     # A member without the permission who mistypes gets the pseudonym page back, never the identity.
-    plain = make_user("investigator")
-    add_member(scene.case_id, plain, "investigator", identities=False)
+    plain = scene.member("investigator", identities=False)
     other = web_client(scene.app, plain)
     response = other.post(f"/witnesses/{wid}/consent", data={"purpose": "share_icc", "granted": "true"})
     assert response.status_code == 422
@@ -415,14 +385,9 @@ def assert_logs_clean(caplog: pytest.LogCaptureFixture) -> None:
     assert not leaked_in(caplog.text)
 
 
-def test_api_flow_logs_no_identity(
-    app: Flask, make_user, make_case, add_member, api_for, caplog: pytest.LogCaptureFixture
-) -> None:
+def test_api_flow_logs_no_identity(witness_case: WitnessCase, caplog: pytest.LogCaptureFixture) -> None:
     debug_everything(caplog)
-    owner = make_user("investigator")
-    case_id = make_case(owner, "LOG")
-    add_member(case_id, owner, "investigator", identities=True)
-    api, _ = api_for(account=owner)
+    case_id, api = witness_case.case_id, witness_case.owner_api
     created = api.post(f"/cases/{case_id}/witnesses", json={**FIRST, "risk_level": "high"})
     assert created.status_code == 201
     wid = created.get_json()["id"]
@@ -435,14 +400,9 @@ def test_api_flow_logs_no_identity(
     assert any(record.name.startswith("sqlalchemy.engine") for record in caplog.records)
 
 
-def test_web_flow_logs_no_identity(
-    app: Flask, make_user, make_case, add_member, caplog: pytest.LogCaptureFixture
-) -> None:
+def test_web_flow_logs_no_identity(witness_case: WitnessCase, caplog: pytest.LogCaptureFixture) -> None:
     debug_everything(caplog)
-    owner = make_user("investigator")
-    case_id = make_case(owner, "LOG")
-    add_member(case_id, owner, "investigator", identities=True)
-    client = web_client(app, owner)
+    case_id, client = witness_case.case_id, witness_case.owner_web
     created = client.post(f"/cases/{case_id}/witnesses/new", data=FIRST)
     assert created.status_code == 302
     page = created.headers["Location"]

@@ -15,6 +15,7 @@ from io import BytesIO
 from typing import Any
 
 import pytest
+from conftest import ARABIC, NAME, PHONE, World, finished, web_client
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
@@ -29,13 +30,9 @@ from casefile.evidence.models import EvidenceItem
 from casefile.witnesses.crypto import key_fingerprint
 from casefile.witnesses.models import Statement, Witness
 
-from support import Account, Api, login
+from support import Account, Api
 
 OLD_KEY = b"k" * 32  # the fixture's key (tests/conftest.py)
-NAME = "Zubaida Qarawi-Test"
-PHONE = "+218-91-5550199"
-ARABIC = "زبيدة القراوي"
-IDENTITY = {"full_name": NAME, "other_names": ARABIC, "contact": PHONE, "date_of_birth": "1984-03-02"}
 INTERVIEWS = [
     # Sent in this order on purpose: the later interview first.
     {"interview_date": "2020-07-20", "interview_place": "Misrata", "interviewer": "Investigator B",
@@ -45,18 +42,6 @@ INTERVIEWS = [
 ]  # fmt: skip
 
 # --- helpers --------------------------------------------------------------------------------------------------------
-
-
-def web_client(app: Flask, account: Account) -> FlaskClient:
-    client = app.test_client()
-    login(client, account)
-    return client
-
-
-def finished(response: Any) -> Any:
-    response.close()
-    response.request.input_stream.close()
-    return response
 
 
 def api_upload(api: Api, path: str, content: bytes, name: str, **fields: Any) -> Any:
@@ -95,24 +80,6 @@ def linked_entries(app: Flask) -> list[tuple[uuid.UUID | None, str | None, dict[
         ]
 
 
-class World:
-    def __init__(self, app: Flask, make_user, make_case, add_member, api_for) -> None:
-        self.app = app
-        self.owner = make_user("investigator")
-        self.case_id = make_case(self.owner, "STM")
-        add_member(self.case_id, self.owner, "investigator", identities=True)
-        self.api, _ = api_for(account=self.owner)
-        created = self.api.post(f"/cases/{self.case_id}/witnesses", json=IDENTITY)
-        assert created.status_code == 201
-        self.witness = created.get_json()
-        self.wid = self.witness["id"]
-
-
-@pytest.fixture
-def world(app: Flask, make_user, make_case, add_member, api_for) -> World:
-    return World(app, make_user, make_case, add_member, api_for)
-
-
 def check_statements(world: World, items: list[dict[str, Any]], translation: dict[str, Any]) -> None:
     """What every statement path must leave behind, whichever way the files came in."""
     later, earlier = items
@@ -133,7 +100,7 @@ def check_statements(world: World, items: list[dict[str, Any]], translation: dic
         assert row.interpreter == interview["interpreter"]
 
     # The API lists them in interview order, whatever the order of ingest.
-    body = world.api.get(f"/witnesses/{world.wid}").get_json()
+    body = world.owner_api.get(f"/witnesses/{world.wid}").get_json()
     assert [st["ern"] for st in body["statements"]] == [earlier["ern"], later["ern"]]
     assert [st["interview_date"] for st in body["statements"]] == ["2020-07-14", "2020-07-20"]
     assert body["statements"][0]["interviewer"] == "Investigator A"
@@ -173,7 +140,7 @@ def test_statements_through_the_api(world: World) -> None:
     items = []
     for number, interview in enumerate(INTERVIEWS, start=1):
         response = api_upload(
-            world.api,
+            world.owner_api,
             f"/cases/{world.case_id}/evidence",
             f"Statement {number} of W-0001.\n".encode(),
             f"statement-{number}.txt",
@@ -186,7 +153,7 @@ def test_statements_through_the_api(world: World) -> None:
         assert response.get_json()["kind"] == "testimony"
         items.append(response.get_json())
     translation = api_upload(
-        world.api,
+        world.owner_api,
         f"/evidence/{items[1]['id']}/derivatives",
         b"English translation of statement 2.\n",
         "statement-2-en.txt",
@@ -215,12 +182,12 @@ def test_statements_through_the_upload_form(world: World) -> None:
             )
         )
         assert response.status_code == 302, response.get_data(as_text=True)[:300]
-    listed = world.api.get(f"/cases/{world.case_id}/evidence").get_json()["items"]
+    listed = world.owner_api.get(f"/cases/{world.case_id}/evidence").get_json()["items"]
     by_title = {i["title"]: i for i in listed}
     items = [by_title["Statement 1"], by_title["Statement 2"]]
     assert [i["kind"] for i in items] == ["testimony", "testimony"]
     translation = api_upload(
-        world.api,
+        world.owner_api,
         f"/evidence/{items[1]['id']}/derivatives",
         b"English translation of statement 2.\n",
         "statement-2-en.txt",
@@ -283,7 +250,7 @@ def test_rotation_re_encrypts_under_the_new_key(
 ) -> None:
     other_case = make_case(world.owner, "ROT")
     add_member(other_case, world.owner, "investigator", identities=True)
-    second = world.api.post(f"/cases/{other_case}/witnesses", json={"full_name": ARABIC, "contact": "+218-00"})
+    second = world.owner_api.post(f"/cases/{other_case}/witnesses", json={"full_name": ARABIC, "contact": "+218-00"})
     assert second.status_code == 201
     before = ciphertexts(world.app)
     assert len(before) == 2
@@ -358,7 +325,10 @@ def test_rotation_with_a_wrong_key_changes_nothing_and_reveals_no_garbage(
             )
     assert ciphertexts(world.app) == before
     # The right key still reveals the untouched identity.
-    assert world.api.get(f"/witnesses/{world.wid}?reveal=true&reason=after").get_json()["identity"]["full_name"] == NAME
+    assert (
+        world.owner_api.get(f"/witnesses/{world.wid}?reveal=true&reason=after").get_json()["identity"]["full_name"]
+        == NAME
+    )
 
 
 def test_rotation_is_all_or_nothing(world: World, settings: Settings) -> None:
