@@ -1,0 +1,215 @@
+"""The dossier document: ``data/dossier.json`` in the bag, and what ``data/dossier.pdf`` is rendered from.
+
+This is the one definition of its shape. The builder (:mod:`casefile.dossier.builder`) writes it, the PDF
+(:mod:`casefile.dossier.pdf`) reads it, and the verifier (:mod:`casefile.dossier.verify`) checks a bag against it.
+``verify_dossier.py``, the script shipped inside every bag, must import nothing but the standard library, so it
+repeats the few names it reads (the schema, the evidence and tree-head fields); tests/dossier/test_document.py
+checks that they agree with this module, and that a built dossier has exactly the keys declared here.
+
+Any change a reader could notice (a key added, removed or given another type) needs a new ``SCHEMA``. The JSON is
+written with sorted keys, so the order of the keys below is for people only. Plain ``TypedDict`` records, so the
+document is what it always was for the code that reads it: JSON-ready dicts and lists.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final, Literal, TypedDict
+
+SCHEMA: Final = "casefile-dossier/1"
+
+# Added by the builder to each ledger entry of a custody trail; the entry's hash covers the other fields.
+PROOF_FIELDS: Final = ("leaf_index", "inclusion_proof")
+
+ElementStatus = Literal["supported", "contested", "gap"]
+
+
+class ProfileRecord(TypedDict):
+    """The recipient profile the dossier was built for (:meth:`casefile.dossier.profiles.Profile.to_dict`)."""
+
+    code: str
+    title: str
+    recipient: str
+    sections: list[str]
+    allowed_classifications: list[str]
+    consent_purpose: str
+    language: str
+
+
+class DossierRecord(TypedDict):
+    id: str
+    title: str
+    generated_at: str  # ISO 8601, UTC
+    generated_by: str  # the user's e-mail address
+    organisation: str
+    profile: ProfileRecord
+
+
+class CaseRecord(TypedDict):
+    reference: str
+    title: str
+    summary: str
+    situation: str
+
+
+class IncidentRecord(TypedDict):
+    id: str
+    title: str
+    description: str
+    date_display: str  # as the app shows it, e.g. "June 2020", "approx. 2019"
+    start_date: str | None  # ISO date
+    end_date: str | None
+    date_precision: str
+    place_name: str
+    latitude: float | None
+    longitude: float | None
+    location_precision: str
+    violation_types: list[str]  # labels, not codes
+
+
+class IdentifierRecord(TypedDict):
+    type: str
+    value: str
+
+
+class ActorRecord(TypedDict):
+    id: str
+    name: str
+    kind: str
+    aliases: list[str]
+    description: str
+    date_of_birth: str  # "" unless the profile includes actor identifiers
+    nationality: str
+    identifiers: list[IdentifierRecord]  # [] unless the profile includes actor identifiers
+
+
+class RelationRecord(TypedDict):
+    source: str  # actor names
+    target: str
+    relation: str
+    valid_from: str | None  # ISO date
+    valid_to: str | None
+    confidence: str
+    supporting: int  # items of this dossier linked as supporting / contradicting
+    contradicting: int
+
+
+class InvolvementRecord(TypedDict):
+    actor: str  # actor name
+    incident: str  # incident title
+    degree: str
+    mode_of_liability: str
+    status: str
+    supporting: int
+    contradicting: int
+
+
+class LegalReference(TypedDict):
+    """An offence or a mode of liability of the legal catalogue."""
+
+    code: str
+    title: str
+    reference: str
+
+
+class ElementRecord(TypedDict):
+    code: str
+    group: str
+    text: str
+    reference: str
+    status: ElementStatus  # gap: no supporting evidence in this dossier
+    supporting: list[str]  # ERNs of this dossier's items
+    contradicting: list[str]
+
+
+class ChargeRecord(TypedDict):
+    suspect: str  # actor name
+    offence: LegalReference
+    mode: LegalReference | None
+    incidents: list[str]  # incident titles
+    elements: list[ElementRecord]
+    gaps: int
+
+
+class EvidenceRecord(TypedDict):
+    ern: str
+    title: str
+    kind: str
+    classification: str
+    media_type: str
+    size: int
+    sha256: str
+    sha512: str | None  # None only while the builder streams the file; always set in the bag
+    collected_at: str | None  # ISO 8601
+    source: str
+    source_reliability: str | None  # A–F
+    info_credibility: int | None  # 1–6
+    witness: str | None  # pseudonym code, never an identity
+    parent_ern: str | None
+    derivation: str | None
+    file: str  # path under data/, e.g. "evidence/TRH-00001.jpg"
+    description: str
+
+
+class ExcludedRecord(TypedDict):
+    ern: str
+    title: str
+    reasons: list[str]
+
+
+class TreeHeadRecord(TypedDict):
+    """The signed tree head (:meth:`casefile.custody.signing.SignedTreeHead.to_dict`), also written alone as
+    data/custody/tree-head.json."""
+
+    tree_size: int
+    root_hash: str
+    timestamp: str
+    signature: str
+    key_id: str
+
+
+class CustodyRecord(TypedDict):
+    tree_head: TreeHeadRecord
+    public_key_id: str
+
+
+class TrailEntry(TypedDict):
+    """A ledger entry in its hashed form (:func:`casefile.custody.ledger.entry_fields`) plus its inclusion proof."""
+
+    seq: int
+    at: str
+    actor: str
+    action: str
+    case_id: str | None
+    evidence_id: str | None
+    sha256: str | None
+    details: dict[str, Any]
+    prev_hash: str
+    entry_hash: str
+    leaf_index: int  # seq - 1
+    inclusion_proof: list[str]  # hex hashes, against the signed tree head
+
+
+class TrailFile(TypedDict):
+    """data/custody/<ERN>.json: one item's custody trail."""
+
+    ern: str
+    sha256: str
+    entries: list[TrailEntry]
+
+
+class DossierDocument(TypedDict):
+    schema: str  # SCHEMA
+    dossier: DossierRecord
+    case: CaseRecord
+    incidents: list[IncidentRecord]
+    actors: list[ActorRecord]
+    relations: list[RelationRecord]
+    involvements: list[InvolvementRecord]
+    charges: list[ChargeRecord]
+    evidence: list[EvidenceRecord]
+    # Withheld items are not named in the package (a refused witness must not even appear by pseudonym): the
+    # builder leaves this empty and gives only withheld_count.
+    excluded: list[ExcludedRecord]
+    withheld_count: int
+    custody: CustodyRecord
+    trails: dict[str, list[TrailEntry]]  # ERN -> entries, as in data/custody/<ERN>.json
