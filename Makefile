@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 FLASK := $(VENV)/bin/flask --app app
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-sqlite test-postgres lint security bench translations clean
+.PHONY: run test test-sqlite test-postgres lint typecheck security bench translations clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -18,9 +18,13 @@ $(STAMP): requirements.txt requirements-dev.txt
 translations: $(STAMP)
 	$(VENV)/bin/pybabel compile --statistics -d casefile/translations
 
+# The web server and one job worker. Ctrl-C stops both: the worker hands its running jobs back to the queue
+# (instance/queue.db), and the next `make run` finishes them.
 run: $(STAMP) translations
 	$(FLASK) db upgrade
 	$(FLASK) users first-admin
+	$(FLASK) jobs worker & worker=$$!; \
+	trap 'kill -TERM $$worker 2>/dev/null; wait $$worker' EXIT; \
 	$(FLASK) run --host 127.0.0.1 --port 5000
 
 # The suite runs twice: SQLite + local disk (with the browser tests), then PostgreSQL + S3 (moto server).
@@ -36,8 +40,14 @@ test-sqlite: $(STAMP)
 test-postgres: $(STAMP)
 	CASEFILE_TEST_DB=postgresql CASEFILE_TEST_STORAGE=s3 $(PY) -m pytest -n 2 -q -m "not e2e"
 
+# mypy checks the packages listed in pyproject.toml ([tool.mypy] files: custody/ and storage/, under --strict).
 lint: $(STAMP)
 	$(VENV)/bin/ruff check casefile tests app.py bench migrations
+	$(VENV)/bin/mypy
+
+# mypy over the whole package.
+typecheck: $(STAMP)
+	$(VENV)/bin/mypy casefile
 
 # Attack tooling on a throwaway local instance: bandit, pip-audit, sqlmap, schemathesis (.ci/security).
 security: $(STAMP) translations

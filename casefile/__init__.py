@@ -38,10 +38,17 @@ def load_api_routes() -> None:
     from casefile.custody import api as _custody  # noqa: F401
     from casefile.dossier import api as _dossier  # noqa: F401
     from casefile.evidence import api as _evidence  # noqa: F401
+    from casefile.jobs import api as _jobs  # noqa: F401
     from casefile.legal import api as _legal  # noqa: F401
     from casefile.links import api as _links  # noqa: F401
     from casefile.search import api as _search  # noqa: F401
     from casefile.witnesses import api as _witnesses  # noqa: F401
+
+
+def load_job_handlers() -> None:
+    """Each capability registers its job kinds (and schedules) in its own `jobs` module; jobs/ sits below the
+    capabilities and never imports them, so the modules are imported here, in every web and worker process."""
+    from casefile.custody import jobs as _custody  # noqa: F401
 
 
 def register_api(app: Flask) -> None:
@@ -97,6 +104,10 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
         key=InstanceKey(settings.signing_key_path),
         cipher=FieldCipher(settings.field_keys),
     )
+    from casefile.jobs.queue import JobQueue
+
+    components.install_queue(app, JobQueue(app, settings))  # checks CASEFILE_QUEUE_URL; opens nothing yet
+    load_job_handlers()
     db.init_app(app, settings.database_url)
 
     login_manager.init_app(app)
@@ -113,11 +124,25 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     from casefile.custody.views import bp as custody_bp
     from casefile.dossier.views import bp as dossiers_bp
     from casefile.evidence.views import bp as evidence_bp
+    from casefile.jobs.views import bp as jobs_bp
+    from casefile.links.views import bp as links_bp
     from casefile.main import bp as main_bp
     from casefile.search import init_app as init_search
     from casefile.witnesses.views import bp as witnesses_bp
 
-    for bp in (main_bp, auth_bp, account_bp, cases_bp, evidence_bp, witnesses_bp, actors_bp, dossiers_bp, custody_bp):
+    for bp in (
+        main_bp,
+        auth_bp,
+        account_bp,
+        cases_bp,
+        evidence_bp,
+        links_bp,
+        witnesses_bp,
+        actors_bp,
+        dossiers_bp,
+        custody_bp,
+        jobs_bp,
+    ):
         app.register_blueprint(bp)
     register_api(app)
     init_search(app)  # the search page and the `search reindex` command

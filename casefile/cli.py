@@ -7,27 +7,32 @@ import sys
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
+from sqlalchemy import func, select
 
 from casefile import migrate
 from casefile.auth import services as auth_services
+from casefile.auth.models import User
 from casefile.auth.passwords import generate_password
+from casefile.components import field_cipher, settings
+from casefile.custody.cli import custody_cli, fsck_command
 from casefile.db import session_scope
+from casefile.demo import load_demo
+from casefile.dossier.cli import dossier_cli
 from casefile.errors import CasefileError
+from casefile.jobs.cli import jobs_cli
+from casefile.witnesses.crypto import FieldKeyError
+from casefile.witnesses.services import rotate_field_keys
 
 db_cli = AppGroup("db", help="Database schema.")
 users_cli = AppGroup("users", help="User accounts and API tokens.")
 demo_cli = AppGroup("demo", help="The Tarhouna demonstration case.")
 
 
-def _settings():
-    return current_app.extensions["casefile_settings"]
-
-
 @db_cli.command("upgrade")
 @click.argument("revision", default="head")
 def db_upgrade(revision: str) -> None:
     """Apply migrations (to the latest revision by default)."""
-    migrate.upgrade(_settings().database_url, revision)
+    migrate.upgrade(settings().database_url, revision)
     click.echo(f"Database at {revision}.")
 
 
@@ -35,7 +40,7 @@ def db_upgrade(revision: str) -> None:
 @click.argument("revision")
 def db_downgrade(revision: str) -> None:
     """Undo migrations down to REVISION."""
-    migrate.downgrade(_settings().database_url, revision)
+    migrate.downgrade(settings().database_url, revision)
     click.echo(f"Database at {revision}.")
 
 
@@ -62,10 +67,6 @@ def users_create(email: str, role: str, name: str, password_stdin: bool) -> None
 @click.option("--email", default="admin@casefile.local", show_default=True)
 def users_first_admin(email: str) -> None:
     """Create the first administrator if there are no users yet, and say how to log in."""
-    from sqlalchemy import func, select
-
-    from casefile.auth.models import User
-
     url = "http://127.0.0.1:5000/"
     with session_scope() as s:
         if s.scalar(select(func.count()).select_from(User)):
@@ -94,8 +95,6 @@ def users_token(email: str, name: str) -> None:
 @demo_cli.command("load")
 def demo_load() -> None:
     """Load the Tarhouna demonstration case (safe to run again)."""
-    from casefile.demo import load_demo
-
     with session_scope() as s:
         created = load_demo(s, current_app)
     click.echo("Loaded the Tarhouna demo case (TRH)." if created else "The Tarhouna demo case is already loaded.")
@@ -107,10 +106,7 @@ keys_cli = AppGroup("keys", help="Encryption keys of protected fields.")
 @keys_cli.command("rotate-fields")
 def keys_rotate_fields() -> None:
     """Re-encrypt every protected field under the first key of CASEFILE_FIELD_KEYS (all or nothing)."""
-    from casefile.witnesses.crypto import FieldKeyError
-    from casefile.witnesses.services import rotate_field_keys
-
-    cipher = current_app.extensions["casefile_cipher"]
+    cipher = field_cipher()
     try:
         with session_scope() as s:
             changed, total = rotate_field_keys(s, cipher)
@@ -122,8 +118,5 @@ def keys_rotate_fields() -> None:
 
 
 def register_cli(app: Flask) -> None:
-    from casefile.custody.cli import custody_cli, fsck_command
-    from casefile.dossier.cli import dossier_cli
-
-    for group in (db_cli, users_cli, demo_cli, keys_cli, custody_cli, fsck_command, dossier_cli):
+    for group in (db_cli, users_cli, demo_cli, keys_cli, custody_cli, fsck_command, dossier_cli, jobs_cli):
         app.cli.add_command(group)

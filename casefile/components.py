@@ -14,6 +14,7 @@ from flask import Flask, current_app
 if TYPE_CHECKING:
     from casefile.config import Settings
     from casefile.custody.keys import InstanceKey
+    from casefile.jobs.queue import JobQueue
     from casefile.storage import BlobStore
     from casefile.witnesses.crypto import FieldCipher
 
@@ -21,6 +22,7 @@ _SETTINGS = "casefile_settings"
 _BLOBS = "casefile_blobs"
 _KEY = "casefile_key"
 _CIPHER = "casefile_cipher"
+_QUEUE = "casefile_queue"
 
 
 def install(app: Flask, *, settings: Settings, blobs: BlobStore, key: InstanceKey, cipher: FieldCipher) -> None:
@@ -29,6 +31,11 @@ def install(app: Flask, *, settings: Settings, blobs: BlobStore, key: InstanceKe
     app.extensions[_BLOBS] = blobs
     app.extensions[_KEY] = key
     app.extensions[_CIPHER] = cipher
+
+
+def install_queue(app: Flask, queue: JobQueue) -> None:
+    """Called once by create_app (the queue needs the app, so it is made after the other components)."""
+    app.extensions[_QUEUE] = queue
 
 
 def settings(app: Flask | None = None) -> Settings:
@@ -45,3 +52,7 @@ def instance_key(app: Flask | None = None) -> InstanceKey:
 
 def field_cipher(app: Flask | None = None) -> FieldCipher:
     return cast("FieldCipher", (app or current_app).extensions[_CIPHER])
+
+
+def job_queue(app: Flask | None = None) -> JobQueue:
+    return cast("JobQueue", (app or current_app).extensions[_QUEUE])

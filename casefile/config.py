@@ -13,11 +13,14 @@ import os
 import secrets
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
 from casefile.custody.signing import generate_private_key_pem
 
 GIB = 1024**3
+
+# Password hashing parameter sets (casefile/auth/passwords.py); "cheapest" exists only so test suites run fast.
+Argon2Profile = Literal["production", "cheapest"]
 
 
 @dataclass(frozen=True)
@@ -39,9 +42,22 @@ class Settings:
     login_failures_per_minute: int = 5
     login_failures_per_address_per_minute: int = 20
     organisation: str = "Casefile"
+    # Background jobs (casefile/jobs): None is a SQLite queue in the instance folder; redis://… is shared by every
+    # web server and worker. A running job silent for job_stale_seconds lost its worker and is retried or failed.
+    queue_url: str | None = None
+    queue_name: str = "casefile"
+    checkpoint_minutes: float = 15.0  # 0: no scheduled checkpoints
+    job_heartbeat_seconds: float = 10.0
+    job_stale_seconds: float = 120.0
     testing: bool = False
     csrf_enabled: bool = True
+    # Deliberately not read from the environment: nothing outside code can weaken production's hashing.
+    argon2_profile: Argon2Profile = "production"
     extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.argon2_profile not in get_args(Argon2Profile):
+            raise ValueError(f"unknown argon2 profile {self.argon2_profile!r}")
 
     def with_overrides(self, **changes: Any) -> Settings:
         return replace(self, **changes)
@@ -81,6 +97,19 @@ def parse_field_keys(value: str) -> tuple[bytes, ...]:
     return tuple(keys)
 
 
+def _number(env: dict[str, str], name: str, default: float, *, minimum: float) -> float:
+    raw = env.get(name)
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be a number, not {raw[:40]!r}") from None
+    if not value >= minimum:  # also refuses NaN
+        raise ValueError(f"{name} must be at least {minimum:g}")
+    return value
+
+
 def load_settings(env: dict[str, str] | None = None, **overrides: Any) -> Settings:
     env = dict(os.environ if env is None else env)
     instance = Path(env.get("CASEFILE_INSTANCE_PATH", "instance")).resolve()
@@ -116,5 +145,10 @@ def load_settings(env: dict[str, str] | None = None, **overrides: Any) -> Settin
         s3_object_lock_days=int(lock_days) if lock_days else None,
         https=env.get("CASEFILE_HTTPS", "").lower() in ("1", "true", "yes"),
         organisation=env.get("CASEFILE_ORGANISATION", "Casefile"),
+        queue_url=env.get("CASEFILE_QUEUE_URL") or None,  # checked by casefile.jobs.queue when the app is made
+        queue_name=env.get("CASEFILE_QUEUE_NAME") or "casefile",
+        checkpoint_minutes=_number(env, "CASEFILE_CHECKPOINT_MINUTES", 15.0, minimum=0.0),
+        job_heartbeat_seconds=_number(env, "CASEFILE_JOB_HEARTBEAT_SECONDS", 10.0, minimum=0.1),
+        job_stale_seconds=_number(env, "CASEFILE_JOB_STALE_SECONDS", 120.0, minimum=1.0),
     )
     return settings.with_overrides(**overrides) if overrides else settings

@@ -1,13 +1,15 @@
 """Every model, imported in one place so the metadata is complete for Alembic and the tests."""
 
 from casefile.actors.models import Actor, ActorRelation, Involvement
-from casefile.auth.models import ApiToken, AuthEvent, InstanceSetting, LoginAttempt, Membership, User
+from casefile.auth.models import ApiToken, AuthEvent, InstanceSetting, LoginAttempt, Membership, User, UserSession
 from casefile.cases.models import Case, Incident
 from casefile.custody.models import Checkpoint, CustodyEntry, LedgerHead
 from casefile.db import Base
 from casefile.dossier.models import Dossier
-from casefile.evidence.models import EvidenceItem, EvidenceLink
+from casefile.evidence.models import EvidenceItem
+from casefile.jobs.models import Job
 from casefile.legal.models import Charge
+from casefile.links.models import EvidenceLink
 from casefile.search.models import SearchDocument
 from casefile.witnesses.models import ConsentRecord, Statement, Witness
 
@@ -29,12 +31,14 @@ __all__ = [
     "Incident",
     "InstanceSetting",
     "Involvement",
+    "Job",
     "LedgerHead",
     "LoginAttempt",
     "Membership",
     "SearchDocument",
     "Statement",
     "User",
+    "UserSession",
     "Witness",
     "metadata",
 ]

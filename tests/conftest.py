@@ -203,6 +203,7 @@ def settings(
         s3_endpoint_url=endpoint,
         testing=True,
         csrf_enabled=False,
+        argon2_profile="cheapest",
     )
 
 

@@ -63,6 +63,7 @@ class Kind(enum.Enum):
     NOBODY = "no one: another user's own object (404 for every logged-in user)"
     MEMBERS_VIEW = "members, and administrators of any case"
     MEMBERS_MANAGE = "administrators, of any case"
+    CANCEL_JOB = "who asked, members who may write, and administrators of any case"
 
 
 @dataclass(frozen=True)
@@ -87,7 +88,7 @@ RULES: dict[str, Rule | tuple[Rule, ...]] = {
     "main.set_language": Rule(Kind.PUBLIC, note="the empty form is a 400"),
     "api.openapi": Rule(Kind.PUBLIC),
     "auth.second_factor": Rule(Kind.PUBLIC, note="without a pending login: back to /login"),
-    "auth.logout": Rule(Kind.LOGIN),
+    "auth.logout": Rule(Kind.LOGIN, ends_sessions=True),
     "account.overview": Rule(Kind.LOGIN),
     "account.change_password": Rule(Kind.LOGIN, note="the empty form is refused with a message"),
     "account.create_token": Rule(Kind.LOGIN),
@@ -139,9 +140,9 @@ RULES: dict[str, Rule | tuple[Rule, ...]] = {
     "evidence.preview": R,
     "evidence.download": R,
     "evidence.edit": W,
-    "evidence.add_link": W,
+    "links.add_link": W,
     # Each subject removes a link of its own (world.own), so one removal cannot turn the next into a 404.
-    "evidence.remove_link": W,
+    "links.remove_link": W,
     "evidence.add_transfer": W,
     "evidence.derivative": W,
     "evidence.custody_trail": R,
@@ -222,6 +223,26 @@ RULES: dict[str, Rule | tuple[Rule, ...]] = {
     "api.create_dossier": W,
     "api.get_dossier": R,
     "api.download_dossier": R,
+    # -- background jobs (the world's job was asked for by a spare member, not by a subject) ------------------
+    "jobs.my_jobs": Rule(Kind.LOGIN, note="the jobs the user asked for"),
+    "jobs.case_jobs": Rule(Kind.MEMBERS_VIEW, note="administrators see every job's record, not the case's content"),
+    "jobs.show": Rule(Kind.MEMBERS_VIEW),
+    "jobs.status": Rule(Kind.MEMBERS_VIEW),
+    "jobs.cancel": Rule(Kind.CANCEL_JOB, note="after the first cancel, the others are told it has finished"),
+    "api.list_jobs": (
+        Rule(Kind.LOGIN, note="only jobs of the user's cases and their own"),
+        Rule(Kind.MEMBERS_VIEW, query={"case_id": "{case}"}),
+    ),
+    "api.get_job": Rule(Kind.MEMBERS_VIEW),
+    "api.cancel_job": Rule(Kind.CANCEL_JOB, note="after the first cancel, the others get 409"),
+    "custody.verify_background": (
+        Rule(Kind.LOGIN, note="without case_id: the user's own cases"),
+        Rule(Kind.READ, data={"case_id": "{case}"}, note="verifying a case reads it; reviewers may"),
+    ),
+    "api.start_verification": (
+        Rule(Kind.LOGIN, note="without case_id: the user's own cases"),
+        Rule(Kind.READ, data={"case_id": "{case}"}),
+    ),
 }
 
 # URL parameters of the pages, and the object an API route's `<id>` names (by the segment before it).
@@ -233,6 +254,7 @@ PAGE_PARAMS = {
     "actor_id": "actor",
     "charge_id": "charge",
     "dossier_id": "dossier",
+    "job_id": "job",
     "link_id": "link",
     "user_id": "spare_user",
     "token_id": "own_token",
@@ -245,6 +267,7 @@ API_SEGMENTS = {
     "actors": "actor",
     "charges": "charge",
     "dossiers": "dossier",
+    "jobs": "job",
 }
 
 
@@ -289,6 +312,8 @@ def expected(kind: Kind, subject: Subject) -> str | int:
         return "ok" if subject.role == "admin" else (403 if member else 404)
     if kind is Kind.MEMBERS_VIEW:
         return "ok" if member or subject.role == "admin" else 404
+    if kind is Kind.CANCEL_JOB and subject.role == "admin":
+        return "ok"
     if not member:
         return 404  # existence is not confirmed to non-members, administrators included
     writer = subject.case_role != "reviewer"
@@ -300,6 +325,8 @@ def expected(kind: Kind, subject: Subject) -> str | int:
         return "ok" if subject.identities else 403
     if kind is Kind.IDENTITY_EDIT:
         return "ok" if subject.identities and writer else 403
+    if kind is Kind.CANCEL_JOB:
+        return "ok" if writer else 403
     raise AssertionError(kind)
 
 
@@ -410,6 +437,13 @@ def build_world(
     ids["dossier"] = created(
         api.post(f"/cases/{case}/dossiers", {"profile": "generic", "title": "Matrix dossier"}), "a dossier"
     )["id"]
+    with app.app_context(), session_scope() as s:
+        from casefile.auth.models import User
+        from casefile.cases.models import Case
+        from casefile.custody.jobs import submit_verification
+
+        asker, world_case = s.get(User, spare.id), s.get(Case, uuid.UUID(case))
+        ids["job"] = str(submit_verification(s, asker, world_case).id)
     world = World(ids)
 
     for name, account in accounts.items():

@@ -228,6 +228,17 @@ def insert_sample_rows(engine: Engine) -> None:
 # --- tests -------------------------------------------------------------------------------------------------
 
 
+def test_files_are_named_in_chain_order() -> None:
+    """Listing migrations/versions reads as the upgrade order: file number N is the Nth step of the chain (two
+    early revisions keep ids that predate a reordering, so the number is not always the revision id)."""
+    names = [Path(rev.path).name for rev in revisions(alembic_config("sqlite://"))]
+    assert names == sorted(names)
+    numbers = [re.match(r"\d{8}_(\d{4})_", name) for name in names]
+    assert [match.group(1) if match else name for match, name in zip(numbers, names, strict=True)] == [
+        f"{step:04d}" for step in range(1, len(names) + 1)
+    ]
+
+
 def test_head_matches_models(cfg: Config, engine: Engine) -> None:
     assert user_tables(engine) == set()
     command.upgrade(cfg, "head")

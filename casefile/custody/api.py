@@ -4,24 +4,30 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import jsonify, request
+from flask import jsonify, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
+from sqlalchemy import select
 
 from casefile.api.core import created, json_body, only_fields, paginate, route
 from casefile.api.schemas import UUID
-from casefile.auth.gate import Access, require_in_case
+from casefile.auth.gate import Access, require_case, require_in_case
 from casefile.custody import ledger
-from casefile.custody.schemas import CUSTODY_ENTRY, TRANSFER_CREATE, VERIFY_REPORT
+from casefile.custody.jobs import submit_verification
+from casefile.custody.models import CustodyEntry
+from casefile.custody.schemas import CUSTODY_ENTRY, TRANSFER_CREATE, VERIFICATION_CREATE, VERIFY_REPORT
 from casefile.custody.services import record_transfer
 from casefile.custody.verification import verify_for_current_user
 from casefile.db import db_session
+from casefile.errors import ValidationFailed
 from casefile.evidence.models import EvidenceItem
+from casefile.jobs.api import one_job_json
+from casefile.jobs.schemas import JOB
 
 ID = [{"name": "id", "in": "path", "required": True, "schema": UUID}]
 
 
-def custody_json(entry: Any) -> dict[str, Any]:
+def custody_json(entry: CustodyEntry) -> dict[str, Any]:
     fields = ledger.entry_fields(entry)
     return fields
 
@@ -37,10 +43,6 @@ def custody_json(entry: Any) -> dict[str, Any]:
     errors=(401, 404, 422),
 )
 def get_custody(id: str) -> ResponseReturnValue:
-    from sqlalchemy import select
-
-    from casefile.custody.models import CustodyEntry
-
     s = db_session()
     item = require_in_case(s, current_user, EvidenceItem, id)
     stmt = select(CustodyEntry).where(CustodyEntry.evidence_id == item.id).order_by(CustodyEntry.seq)
@@ -76,3 +78,31 @@ def post_custody(id: str) -> ResponseReturnValue:
 )
 def verify() -> ResponseReturnValue:
     return jsonify(verify_for_current_user(request.args.get("case_id")).to_dict())
+
+
+@route(
+    "/custody/verifications",
+    "POST",
+    summary="Start a verification with fixity as a background job (of one case, or of all your cases); follow "
+    "it at GET /jobs/{id}",
+    tag="custody",
+    request_schema=VERIFICATION_CREATE,
+    response=JOB,
+    status=202,
+    errors=(401, 404, 422),
+)
+def start_verification() -> ResponseReturnValue:
+    s = db_session()
+    data = only_fields(json_body(), set(VERIFICATION_CREATE["properties"]))
+    fixity = data.get("fixity", True)
+    if not isinstance(fixity, bool):
+        raise ValidationFailed("fixity must be true or false.", field="fixity")
+    case_id = data.get("case_id")
+    if case_id is not None and not isinstance(case_id, str):
+        raise ValidationFailed("case_id must be a case id.", field="case_id")
+    case = require_case(s, current_user, case_id) if case_id else None
+    job = submit_verification(s, current_user, case, fixity=fixity)
+    response = jsonify(one_job_json(job))
+    response.status_code = 202
+    response.headers["Location"] = url_for("api.get_job", id=job.id)
+    return response

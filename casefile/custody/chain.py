@@ -214,14 +214,15 @@ class ChainVerifier:
         # ``computed`` is None when the entry could not be encoded (``error`` says why); then
         # ``stored`` is looked up here.
         problems: list[ChainProblem] = []
-        seq = entry.get("seq")
+        stored_seq = entry.get("seq")
+        # None unless the stored seq is exactly an int (True or another int subclass is not a seq).
+        seq: int | None = stored_seq if type(stored_seq) is int else None
         prev = entry.get("prev_hash")
         if computed is None:
             stored = entry.get("entry_hash")
 
-        seq_ok = type(seq) is int
-        label = f"entry {seq}" if seq_ok else f"record #{self._count} (seq {seq!r})"
-        report_seq = seq if seq_ok else None
+        label = f"entry {seq}" if seq is not None else f"record #{self._count} (seq {stored_seq!r})"
+        report_seq = seq
         in_sequence = True  # does this entry advance the chain?
         check_link = True
 
@@ -234,14 +235,14 @@ class ChainVerifier:
                 )
             )
 
-        if not seq_ok:
+        if seq is None:
             problems.append(
                 ChainProblem(
                     None,
                     "malformed",
                     f"{label}: seq must be an integer, expected {self._next}",
                     str(self._next),
-                    repr(seq),
+                    repr(stored_seq),
                 )
             )
             effective_seq = self._next  # assume it sits where it should and keep checking

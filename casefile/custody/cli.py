@@ -5,12 +5,13 @@ from __future__ import annotations
 import sys
 
 import click
-from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import select
 
 from casefile.cases.models import Case
+from casefile.components import blob_store, instance_key
 from casefile.custody.fsck import fsck
+from casefile.custody.jobs import submit_verification
 from casefile.custody.ledger import SYSTEM, head
 from casefile.custody.services import create_checkpoint, run_verification
 from casefile.db import get_database, session_scope
@@ -21,8 +22,12 @@ custody_cli = AppGroup("custody", help="The custody ledger.")
 @custody_cli.command("verify")
 @click.option("--case", "case_ref", help="Re-hash only this case's files (the chain is always checked whole).")
 @click.option("--no-fixity", is_flag=True, help="Skip re-hashing files; check the chain and checkpoints only.")
-def verify_command(case_ref: str | None, no_fixity: bool) -> None:
+@click.option("--background", is_flag=True, help="Queue a verification job for a worker; print its id and return.")
+def verify_command(case_ref: str | None, no_fixity: bool, background: bool) -> None:
     """Exit 0 only when everything is intact; one line per problem."""
+    if background:
+        _verify_in_background(case_ref, fixity=not no_fixity)
+        return
     # Reading and re-hashing happen outside the write transaction (SQLite has one writer at a time);
     # only the fixity results are appended at the end.
     with get_database().read_sessionmaker() as read_session:
@@ -39,8 +44,8 @@ def verify_command(case_ref: str | None, no_fixity: bool) -> None:
             report = run_verification(
                 s,
                 read_session,
-                current_app.extensions["casefile_blobs"],
-                current_app.extensions["casefile_key"],
+                blob_store(),
+                instance_key(),
                 SYSTEM,
                 case_ids=case_ids,
                 fixity=not no_fixity,
@@ -60,11 +65,21 @@ def verify_command(case_ref: str | None, no_fixity: bool) -> None:
     sys.exit(1)
 
 
+def _verify_in_background(case_ref: str | None, *, fixity: bool) -> None:
+    with session_scope() as s:
+        case = s.scalar(select(Case).where(Case.reference == case_ref)) if case_ref else None
+        if case_ref and case is None:
+            raise click.ClickException(f"No case with reference {case_ref!r}.")
+        job = submit_verification(s, None, case, fixity=fixity)
+    # The id alone on stdout, for scripts; `jobs list` or GET /api/v1/jobs/{id} follow it.
+    click.echo(str(job.id))
+
+
 @custody_cli.command("checkpoint")
 def checkpoint_command() -> None:
     """Sign a Merkle tree head over the whole ledger now."""
     with session_scope() as s:
-        cp = create_checkpoint(s, current_app.extensions["casefile_key"], "manual")
+        cp = create_checkpoint(s, instance_key(), "manual")
         click.echo(f"Checkpoint over {cp.tree_size} entries, root {cp.root_hash}, signed by key {cp.key_id[:16]}…")
 
 
@@ -74,7 +89,7 @@ def checkpoint_command() -> None:
 def fsck_command(collect: bool) -> None:
     """Database ↔ blob store consistency. Exit 1 when a referenced file is missing."""
     with session_scope() as s:
-        report = fsck(s, current_app.extensions["casefile_blobs"], collect=collect)
+        report = fsck(s, blob_store(), collect=collect)
     for ern, role, sha256 in report.missing:
         click.echo(f"MISSING {ern} {role} blob {sha256}")
     for sha256 in report.orphans:

@@ -12,9 +12,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, Final, Literal, Protocol, TypeAlias
 
-from sqlalchemy import func, select
+from sqlalchemy import Row, func, select
 from sqlalchemy.orm import Session
 
 from casefile.custody.actions import Action
@@ -22,18 +22,32 @@ from casefile.custody.chain import GENESIS_HASH, entry_hash, format_timestamp
 from casefile.custody.models import CustodyEntry, LedgerHead
 from casefile.db import utcnow
 
+if TYPE_CHECKING:
+    from casefile.evidence.models import EvidenceItem
+
 HEAD_ID = 1
-SYSTEM = "system"
+SYSTEM: Final = "system"
 
 
-def actor_name(actor: Any) -> str:
+class Person(Protocol):
+    """Someone acting in person: a `casefile.auth.models.User` (the ledger needs only the id, not auth)."""
+
+    @property
+    def id(self) -> uuid.UUID: ...
+
+
+# Who an entry names: a person, or the instance itself (SYSTEM, or None for work no person started).
+Actor: TypeAlias = Person | Literal["system"] | None
+
+
+def actor_name(actor: Actor) -> str:
     """`user:<uuid>` for a person, `system` for the instance itself."""
     if actor is None or actor == SYSTEM:
         return SYSTEM
     return f"user:{actor.id}"
 
 
-def entry_fields(entry: Any) -> dict[str, Any]:
+def entry_fields(entry: CustodyEntry | Row[Any]) -> dict[str, Any]:
     """The hashed form of an entry (an ORM object or a plain row); `chain.entry_hash(entry_fields(e))`
     equals `e.entry_hash` while the entry is intact."""
     return {
@@ -67,7 +81,7 @@ def lock_head(session: Session) -> LedgerHead:
 def record_custody(
     session: Session,
     *,
-    actor: Any,
+    actor: Actor,
     action: Action | str,
     case_id: uuid.UUID | None,
     evidence_id: uuid.UUID | None = None,
@@ -108,7 +122,7 @@ def record_custody(
 
 
 def record_item_event(
-    session: Session, item: Any, actor: Any, action: Action | str, details: Mapping[str, Any] | None = None
+    session: Session, item: EvidenceItem, actor: Actor, action: Action | str, details: Mapping[str, Any] | None = None
 ) -> CustodyEntry:
     """An entry about one evidence item, carrying the item's SHA-256 at this moment."""
     return record_custody(
@@ -122,7 +136,7 @@ def record_item_event(
     )
 
 
-def actor_labels(session: Session, entries: Iterable[Any]) -> dict[str, str]:
+def actor_labels(session: Session, entries: Iterable[CustodyEntry]) -> dict[str, str]:
     """`user:<uuid>` → that user's email, for every actor of the given entries, in one query."""
     from casefile.auth.models import User
 

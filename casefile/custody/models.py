@@ -21,6 +21,8 @@ class CustodyEntry(Base):
     __table_args__ = (
         Index("ix_custody_entries_evidence_seq", "evidence_id", "seq"),
         Index("ix_custody_entries_case_seq", "case_id", "seq"),
+        # One action's entries in a case (a witness's identity reveals) without walking the whole case.
+        Index("ix_custody_entries_case_action_seq", "case_id", "action", "seq"),
     )
 
     # Assigned by the ledger under the head lock, not by a sequence: it must be gapless.

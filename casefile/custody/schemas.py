@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from casefile.api.schemas import DATETIME, UUID, nullable, obj, string
 
 CUSTODY_ENTRY = obj(
@@ -19,7 +21,7 @@ CUSTODY_ENTRY = obj(
     }
 )
 
-TRANSFER_CREATE = {
+TRANSFER_CREATE: dict[str, Any] = {
     "type": "object",
     "properties": {
         "from_party": string(minLength=1, maxLength=500),
@@ -32,7 +34,7 @@ TRANSFER_CREATE = {
     "additionalProperties": False,
 }
 
-PROBLEM = {
+PROBLEM: dict[str, Any] = {
     "type": "object",
     "properties": {
         "kind": string(),
@@ -54,3 +56,12 @@ VERIFY_REPORT = obj(
         "problems": {"type": "array", "items": PROBLEM},
     }
 )
+
+VERIFICATION_CREATE: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "case_id": nullable({**UUID, "description": "verify this case's files; without it, those of all your cases"}),
+        "fixity": {"type": "boolean", "description": "re-hash the files (default true)"},
+    },
+    "additionalProperties": False,
+}

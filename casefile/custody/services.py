@@ -7,12 +7,12 @@ import uuid
 from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from casefile.custody.actions import Action
 from casefile.custody.keys import InstanceKey
-from casefile.custody.ledger import iter_entry_fields, lock_head, record_custody, record_item_event
+from casefile.custody.ledger import Actor, iter_entry_fields, lock_head, record_custody, record_item_event
 from casefile.custody.merkle import MerkleAccumulator, hash_to_hex
 from casefile.custody.models import Checkpoint, CustodyEntry
 from casefile.custody.signing import sign_tree_head
@@ -20,6 +20,7 @@ from casefile.custody.verify import VerifyReport, verify_ledger
 from casefile.db import utcnow
 from casefile.errors import ValidationFailed
 from casefile.evidence.models import EvidenceItem
+from casefile.parsing import clean_text
 from casefile.storage import BlobStore
 
 
@@ -49,15 +50,21 @@ def run_verification(
     read_session: Session,
     store: BlobStore,
     key: InstanceKey,
-    actor: Any,
+    actor: Actor,
     *,
     case_ids: Collection[uuid.UUID] | None = None,
     fixity: bool = True,
     progress: Callable[[int], None] | None = None,
+    file_progress: Callable[[int, int], None] | None = None,
 ) -> VerifyReport:
     """Verify (reading through `read_session`) and record each item's fixity result in the ledger."""
     report = verify_ledger(
-        read_session, store if fixity else None, key.public_pem, case_ids=case_ids, progress=progress
+        read_session,
+        store if fixity else None,
+        key.public_pem,
+        case_ids=case_ids,
+        progress=progress,
+        file_progress=file_progress,
     )
     for result in report.fixity:
         record_custody(
@@ -75,10 +82,8 @@ def run_verification(
 TRANSFER_FIELDS = ("from_party", "to_party", "purpose", "location", "note")
 
 
-def record_transfer(session: Session, item: EvidenceItem, actor: Any, data: Mapping[str, Any]) -> CustodyEntry:
+def record_transfer(session: Session, item: EvidenceItem, actor: Actor, data: Mapping[str, Any]) -> CustodyEntry:
     """A physical or out-of-band hand-over of the item: who gave it, who received it, and why."""
-    from casefile.cases.services import clean_text
-
     details = {name: clean_text(data.get(name), name, max_length=500) for name in TRANSFER_FIELDS}
     for required in ("from_party", "to_party", "purpose"):
         if not details[required]:
@@ -96,8 +101,6 @@ def last_fixity(session: Session, item_ids: list[uuid.UUID]) -> dict[uuid.UUID, 
     """The latest fixity entry of each item (the verification badge), in one query."""
     if not item_ids:
         return {}
-    from sqlalchemy import func
-
     latest = (
         select(CustodyEntry.evidence_id, func.max(CustodyEntry.seq).label("seq"))
         .where(

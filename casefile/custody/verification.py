@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from flask import current_app
 from flask_login import current_user
 
 from casefile.auth.gate import member_case_ids, require_case
+from casefile.components import blob_store, instance_key
 from casefile.custody.services import run_verification
 from casefile.custody.verify import VerifyReport
 from casefile.db import db_session, get_database
-from casefile.evidence.content import blob_store
 
 
 def verify_for_current_user(case_id: str | None) -> VerifyReport:
@@ -25,7 +24,7 @@ def verify_for_current_user(case_id: str | None) -> VerifyReport:
             db_session(),
             read_session,
             blob_store(),
-            current_app.extensions["casefile_key"],
+            instance_key(),
             current_user,
             case_ids=case_ids,
         )

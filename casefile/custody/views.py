@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template, request
+from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import func, select
+from werkzeug.wrappers import Response
 
 from casefile.auth.forms import ConfirmForm
+from casefile.auth.gate import require_case
 from casefile.cases.services import cases_for
+from casefile.custody.jobs import submit_verification
 from casefile.custody.ledger import head
 from casefile.custody.models import Checkpoint
 from casefile.custody.verification import verify_for_current_user
@@ -38,3 +41,15 @@ def verify() -> str:
         abort(400)
     report = verify_for_current_user(request.form.get("case_id") or None)
     return render_template("custody/verify.html", report=report, **_overview())
+
+
+@bp.post("/custody/verify/background")
+def verify_background() -> Response:
+    """The same verification as a background job: the page that follows shows its progress."""
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    s = db_session()
+    case_id = request.form.get("case_id") or None
+    case = require_case(s, current_user, case_id) if case_id else None
+    job = submit_verification(s, current_user, case)
+    return redirect(url_for("jobs.show", job_id=job.id))

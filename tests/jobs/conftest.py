@@ -1,0 +1,122 @@
+"""Fixtures of the job tests: the queue back-ends, a real Redis server, and real worker processes.
+
+- `queue_backend` ("sqlite" | "redis"): a test that asks for it runs on both; its app (and its workers) use
+  SqliteHuey in the test's instance folder, or a Redis server started once per session on a free loopback port
+  (Debian's redis-server, with no persistence) under a queue name of its own.
+- Every job test gets a fast heartbeat (0.2 s) and a short stale bound (2 s), so a killed worker's job is
+  reclaimable two seconds later.
+- `start_worker()` runs `flask --app app jobs worker --import jobs_support` as a subprocess with the test's
+  settings in its environment (same database, blob store, keys and queue), waits until it consumes, and stops
+  (or kills) it at the end of the test.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import jobs_support  # noqa: F401 - registers the test-only job kinds in this process too
+import pytest
+from flask import Flask
+from worker_support import (
+    HEARTBEAT_SECONDS,
+    STALE_SECONDS,
+    Worker,
+    free_port,
+    wait_for,
+    worker_environment,
+)
+
+from casefile import components
+from casefile.config import Settings
+
+from support import REPO
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real Redis server for this session (no persistence), stopped at the end."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.fail("The job tests need Debian's redis-server (apt-get install redis-server; .ci/services does).")
+    import redis
+
+    folder = tmp_path_factory.mktemp("redis")
+    port = free_port()
+    log = (folder / "redis.log").open("wb")
+    command = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+    command += ["--dir", str(folder), "--daemonize", "no"]
+    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+    client = redis.Redis(host="127.0.0.1", port=port)
+    try:
+
+        def answers() -> bool:
+            if process.poll() is not None:
+                raise AssertionError("redis-server exited:\n" + (folder / "redis.log").read_text(errors="replace"))
+            try:
+                return bool(client.ping())
+            except redis.ConnectionError:
+                return False
+
+        wait_for(answers, 30, "redis-server to answer")
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        client.close()
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
+
+
+@pytest.fixture(params=["sqlite", "redis"])
+def queue_backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def settings(settings: Settings, request: pytest.FixtureRequest) -> Settings:
+    """The suite's settings with fast heartbeats, and the queue of `queue_backend` when the test asks for one."""
+    queue_url = None
+    if "queue_backend" in request.fixturenames and request.getfixturevalue("queue_backend") == "redis":
+        queue_url = request.getfixturevalue("redis_url")
+    return settings.with_overrides(
+        queue_url=queue_url,
+        queue_name=f"cf-test-{uuid.uuid4().hex[:12]}",  # tests sharing one Redis never see each other's messages
+        job_heartbeat_seconds=HEARTBEAT_SECONDS,
+        job_stale_seconds=STALE_SECONDS,
+    )
+
+
+@pytest.fixture
+def app(app: Flask) -> Iterator[Flask]:
+    yield app
+    components.job_queue(app).close()
+
+
+@pytest.fixture
+def start_worker(settings: Settings, tmp_path: Path) -> Iterator[Callable[..., Worker]]:
+    started: list[Worker] = []
+
+    def start(threads: int = 2) -> Worker:
+        log_path = tmp_path / f"worker-{len(started) + 1}.log"
+        log = log_path.open("wb")
+        command = [sys.executable, "-m", "flask", "--app", "app", "jobs", "worker"]
+        command += ["--workers", str(threads), "--import", "jobs_support"]
+        process = subprocess.Popen(
+            command, cwd=REPO, env=worker_environment(settings), stdout=log, stderr=subprocess.STDOUT
+        )
+        worker = Worker(process, log_path, log)
+        started.append(worker)
+        worker.wait_ready()
+        return worker
+
+    yield start
+    for worker in started:
+        worker.close()
