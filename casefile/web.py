@@ -4,13 +4,11 @@ single commit per request, security headers, locale, and errors rendered as clea
 from __future__ import annotations
 
 import logging
-import uuid
-from datetime import datetime, timedelta
+from collections.abc import Callable
 
 from flask import (
     Flask,
     Response,
-    current_app,
     flash,
     g,
     has_request_context,
@@ -21,14 +19,19 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import LazyString
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user, logout_user
+from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from casefile.auth import login_flow, sessions
+from casefile.auth.audit import record_auth_event
+from casefile.auth.gate import TEMPLATE_DECISIONS
 from casefile.auth.models import User
-from casefile.db import finish_request, get_database, utcnow
+from casefile.components import settings
+from casefile.db import finish_request, get_database, session_scope, utcnow
 from casefile.errors import CasefileError, ValidationFailed
 from casefile.extensions import login_manager
 
@@ -50,12 +53,18 @@ VALUE_LABELS = {
     "reviewer": _l("reviewer"),
 }
 RTL_LOCALES = frozenset({"ar"})
-# Tabs of a case page, contributed by each capability's blueprint: (endpoint taking case_id, label).
-CASE_TABS: list[tuple[str, object]] = []
-
-
-def settings():
-    return current_app.extensions["casefile_settings"]
+# The tabs of every case page, in the order an investigation goes, between "Overview" and "Members" (the macro
+# case_nav adds those two): (endpoint taking case_id, label). Declared here, in one place, not registered by
+# each blueprint as it is imported, so the order never depends on import order.
+CASE_TABS: tuple[tuple[str, LazyString], ...] = (
+    ("evidence.list_evidence", _l("Evidence")),
+    ("witnesses.list_witnesses", _l("Witnesses")),
+    ("actors.list_actors", _l("Actors")),
+    ("actors.chart", _l("Command chart")),
+    ("actors.list_charges", _l("Charges")),
+    ("dossiers.list_dossiers", _l("Dossiers")),
+    ("jobs.case_jobs", _l("Jobs")),
+)
 
 
 def is_api_request() -> bool:
@@ -68,20 +77,16 @@ def wants_json_errors() -> bool:
 
 
 @login_manager.user_loader
-def load_user(session_id: str) -> User | None:
+def load_user(session_key: str) -> User | None:
+    """The user of a login session, from its server-side record (one query); the outcome is kept for
+    `_keep_login_session`, which ends a session that has timed out."""
     # Cookies never authenticate the API: it takes Bearer tokens only, so it needs no CSRF defence.
     if is_api_request():
         return None
-    user_id, _sep, token = session_id.partition(":")
-    try:
-        uid = uuid.UUID(user_id)
-    except ValueError:
-        return None
     with get_database().read_sessionmaker() as s:
-        user = s.get(User, uid)
-    if user is None or not user.active or user.session_token != token:
-        return None
-    return user
+        found = sessions.look_up(s, session_key, login_flow.user_agent(), login_flow.timeouts())
+    g.login_session = found
+    return found.user
 
 
 @login_manager.request_loader
@@ -98,30 +103,56 @@ def load_user_from_token(req) -> User | None:
         return user_for_token(s, token.strip())
 
 
+def _keep_login_session() -> bool:
+    """Idle and absolute session timeouts: a laptop left open in a field office must not stay logged in, and a
+    session that ended anywhere (another browser, another server) is over here too. The record was read by
+    `load_user`; the cookie's own times are checked as well (they are exact, the record's last use is kept to the
+    minute). A session past either timeout is ended on the server. Returns True when it has just expired."""
+    if is_api_request() or request.endpoint == "static":
+        return False
+    current_user._get_current_object()  # loads the user (one query) now, before the request's unit of work opens
+    found: sessions.Lookup | None = g.get("login_session")
+    if found is None:  # the cookie names no login session
+        return False
+    record = found.record
+    if record is None or (not found.alive and found.expired is None):
+        # Unknown, or ended on the server (logged out here or elsewhere, password changed, deactivated).
+        login_flow.forget_login()
+        if record is not None:
+            flash(_("Please log in again."), "warning")
+        return False
+    now = utcnow()
+    reason = found.expired or sessions.expiry(
+        login_flow.cookie_time("auth_at"), login_flow.cookie_time("seen_at"), now, login_flow.timeouts()
+    )
+    if reason is not None:
+        # A unit of work of its own, committed at once: the session ends whatever this request does next.
+        with session_scope() as s:
+            sessions.end_record(s, record.id, reason)
+            address = request.remote_addr or ""
+            record_auth_event(s, "session_expired", user=found.account, address=address, details={"reason": reason})
+        login_flow.forget_login()
+        flash(_("Your session has expired. Please log in again."), "warning")
+        return True
+    if sessions.needs_touch(record, now):
+        with session_scope() as s:
+            sessions.touch(s, record.id, now)
+    session["seen_at"] = now.isoformat()
+    return False
+
+
 def _require_login() -> Response | None:
+    expired = _keep_login_session()
     if request.endpoint in PUBLIC_ENDPOINTS or request.endpoint is None:
         return None
     if not current_user.is_authenticated:
         if is_api_request():
             return api_error(401, "unauthorized", "A valid API token is required (Authorization: Bearer …).")
+        if expired:
+            return redirect(url_for("auth.login"))
         return redirect(url_for("auth.login", next=request.full_path if request.method == "GET" else None))
     if is_api_request():
         return None
-    # Idle and absolute session timeouts: a laptop left open in a field office must not stay logged in.
-    now = utcnow()
-    cfg = settings()
-    started = _ts(session.get("auth_at"))
-    seen = _ts(session.get("seen_at"))
-    if (
-        started is None
-        or now - started > timedelta(hours=cfg.session_absolute_hours)
-        or (seen is not None and now - seen > timedelta(minutes=cfg.session_idle_minutes))
-    ):
-        logout_user()
-        session.clear()
-        flash(_("Your session has expired. Please log in again."), "warning")
-        return redirect(url_for("auth.login"))
-    session["seen_at"] = now.isoformat()
     if request.endpoint not in ENROLMENT_ENDPOINTS:
         from casefile.auth.totp import must_enrol
 
@@ -147,13 +178,6 @@ def safe_next(target: str | None) -> str | None:
     if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
         return None
     return target
-
-
-def _ts(value: str | None) -> datetime | None:
-    try:
-        return datetime.fromisoformat(value) if value else None
-    except ValueError:
-        return None
 
 
 def _finish(response: Response) -> Response:
@@ -260,6 +284,11 @@ def _handle_unexpected(error: Exception) -> Response | tuple[str, int]:
     return render_template("error.html", status=500, message="Something went wrong on our side."), 500
 
 
+def _for_current_user(rule: Callable[[User], bool]) -> Callable[[], bool]:
+    """A gate decision as a template asks it, about whoever is logged in (nobody may anything)."""
+    return lambda: bool(current_user.is_authenticated) and rule(current_user)
+
+
 def init_app(app: Flask) -> None:
     app.before_request(_require_login)
     app.after_request(_finish)
@@ -275,7 +304,12 @@ def init_app(app: Flask) -> None:
     def _inject() -> dict[str, object]:
         from flask_babel import get_locale
 
-        return {"text_direction": text_direction, "get_locale": get_locale, "locales": LOCALES}
+        return {
+            "text_direction": text_direction,
+            "get_locale": get_locale,
+            "locales": LOCALES,
+            **{name: _for_current_user(rule) for name, rule in TEMPLATE_DECISIONS.items()},
+        }
 
     # Globals rather than context: imported macros see globals but not the request context.
     app.jinja_env.globals["case_tabs"] = lambda: CASE_TABS

@@ -5,7 +5,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, jsonify, request
 from flask.typing import ResponseReturnValue
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
@@ -112,7 +112,3 @@ def paginate(session: Session, stmt: Select[Any], serialise: Callable[[Any], dic
 
 def created(payload: dict[str, Any]) -> ResponseReturnValue:
     return jsonify(payload), 201
-
-
-def current_settings() -> Any:
-    return current_app.extensions["casefile_settings"]

@@ -14,11 +14,18 @@ from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from casefile.auth.models import Role, User
+from casefile.actors.services import create_actor, create_involvement, create_relation
+from casefile.auth.models import CaseRole, Membership, Role, User
 from casefile.auth.passwords import generate_password
 from casefile.auth.services import create_user
 from casefile.cases.models import Case, DatePrecision, LocationPrecision
 from casefile.cases.services import create_case, create_incident
+from casefile.components import blob_store, field_cipher
+from casefile.evidence.models import EvidenceItem
+from casefile.evidence.services import ingest
+from casefile.legal.services import create_charge
+from casefile.links.services import link_evidence
+from casefile.witnesses.services import create_witness, ingest_evidence, record_consent
 
 DEMO_REFERENCE = "TRH"
 DEMO_OWNER = "demo-investigator@casefile.invalid"
@@ -141,13 +148,6 @@ def _add_actors_and_charge(session: Session, case: Case, owner: User, incidents:
     """al-Kani and the Kaniyat, Haftar and his forces; the Kaniyat–Haftar link alleged but thinly supported;
     a charge against Haftar (murder as a crime against humanity, art. 28(a)) whose matrix shows the gap on
     effective command and control."""
-    from sqlalchemy import select as sql_select
-
-    from casefile.actors.services import create_actor, create_involvement, create_relation
-    from casefile.evidence.models import EvidenceItem
-    from casefile.evidence.services import link_evidence
-    from casefile.legal.services import create_charge
-
     def actor(kind: str, name: str, aliases: list[str], description: str, **extra: Any) -> Any:
         return create_actor(
             session, case, owner, {"kind": kind, "name": name, "aliases": aliases, "description": description, **extra}
@@ -261,7 +261,7 @@ def _add_actors_and_charge(session: Session, case: Case, owner: User, incidents:
             "note": "Command responsibility turns on the Kaniyat's subordination to the LAAF.",
         },
     )
-    items = {i.title: i for i in session.scalars(sql_select(EvidenceItem).where(EvidenceItem.case_id == case.id))}
+    items = {i.title: i for i in session.scalars(select(EvidenceItem).where(EvidenceItem.case_id == case.id))}
     note = items["Field note on detentions at the prison"]
     photo = items["Excavation site, south of the town centre"]
     statement = items["Statement of W-0001"]
@@ -301,10 +301,8 @@ def _add_actors_and_charge(session: Session, case: Case, owner: User, incidents:
 def _add_witnesses(session: Session, app: Flask, case: Case, owner: User, incidents: dict[str, Any]) -> None:
     """Two pseudonymous witnesses: W-0001 consented to sharing with the ICC, W-0002 refused it.
     Their names are invented for the demonstration."""
-    from casefile.witnesses.services import create_witness, ingest_evidence, record_consent
-
-    cipher = app.extensions["casefile_cipher"]
-    store = app.extensions["casefile_blobs"]
+    cipher = field_cipher(app)
+    store = blob_store(app)
     people = [
         (
             {"full_name": "Demo Witness One (أحمد المثال)", "contact": "+218 00 000 0001", "risk_level": "high"},
@@ -406,9 +404,7 @@ def _demo_files() -> list[tuple[str, bytes, dict[str, Any], list[str]]]:
 
 
 def _add_evidence(session: Session, app: Flask, case: Case, owner: User, incidents: dict[str, Any]) -> None:
-    from casefile.evidence.services import ingest
-
-    store = app.extensions["casefile_blobs"]
+    store = blob_store(app)
     for name, data, fields, incident_keys in _demo_files():
         with store.writer() as writer:
             writer.write(data)
@@ -425,8 +421,6 @@ def _add_evidence(session: Session, app: Flask, case: Case, owner: User, inciden
 
 
 def _add_admins_as_members(session: Session, case: Case) -> None:
-    from casefile.auth.models import CaseRole, Membership
-
     for user in session.scalars(select(User).where(User.role == Role.ADMIN, User.active.is_(True))):
         session.add(Membership(case_id=case.id, user_id=user.id, role=CaseRole.INVESTIGATOR, can_view_identities=True))
     session.flush()

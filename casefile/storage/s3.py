@@ -23,6 +23,7 @@ from casefile.storage.base import BlobStoreBase, TempFileBlobWriter, is_blob_id,
 from casefile.storage.errors import BlobLocked, BlobNotFound, StorageError
 
 if TYPE_CHECKING:
+    from _typeshed import WriteableBuffer
     from botocore.response import StreamingBody
 
 __all__ = ["OBJECT_LOCK_MODES", "S3BlobStore", "S3BlobWriter"]
@@ -54,14 +55,16 @@ class _S3BlobReader(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def readinto(self, buffer: Any) -> int:
-        try:
-            data = self._body.read(len(buffer))
-        except BotoCoreError as exc:  # truncated stream, checksum failure, timeouts
-            raise StorageError(f"error reading blob from S3: {exc}") from exc
-        n = len(data)
-        buffer[:n] = data
-        return n
+    def readinto(self, buffer: WriteableBuffer) -> int:
+        # A byte view whatever the buffer's item format, so its length is the number of bytes to fill.
+        with memoryview(buffer).cast("B") as view:
+            try:
+                data = self._body.read(len(view))
+            except BotoCoreError as exc:  # truncated stream, checksum failure, timeouts
+                raise StorageError(f"error reading blob from S3: {exc}") from exc
+            n = len(data)
+            view[:n] = data
+            return n
 
     def close(self) -> None:
         if not self.closed:
@@ -193,13 +196,14 @@ class S3BlobStore(BlobStoreBase):
     def _head(self, sha256: str) -> dict[str, Any] | None:
         key = self.key_for(sha256)
         try:
-            return self.client.head_object(Bucket=self.bucket, Key=key)  # type: ignore[no-any-return]
+            head: dict[str, Any] = self.client.head_object(Bucket=self.bucket, Key=key)
         except ClientError as exc:
             if _error_code(exc) in _NOT_FOUND_CODES:
                 return None
             raise StorageError(f"S3 head of blob {sha256} failed: {exc}") from exc
         except BotoCoreError as exc:
             raise StorageError(f"S3 head of blob {sha256} failed: {exc}") from exc
+        return head
 
     def open(self, sha256: str) -> BinaryIO:
         key = self.key_for(sha256)
