@@ -6,6 +6,7 @@ from flask import Blueprint, abort, redirect, render_template, request, session,
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
+from casefile.auth.models import User
 from casefile.cases.services import cases_for
 from casefile.db import db_session
 from casefile.web import LOCALES, safe_next
@@ -25,8 +26,6 @@ def set_language() -> Response:
         abort(400)
     session["locale"] = locale
     if current_user.is_authenticated:
-        from casefile.auth.models import User
-
         user = db_session().get(User, current_user.id)
         if user is not None:
             user.locale = locale

@@ -26,14 +26,18 @@ from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from casefile.api.core import MAX_PAGE
 from casefile.auth import login_flow, sessions
 from casefile.auth.audit import record_auth_event
 from casefile.auth.gate import TEMPLATE_DECISIONS
 from casefile.auth.models import User
+from casefile.auth.services import user_for_token
+from casefile.auth.totp import must_enrol
 from casefile.components import settings
 from casefile.db import finish_request, get_database, session_scope, utcnow
 from casefile.errors import CasefileError, ValidationFailed
 from casefile.extensions import login_manager
+from casefile.witnesses.crypto import FieldKeyError
 
 log = logging.getLogger("casefile")
 
@@ -97,8 +101,6 @@ def load_user_from_token(req) -> User | None:
     scheme, _sep, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token:
         return None
-    from casefile.auth.services import user_for_token
-
     with get_database().read_sessionmaker() as s:
         return user_for_token(s, token.strip())
 
@@ -154,8 +156,6 @@ def _require_login() -> Response | None:
     if is_api_request():
         return None
     if request.endpoint not in ENROLMENT_ENDPOINTS:
-        from casefile.auth.totp import must_enrol
-
         # The read session: the request's own unit of work must not start (and, on SQLite, take the write
         # lock) before the view decides what it needs.
         with get_database().read_sessionmaker() as s:
@@ -168,8 +168,6 @@ def _require_login() -> Response | None:
 
 def page_arg() -> int:
     """The ?page= of an HTML list, kept within what an SQL offset can hold."""
-    from casefile.api.core import MAX_PAGE
-
     return min(max(request.args.get("page", 1, type=int) or 1, 1), MAX_PAGE)
 
 
@@ -295,8 +293,6 @@ def init_app(app: Flask) -> None:
     app.teardown_request(_teardown)
     app.register_error_handler(CasefileError, _handle_casefile_error)
     app.register_error_handler(HTTPException, _handle_http_error)
-    from casefile.witnesses.crypto import FieldKeyError
-
     app.register_error_handler(FieldKeyError, _handle_field_key_error)
     app.register_error_handler(Exception, _handle_unexpected)
 

@@ -7,6 +7,7 @@ import hashlib
 import re
 import secrets
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -20,6 +21,7 @@ from casefile.auth.audit import record_auth_event
 from casefile.auth.models import ApiToken, CaseRole, LoginAttempt, Membership, Role, SessionEnd, User
 from casefile.auth.passwords import MIN_LENGTH, hash_password, needs_rehash, verify_password
 from casefile.cases.models import Case
+from casefile.custody.models import CustodyEntry
 from casefile.db import utcnow
 from casefile.errors import Conflict, Forbidden, NotFound, ValidationFailed
 
@@ -327,3 +329,11 @@ def members_of(session: Session, case: Case) -> list[Membership]:
             .order_by(User.email)
         )
     )
+
+
+def actor_labels(session: Session, entries: Iterable[CustodyEntry]) -> dict[str, str]:
+    """`user:<uuid>` → that user's email, for every actor of the given entries, in one query."""
+    ids = {uuid.UUID(e.actor[5:]) for e in entries if e.actor.startswith("user:")}
+    if not ids:
+        return {}
+    return {f"user:{uid}": email for uid, email in session.execute(select(User.id, User.email).where(User.id.in_(ids)))}

@@ -10,7 +10,7 @@ done last in a service, after everything that can fail.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final, Literal, Protocol, TypeAlias
 
@@ -134,16 +134,6 @@ def record_item_event(
         sha256=item.sha256,
         details=details,
     )
-
-
-def actor_labels(session: Session, entries: Iterable[CustodyEntry]) -> dict[str, str]:
-    """`user:<uuid>` → that user's email, for every actor of the given entries, in one query."""
-    from casefile.auth.models import User
-
-    ids = {uuid.UUID(e.actor[5:]) for e in entries if e.actor.startswith("user:")}
-    if not ids:
-        return {}
-    return {f"user:{uid}": email for uid, email in session.execute(select(User.id, User.email).where(User.id.in_(ids)))}
 
 
 def trail_page(session: Session, evidence_id: uuid.UUID, page: int, per_page: int) -> tuple[list[CustodyEntry], int]:

@@ -1,4 +1,5 @@
-"""Evidence pages: list, upload (with per-file progress), item page, downloads, links, hand-overs."""
+"""Evidence pages: list, upload (with per-file progress), item page, downloads, hand-overs.
+(Linking and unlinking from the item page is casefile/links/views.py.)"""
 
 from __future__ import annotations
 
@@ -6,44 +7,43 @@ from typing import Any
 
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
 from casefile.actors.services import active_actors
-from casefile.auth.forms import ConfirmForm
 from casefile.auth.gate import Access, require_case, require_in_case
+from casefile.auth.services import actor_labels
 from casefile.cases.services import incidents_of
 from casefile.cases.views import apply_error, case_context
+from casefile.components import blob_store
 from casefile.custody import ledger
 from casefile.custody.actions import Action
 from casefile.custody.services import last_fixity, record_transfer
 from casefile.db import db_session
 from casefile.errors import CasefileError, ValidationFailed
 from casefile.evidence import services
-from casefile.evidence.content import blob_store, send_blob, send_evidence_file
+from casefile.evidence.content import evidence_file, preview_image
 from casefile.evidence.forms import (
     CLASSIFICATION_LABELS,
     CREDIBILITY_LABELS,
     DERIVATION_LABELS,
     KIND_LABELS,
     RELIABILITY_LABELS,
-    STANCE_LABELS,
     DerivativeForm,
     EvidenceFieldsForm,
-    LinkForm,
     TransferForm,
     UploadForm,
 )
 from casefile.evidence.models import Derivation, EvidenceItem
-from casefile.web import CASE_TABS, page_arg
+from casefile.links.forms import STANCE_LABELS, link_form
+from casefile.parsing import parse_choice
+from casefile.web import page_arg
+from casefile.web_downloads import send_download
 from casefile.witnesses.models import Statement
 from casefile.witnesses.services import ingest_evidence, witnesses_of
 
 bp = Blueprint("evidence", __name__)
-CASE_TABS.append(("evidence.list_evidence", _l("Evidence")))
-bp.add_app_template_global(services.link_label, "link_label")
 PER_PAGE = 50
 TRAIL_ON_PAGE = 100  # the newest entries; the full trail is paginated on its own page
 
@@ -154,17 +154,15 @@ def show(item_id: str) -> str:
     item = services.with_links(s, require_in_case(s, current_user, EvidenceItem, item_id))
     services.record_read(s, item, current_user, Action.VIEWED, "page")
     trail, trail_total = ledger.recent_trail(s, item.id, TRAIL_ON_PAGE)
-    link_form = LinkForm()
-    link_form.target.choices = link_target_choices(s, item.case)
     return render_template(
         "evidence/item.html",
         item=item,
         trail=trail,
         trail_total=trail_total,
-        actors=ledger.actor_labels(s, trail),
+        actors=actor_labels(s, trail),
         statement=s.get(Statement, item.id),
         badge=last_fixity(s, [item.id]).get(item.id),
-        link_form=link_form,
+        link_form=link_form(s, item.case),
         transfer_form=TransferForm(),
         labels=LABELS,
         reveal=request.args.get("reveal") == "1",
@@ -176,19 +174,17 @@ def show(item_id: str) -> str:
 def preview(item_id: str) -> Response:
     s = db_session()
     item = require_in_case(s, current_user, EvidenceItem, item_id)
-    if not item.preview_sha256:
+    download = preview_image(s, item, current_user)
+    if download is None:
         abort(404)
-    services.record_read(s, item, current_user, Action.VIEWED, "preview")
-    return send_blob(
-        item.preview_sha256, download_name=f"{item.ern}-preview.jpg", media_type="image/jpeg", size=None, inline=True
-    )
+    return send_download(download, inline=True)
 
 
 @bp.get("/evidence/<item_id>/download")
 def download(item_id: str) -> Response:
     s = db_session()
     item = require_in_case(s, current_user, EvidenceItem, item_id)
-    return send_evidence_file(s, item, current_user, "page")
+    return send_download(evidence_file(s, item, current_user, "page"))
 
 
 @bp.route("/evidence/<item_id>/edit", methods=["GET", "POST"])
@@ -214,68 +210,6 @@ def edit(item_id: str) -> str | Response | tuple[str, int]:
             return redirect(url_for("evidence.show", item_id=item.id))
     status = 422 if form.is_submitted() else 200
     return render_template("evidence/edit.html", form=form, item=item, **case_context(item.case)), status
-
-
-def link_target_choices(session: Any, case: Any) -> list[SelectChoice]:
-    """Everything an item can be evidence of, grouped: incidents, actors, relations, involvements, and each
-    element of each charge. Values are "type:id" (and ":element" for charge elements)."""
-    from casefile.actors.services import active_actors, involvements_of, relations_of
-    from casefile.legal.services import charge_elements, charges_of
-
-    out = [SelectChoice(f"incident:{i.id}", i.title, optgroup=_("Incidents")) for i in incidents_of(session, case)]
-    out += [SelectChoice(f"actor:{a.id}", a.name, optgroup=_("Actors")) for a in active_actors(session, case)]
-    out += [
-        SelectChoice(
-            f"actor_relation:{r.id}", f"{r.source.name} — {r.relation.value} — {r.target.name}", optgroup=_("Relations")
-        )
-        for r in relations_of(session, case)
-    ]
-    out += [
-        SelectChoice(
-            f"involvement:{v.id}", f"{v.actor.name}: {v.degree.value} — {v.incident.title}", optgroup=_("Involvements")
-        )
-        for v in involvements_of(session, case)
-    ]
-    for charge in charges_of(session, case):
-        group = _("Charge: %(suspect)s, %(offence)s", suspect=charge.suspect.name, offence=charge.offence_code)
-        out += [
-            SelectChoice(
-                f"charge_element:{charge.id}:{element.code}", f"{element.code} — {element.text[:90]}", optgroup=group
-            )
-            for _group, element in charge_elements(charge)
-        ]
-    return out
-
-
-@bp.post("/evidence/<item_id>/links")
-def add_link(item_id: str) -> Response:
-    s = db_session()
-    item = require_in_case(s, current_user, EvidenceItem, item_id, Access.WRITE)
-    form = LinkForm()
-    if not form.validate_on_submit():
-        abort(400)
-    target_type, _sep, rest = (form.target.data or "").partition(":")
-    target_id, _sep, element = rest.partition(":")
-    try:
-        services.link_evidence(
-            s, item, current_user, target_type, target_id, form.stance.data, form.note.data, element or None
-        )
-    except ValidationFailed as error:
-        flash(error.message, "error")
-    else:
-        flash(_("Link saved."), "info")
-    return redirect(url_for("evidence.show", item_id=item.id))
-
-
-@bp.post("/evidence/<item_id>/links/<link_id>/remove")
-def remove_link(item_id: str, link_id: str) -> Response:
-    s = db_session()
-    item = require_in_case(s, current_user, EvidenceItem, item_id, Access.WRITE)
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
-    services.unlink(s, item, current_user, link_id)
-    flash(_("Link removed."), "info")
-    return redirect(url_for("evidence.show", item_id=item.id))
 
 
 @bp.post("/evidence/<item_id>/custody")
@@ -305,7 +239,7 @@ def derivative(item_id: str) -> str | Response | tuple[str, int]:
     files = request.files.getlist("file")
     if form.validate_on_submit() and len(files) == 1:
         try:
-            derivation = services.parse_choice(form.derivation.data, Derivation, "derivation")
+            derivation = parse_choice(form.derivation.data, Derivation, "derivation")
             item = services.ingest(
                 s,
                 blob_store(),
@@ -346,7 +280,7 @@ def custody_trail(item_id: str) -> str:
         "evidence/trail.html",
         item=item,
         trail=entries,
-        actors=ledger.actor_labels(s, entries),
+        actors=actor_labels(s, entries),
         total=total,
         page=page,
         pages=max((total - 1) // 200 + 1, 1),

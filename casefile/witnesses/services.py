@@ -18,13 +18,15 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
+from casefile.auth.services import actor_labels
 from casefile.cases.models import Case
 from casefile.cases.services import clean_text, parse_choice, parse_date
 from casefile.custody.actions import Action
-from casefile.custody.ledger import actor_labels, record_custody, record_item_event
+from casefile.custody.ledger import record_custody, record_item_event
 from casefile.custody.models import CustodyEntry
 from casefile.errors import ValidationFailed
 from casefile.evidence.models import EvidenceItem
+from casefile.evidence.services import ingest
 from casefile.witnesses.crypto import FieldCipher
 from casefile.witnesses.models import IDENTITY_FIELDS, ConsentPurpose, ConsentRecord, RiskLevel, Statement, Witness
 
@@ -335,7 +337,6 @@ def ingest_evidence(
 ) -> EvidenceItem:
     """Ingest a file; with a witness it becomes one of their statements (a testimony with interview details).
     Everything is validated before the file is stored."""
-    from casefile.evidence.services import ingest
 
     if not witness_id:
         return ingest(session, store, case, actor, writer, filename=filename, data=data, **options)
