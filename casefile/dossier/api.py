@@ -16,6 +16,7 @@ from casefile.dossier.builder import build_dossier
 from casefile.dossier.models import Dossier
 from casefile.dossier.schemas import DOSSIER, DOSSIER_CREATE, DOSSIER_PLAN
 from casefile.errors import ValidationFailed
+from casefile.web_downloads import send_download
 
 ID = [{"name": "id", "in": "path", "required": True, "schema": UUID}]
 
@@ -113,4 +114,5 @@ def get_dossier(id: str) -> ResponseReturnValue:
 )
 def download_dossier(id: str) -> ResponseReturnValue:
     s = db_session()
-    return services.send_dossier(s, require_in_case(s, current_user, Dossier, id), current_user)
+    dossier = require_in_case(s, current_user, Dossier, id)
+    return send_download(services.dossier_download(s, dossier, current_user))

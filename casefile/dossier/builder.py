@@ -23,12 +23,13 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, cast
 
 from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from casefile import components
 from casefile.actors.models import Actor
 from casefile.actors.services import active_actors, involvements_of, relations_of
 from casefile.cases.models import Case
@@ -41,6 +42,19 @@ from casefile.custody.models import Checkpoint, CustodyEntry
 from casefile.custody.services import create_checkpoint
 from casefile.custody.signing import SignedTreeHead, key_id, sign_bytes
 from casefile.db import get_database, session_scope
+from casefile.dossier.document import (
+    SCHEMA,
+    ActorRecord,
+    ChargeRecord,
+    DossierDocument,
+    DossierRecord,
+    ElementRecord,
+    EvidenceRecord,
+    ProfileRecord,
+    TrailEntry,
+    TrailFile,
+    TreeHeadRecord,
+)
 from casefile.dossier.models import Dossier
 from casefile.dossier.planner import plan_dossier
 from casefile.dossier.profiles import Profile, load_profiles
@@ -54,7 +68,6 @@ from casefile.workers import worker_context
 
 log = logging.getLogger(__name__)
 
-SCHEMA = "casefile-dossier/1"
 DOSSIER_LANGUAGES = ("en", "ar")
 ProgressFn = Callable[[str, int, int], None]
 
@@ -150,9 +163,9 @@ def build_dossier(
     if language not in DOSSIER_LANGUAGES:
         raise ValidationFailed(f"Dossier language must be one of: {', '.join(DOSSIER_LANGUAGES)}.", field="language")
     dossier_id = uuid.uuid4()
-    store = app.extensions["casefile_blobs"]
-    key = app.extensions["casefile_key"]
-    settings = app.extensions["casefile_settings"]
+    store = components.blob_store(app)
+    key = components.instance_key(app)
+    settings = components.settings(app)
 
     # 1. Exported entries and the signed checkpoint that covers them.
     with session_scope(app) as s:
@@ -205,19 +218,19 @@ def build_dossier(
                 items,
                 witness_codes,
                 profile,
-                {
-                    "id": str(dossier_id),
-                    "title": title_text,
-                    "generated_at": datetime.now(UTC).isoformat(),
-                    "generated_by": user_email,
-                    "organisation": settings.organisation,
-                    "profile": profile.to_dict(),
-                },
+                DossierRecord(
+                    id=str(dossier_id),
+                    title=title_text,
+                    generated_at=datetime.now(UTC).isoformat(),
+                    generated_by=user_email,
+                    organisation=settings.organisation,
+                    profile=cast("ProfileRecord", profile.to_dict()),
+                ),
                 names,
                 sth,
                 key_id(key.private),
                 trails,
-                len(excluded),
+                plan.withheld_count,  # not the items the default selection merely left out
             )
             html = _pdf_html(document, rs, case, [i.id for i in items], language)
             with zipfile.ZipFile(_Stream(writer), "w", allowZip64=True) as zf:  # type: ignore[arg-type]
@@ -251,7 +264,7 @@ def build_dossier(
                 for entry, item in zip(document["evidence"], items, strict=True):
                     entry["sha512"] = sha512[item.id]
                 for item in items:
-                    body = {"ern": item.ern, "sha256": item.sha256, "entries": trails[item.ern]}
+                    body = TrailFile(ern=item.ern, sha256=item.sha256, entries=trails[item.ern])
                     bag.payload(f"custody/{item.ern}.json", [_json(body)], compress=True)
                 bag.payload("custody/tree-head.json", [_json(sth.to_dict())], compress=True)
                 bag.payload("dossier.json", [_json(document)], compress=True)
@@ -338,21 +351,22 @@ def _json(value: Any) -> bytes:
     return json.dumps(value, ensure_ascii=False, indent=2, sort_keys=True).encode()
 
 
-def _trails(session: Session, items: Sequence[EvidenceItem], tree_size: int) -> dict[str, list[dict[str, Any]]]:
+def _trails(session: Session, items: Sequence[EvidenceItem], tree_size: int) -> dict[str, list[TrailEntry]]:
     """Each item's entries up to the signed tree size, each with its Merkle inclusion proof."""
     tree = MerkleTree(bytes.fromhex(f["entry_hash"]) for f in iter_entry_fields(session, up_to=tree_size))
     by_item = {i.id: i.ern for i in items}
-    trails: dict[str, list[dict[str, Any]]] = {ern: [] for ern in by_item.values()}
+    trails: dict[str, list[TrailEntry]] = {ern: [] for ern in by_item.values()}
     entries = session.scalars(
         select(CustodyEntry)
         .where(CustodyEntry.evidence_id.in_(list(by_item)), CustodyEntry.seq <= tree_size)
         .order_by(CustodyEntry.seq)
     )
     for entry in entries:
+        # The ledger owns the hashed form of an entry (entry_fields); the trail adds the proof fields to it.
         fields = entry_fields(entry)
         fields["leaf_index"] = entry.seq - 1
         fields["inclusion_proof"] = proof_to_hex(tree.inclusion_proof(entry.seq - 1, tree_size))
-        trails[by_item[entry.evidence_id]].append(fields)  # type: ignore[index]
+        trails[by_item[entry.evidence_id]].append(cast("TrailEntry", fields))  # type: ignore[index]
     return trails
 
 
@@ -362,13 +376,13 @@ def assemble_document(
     items: Sequence[EvidenceItem],
     witness_codes: dict[uuid.UUID, str],
     profile: Profile,
-    dossier: dict[str, Any],
+    dossier: DossierRecord,
     names: dict[uuid.UUID, str],
     sth: SignedTreeHead,
     public_key_id: str,
-    trails: dict[str, list[dict[str, Any]]],
+    trails: dict[str, list[TrailEntry]],
     withheld: int,
-) -> dict[str, Any]:
+) -> DossierDocument:
     """dossier.json: the same content as the PDF, machine-readable. Only included evidence is named, witnesses
     only by pseudonym, and no protected identity is ever read. Each item's `sha512` is None here: the builder
     fills it in once the file has streamed (the PDF, rendered meanwhile, shows SHA-256 only)."""
@@ -389,71 +403,16 @@ def assemble_document(
         return out
 
     rel_counts, inv_counts = counts("relation_id"), counts("involvement_id")
-    actors = active_actors(session, case)
-    catalogue = load_catalogue()
-    charges = []
-    for charge in legal.charges_of(session, case):
-        elements = []
-        for row in legal.matrix(session, charge):
-            supporting = [ern[link.evidence_id] for link in row.supporting if link.evidence_id in ern]
-            contradicting = [ern[link.evidence_id] for link in row.contradicting if link.evidence_id in ern]
-            status = "gap" if not supporting else ("contested" if contradicting else "supported")
-            elements.append(
-                {
-                    "code": row.element.code,
-                    "group": row.group,
-                    "text": row.element.text,
-                    "reference": row.element.reference,
-                    "status": status,
-                    "supporting": supporting,
-                    "contradicting": contradicting,
-                }
-            )
-        offence = catalogue.offence(charge.offence_code)
-        mode = catalogue.mode(charge.mode_code) if charge.mode_code else None
-        charges.append(
-            {
-                "suspect": charge.suspect.name,
-                "offence": {"code": offence.code, "title": offence.title, "reference": offence.reference},
-                "mode": {"code": mode.code, "title": mode.title, "reference": mode.reference} if mode else None,
-                "incidents": [i.title for i in charge.incidents],
-                "elements": elements,
-                "gaps": sum(1 for e in elements if e["status"] == "gap"),
-            }
-        )
-    evidence = []
-    for item in items:
-        evidence.append(
-            {
-                "ern": item.ern,
-                "title": item.title,
-                "kind": item.kind.value,
-                "classification": item.classification.value,
-                "media_type": item.media_type,
-                "size": item.size,
-                "sha256": item.sha256,
-                "sha512": None,
-                "collected_at": item.collected_at.isoformat() if item.collected_at else None,
-                "source": item.source,
-                "source_reliability": item.source_reliability,
-                "info_credibility": item.info_credibility,
-                "witness": witness_codes.get(item.id),
-                "parent_ern": ern.get(item.parent_id) if item.parent_id else None,
-                "derivation": item.derivation.value if item.derivation else None,
-                "file": names[item.id],
-                "description": item.description,
-            }
-        )
-    return {
-        "schema": SCHEMA,
-        "dossier": dossier,
-        "case": {
+    return DossierDocument(
+        schema=SCHEMA,
+        dossier=dossier,
+        case={
             "reference": case.reference,
             "title": case.title,
             "summary": case.summary,
             "situation": case.situation,
         },
-        "incidents": [
+        incidents=[
             {
                 "id": str(i.id),
                 "title": i.title,
@@ -470,8 +429,8 @@ def assemble_document(
             }
             for i in incidents_of(session, case)
         ],
-        "actors": [_actor_json(a, profile) for a in actors],
-        "relations": [
+        actors=[_actor_record(a, profile) for a in active_actors(session, case)],
+        relations=[
             {
                 "source": r.source.name,
                 "target": r.target.name,
@@ -484,7 +443,7 @@ def assemble_document(
             }
             for r in relations_of(session, case)
         ],
-        "involvements": [
+        involvements=[
             {
                 "actor": v.actor.name,
                 "incident": v.incident.title,
@@ -496,17 +455,76 @@ def assemble_document(
             }
             for v in involvements_of(session, case)
         ],
-        "charges": charges,
-        "evidence": evidence,
+        charges=_charge_records(session, case, ern),
+        evidence=[_evidence_record(item, ern, witness_codes, names) for item in items],
         # Withheld items are not named in the package: a refused witness must not even appear by pseudonym.
-        "excluded": [],
-        "withheld_count": withheld,
-        "custody": {"tree_head": sth.to_dict(), "public_key_id": public_key_id},
-        "trails": trails,
+        excluded=[],
+        withheld_count=withheld,
+        custody={"tree_head": cast("TreeHeadRecord", sth.to_dict()), "public_key_id": public_key_id},
+        trails=trails,
+    )
+
+
+def _charge_records(session: Session, case: Case, ern: dict[uuid.UUID, str]) -> list[ChargeRecord]:
+    """Each charge with its element matrix, counting only the evidence in this dossier (`ern`)."""
+    catalogue = load_catalogue()
+    charges: list[ChargeRecord] = []
+    for charge in legal.charges_of(session, case):
+        elements: list[ElementRecord] = []
+        for row in legal.matrix(session, charge):
+            supporting = [ern[link.evidence_id] for link in row.supporting if link.evidence_id in ern]
+            contradicting = [ern[link.evidence_id] for link in row.contradicting if link.evidence_id in ern]
+            elements.append(
+                {
+                    "code": row.element.code,
+                    "group": row.group,
+                    "text": row.element.text,
+                    "reference": row.element.reference,
+                    "status": "gap" if not supporting else ("contested" if contradicting else "supported"),
+                    "supporting": supporting,
+                    "contradicting": contradicting,
+                }
+            )
+        offence = catalogue.offence(charge.offence_code)
+        mode = catalogue.mode(charge.mode_code) if charge.mode_code else None
+        charges.append(
+            {
+                "suspect": charge.suspect.name,
+                "offence": {"code": offence.code, "title": offence.title, "reference": offence.reference},
+                "mode": {"code": mode.code, "title": mode.title, "reference": mode.reference} if mode else None,
+                "incidents": [i.title for i in charge.incidents],
+                "elements": elements,
+                "gaps": sum(1 for e in elements if e["status"] == "gap"),
+            }
+        )
+    return charges
+
+
+def _evidence_record(
+    item: EvidenceItem, ern: dict[uuid.UUID, str], witness_codes: dict[uuid.UUID, str], names: dict[uuid.UUID, str]
+) -> EvidenceRecord:
+    return {
+        "ern": item.ern,
+        "title": item.title,
+        "kind": item.kind.value,
+        "classification": item.classification.value,
+        "media_type": item.media_type,
+        "size": item.size,
+        "sha256": item.sha256,
+        "sha512": None,
+        "collected_at": item.collected_at.isoformat() if item.collected_at else None,
+        "source": item.source,
+        "source_reliability": item.source_reliability,
+        "info_credibility": item.info_credibility,
+        "witness": witness_codes.get(item.id),
+        "parent_ern": ern.get(item.parent_id) if item.parent_id else None,
+        "derivation": item.derivation.value if item.derivation else None,
+        "file": names[item.id],
+        "description": item.description,
     }
 
 
-def _actor_json(actor: Actor, profile: Profile) -> dict[str, Any]:
+def _actor_record(actor: Actor, profile: Profile) -> ActorRecord:
     return {
         "id": str(actor.id),
         "name": actor.name,
@@ -520,7 +538,7 @@ def _actor_json(actor: Actor, profile: Profile) -> dict[str, Any]:
 
 
 def _pdf_html(
-    document: dict[str, Any],
+    document: DossierDocument,
     session: Session,
     case: Case,
     evidence_ids: Sequence[uuid.UUID],

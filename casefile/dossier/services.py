@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response
 from sqlalchemy.orm import Session
 
 from casefile.cases.models import Case
@@ -13,7 +12,7 @@ from casefile.custody.ledger import record_custody
 from casefile.dossier.builder import get_profile
 from casefile.dossier.models import Dossier
 from casefile.dossier.planner import Plan, plan_dossier
-from casefile.evidence.content import send_blob
+from casefile.downloads import Download
 
 
 def preview(session: Session, case: Case, profile_code: Any, evidence_ids: list[Any] | None) -> Plan:
@@ -21,7 +20,8 @@ def preview(session: Session, case: Case, profile_code: Any, evidence_ids: list[
     return plan_dossier(session, case, get_profile(profile_code), evidence_ids)
 
 
-def record_download(session: Session, dossier: Dossier, user: Any) -> None:
+def dossier_download(session: Session, dossier: Dossier, user: Any) -> Download:
+    """The dossier ZIP, after its `downloaded` custody entry (pages and API alike)."""
     record_custody(
         session,
         actor=user,
@@ -29,14 +29,7 @@ def record_download(session: Session, dossier: Dossier, user: Any) -> None:
         case_id=dossier.case_id,
         details={"dossier": str(dossier.id), "dossier_sha256": dossier.sha256},
     )
-
-
-def send_dossier(session: Session, dossier: Dossier, user: Any) -> Response:
-    """The dossier ZIP, as an attachment, after its `downloaded` custody entry (pages and API alike)."""
-    record_download(session, dossier, user)
-    return send_blob(
-        dossier.sha256, download_name=f"{dossier.bag_name}.zip", media_type="application/zip", size=dossier.size
-    )
+    return Download(dossier.sha256, f"{dossier.bag_name}.zip", "application/zip", dossier.size)
 
 
 def dossier_json(dossier: Dossier) -> dict[str, Any]:

@@ -41,8 +41,8 @@ import bagit
 from casefile.custody.chain import GENESIS_HASH, entry_hash
 from casefile.custody.merkle import hash_from_hex, proof_from_hex, verify_inclusion
 from casefile.custody.signing import SignedTreeHead, key_id, load_public_key, verify_bytes, verify_tree_head
+from casefile.dossier.document import PROOF_FIELDS, SCHEMA
 
-SCHEMA = "casefile-dossier/1"
 KEY_FILE = "casefile-public-key.pem"
 SIGNED_FILE = "tagmanifest-sha256.txt"
 SIG_FILE = "tagmanifest-sha256.txt.sig"
@@ -58,7 +58,7 @@ TAG_FILES = (
     KEY_FILE,
 )
 NOT_LISTED = frozenset({"tagmanifest-sha256.txt", "tagmanifest-sha512.txt", SIG_FILE})
-NOT_HASHED = ("leaf_index", "inclusion_proof")  # added by the builder to each ledger entry
+NOT_HASHED = PROOF_FIELDS  # added by the builder to each ledger entry
 DEFAULT_MAX_SIZE = 64 * 2**30  # bytes extracted, in all
 MAX_MEMBERS = 100_000
 # A member this large that compresses better than this is refused as a likely ZIP bomb.
@@ -348,6 +348,8 @@ class _Verifier:
     # dossier.json and the evidence
 
     def check_evidence(self, document: Mapping[str, Any]) -> None:
+        # The document comes from the bag, untrusted: read as plain JSON against the shape of
+        # casefile.dossier.document.DossierDocument, every part checked before it is used.
         evidence = document.get("evidence")
         if document.get("schema") != SCHEMA or not isinstance(evidence, list):
             self.problem(f"data/dossier.json: not a {SCHEMA} document with an evidence list")

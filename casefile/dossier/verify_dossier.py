@@ -34,7 +34,9 @@ import tempfile
 import zipfile
 import zlib
 
+# As in casefile/dossier/document.py (this script runs without Casefile); tests/dossier/test_document.py compares.
 GENESIS_HASH, TREE_HEAD_TYPE, SCHEMA = "0" * 64, "casefile-tree-head-v1", "casefile-dossier/1"
+TREE_HEAD_FIELDS = {"tree_size": int, "root_hash": str, "timestamp": str, "signature": str, "key_id": str}
 KEY_FILE, SIGNED_FILE, SIG_FILE = "casefile-public-key.pem", "tagmanifest-sha256.txt", "tagmanifest-sha256.txt.sig"
 TAGMANIFEST_512 = "tagmanifest-sha512.txt"  # not signed, but must agree with the files the signature covers
 TREE_HEAD = "data/custody/tree-head.json"
@@ -276,8 +278,7 @@ def check_entry(where, entry, previous, root, size):
 
 def check_custody(bag, document, files):
     """The signed tree head's fields and every custody trail; returns the tree head (or None)."""
-    head = load_json(bag, TREE_HEAD)
-    fields = {"tree_size": int, "root_hash": str, "timestamp": str, "signature": str, "key_id": str}
+    head, fields = load_json(bag, TREE_HEAD), TREE_HEAD_FIELDS
     valid = isinstance(head, dict) and set(head) == set(fields) and all(type(head[k]) is t for k, t in fields.items())
     if not (valid and HEX64.fullmatch(head["root_hash"]) and head["tree_size"] > 0):
         return problem(f"{TREE_HEAD}: not a signed tree head with exactly the fields {sorted(fields)}")

@@ -23,10 +23,9 @@ from casefile.dossier.planner import default_selection
 from casefile.dossier.profiles import load_profiles
 from casefile.errors import CasefileError
 from casefile.evidence.models import EvidenceItem
-from casefile.web import CASE_TABS
+from casefile.web_downloads import send_download
 
 bp = Blueprint("dossiers", __name__)
-CASE_TABS.append(("dossiers.list_dossiers", _l("Dossiers")))
 
 
 class DossierForm(FlaskForm):
@@ -132,4 +131,5 @@ def show(dossier_id: str) -> str:
 @bp.get("/dossiers/<dossier_id>/download")
 def download(dossier_id: str) -> Response:
     s = db_session()
-    return services.send_dossier(s, require_in_case(s, current_user, Dossier, dossier_id), current_user)
+    dossier = require_in_case(s, current_user, Dossier, dossier_id)
+    return send_download(services.dossier_download(s, dossier, current_user))

@@ -12,14 +12,16 @@ from werkzeug.datastructures import FileStorage
 from casefile.api.core import created, json_body, only_fields, paginate, route
 from casefile.api.schemas import DATETIME, UUID
 from casefile.auth.gate import Access, require_case, require_in_case
+from casefile.components import blob_store
 from casefile.custody.actions import Action
 from casefile.db import db_session
 from casefile.errors import ValidationFailed
 from casefile.evidence import services
-from casefile.evidence.content import blob_store, send_evidence_file
+from casefile.evidence.content import evidence_file
 from casefile.evidence.models import Derivation, EvidenceItem
 from casefile.evidence.schemas import DERIVATIVE_UPLOAD, EVIDENCE, EVIDENCE_PATCH, EVIDENCE_UPLOAD
 from casefile.links.api import link_json
+from casefile.web_downloads import send_download
 from casefile.witnesses.services import ingest_evidence
 
 ID = [{"name": "id", "in": "path", "required": True, "schema": UUID}]
@@ -179,7 +181,7 @@ def patch_evidence(id: str) -> ResponseReturnValue:
 )
 def evidence_content(id: str) -> ResponseReturnValue:
     s = db_session()
-    return send_evidence_file(s, require_in_case(s, current_user, EvidenceItem, id), current_user, "api")
+    return send_download(evidence_file(s, require_in_case(s, current_user, EvidenceItem, id), current_user, "api"))
 
 
 @route(

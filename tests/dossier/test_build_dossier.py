@@ -17,6 +17,8 @@ import shutil
 import subprocess
 import sys
 import tracemalloc
+import types
+import typing
 import unicodedata
 import uuid
 import zipfile
@@ -38,6 +40,7 @@ from casefile.custody.actions import Action
 from casefile.custody.signing import key_id
 from casefile.db import session_scope
 from casefile.dossier.builder import build_dossier
+from casefile.dossier.document import SCHEMA, DossierDocument
 from casefile.dossier.models import Dossier
 from casefile.dossier.verify import verify_dossier_zip
 from casefile.evidence.models import EvidenceItem
@@ -368,6 +371,66 @@ def test_icc_dossier_withholds_the_refused_testimony_and_every_identity_and_read
         assert item["sha256"] in flat, f"{item['ern']}: SHA-256 {item['sha256']} not in the PDF"
     assert sum(c["gaps"] for c in document["charges"]) > 0
     assert "GAP" in text
+
+
+def shape_problems(value: Any, hint: Any, where: str = "$") -> list[str]:
+    """Where the parsed JSON ``value`` differs from the type ``hint``: a TypedDict (exactly its keys), a list or
+    dict of, a union, a Literal, or a JSON scalar."""
+    if typing.is_typeddict(hint):
+        if not isinstance(value, dict):
+            return [f"{where}: expected an object, found {type(value).__name__}"]
+        fields = typing.get_type_hints(hint)
+        problems = [f"{where}: unexpected key {key!r}" for key in sorted(set(value) - set(fields))]
+        problems += [f"{where}: missing key {key!r}" for key in sorted(set(fields) - set(value))]
+        for key in sorted(set(fields) & set(value)):
+            problems += shape_problems(value[key], fields[key], f"{where}.{key}")
+        return problems
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if hint is Any:
+        return []
+    if origin is list:
+        if not isinstance(value, list):
+            return [f"{where}: expected a list, found {type(value).__name__}"]
+        return [p for i, v in enumerate(value) for p in shape_problems(v, args[0], f"{where}[{i}]")]
+    if origin is dict:
+        if not isinstance(value, dict):
+            return [f"{where}: expected an object, found {type(value).__name__}"]
+        return [p for k, v in value.items() for p in shape_problems(v, args[1], f"{where}[{k!r}]")]
+    if origin in (typing.Union, types.UnionType):
+        if any(not shape_problems(value, arg, where) for arg in args):
+            return []
+        return [f"{where}: {value!r} is none of {hint}"]
+    if origin is typing.Literal:
+        return [] if value in args else [f"{where}: {value!r} is not one of {args}"]
+    if hint is type(None):
+        return [] if value is None else [f"{where}: expected null, found {value!r}"]
+    matches = type(value) in (int, float) if hint is float else type(value) is hint
+    return [] if matches else [f"{where}: expected {hint.__name__}, found {type(value).__name__}"]
+
+
+def test_dossier_json_has_exactly_the_shape_of_the_typed_document(demo: Demo, tmp_path: Path) -> None:
+    # An actor with an identifier, so that every kind of record in the document holds something.
+    actor = demo.api.get(f"/cases/{demo.case_id}/actors").get_json()["items"][0]
+    response = demo.api.patch(f"/actors/{actor['id']}", json={"identifiers": [{"type": "passport", "value": "P-1"}]})
+    assert response.status_code == 200, response.get_data(as_text=True)[:300]
+
+    document = build(demo, tmp_path).document()
+
+    assert document["schema"] == SCHEMA
+    assert shape_problems(document, DossierDocument) == []
+    for part in ("incidents", "actors", "relations", "involvements", "charges", "evidence", "trails"):
+        assert document[part], part
+    assert any(actor["identifiers"] for actor in document["actors"])
+    assert any(charge["elements"] for charge in document["charges"])
+    # The check itself tells a stray key, a missing one and a wrong type.
+    document["evidence"][0]["extra"] = 1
+    del document["case"]["title"]
+    document["withheld_count"] = "0"
+    assert shape_problems(document, DossierDocument) == [
+        "$.case: missing key 'title'",
+        "$.evidence[0]: unexpected key 'extra'",
+        "$.withheld_count: expected int, found str",
+    ]
 
 
 def test_un_profile_needs_share_un_consent(demo: Demo, tmp_path: Path) -> None:
