@@ -113,7 +113,8 @@ def seed(root: Path, label: str, reference: str, *, items: int, entries: int, tr
     from casefile.cases.models import Case
     from casefile.cases.services import create_incident
     from casefile.db import session_scope
-    from casefile.evidence.models import EvidenceItem, EvidenceLink
+    from casefile.evidence.models import EvidenceItem
+    from casefile.links.models import EvidenceLink
 
     started = time.perf_counter()
     rng = random.Random(seed_value)

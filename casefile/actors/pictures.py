@@ -14,8 +14,8 @@ from casefile.actors.models import SUPERIOR_IS_SOURCE, SUPERIOR_IS_TARGET
 from casefile.cases.models import Case
 from casefile.cases.services import incidents_of
 from casefile.charts import ChartEdge, ChartNode, TimelineEvent, render_command_chart, render_timeline
-from casefile.evidence.models import EvidenceLink
 from casefile.legal import services as legal
+from casefile.links.models import EvidenceLink
 
 
 def command_chart_svg(s: Session, case: Case, evidence_ids: Collection[uuid.UUID] | None = None) -> str:

@@ -31,7 +31,9 @@ from sqlalchemy.orm import Session
 
 from casefile import components
 from casefile.actors.models import Actor
+from casefile.actors.pictures import command_chart_svg, timeline_svg
 from casefile.actors.services import active_actors, involvements_of, relations_of
+from casefile.auth.models import User
 from casefile.cases.models import Case
 from casefile.cases.services import format_incident_date, incidents_of
 from casefile.cases.thesaurus import VIOLATION_TYPES
@@ -59,10 +61,12 @@ from casefile.dossier.models import Dossier
 from casefile.dossier.planner import plan_dossier
 from casefile.dossier.profiles import Profile, load_profiles
 from casefile.errors import CasefileError, Conflict, ValidationFailed
-from casefile.evidence.models import EvidenceItem, EvidenceLink, Stance
+from casefile.evidence.models import EvidenceItem
 from casefile.evidence.services import download_name
 from casefile.legal import services as legal
 from casefile.legal.catalogue import load_catalogue
+from casefile.links.models import EvidenceLink, Stance
+from casefile.parsing import clean_text
 from casefile.storage import CHUNK_SIZE
 from casefile.workers import worker_context
 
@@ -154,9 +158,6 @@ def build_dossier(
 ) -> uuid.UUID:
     """Build, store and record a dossier; returns its id. Raises ValidationFailed before anything is written
     when the profile is unknown or nothing may be included."""
-    from casefile.auth.models import User
-    from casefile.cases.services import clean_text
-
     profile = get_profile(profile_code)
     title_text = clean_text(title, "title", max_length=300) or profile.title
     language = language or profile.language
@@ -314,8 +315,6 @@ def build_dossier(
 def _record_failed_build(
     app: Flask, case_id: uuid.UUID, user_id: uuid.UUID, dossier_id: uuid.UUID, profile: str, error: Exception
 ) -> None:
-    from casefile.auth.models import User
-
     reason = error.message if isinstance(error, CasefileError) else type(error).__name__
     with session_scope(app) as s:
         record_custody(
@@ -547,8 +546,7 @@ def _pdf_html(
     """The PDF's HTML. Headings follow the dossier's language; user text keeps its own language and direction."""
     from babel.support import Translations
 
-    from casefile.actors.pictures import command_chart_svg, timeline_svg
-    from casefile.dossier.pdf import render_dossier_html
+    from casefile.dossier.pdf import render_dossier_html  # WeasyPrint: imported when a dossier is built
 
     translations = Translations.load(str(Path(__file__).resolve().parent.parent / "translations"), [language])
     return render_dossier_html(

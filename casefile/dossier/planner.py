@@ -24,6 +24,7 @@ from casefile.cases.models import Case
 from casefile.dossier.profiles import Profile
 from casefile.errors import ValidationFailed
 from casefile.evidence.models import EvidenceItem
+from casefile.links.models import EvidenceLink
 from casefile.witnesses.models import Statement, Witness
 from casefile.witnesses.services import current_consents
 
@@ -75,8 +76,6 @@ def _witnesses_by_item(session: Session, items: Sequence[EvidenceItem]) -> dict[
 def _in_default_selection(case: Case) -> ColumnElement[bool]:
     """Everything that is evidence of something: linked to an incident, actor, relation, involvement or
     charge element, or a witness statement."""
-    from casefile.evidence.models import EvidenceLink
-
     linked = select(EvidenceLink.evidence_id).where(EvidenceLink.case_id == case.id)
     statements = select(Statement.evidence_id)
     return EvidenceItem.id.in_(linked) | EvidenceItem.id.in_(statements)

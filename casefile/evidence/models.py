@@ -10,13 +10,11 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from casefile.db import Base, UUIDPrimaryKey, enum_type, utcnow
 
-# An item's links live in casefile/links. Imported at run time (not only for the annotation below) because
-# dossier/builder.py, dossier/planner.py and actors/pictures.py still import both names from here: once they
-# import from casefile.links.models, this can move under TYPE_CHECKING.
-from casefile.links.models import EvidenceLink, Stance  # noqa: F401
-
 if TYPE_CHECKING:
     from casefile.cases.models import Case
+
+    # An item's links belong to casefile/links (which owns where evidence meets incidents, actors and charges).
+    from casefile.links.models import EvidenceLink
 
 
 class EvidenceKind(enum.StrEnum):

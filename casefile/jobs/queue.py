@@ -28,6 +28,8 @@ from huey.api import TaskWrapper
 from huey.consumer import Consumer
 from huey.serializer import SignedSerializer
 
+from casefile.jobs import runner
+
 if TYPE_CHECKING:
     from flask import Flask
 
@@ -87,17 +89,13 @@ class JobQueue:
 
         @huey.task()
         def run_job(job_id: str) -> None:
-            from casefile.jobs.runner import run
-
             with app.app_context():
-                run(app, queue, uuid.UUID(job_id))
+                runner.run(app, queue, uuid.UUID(job_id))
 
         @huey.periodic_task(crontab(minute="*"))
         def tick() -> None:
-            from casefile.jobs.runner import tick as run_tick
-
             with app.app_context():
-                run_tick(app, queue)
+                runner.tick(app, queue)
 
         return huey, run_job
 
