@@ -40,14 +40,14 @@ test-sqlite: $(STAMP)
 test-postgres: $(STAMP)
 	CASEFILE_TEST_DB=postgresql CASEFILE_TEST_STORAGE=s3 $(PY) -m pytest -n 2 -q -m "not e2e"
 
-# mypy checks the packages listed in pyproject.toml ([tool.mypy] files: custody/ and storage/, under --strict).
+# ruff, then mypy over the whole package (pyproject.toml [tool.mypy]; custody/ and storage/ under --strict).
 lint: $(STAMP)
 	$(VENV)/bin/ruff check casefile tests app.py bench migrations
+	$(VENV)/bin/ruff format --check casefile tests app.py bench migrations
 	$(VENV)/bin/mypy
 
-# mypy over the whole package.
 typecheck: $(STAMP)
-	$(VENV)/bin/mypy casefile
+	$(VENV)/bin/mypy
 
 # Attack tooling on a throwaway local instance: bandit, pip-audit, sqlmap, schemathesis (.ci/security).
 security: $(STAMP) translations

@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, cast
 from flask import Flask, current_app
 
 if TYPE_CHECKING:
+    from werkzeug.local import LocalProxy
+
     from casefile.config import Settings
     from casefile.custody.keys import InstanceKey
     from casefile.jobs.queue import JobQueue
@@ -36,6 +38,13 @@ def install(app: Flask, *, settings: Settings, blobs: BlobStore, key: InstanceKe
 def install_queue(app: Flask, queue: JobQueue) -> None:
     """Called once by create_app (the queue needs the app, so it is made after the other components)."""
     app.extensions[_QUEUE] = queue
+
+
+def application() -> Flask:
+    """The app behind the `current_app` proxy, for work that outlives the request's context (a dossier build,
+    a job worker): the proxy itself stops resolving once that context is gone."""
+    # Flask annotates current_app as a Flask, so the proxy's own method is reached through its real type.
+    return cast("LocalProxy[Flask]", current_app)._get_current_object()
 
 
 def settings(app: Flask | None = None) -> Settings:

@@ -11,6 +11,7 @@ import binascii
 import contextlib
 import os
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal, get_args
@@ -70,7 +71,7 @@ def _write_secret(path: Path, data: bytes) -> None:
         fh.write(data)
 
 
-def _instance_secret(path: Path, make: Any) -> bytes:
+def _instance_secret(path: Path, make: Callable[[], bytes]) -> bytes:
     if not path.exists():
         with contextlib.suppress(FileExistsError):
             _write_secret(path, make())

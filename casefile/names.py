@@ -299,7 +299,7 @@ def name_key(text: str) -> str:
     text = _APOSTROPHE_RE.sub("", _fold_letters(text))  # "Sa'id" is one word, not "sa id".
     text = _HYPHEN_RE.sub("-", text)
     text = re.sub(r"[^a-z0-9-]+", " ", text)
-    keys = []
+    keys: list[str] = []
     for chunk in text.split():
         for word in _drop_articles(chunk):
             keys.extend(_skeleton(w) for w in _expand_word(word))

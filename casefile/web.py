@@ -19,6 +19,7 @@ from flask import (
     session,
     url_for,
 )
+from flask.typing import ResponseReturnValue
 from flask_babel import LazyString
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -143,7 +144,7 @@ def _keep_login_session() -> bool:
     return False
 
 
-def _require_login() -> Response | None:
+def _require_login() -> ResponseReturnValue | None:
     expired = _keep_login_session()
     if request.endpoint in PUBLIC_ENDPOINTS or request.endpoint is None:
         return None

@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import functools
 import multiprocessing
-from multiprocessing.context import BaseContext
+from multiprocessing.context import ForkServerContext
 
 
 @functools.cache
-def worker_context() -> BaseContext:
+def worker_context() -> ForkServerContext:
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["casefile.dossier.pdf", "casefile.evidence.text", "pypdf"])
     return context

@@ -20,7 +20,7 @@ from casefile.actors.schemas import (
     RELATION,
     RELATION_CREATE,
 )
-from casefile.api.core import created, json_body, only_fields, paginate, route
+from casefile.api.core import created, fields_of, json_body, only_fields, paginate, route
 from casefile.api.schemas import UUID
 from casefile.auth.gate import Access, require_case, require_in_case
 from casefile.db import db_session
@@ -115,7 +115,7 @@ def list_actors(id: str) -> ResponseReturnValue:
 def create_actor(id: str) -> ResponseReturnValue:
     s = db_session()
     case = require_case(s, current_user, id, Access.WRITE)
-    data = only_fields(json_body(), set(ACTOR_CREATE["properties"]))
+    data = only_fields(json_body(), fields_of(ACTOR_CREATE))
     confirm_new = services.parse_flag(data.pop("confirm_new", None), "confirm_new")
     try:
         actor = services.create_actor(s, case, current_user, data, confirm_new=confirm_new)
@@ -152,7 +152,7 @@ def get_actor(id: str) -> ResponseReturnValue:
 def patch_actor(id: str) -> ResponseReturnValue:
     s = db_session()
     actor = require_in_case(s, current_user, Actor, id, Access.WRITE)
-    data = only_fields(json_body(), set(ACTOR_PATCH["properties"]))
+    data = only_fields(json_body(), fields_of(ACTOR_PATCH))
     services.update_actor(s, actor, data)
     return jsonify(actor_json(actor, services.possible_duplicates(s, actor)))
 
@@ -212,7 +212,7 @@ def list_relations(id: str) -> ResponseReturnValue:
 def create_relation(id: str) -> ResponseReturnValue:
     s = db_session()
     case = require_case(s, current_user, id, Access.WRITE)
-    data = only_fields(json_body(), set(RELATION_CREATE["properties"]))
+    data = only_fields(json_body(), fields_of(RELATION_CREATE))
     return created(relation_json(services.create_relation(s, case, data)))
 
 
@@ -247,5 +247,5 @@ def list_involvements(id: str) -> ResponseReturnValue:
 def create_involvement(id: str) -> ResponseReturnValue:
     s = db_session()
     case = require_case(s, current_user, id, Access.WRITE)
-    data = only_fields(json_body(), set(INVOLVEMENT_CREATE["properties"]))
+    data = only_fields(json_body(), fields_of(INVOLVEMENT_CREATE))
     return created(involvement_json(services.create_involvement(s, case, data)))

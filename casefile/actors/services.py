@@ -5,10 +5,10 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from flask_babel import gettext as _
-from sqlalchemy import or_, select, update
+from sqlalchemy import CursorResult, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from casefile.actors.models import (
@@ -21,6 +21,7 @@ from casefile.actors.models import (
     InvolvementStatus,
     RelationType,
 )
+from casefile.auth.models import User
 from casefile.cases.models import Case, Incident
 from casefile.cases.services import clean_text, parse_choice, parse_date
 from casefile.custody.actions import Action
@@ -156,13 +157,13 @@ def parse_flag(value: Any, field: str) -> bool:
 
 
 def create_actor(
-    session: Session, case: Case, actor: Any, data: Mapping[str, Any], *, confirm_new: bool = False
+    session: Session, case: Case, user: User, data: Mapping[str, Any], *, confirm_new: bool = False
 ) -> Actor:
     """The one duplicate rule, for the pages and the API alike: an actor that reads like one already in the
     case (in any script or spelling) is created only when the creator has said it is a different actor
     (`confirm_new`); otherwise nothing is written and LikelyDuplicates (409) names the candidates, since a
     person split over two records splits their evidence and hides the link a charge depends on."""
-    new = Actor(case_id=case.id, created_by_id=getattr(actor, "id", None))
+    new = Actor(case_id=case.id, created_by_id=user.id)
     _apply(new, data, partial=False)
     candidates = likely_duplicates(session, case, new.name, list(new.aliases), new.kind)
     if candidates and not confirm_new:
@@ -186,7 +187,7 @@ def active_actors(session: Session, case: Case) -> list[Actor]:
     )
 
 
-def merge_actors(session: Session, keep: Actor, duplicate: Actor, user: Any) -> Actor:
+def merge_actors(session: Session, keep: Actor, duplicate: Actor, user: User) -> Actor:
     """Fold `duplicate` into `keep`: every relation, involvement, evidence link and charge moves over; the
     duplicate's name and aliases become aliases; the duplicate row stays, pointing at `keep`, and the
     merge is written to the (append-only) custody ledger."""
@@ -203,7 +204,7 @@ def merge_actors(session: Session, keep: Actor, duplicate: Actor, user: Any) -> 
         (Charge, Charge.suspect_id),
     ):
         result = session.execute(update(model).where(column == duplicate.id).values({column.key: keep.id}))
-        moved[f"{model.__tablename__}.{column.key}"] = result.rowcount
+        moved[f"{model.__tablename__}.{column.key}"] = cast("CursorResult[Any]", result).rowcount
     # A relation that now points from an actor to itself is meaningless: it was between the two duplicates.
     self_relations = session.scalars(
         select(ActorRelation).where(ActorRelation.source_actor_id == keep.id, ActorRelation.target_actor_id == keep.id)

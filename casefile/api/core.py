@@ -82,6 +82,11 @@ def json_body() -> dict[str, Any]:
     return data
 
 
+def fields_of(schema: Mapping[str, Any]) -> set[str]:
+    """The property names a request schema allows."""
+    return set(schema["properties"])
+
+
 def only_fields(data: Mapping[str, Any], allowed: set[str]) -> dict[str, Any]:
     unknown = sorted(set(data) - allowed)
     if unknown:

@@ -8,7 +8,7 @@ from flask import jsonify
 from flask.typing import ResponseReturnValue
 
 from casefile.api import schemas as sc
-from casefile.api.core import MAX_PAGE, OPERATIONS, api_bp
+from casefile.api.core import MAX_PAGE, OPERATIONS, Operation, api_bp
 
 PAGE_PARAMS = [
     {
@@ -67,7 +67,7 @@ def build_spec() -> dict[str, Any]:
     }
 
 
-def op_content_type(op: Any) -> str:
+def op_content_type(op: Operation) -> str:
     return op.response.get("x-content-type", "application/json") if op.response else "application/json"
 
 

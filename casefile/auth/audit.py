@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from casefile.auth.models import AuthEvent
+from casefile.auth.models import AuthEvent, User
 
 EVENTS = (
     "login_success",
@@ -41,9 +41,9 @@ def record_auth_event(
     session: Session,
     event: str,
     *,
-    user: Any = None,
+    user: User | None = None,
     email: str = "",
-    actor: Any = None,
+    actor: User | None = None,
     address: str = "",
     details: Mapping[str, Any] | None = None,
 ) -> AuthEvent:
@@ -51,9 +51,9 @@ def record_auth_event(
         raise ValueError(f"unknown audit event {event!r}")
     entry = AuthEvent(
         event=event,
-        user_id=getattr(user, "id", None),
-        email=(email or getattr(user, "email", ""))[:254],
-        actor_id=getattr(actor, "id", None),
+        user_id=user.id if user is not None else None,
+        email=(email or (user.email if user is not None else ""))[:254],
+        actor_id=actor.id if actor is not None else None,
         address=(address or "")[:64],
         details=dict(details or {}),
     )
@@ -68,7 +68,7 @@ def audit_query(
     since: datetime | None = None,
     until: datetime | None = None,
     user_id: uuid.UUID | None = None,
-) -> Select[tuple[AuthEvent]]:
+) -> Select[AuthEvent]:
     stmt = select(AuthEvent)
     if event:
         stmt = stmt.where(AuthEvent.event == event)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 import uuid
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
@@ -19,7 +19,15 @@ from casefile.auth.models import Membership, Role, User
 from casefile.cases.models import Case
 from casefile.errors import Forbidden, NotFound
 
-T = TypeVar("T")
+
+class InCase(Protocol):
+    """A mapped object that belongs to one case."""
+
+    @property
+    def case_id(self) -> uuid.UUID: ...
+
+
+T = TypeVar("T", bound=InCase)
 
 
 class Access(enum.Enum):
@@ -82,7 +90,7 @@ def require_in_case(session: Session, user: User, model: type[T], obj_id: Any, a
     obj = session.get(model, parse_id(obj_id))
     if obj is None:
         raise NotFound("Not found.")
-    _check(user, membership(session, user, obj.case_id), access)  # type: ignore[attr-defined]
+    _check(user, membership(session, user, obj.case_id), access)
     return obj
 
 
@@ -126,7 +134,7 @@ TEMPLATE_DECISIONS: dict[str, Callable[[User], bool]] = {
 }
 
 
-def member_case_ids(user: User) -> Select[tuple[uuid.UUID]]:
+def member_case_ids(user: User) -> Select[uuid.UUID]:
     """Subquery of the cases a user belongs to, for filtering lists inside the query."""
     return select(Membership.case_id).where(Membership.user_id == user.id)
 

@@ -10,11 +10,11 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, TypeVar
 
 from flask_babel import gettext as _
 from sqlalchemy import delete, func, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import InstrumentedAttribute, Session, selectinload
 
 from casefile.auth import sessions, totp
 from casefile.auth.audit import record_auth_event
@@ -48,7 +48,10 @@ def check_password_policy(password: str) -> None:
         raise ValidationFailed("Passwords must be at most 1024 characters long.", field="password")
 
 
-def parse_role(value: str, allowed: type[Role] | type[CaseRole] = Role) -> Role | CaseRole:
+_RoleKind = TypeVar("_RoleKind", Role, CaseRole)
+
+
+def parse_role(value: str, allowed: type[_RoleKind]) -> _RoleKind:
     try:
         return allowed(value)
     except ValueError:
@@ -57,10 +60,10 @@ def parse_role(value: str, allowed: type[Role] | type[CaseRole] = Role) -> Role 
 
 
 def create_user(
-    session: Session, email: str, role: str | Role, password: str, name: str = "", actor: Any = None
+    session: Session, email: str, role: str | Role, password: str, name: str = "", actor: User | None = None
 ) -> User:
     email = normalise_email(email)
-    role = parse_role(role) if isinstance(role, str) else role
+    role = parse_role(role, Role) if isinstance(role, str) else role
     check_password_policy(password)
     if session.scalar(select(User.id).where(User.email == email)):
         raise Conflict("A user with this email address already exists.", field="email")
@@ -77,12 +80,12 @@ def create_user(
     return user
 
 
-def set_password(session: Session, user: User, password: str, actor: Any = None) -> None:
+def set_password(session: Session, user: User, password: str, actor: User | None = None) -> None:
     """A new password ends every session of the user (a cookie from before the change stops working)."""
     check_password_policy(password)
     user.password_hash = hash_password(password)
     user.password_changed_at = utcnow()
-    by_self = actor is None or getattr(actor, "id", None) == user.id
+    by_self = actor is None or actor.id == user.id
     end_all_sessions(session, user, SessionEnd.PASSWORD_CHANGED if by_self else SessionEnd.PASSWORD_RESET)
     session.flush()
     record_auth_event(session, "password_changed" if by_self else "password_reset", user=user, actor=actor)
@@ -95,7 +98,7 @@ def end_all_sessions(session: Session, user: User, reason: SessionEnd) -> None:
     session.flush()
 
 
-def set_active(session: Session, user: User, active: bool, actor: Any = None) -> None:
+def set_active(session: Session, user: User, active: bool, actor: User | None = None) -> None:
     user.active = active
     if not active:
         end_all_sessions(session, user, SessionEnd.DEACTIVATED)
@@ -123,7 +126,7 @@ class LoginResult:
         return self.user is not None and self.user.totp_enabled
 
 
-def _recent_failures(session: Session, column: object, value: str, window: timedelta) -> int:
+def _recent_failures(session: Session, column: InstrumentedAttribute[str], value: str, window: timedelta) -> int:
     since = utcnow() - window
     return (
         session.scalar(
@@ -276,7 +279,7 @@ def add_member(
     user: User,
     role: str | CaseRole,
     can_view_identities: bool = False,
-    actor: Any = None,
+    actor: User | None = None,
 ) -> Membership:
     """Add a user to a case, or change their role and identity permission if already a member."""
     case_role = parse_role(role, CaseRole) if isinstance(role, str) else role
@@ -291,7 +294,7 @@ def add_member(
         event = "membership_added"
         membership = Membership(case_id=case.id, user_id=user.id, role=case_role)
         session.add(membership)
-    membership.role = case_role  # type: ignore[assignment]
+    membership.role = case_role
     membership.can_view_identities = bool(can_view_identities)
     session.flush()
     record_auth_event(
@@ -309,7 +312,7 @@ def add_member(
     return membership
 
 
-def remove_member(session: Session, case: Case, user_id: uuid.UUID, actor: Any = None) -> None:
+def remove_member(session: Session, case: Case, user_id: uuid.UUID, actor: User | None = None) -> None:
     membership = session.scalar(select(Membership).where(Membership.case_id == case.id, Membership.user_id == user_id))
     if membership is None:
         raise NotFound("This user is not a member of the case.")

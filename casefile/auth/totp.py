@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import secrets
 import time
-from typing import Any
 
 import pyotp
 import segno
@@ -119,5 +118,5 @@ def set_required_roles(session: Session, roles: list[str]) -> set[str]:
     return set(chosen)
 
 
-def must_enrol(session: Session, user: Any) -> bool:
+def must_enrol(session: Session, user: User) -> bool:
     return not user.totp_enabled and user.role.value in required_roles(session)

@@ -10,7 +10,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from casefile.api.core import created, json_body, only_fields, paginate, route
+from casefile.api.core import created, fields_of, json_body, only_fields, paginate, route
 from casefile.api.schemas import DATE, UUID
 from casefile.auth import services as auth_services
 from casefile.auth.gate import Access, member_case_ids, require_case, require_in_case, require_members_visible
@@ -107,7 +107,7 @@ def list_cases() -> ResponseReturnValue:
     errors=(401, 403, 409, 422),
 )
 def create_case() -> ResponseReturnValue:
-    data = only_fields(json_body(), set(CASE_CREATE["properties"]))
+    data = only_fields(json_body(), fields_of(CASE_CREATE))
     return created(case_json(services.create_case(db_session(), current_user, data)))
 
 
@@ -129,7 +129,7 @@ def get_case(id: str) -> ResponseReturnValue:
 def patch_case(id: str) -> ResponseReturnValue:
     s = db_session()
     case = require_case(s, current_user, id, Access.WRITE)
-    data = only_fields(json_body(), set(CASE_PATCH["properties"]))
+    data = only_fields(json_body(), fields_of(CASE_PATCH))
     return jsonify(case_json(services.update_case(s, case, data)))
 
 
@@ -170,7 +170,7 @@ def list_members(id: str) -> ResponseReturnValue:
 def add_member(id: str) -> ResponseReturnValue:
     s = db_session()
     case = require_case(s, current_user, id, Access.MANAGE_MEMBERS)
-    data = only_fields(json_body(), set(MEMBER_CREATE["properties"]))
+    data = only_fields(json_body(), fields_of(MEMBER_CREATE))
     email = data.get("email")
     if not isinstance(email, str):
         raise ValidationFailed("email is required.", field="email")
@@ -215,7 +215,7 @@ def list_incidents(id: str) -> ResponseReturnValue:
 def create_incident(id: str) -> ResponseReturnValue:
     s = db_session()
     case = require_case(s, current_user, id, Access.WRITE)
-    data = only_fields(json_body(), set(INCIDENT_CREATE["properties"]))
+    data = only_fields(json_body(), fields_of(INCIDENT_CREATE))
     return created(incident_json(services.create_incident(s, case, data)))
 
 
@@ -237,5 +237,5 @@ def get_incident(id: str) -> ResponseReturnValue:
 def patch_incident(id: str) -> ResponseReturnValue:
     s = db_session()
     incident = require_in_case(s, current_user, Incident, id, Access.WRITE)
-    data = only_fields(json_body(), set(INCIDENT_PATCH["properties"]))
+    data = only_fields(json_body(), fields_of(INCIDENT_PATCH))
     return jsonify(incident_json(services.update_incident(s, incident, data)))

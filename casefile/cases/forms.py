@@ -79,5 +79,5 @@ class IncidentForm(FlaskForm):
     def service_data(self) -> dict[str, object]:
         data = {name: field.data for name, field in self._fields.items() if name != "csrf_token"}
         for name in ("latitude", "longitude"):
-            data[name] = None if data[name] is None else float(data[name])  # type: ignore[arg-type]
+            data[name] = None if data[name] is None else float(data[name])
         return data

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import SupportsIndex, SupportsInt
 
 from casefile.charts.text import clean_label, text_width, truncate
 
@@ -81,9 +82,11 @@ class Graph:
 
 def count(value: object) -> int:
     """An evidence count as given by the caller; anything that is not a non-negative integer counts as 0."""
+    if not isinstance(value, str | bytes | SupportsInt | SupportsIndex):
+        return 0  # None, or nothing int() takes
     try:
-        return max(0, int(value))  # type: ignore[call-overload]
-    except (TypeError, ValueError):
+        return max(0, int(value))
+    except ValueError:
         return 0
 
 

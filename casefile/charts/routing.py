@@ -171,7 +171,7 @@ def _label_candidates(graph: Graph, layout: Layout, segments: list[Segment], k: 
     box_h = LABEL_H
     gap_indices = [i for i, s in enumerate(segments) if s.in_gap] or list(range(len(segments)))
     middle = (len(segments) - 1) / 2
-    gap_indices.sort(key=lambda i, middle=middle: (abs(i - middle), i))
+    gap_indices.sort(key=lambda i: (abs(i - middle), i))
     candidates = [segments[i].at(t) for i in gap_indices for t in (0.5, 0.38, 0.62, 0.26, 0.74, 0.15, 0.85)]
     if layout.same_layer_kind.get(k) == "straight":  # also just above or below the pair of nodes
         mx, my = segments[0].at(0.5)

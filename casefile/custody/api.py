@@ -9,7 +9,7 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from sqlalchemy import select
 
-from casefile.api.core import created, json_body, only_fields, paginate, route
+from casefile.api.core import created, fields_of, json_body, only_fields, paginate, route
 from casefile.api.schemas import UUID
 from casefile.auth.gate import Access, require_case, require_in_case
 from casefile.custody import ledger
@@ -63,7 +63,7 @@ def get_custody(id: str) -> ResponseReturnValue:
 def post_custody(id: str) -> ResponseReturnValue:
     s = db_session()
     item = require_in_case(s, current_user, EvidenceItem, id, Access.WRITE)
-    data = only_fields(json_body(), set(TRANSFER_CREATE["properties"]))
+    data = only_fields(json_body(), fields_of(TRANSFER_CREATE))
     return created(custody_json(record_transfer(s, item, current_user, data)))
 
 
@@ -93,7 +93,7 @@ def verify() -> ResponseReturnValue:
 )
 def start_verification() -> ResponseReturnValue:
     s = db_session()
-    data = only_fields(json_body(), set(VERIFICATION_CREATE["properties"]))
+    data = only_fields(json_body(), fields_of(VERIFICATION_CREATE))
     fixity = data.get("fixity", True)
     if not isinstance(fixity, bool):
         raise ValidationFailed("fixity must be true or false.", field="fixity")

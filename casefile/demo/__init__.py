@@ -14,6 +14,7 @@ from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from casefile.actors.models import Actor
 from casefile.actors.services import create_actor, create_involvement, create_relation
 from casefile.auth.models import CaseRole, Membership, Role, User
 from casefile.auth.passwords import generate_password
@@ -133,10 +134,10 @@ def load_demo(session: Session, app: Flask) -> bool:
         },
     )
     _add_admins_as_members(session, case)
-    incidents = {}
+    incidents: dict[str, Any] = {}
     for spec in INCIDENTS:
         data = {k: v for k, v in spec.items() if k != "key"}
-        incidents[spec["key"]] = create_incident(session, case, data)
+        incidents[str(spec["key"])] = create_incident(session, case, data)
     session.flush()
     _add_evidence(session, app, case, owner, incidents)
     _add_witnesses(session, app, case, owner, incidents)
@@ -148,7 +149,8 @@ def _add_actors_and_charge(session: Session, case: Case, owner: User, incidents:
     """al-Kani and the Kaniyat, Haftar and his forces; the Kaniyat–Haftar link alleged but thinly supported;
     a charge against Haftar (murder as a crime against humanity, art. 28(a)) whose matrix shows the gap on
     effective command and control."""
-    def actor(kind: str, name: str, aliases: list[str], description: str, **extra: Any) -> Any:
+
+    def actor(kind: str, name: str, aliases: list[str], description: str, **extra: Any) -> Actor:
         return create_actor(
             session, case, owner, {"kind": kind, "name": name, "aliases": aliases, "description": description, **extra}
         )

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from flask import current_app, jsonify
+from flask import jsonify
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from sqlalchemy import select
 
-from casefile.api.core import created, json_body, only_fields, paginate, route
+from casefile.api.core import created, fields_of, json_body, only_fields, paginate, route
 from casefile.api.schemas import UUID
 from casefile.auth.gate import Access, require_case, require_in_case
+from casefile.components import application
 from casefile.db import db_session, get_database
 from casefile.dossier import services
 from casefile.dossier.builder import build_dossier
@@ -58,7 +59,7 @@ def list_dossiers(id: str) -> ResponseReturnValue:
 def preview_dossier(id: str) -> ResponseReturnValue:
     s = db_session()
     case = require_case(s, current_user, id)
-    data = only_fields(json_body(), set(DOSSIER_CREATE["properties"]))
+    data = only_fields(json_body(), fields_of(DOSSIER_CREATE))
     return jsonify(services.plan_json(services.preview(s, case, data.get("profile"), _evidence_ids(data))))
 
 
@@ -78,18 +79,18 @@ def create_dossier(id: str) -> ResponseReturnValue:
     # allows one writer, so the request must not be holding the write lock meanwhile.
     with get_database().read_sessionmaker() as rs:
         case = require_case(rs, current_user, id, Access.WRITE)
-        data = only_fields(json_body(), set(DOSSIER_CREATE["properties"]))
+        data = only_fields(json_body(), fields_of(DOSSIER_CREATE))
         case_id = case.id
     dossier_id = build_dossier(
-        current_app._get_current_object(),
+        application(),
         case_id,
-        current_user.id,  # type: ignore[attr-defined]
+        current_user.id,
         data.get("profile"),
         data.get("title"),
         _evidence_ids(data),
         language=data.get("language"),
     )
-    return created(services.dossier_json(db_session().get(Dossier, dossier_id)))  # type: ignore[arg-type]
+    return created(services.dossier_json(db_session().get_one(Dossier, dossier_id)))
 
 
 @route(

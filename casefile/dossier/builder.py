@@ -23,7 +23,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, BinaryIO, cast
+from typing import IO, Any, BinaryIO, cast
 
 from flask import Flask
 from sqlalchemy import select
@@ -38,6 +38,7 @@ from casefile.cases.models import Case
 from casefile.cases.services import format_incident_date, incidents_of
 from casefile.cases.thesaurus import VIOLATION_TYPES
 from casefile.custody.actions import Action
+from casefile.custody.keys import InstanceKey
 from casefile.custody.ledger import entry_fields, iter_entry_fields, record_custody
 from casefile.custody.merkle import MerkleTree, proof_to_hex
 from casefile.custody.models import Checkpoint, CustodyEntry
@@ -67,7 +68,7 @@ from casefile.legal import services as legal
 from casefile.legal.catalogue import load_catalogue
 from casefile.links.models import EvidenceLink, Stance
 from casefile.parsing import clean_text
-from casefile.storage import CHUNK_SIZE
+from casefile.storage import CHUNK_SIZE, BlobStore, BlobWriter
 from casefile.workers import worker_context
 
 log = logging.getLogger(__name__)
@@ -123,7 +124,7 @@ class _Stream:
     """Write-only view of a blob writer for zipfile: without `seek`, zipfile streams (data descriptors)
     instead of seeking back to patch headers, so the ZIP goes straight into the store as it is made."""
 
-    def __init__(self, writer: Any) -> None:
+    def __init__(self, writer: BlobWriter) -> None:
         self._writer = writer
 
     def write(self, data: bytes) -> int:
@@ -198,8 +199,9 @@ def build_dossier(
     try:
         with get_database(app).read_sessionmaker() as rs, store.writer() as writer:
             case = rs.get(Case, case_id)
-            checkpoint = rs.get(Checkpoint, checkpoint_id)
-            assert case is not None and checkpoint is not None  # noqa: S101 - written in step 1 of this build
+            signed = rs.get(Checkpoint, checkpoint_id)
+            assert case is not None and signed is not None  # noqa: S101 - written in step 1 of this build
+            checkpoint = signed
             bag_name = f"{case.reference}-dossier-{str(dossier_id)[:8]}"
             items = list(
                 rs.scalars(select(EvidenceItem).where(EvidenceItem.id.in_(included_ids)).order_by(EvidenceItem.number))
@@ -234,7 +236,8 @@ def build_dossier(
                 plan.withheld_count,  # not the items the default selection merely left out
             )
             html = _pdf_html(document, rs, case, [i.id for i in items], language)
-            with zipfile.ZipFile(_Stream(writer), "w", allowZip64=True) as zf:  # type: ignore[arg-type]
+            # _Stream is file-like for writing only (no seek), which is what makes zipfile stream.
+            with zipfile.ZipFile(cast("IO[bytes]", _Stream(writer)), "w", allowZip64=True) as zf:
                 bag = BagWriter(zf, bag_name, {}, {})
                 # The PDF is laid out in a worker process while this one streams the evidence files: the two costs
                 # of a large dossier, one CPU-bound in Python (WeasyPrint), the other reading, hashing and writing.
@@ -328,7 +331,7 @@ def _record_failed_build(
 
 def _stream_evidence(
     bag: BagWriter,
-    store: Any,
+    store: BlobStore,
     items: Sequence[EvidenceItem],
     names: dict[uuid.UUID, str],
     progress: ProgressFn | None,
@@ -353,7 +356,8 @@ def _json(value: Any) -> bytes:
 def _trails(session: Session, items: Sequence[EvidenceItem], tree_size: int) -> dict[str, list[TrailEntry]]:
     """Each item's entries up to the signed tree size, each with its Merkle inclusion proof."""
     tree = MerkleTree(bytes.fromhex(f["entry_hash"]) for f in iter_entry_fields(session, up_to=tree_size))
-    by_item = {i.id: i.ern for i in items}
+    # Keyed by the type of CustodyEntry.evidence_id (nullable), which the query below only matches to these ids.
+    by_item: dict[uuid.UUID | None, str] = {i.id: i.ern for i in items}
     trails: dict[str, list[TrailEntry]] = {ern: [] for ern in by_item.values()}
     entries = session.scalars(
         select(CustodyEntry)
@@ -365,7 +369,7 @@ def _trails(session: Session, items: Sequence[EvidenceItem], tree_size: int) -> 
         fields = entry_fields(entry)
         fields["leaf_index"] = entry.seq - 1
         fields["inclusion_proof"] = proof_to_hex(tree.inclusion_proof(entry.seq - 1, tree_size))
-        trails[by_item[entry.evidence_id]].append(cast("TrailEntry", fields))  # type: ignore[index]
+        trails[by_item[entry.evidence_id]].append(cast("TrailEntry", fields))
     return trails
 
 
@@ -581,7 +585,7 @@ data/custody/         each item's custody entries with inclusion proofs, and the
 
 
 def _finish_bag(
-    bag: BagWriter, key: Any, profile: Profile, dossier_id: uuid.UUID, tree_size: int, organisation: str
+    bag: BagWriter, key: InstanceKey, profile: Profile, dossier_id: uuid.UUID, tree_size: int, organisation: str
 ) -> None:
     bag.tag("manifest-sha256.txt", manifest256 := _manifest(bag.payload_sha256))
     bag.tag("manifest-sha512.txt", manifest512 := _manifest(bag.payload_sha512))

@@ -35,7 +35,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, SupportsIndex, SupportsInt
 from urllib.parse import unquote, urlsplit
 
 import jinja2
@@ -269,9 +269,11 @@ def _format_time(value: object, precision: str = "seconds") -> str:
 
 
 def _format_size(value: object) -> str:
+    if not isinstance(value, str | bytes | SupportsInt | SupportsIndex):
+        return str(value or "")  # None, or nothing int() takes
     try:
-        size = int(value)  # type: ignore[call-overload]
-    except (TypeError, ValueError):
+        size = int(value)
+    except ValueError:
         return str(value or "")
     if size < 1024:
         return f"{size} B"
@@ -484,7 +486,7 @@ def _view(document: Mapping[str, Any]) -> dict[str, Any]:
         items.append({**item, "grading": _grading(item)})
 
     trails = _mapping(document.get("trails"))
-    custody_items = []
+    custody_items: list[dict[str, Any]] = []
     seen: set[str] = set()
     for item in evidence:
         ern = str(item.get("ern") or "")

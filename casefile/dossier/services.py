@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from casefile.auth.models import User
 from casefile.cases.models import Case
 from casefile.custody.actions import Action
 from casefile.custody.ledger import record_custody
@@ -20,7 +21,7 @@ def preview(session: Session, case: Case, profile_code: Any, evidence_ids: list[
     return plan_dossier(session, case, get_profile(profile_code), evidence_ids)
 
 
-def dossier_download(session: Session, dossier: Dossier, user: Any) -> Download:
+def dossier_download(session: Session, dossier: Dossier, user: User) -> Download:
     """The dossier ZIP, after its `downloaded` custody entry (pages and API alike)."""
     record_custody(
         session,

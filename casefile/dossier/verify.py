@@ -393,7 +393,8 @@ class _Verifier:
         except (TypeError, ValueError) as error:
             self.problem(f"{TREE_HEAD}: not a signed tree head ({error})")
             return None
-        custody = document.get("custody") if isinstance(document.get("custody"), dict) else {}
+        raw_custody = document.get("custody")
+        custody: Mapping[str, Any] = raw_custody if isinstance(raw_custody, dict) else {}
         if custody.get("tree_head") != raw:
             self.problem(f"data/dossier.json: custody.tree_head differs from {TREE_HEAD}")
         if custody.get("public_key_id", self.key_id) != self.key_id:
@@ -474,11 +475,14 @@ class _Verifier:
         if entry.get("leaf_index") != seq - 1:
             self.problem(f"{label}: leaf_index expected {seq - 1} found {entry.get('leaf_index')!r}")
         try:
+            proof = entry.get("inclusion_proof")
+            if not isinstance(stored, str) or not isinstance(proof, list):
+                raise TypeError("entry_hash or inclusion_proof of the wrong type")
             included = verify_inclusion(
                 hash_from_hex(stored),
                 seq - 1,
                 sth.tree_size,
-                proof_from_hex(entry.get("inclusion_proof")),
+                proof_from_hex(proof),
                 hash_from_hex(sth.root_hash),
             )
         except (TypeError, ValueError):

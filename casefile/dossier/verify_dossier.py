@@ -51,7 +51,7 @@ OPENSSL = "openssl pkeyutl -verify -pubin -inkey {0} -rawin -in {1} -sigfile {2}
 PROBE_KEY = b"MCowBQYDK2VwAyEAPUAXw+hDiVqStwqnTRt+vJyYLM8uxJaMwM1V8Sr0Zgw="
 PROBE_SIG = base64.b64decode("kqAJqfDUyrhyDoILX2QlQKKye1QWUD+Ps3YiI+vbadoIWsHkPhWZbkWPNhPQ8R2MOHsurrQwKu6wDSkWErsMAA==")
 PROBE = (b"-----BEGIN PUBLIC KEY-----\n" + PROBE_KEY + b"\n-----END PUBLIC KEY-----\n", b"r", PROBE_SIG)
-PROBLEMS = []
+PROBLEMS: list[str] = []
 
 
 def ok(message):

@@ -3,7 +3,7 @@ excluded and why; build; download. Past dossiers are listed with their SHA-256."
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -14,7 +14,9 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length
 
 from casefile.auth.gate import Access, require_case, require_in_case
+from casefile.cases.models import Case
 from casefile.cases.views import case_context
+from casefile.components import application
 from casefile.db import db_session, get_database
 from casefile.dossier import services
 from casefile.dossier.builder import build_dossier, dossiers_of
@@ -46,7 +48,7 @@ class DossierForm(FlaskForm):
     )
 
 
-def _form(case_id: str) -> tuple[DossierForm, object]:
+def _form(case_id: str) -> tuple[DossierForm, Case]:
     s = db_session()
     case = require_case(s, current_user, case_id)
     form = DossierForm()
@@ -101,9 +103,9 @@ def build(case_id: str) -> Response:
         abort(400)
     try:
         dossier_id = build_dossier(
-            current_app._get_current_object(),
+            application(),
             case_id_value,
-            current_user.id,  # type: ignore[attr-defined]
+            current_user.id,
             form.profile.data,
             form.title.data,
             request.form.getlist("evidence_ids"),

@@ -9,7 +9,7 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from werkzeug.datastructures import FileStorage
 
-from casefile.api.core import created, json_body, only_fields, paginate, route
+from casefile.api.core import created, fields_of, json_body, only_fields, paginate, route
 from casefile.api.schemas import DATETIME, UUID
 from casefile.auth.gate import Access, require_case, require_in_case
 from casefile.components import blob_store
@@ -20,6 +20,7 @@ from casefile.evidence import services
 from casefile.evidence.content import evidence_file
 from casefile.evidence.models import Derivation, EvidenceItem
 from casefile.evidence.schemas import DERIVATIVE_UPLOAD, EVIDENCE, EVIDENCE_PATCH, EVIDENCE_UPLOAD
+from casefile.evidence.uploads import upload_writer
 from casefile.links.api import link_json
 from casefile.web_downloads import send_download
 from casefile.witnesses.services import ingest_evidence
@@ -40,7 +41,7 @@ FILTERS = [
     )
 ]
 
-FORM_FIELDS = set(EVIDENCE_UPLOAD["properties"]) - {"file"}
+FORM_FIELDS = fields_of(EVIDENCE_UPLOAD) - {"file"}
 
 
 def evidence_json(item: EvidenceItem) -> dict[str, Any]:
@@ -129,7 +130,7 @@ def create_evidence(id: str) -> ResponseReturnValue:
         blob_store(),
         case,
         current_user,
-        upload.stream,
+        upload_writer(upload),
         filename=upload.filename,
         data=data,
         witness_id=data.get("witness_id") or None,
@@ -167,7 +168,7 @@ def get_evidence(id: str) -> ResponseReturnValue:
 def patch_evidence(id: str) -> ResponseReturnValue:
     s = db_session()
     item = services.with_links(s, require_in_case(s, current_user, EvidenceItem, id, Access.WRITE))
-    data = only_fields(json_body(), set(EVIDENCE_PATCH["properties"]))
+    data = only_fields(json_body(), fields_of(EVIDENCE_PATCH))
     return jsonify(evidence_json(services.update_metadata(s, item, current_user, data)))
 
 
@@ -207,7 +208,7 @@ def create_derivative(id: str) -> ResponseReturnValue:
         blob_store(),
         parent.case,
         current_user,
-        upload.stream,
+        upload_writer(upload),
         filename=upload.filename,
         data=data,
         declared_sha256=data.get("sha256"),

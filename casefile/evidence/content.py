@@ -6,23 +6,22 @@ These return a :class:`~casefile.downloads.Download`; the views and API routes s
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlalchemy.orm import Session
 
+from casefile.auth.models import User
 from casefile.custody.actions import Action
 from casefile.downloads import Download
 from casefile.evidence.models import EvidenceItem
 from casefile.evidence.services import download_name, record_read
 
 
-def evidence_file(session: Session, item: EvidenceItem, user: Any, via: str) -> Download:
+def evidence_file(session: Session, item: EvidenceItem, user: User, via: str) -> Download:
     """An item's original file, after its `downloaded` custody entry (pages and API alike)."""
     record_read(session, item, user, Action.DOWNLOADED, via)
     return Download(item.sha256, download_name(item), item.media_type, item.size)
 
 
-def preview_image(session: Session, item: EvidenceItem, user: Any) -> Download | None:
+def preview_image(session: Session, item: EvidenceItem, user: User) -> Download | None:
     """An item's preview image (a JPEG made at ingest), after its `viewed` custody entry; None if it has none."""
     if not item.preview_sha256:
         return None

@@ -163,7 +163,7 @@ def _to_float(value: object) -> float | None:
         if isinstance(value, TiffImagePlugin.IFDRational):
             if not value.denominator:
                 return None
-            result = value.numerator / value.denominator
+            result = float(value.numerator) / float(value.denominator)
         elif isinstance(value, int | float) and not isinstance(value, bool):
             result = float(value)
         else:
@@ -320,7 +320,8 @@ def _capture_time(value: object, notes: _Notes) -> str | None:
         if match is None:
             raise ValueError(text)
         # EXIF has no zone: keep it naive, i.e. the camera's local clock.
-        return datetime(*(int(part) for part in match.groups())).isoformat()
+        year, month, day_, hour, minute, second = (int(part) for part in match.groups())
+        return datetime(year, month, day_, hour, minute, second).isoformat()
     except ValueError:
         notes.warn(f"ignored unparseable DateTimeOriginal {text!r}")
         return None
@@ -415,7 +416,8 @@ def _gps_timestamp(gps: dict[int, Any], notes: _Notes) -> str | None:
             raise ValueError
         if not (0 <= hours < 24 and 0 <= minutes < 60 and 0 <= seconds < 61):
             raise ValueError
-        day = datetime(*(int(part) for part in match.groups()), tzinfo=UTC)
+        year, month, day_of_month = (int(part) for part in match.groups())
+        day = datetime(year, month, day_of_month, tzinfo=UTC)
         micros = round((hours * 3600 + minutes * 60 + seconds) * 1_000_000)
         return (day + timedelta(microseconds=micros)).isoformat()
     except (ValueError, OverflowError):

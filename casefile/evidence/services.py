@@ -21,6 +21,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from casefile import models as _every_model  # noqa: F401 - link targets must be mapped before LINK_LOADS
+from casefile.auth.models import User
 from casefile.cases.models import Case, Incident
 from casefile.custody.actions import Action
 from casefile.custody.ledger import record_custody, record_item_event
@@ -174,7 +175,7 @@ def ingest(
     session: Session,
     store: BlobStore,
     case: Case,
-    actor: Any,
+    actor: User,
     writer: BlobWriter,
     *,
     filename: str | None,
@@ -239,16 +240,12 @@ def ingest(
         graphic=values.get("graphic", False),
         parent_id=parent.id if parent else None,
         derivation=derivation,
-        created_by_id=getattr(actor, "id", None),
+        created_by_id=actor.id,
     )
     session.add(item)
     session.flush()
     for incident in incidents:
-        session.add(
-            EvidenceLink(
-                evidence_id=item.id, case_id=case.id, incident_id=incident.id, created_by_id=getattr(actor, "id", None)
-            )
-        )
+        session.add(EvidenceLink(evidence_id=item.id, case_id=case.id, incident_id=incident.id, created_by_id=actor.id))
     session.flush()
     if parent is not None:
         record_custody(
@@ -281,7 +278,7 @@ def ingest(
     return item
 
 
-def update_metadata(session: Session, item: EvidenceItem, actor: Any, data: Mapping[str, Any]) -> EvidenceItem:
+def update_metadata(session: Session, item: EvidenceItem, actor: User, data: Mapping[str, Any]) -> EvidenceItem:
     """Change descriptive fields (never the content). The ledger records each change, old and new."""
     fields = validate_fields({k: v for k, v in data.items() if k in EDITABLE_FIELDS}, partial=True)
     if "title" in fields.values and not fields.values["title"]:
@@ -312,7 +309,7 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def record_read(session: Session, item: EvidenceItem, actor: Any, action: Action, via: str) -> None:
+def record_read(session: Session, item: EvidenceItem, actor: User, action: Action, via: str) -> None:
     """Every read of evidence content is a custody entry, written before the content is sent."""
     record_item_event(
         session,
@@ -384,7 +381,7 @@ def with_links(session: Session, item: EvidenceItem) -> EvidenceItem:
     return item
 
 
-def evidence_query(case: Case, flt: EvidenceFilter) -> Select[tuple[EvidenceItem]]:
+def evidence_query(case: Case, flt: EvidenceFilter) -> Select[EvidenceItem]:
     """Items of a case, filtered, newest ERN last; links are loaded in one extra query per page."""
     stmt = select(EvidenceItem).where(EvidenceItem.case_id == case.id)
     if flt.kind:

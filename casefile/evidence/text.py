@@ -28,7 +28,11 @@ import io
 import logging
 import re
 import resource
-from typing import Any, BinaryIO
+from multiprocessing.connection import Connection
+from typing import TYPE_CHECKING, BinaryIO, cast
+
+if TYPE_CHECKING:
+    from _typeshed import WriteableBuffer
 
 log = logging.getLogger(__name__)
 
@@ -81,9 +85,10 @@ class _BoundedReads(io.RawIOBase):
             raise ReadTooLarge(f"a read of {wanted} bytes")
         return self._fp.read(wanted)
 
-    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
-        data = self.read(len(buffer))
-        buffer[: len(data)] = data
+    def readinto(self, buffer: WriteableBuffer, /) -> int:
+        view = memoryview(buffer).cast("B")
+        data = self.read(len(view))
+        view[: len(data)] = data
         return len(data)
 
 
@@ -111,7 +116,7 @@ def _text_file(fp: BinaryIO) -> str:
 def _pdf(fp: BinaryIO) -> str:
     from pypdf import PdfReader  # imported on first use: only PDF ingest needs it
 
-    reader = PdfReader(_BoundedReads(fp), strict=False)
+    reader = PdfReader(cast("BinaryIO", _BoundedReads(fp)), strict=False)  # file-like: reads are bounded
     if reader.is_encrypted:
         return ""  # not even an empty password is tried: an encrypted document stays as it came
     parts: list[str] = []
@@ -163,7 +168,7 @@ def extract_file_text(path: str, media_type: str) -> str:
             worker.join()
 
 
-def _pdf_text_worker(path: str, answer: Any, memory: int) -> None:
+def _pdf_text_worker(path: str, answer: Connection, memory: int) -> None:
     resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
     with open(path, "rb") as fp:
         answer.send(extract_text(fp, PDF))

@@ -4,9 +4,13 @@ memory stays flat whatever the size."""
 
 from __future__ import annotations
 
-from typing import IO, Any
+from typing import IO, cast
 
-from flask import Request, current_app
+from flask import Request
+from werkzeug.datastructures import FileStorage
+
+from casefile.components import blob_store
+from casefile.storage import BlobWriter
 
 
 class UploadRequest(Request):
@@ -17,6 +21,14 @@ class UploadRequest(Request):
         filename: str | None = None,
         content_length: int | None = None,
     ) -> IO[bytes]:
-        writer: Any = current_app.extensions["casefile_blobs"].writer()
-        # Closed (and so discarded unless committed) when the request ends.
-        return writer
+        # Closed (and so discarded unless committed) when the request ends. A BlobWriter is file-like enough for
+        # Werkzeug, which only writes to it and seeks back to the start.
+        return cast("IO[bytes]", blob_store().writer())
+
+
+def upload_writer(upload: FileStorage) -> BlobWriter:
+    """The blob writer an uploaded file part already streamed into (see UploadRequest)."""
+    stream = upload.stream
+    if not isinstance(stream, BlobWriter):
+        raise TypeError("uploads must be parsed by UploadRequest, which streams them into the blob store")
+    return stream

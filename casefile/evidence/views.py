@@ -14,6 +14,7 @@ from wtforms.fields.choices import SelectChoice
 from casefile.actors.services import active_actors
 from casefile.auth.gate import Access, require_case, require_in_case
 from casefile.auth.services import actor_labels
+from casefile.cases.models import Case
 from casefile.cases.services import incidents_of
 from casefile.cases.views import apply_error, case_context
 from casefile.components import blob_store
@@ -36,6 +37,7 @@ from casefile.evidence.forms import (
     UploadForm,
 )
 from casefile.evidence.models import Derivation, EvidenceItem
+from casefile.evidence.uploads import upload_writer
 from casefile.links.forms import STANCE_LABELS, link_form
 from casefile.parsing import parse_choice
 from casefile.web import page_arg
@@ -92,7 +94,7 @@ def list_evidence(case_id: str) -> str:
     )
 
 
-def _upload_form(case: Any) -> UploadForm:
+def _upload_form(case: Case) -> UploadForm:
     form = UploadForm()
     form.incidents.choices = [SelectChoice(str(i.id), i.title) for i in incidents_of(db_session(), case)]
     form.witness_id.choices = [SelectChoice("", _("None"))] + [
@@ -121,7 +123,7 @@ def upload(case_id: str) -> str | Response | tuple[Any, int]:
                     blob_store(),
                     case,
                     current_user,
-                    f.stream,
+                    upload_writer(f),
                     filename=f.filename,
                     data=form.service_data(),
                     witness_id=form.witness_id.data or None,
@@ -245,7 +247,7 @@ def derivative(item_id: str) -> str | Response | tuple[str, int]:
                 blob_store(),
                 parent.case,
                 current_user,
-                files[0].stream,
+                upload_writer(files[0]),
                 filename=files[0].filename,
                 data=form.service_data(),
                 parent=parent,

@@ -14,7 +14,6 @@ import importlib
 import logging
 
 import click
-from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
 
@@ -47,7 +46,7 @@ def worker_command(workers: int, modules: tuple[str, ...]) -> None:
         importlib.import_module(module)
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    app = components.application()
     queue = components.job_queue(app)
     counts = reclaim(app, queue)
     resent = resend_forgotten(app, queue)

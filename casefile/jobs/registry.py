@@ -32,7 +32,7 @@ class JobKind:
     # submission, and again at every attempt: access withdrawn in between fails the job).
     access: Access = Access.READ
     max_attempts: int = 3
-    label: Any = None  # shown in lists; a (lazy) translatable string
+    label: object = None  # shown in lists (through str()); a (lazy) translatable string
     # A template showing a finished job's result on its page (given `result`); without one, the result's fields.
     result_template: str | None = None
 
@@ -63,7 +63,7 @@ def register(
     *,
     access: Access = Access.READ,
     max_attempts: int = 3,
-    label: Any = None,
+    label: object = None,
     result_template: str | None = None,
 ) -> JobKind:
     """Declare a job kind. Registering the same handler again is a no-op (modules may be imported twice in

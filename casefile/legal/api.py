@@ -10,7 +10,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from casefile.api.core import created, json_body, only_fields, paginate, route
+from casefile.api.core import created, fields_of, json_body, only_fields, paginate, route
 from casefile.api.schemas import UUID
 from casefile.auth.gate import Access, require_case, require_in_case
 from casefile.db import db_session
@@ -83,7 +83,7 @@ def list_charges(id: str) -> ResponseReturnValue:
 def create_charge(id: str) -> ResponseReturnValue:
     s = db_session()
     case = require_case(s, current_user, id, Access.WRITE)
-    data = only_fields(json_body(), set(CHARGE_CREATE["properties"]))
+    data = only_fields(json_body(), fields_of(CHARGE_CREATE))
     return created(charge_json(legal.create_charge(s, case, data)))
 
 

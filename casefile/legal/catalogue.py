@@ -95,9 +95,12 @@ from dataclasses import dataclass, field
 from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import yaml
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 
 __all__ = [
     "ELEMENT_KINDS",
@@ -147,8 +150,8 @@ _T = TypeVar("_T")
 class _Plain:
     """``to_dict()``: every field, nested items as dicts and tuples as lists (JSON-shaped, for the API)."""
 
-    def to_dict(self) -> dict[str, Any]:
-        return _json_shaped(dataclasses.asdict(self))  # type: ignore[call-overload]
+    def to_dict(self: DataclassInstance) -> dict[str, Any]:  # a mixin of dataclasses only
+        return _json_shaped(dataclasses.asdict(self))
 
 
 def _json_shaped(value: Any) -> Any:

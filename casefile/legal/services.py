@@ -141,7 +141,8 @@ def gap_counts(session: Session, charges: Sequence[Charge]) -> dict[uuid.UUID, i
                 EvidenceLink.charge_id.in_(ids), EvidenceLink.stance == Stance.SUPPORTS
             )
         ):
-            supported[charge_id].add(code)
+            if charge_id is not None and code is not None:  # a charge-element link always has both
+                supported[charge_id].add(code)
     return {c.id: sum(1 for _g, e in charge_elements(c) if e.code not in supported[c.id]) for c in charges}
 
 

@@ -7,7 +7,7 @@ from typing import Any
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
-from casefile.api.core import created, json_body, only_fields, route
+from casefile.api.core import created, fields_of, json_body, only_fields, route
 from casefile.api.schemas import UUID
 from casefile.auth.gate import Access, require_in_case
 from casefile.db import db_session
@@ -45,7 +45,7 @@ def link_json(link: EvidenceLink) -> dict[str, Any]:
 def create_link(id: str) -> ResponseReturnValue:
     s = db_session()
     item = require_in_case(s, current_user, EvidenceItem, id, Access.WRITE)
-    data = only_fields(json_body(), set(LINK_CREATE["properties"]))
+    data = only_fields(json_body(), fields_of(LINK_CREATE))
     link = services.link_evidence(
         s,
         item,

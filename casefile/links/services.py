@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from casefile.actors.models import Actor, ActorRelation, Involvement
+from casefile.auth.models import User
 from casefile.cases.models import Incident
 from casefile.custody.actions import Action
 from casefile.custody.ledger import record_item_event
@@ -58,7 +59,7 @@ def _link_target(session: Session, item: EvidenceItem, target_type: Any, target_
 def link_evidence(
     session: Session,
     item: EvidenceItem,
-    actor: Any,
+    actor: User,
     target_type: Any,
     target_id: Any,
     stance: Any = "supports",
@@ -86,7 +87,7 @@ def link_evidence(
         link = EvidenceLink(
             evidence_id=item.id,
             case_id=item.case_id,
-            created_by_id=getattr(actor, "id", None),
+            created_by_id=actor.id,
             element_code=element,
             **{column: target.id},
         )
@@ -110,7 +111,7 @@ def link_evidence(
     return link
 
 
-def unlink(session: Session, item: EvidenceItem, actor: Any, link_id: Any) -> None:
+def unlink(session: Session, item: EvidenceItem, actor: User, link_id: Any) -> None:
     try:
         lid = uuid.UUID(str(link_id))
     except ValueError:

@@ -32,9 +32,9 @@ import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Connection, delete, event, inspect, select
+from sqlalchemy import Connection, Table, delete, event, inspect, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, UOWTransaction
@@ -69,22 +69,22 @@ class Indexed:
     batch: int = BATCH
 
 
-def _incident(obj: Any) -> tuple[str, list[str]]:
+def _incident(obj: Incident) -> tuple[str, list[str]]:
     return obj.title, [obj.title, obj.description, obj.place_name]
 
 
-def _actor(obj: Any) -> tuple[str, list[str]] | None:
+def _actor(obj: Actor) -> tuple[str, list[str]] | None:
     if obj.merged_into_id is not None:
         return None
     return obj.name, [obj.name, *(str(a) for a in obj.aliases or ()), obj.description]
 
 
-def _evidence(obj: Any) -> tuple[str, list[str]]:
+def _evidence(obj: EvidenceItem) -> tuple[str, list[str]]:
     texts = [obj.ern, obj.title, obj.description, obj.source, obj.original_filename, obj.text_content]
     return f"{obj.ern} — {obj.title}", texts
 
 
-def _witness(obj: Any) -> tuple[str, list[str]]:
+def _witness(obj: Witness) -> tuple[str, list[str]]:
     # The pseudonym code and nothing else: the protected identity is never read, let alone indexed.
     return obj.code, [obj.code]
 
@@ -139,7 +139,7 @@ def document_row(spec: Indexed, obj: Any) -> dict[str, Any] | None:
 def upsert(connection: Connection, rows: Sequence[dict[str, Any]]) -> None:
     if not rows:
         return
-    table = SearchDocument.__table__
+    table = cast("Table", SearchDocument.__table__)
     insert = postgresql_insert if connection.dialect.name == "postgresql" else sqlite_insert
     stmt = insert(table)
     stmt = stmt.on_conflict_do_update(
@@ -153,7 +153,7 @@ def remove(connection: Connection, keys: Iterable[tuple[str, uuid.UUID]]) -> Non
     by_type: dict[str, list[uuid.UUID]] = defaultdict(list)
     for object_type, object_id in keys:
         by_type[object_type].append(object_id)
-    table = SearchDocument.__table__
+    table = cast("Table", SearchDocument.__table__)
     for object_type, ids in by_type.items():
         for start in range(0, len(ids), BATCH):
             chunk = ids[start : start + BATCH]
@@ -204,7 +204,7 @@ def reindex_all(session: Session) -> dict[str, int]:
         # its rows below. Emptying it first also removes any row that drifted from its document, so a rebuild
         # leaves both tables exactly as the case tables say.
         connection.execute(delete(search_fts))
-    connection.execute(delete(SearchDocument.__table__))
+    connection.execute(delete(cast("Table", SearchDocument.__table__)))
     counts: dict[str, int] = {}
     for spec in INDEXED.values():
         model = spec.model

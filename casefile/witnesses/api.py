@@ -11,7 +11,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from casefile.api.core import created, json_body, only_fields, paginate, route
+from casefile.api.core import created, fields_of, json_body, only_fields, paginate, route
 from casefile.api.schemas import UUID
 from casefile.auth.gate import Access, require_case, require_in_case
 from casefile.db import db_session
@@ -115,7 +115,7 @@ def list_witnesses(id: str) -> ResponseReturnValue:
 def create_witness(id: str) -> ResponseReturnValue:
     s = db_session()
     case = require_case(s, current_user, id, Access.WRITE)
-    data = only_fields(json_body(), set(WITNESS_CREATE["properties"]))
+    data = only_fields(json_body(), fields_of(WITNESS_CREATE))
     witness = services.create_witness(s, services.field_cipher(), case, current_user, data)
     return created(witness_json(witness, statements=[]))
 
@@ -157,5 +157,5 @@ def get_witness(id: str) -> ResponseReturnValue:
 def add_consent(id: str) -> ResponseReturnValue:
     s = db_session()
     witness = require_in_case(s, current_user, Witness, id, Access.WRITE)
-    data = only_fields(json_body(), set(CONSENT_CREATE["properties"]))
+    data = only_fields(json_body(), fields_of(CONSENT_CREATE))
     return created(consent_json(services.record_consent(s, witness, current_user, data)))

@@ -18,6 +18,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
+from casefile.auth.models import User
 from casefile.auth.services import actor_labels
 from casefile.cases.models import Case
 from casefile.cases.services import clean_text, parse_choice, parse_date
@@ -27,6 +28,7 @@ from casefile.custody.models import CustodyEntry
 from casefile.errors import ValidationFailed
 from casefile.evidence.models import EvidenceItem
 from casefile.evidence.services import ingest
+from casefile.storage import BlobStore, BlobWriter
 from casefile.witnesses.crypto import FieldCipher
 from casefile.witnesses.models import IDENTITY_FIELDS, ConsentPurpose, ConsentRecord, RiskLevel, Statement, Witness
 
@@ -63,7 +65,7 @@ def validate_identity(data: Mapping[str, Any]) -> dict[str, str]:
     return identity
 
 
-def create_witness(session: Session, cipher: FieldCipher, case: Case, actor: Any, data: Mapping[str, Any]) -> Witness:
+def create_witness(session: Session, cipher: FieldCipher, case: Case, actor: User, data: Mapping[str, Any]) -> Witness:
     identity = validate_identity(data)
     risk = parse_choice(data.get("risk_level") or RiskLevel.MEDIUM.value, RiskLevel, "risk_level")
     # Number under the case row lock, like ERNs: pseudonym codes are unique and never reused.
@@ -75,7 +77,7 @@ def create_witness(session: Session, cipher: FieldCipher, case: Case, actor: Any
         number=number,
         code=f"W-{number:04d}",
         risk_level=risk,
-        created_by_id=getattr(actor, "id", None),
+        created_by_id=actor.id,
         identity_ciphertext="",
     )
     witness.identity_ciphertext = cipher.encrypt(identity, context(witness.id))
@@ -84,7 +86,9 @@ def create_witness(session: Session, cipher: FieldCipher, case: Case, actor: Any
     return witness
 
 
-def reveal_identity(session: Session, cipher: FieldCipher, witness: Witness, actor: Any, reason: Any) -> dict[str, str]:
+def reveal_identity(
+    session: Session, cipher: FieldCipher, witness: Witness, actor: User, reason: Any
+) -> dict[str, str]:
     """Decrypt the identity for a user the gate has already allowed, and record that they saw it."""
     why = clean_text(reason, "reason", max_length=500)
     if not why:
@@ -138,7 +142,7 @@ def identity_reveals(session: Session, witness: Witness, limit: int = REVEALS_SH
 
 
 def update_identity(
-    session: Session, cipher: FieldCipher, witness: Witness, actor: Any, data: Mapping[str, Any]
+    session: Session, cipher: FieldCipher, witness: Witness, actor: User, data: Mapping[str, Any]
 ) -> Witness:
     identity = validate_identity(data)
     witness.identity_ciphertext = cipher.encrypt(identity, context(witness.id))
@@ -154,7 +158,7 @@ def update_identity(
     return witness
 
 
-def set_risk(session: Session, witness: Witness, actor: Any, value: Any) -> Witness:
+def set_risk(session: Session, witness: Witness, actor: User, value: Any) -> Witness:
     risk = parse_choice(value, RiskLevel, "risk_level")
     if risk != witness.risk_level:
         record_custody(
@@ -169,7 +173,7 @@ def set_risk(session: Session, witness: Witness, actor: Any, value: Any) -> Witn
     return witness
 
 
-def record_consent(session: Session, witness: Witness, actor: Any, data: Mapping[str, Any]) -> ConsentRecord:
+def record_consent(session: Session, witness: Witness, actor: User, data: Mapping[str, Any]) -> ConsentRecord:
     """Add to the register. A withdrawal is a new record with granted=false; nothing is ever edited."""
     purpose = parse_choice(data.get("purpose"), ConsentPurpose, "purpose")
     granted = data.get("granted")
@@ -197,7 +201,7 @@ def record_consent(session: Session, witness: Witness, actor: Any, data: Mapping
         recorded_on=recorded_on,
         how_recorded=how,
         note=clean_text(data.get("note"), "note", max_length=5000),
-        recorded_by_id=getattr(actor, "id", None),
+        recorded_by_id=actor.id,
     )
     session.add(record)
     session.flush()
@@ -265,7 +269,7 @@ def validate_statement(data: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def attach_statement(
-    session: Session, item: EvidenceItem, witness: Witness, actor: Any, interview: Mapping[str, Any]
+    session: Session, item: EvidenceItem, witness: Witness, actor: User, interview: Mapping[str, Any]
 ) -> Statement:
     statement = Statement(evidence_id=item.id, witness_id=witness.id, **interview)
     session.add(statement)
@@ -325,10 +329,10 @@ def rotate_field_keys(session: Session, cipher: FieldCipher) -> tuple[int, int]:
 
 def ingest_evidence(
     session: Session,
-    store: Any,
+    store: BlobStore,
     case: Case,
-    actor: Any,
-    writer: Any,
+    actor: User,
+    writer: BlobWriter,
     *,
     filename: str | None,
     data: Mapping[str, Any],

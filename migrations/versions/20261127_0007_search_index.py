@@ -24,38 +24,50 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision: str = '0006'
-down_revision: str | None = '0007'
+revision: str = "0006"
+down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    if op.get_bind().dialect.name == 'postgresql':
+    if op.get_bind().dialect.name == "postgresql":
         vector_type: sa.types.TypeEngine = postgresql.TSVECTOR()
         vector_sql = "array_to_tsvector(string_to_array(terms, ' '))"
     else:
         vector_type = sa.Text()
-        vector_sql = 'NULL'
-    op.create_table('search_documents',
-    sa.Column('case_id', sa.Uuid(), nullable=False),
-    sa.Column('object_type', sa.String(length=16), nullable=False),
-    sa.Column('object_id', sa.Uuid(), nullable=False),
-    sa.Column('title', sa.String(length=400), nullable=False),
-    sa.Column('terms', sa.Text(), nullable=False),
-    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
-    sa.Column('search_vector', vector_type, sa.Computed(vector_sql, persisted=True), nullable=True),
-    sa.Column('id', sa.Uuid(), nullable=False),
-    sa.CheckConstraint("object_type IN ('incident', 'actor', 'evidence', 'witness')", name=op.f('ck_search_documents_object_type')),
-    sa.ForeignKeyConstraint(['case_id'], ['cases.id'], name=op.f('fk_search_documents_case_id_cases'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_search_documents')),
-    sa.UniqueConstraint('object_type', 'object_id', name=op.f('uq_search_documents_object_type_object_id'))
+        vector_sql = "NULL"
+    op.create_table(
+        "search_documents",
+        sa.Column("case_id", sa.Uuid(), nullable=False),
+        sa.Column("object_type", sa.String(length=16), nullable=False),
+        sa.Column("object_id", sa.Uuid(), nullable=False),
+        sa.Column("title", sa.String(length=400), nullable=False),
+        sa.Column("terms", sa.Text(), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("search_vector", vector_type, sa.Computed(vector_sql, persisted=True), nullable=True),
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.CheckConstraint(
+            "object_type IN ('incident', 'actor', 'evidence', 'witness')", name=op.f("ck_search_documents_object_type")
+        ),
+        sa.ForeignKeyConstraint(
+            ["case_id"], ["cases.id"], name=op.f("fk_search_documents_case_id_cases"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_search_documents")),
+        sa.UniqueConstraint("object_type", "object_id", name=op.f("uq_search_documents_object_type_object_id")),
     )
-    op.create_index('ix_search_documents_case_type', 'search_documents', ['case_id', 'object_type'], unique=False)
-    op.create_index('ix_search_documents_search_vector', 'search_documents', ['search_vector'], unique=False, postgresql_using='gin', sqlite_where=sa.text('0'))
+    op.create_index("ix_search_documents_case_type", "search_documents", ["case_id", "object_type"], unique=False)
+    op.create_index(
+        "ix_search_documents_search_vector",
+        "search_documents",
+        ["search_vector"],
+        unique=False,
+        postgresql_using="gin",
+        sqlite_where=sa.text("0"),
+    )
 
 
 def downgrade() -> None:
-    op.drop_index('ix_search_documents_search_vector', table_name='search_documents')
-    op.drop_index('ix_search_documents_case_type', table_name='search_documents')
-    op.drop_table('search_documents')
+    op.drop_index("ix_search_documents_search_vector", table_name="search_documents")
+    op.drop_index("ix_search_documents_case_type", table_name="search_documents")
+    op.drop_table("search_documents")

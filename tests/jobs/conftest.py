@@ -19,9 +19,14 @@ import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import jobs_support  # noqa: F401 - registers the test-only job kinds in this process too
 import pytest
 from flask import Flask
+
+from casefile import components
+from casefile.config import Settings
+
+import jobs_support  # noqa: F401 - registers the test-only job kinds in this process too
+from support import REPO
 from worker_support import (
     HEARTBEAT_SECONDS,
     STALE_SECONDS,
@@ -30,11 +35,6 @@ from worker_support import (
     wait_for,
     worker_environment,
 )
-
-from casefile import components
-from casefile.config import Settings
-
-from support import REPO
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,6 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-import jobs_support
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
@@ -24,6 +23,7 @@ from casefile.errors import Forbidden, NotFound, ValidationFailed
 from casefile.jobs import registry, services
 from casefile.jobs.models import Job, JobState
 
+import jobs_support
 from support import Account, Api, login, operation_for, validate
 
 WRITE_KIND = "test.writes"

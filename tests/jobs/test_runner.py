@@ -9,7 +9,6 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import jobs_support
 import pytest
 from flask import Flask
 from sqlalchemy import select, update
@@ -27,6 +26,7 @@ from casefile.db import session_scope, utcnow
 from casefile.jobs import registry, runner, services
 from casefile.jobs.models import Job, JobState
 
+import jobs_support
 from support import Account
 
 # --- test-only kinds that act on their own job from inside the handler ----------------------------------------

@@ -11,11 +11,9 @@ from collections.abc import Callable
 from io import BytesIO
 from typing import Any
 
-import jobs_support
 import pytest
 from flask import Flask
 from sqlalchemy import select
-from worker_support import STALE_SECONDS, Worker, wait_for
 
 from casefile.auth import services as auth_services
 from casefile.auth.models import User
@@ -26,7 +24,9 @@ from casefile.db import session_scope
 from casefile.jobs import services
 from casefile.jobs.models import Job
 
+import jobs_support
 from support import Account, Api
+from worker_support import STALE_SECONDS, Worker, wait_for
 
 pytestmark = pytest.mark.usefixtures("queue_backend")
 FINISHED = ("succeeded", "failed", "cancelled")

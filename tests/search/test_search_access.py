@@ -6,13 +6,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from conftest import Team, found, search_json
 from flask import Flask
 
 from casefile.auth.models import User
 from casefile.db import session_scope
 from casefile.search import services
 
+from search_support import Team, found, search_json
 from support import Account, Api, login
 
 

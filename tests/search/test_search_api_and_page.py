@@ -8,7 +8,6 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from conftest import Team
 from flask import Flask
 from flask.testing import FlaskClient
 
@@ -16,6 +15,7 @@ from casefile.api.core import OPERATIONS
 from casefile.api.schemas import ERROR, page_of
 from casefile.search.api import SEARCH_RESULT
 
+from search_support import Team
 from support import login, validate
 
 SCRIPT = '<script>alert("x")</script><img src=x onerror=alert(1)>'

@@ -7,11 +7,12 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 
-from conftest import Team, found
 from flask import Flask
 
 from casefile.db import session_scope
 from casefile.evidence.models import EvidenceItem
+
+from search_support import Team, found
 
 
 def pdf_of(*paragraphs: str) -> bytes:

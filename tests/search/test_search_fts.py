@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 from alembic import command
-from conftest import Team, found
 from flask import Flask
 from sqlalchemy import create_engine, delete, event, pool, select, text
 from sqlalchemy.dialects import sqlite
@@ -22,6 +21,8 @@ from casefile.db import get_database, session_scope
 from casefile.migrate import alembic_config
 from casefile.search.models import SearchDocument
 from casefile.search.services import Term, fts5_query_text, match_condition, parse_query, tsquery_text
+
+from search_support import Team, found
 
 
 def fts_mirrors_documents(app: Flask) -> int:

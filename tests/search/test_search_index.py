@@ -8,7 +8,6 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from conftest import Team, found, search_json
 from flask import Flask
 from sqlalchemy import delete, func, select
 
@@ -20,6 +19,7 @@ from casefile.search import services
 from casefile.search.indexer import reindex_all
 from casefile.search.models import SearchDocument
 
+from search_support import Team, found, search_json
 from support import Account
 
 

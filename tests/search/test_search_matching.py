@@ -8,12 +8,13 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from conftest import Team, found
 from flask import Flask
 from sqlalchemy import select
 
 from casefile.db import session_scope
 from casefile.search.models import SearchDocument
+
+from search_support import Team, found
 
 KANI = "محمد الكاني"
 HAFTAR = "خليفة حفتر"

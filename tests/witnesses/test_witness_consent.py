@@ -8,7 +8,6 @@ from datetime import date, timedelta
 from typing import Any
 
 import pytest
-from conftest import World, web_client
 from flask import Flask
 from sqlalchemy import func, select
 
@@ -18,6 +17,7 @@ from casefile.witnesses.models import ConsentPurpose, ConsentRecord, Witness
 from casefile.witnesses.services import current_consents
 
 from support import Api
+from witness_support import World, web_client
 
 PURPOSES = ["internal_analysis", "share_icc", "share_un", "share_sanctions", "publication"]
 TOMORROW = (date.today() + timedelta(days=1)).isoformat()

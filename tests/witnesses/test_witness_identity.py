@@ -13,7 +13,6 @@ from io import BytesIO
 from typing import Any
 
 import pytest
-from conftest import ARABIC, IDENTITY, NAME, PHONE, World, web_client
 from flask import Flask
 from sqlalchemy import func, select
 
@@ -23,6 +22,7 @@ from casefile.evidence.models import EvidenceItem
 from casefile.witnesses.models import Statement, Witness
 
 from support import Account, Api
+from witness_support import ARABIC, IDENTITY, NAME, PHONE, World, web_client
 
 # Opening the identity edit form is an explicit, recorded reveal (a POST).
 OPEN_EDIT = {"step": "open", "reason": "editing the identity"}

@@ -18,7 +18,6 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import pytest
-from conftest import ARABIC, NAME, PHONE, WitnessCase, finished, web_client
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
@@ -28,6 +27,7 @@ from casefile.custody.models import CustodyEntry
 from casefile.db import session_scope
 
 from support import PHOTOS
+from witness_support import ARABIC, NAME, PHONE, WitnessCase, finished, web_client
 
 ADDRESS = "Wadi Rabie farm road 17"
 NOTES = "Brother detained at Tarhouna prison; fears the Kaniyat"
@@ -146,7 +146,7 @@ def assert_bytes_clean(blob: bytes, where: str) -> None:
 
 def database_bytes(app: Flask, database_url: str) -> dict[str, bytes]:
     url = make_url(database_url)
-    # From the URL, not `from conftest import DB_KIND`: in a full run the name `conftest` may be another directory's.
+    # From the URL, not the root conftest's DB_KIND: in a full run the module name `conftest` is ambiguous.
     if url.get_backend_name() == "sqlite":
         path = Path(url.database or "")
         conn = sqlite3.connect(path)

@@ -9,7 +9,6 @@ from contextlib import contextmanager
 from io import BytesIO
 from typing import Any
 
-from conftest import ARABIC, NAME, PHONE, World, finished, web_client
 from flask import Flask
 from sqlalchemy import event, select
 
@@ -18,6 +17,7 @@ from casefile.db import session_scope
 from casefile.witnesses.schemas import WITNESS
 
 from support import Api, validate
+from witness_support import ARABIC, NAME, PHONE, World, finished, web_client
 
 
 def reveal_entries(app: Flask) -> list[CustodyEntry]:

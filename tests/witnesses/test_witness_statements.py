@@ -15,7 +15,6 @@ from io import BytesIO
 from typing import Any
 
 import pytest
-from conftest import ARABIC, NAME, PHONE, World, finished, web_client
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
@@ -31,6 +30,7 @@ from casefile.witnesses.crypto import key_fingerprint
 from casefile.witnesses.models import Statement, Witness
 
 from support import Account, Api
+from witness_support import ARABIC, NAME, PHONE, World, finished, web_client
 
 OLD_KEY = b"k" * 32  # the fixture's key (tests/conftest.py)
 INTERVIEWS = [
