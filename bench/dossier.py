@@ -7,8 +7,9 @@
 A throwaway instance (SQLite + local blob store) gets a user, a case with an incident and `--items` evidence
 items of `--item-size` random bytes each, every one ingested through `casefile.evidence.services.ingest`
 with a `store.writer()` filled 1 MiB at a time (classification "confidential", linked to the incident).
-`casefile.dossier.builder.build_dossier(app, case_id, user_id, "generic", "Benchmark", evidence_ids=all)` then
-runs in a fresh child process (after a 1-item warm-up build in another case, so lazy imports, the PDF fork
+The build is then submitted as the API submits it (`casefile.dossier.jobs.submit_build`, "generic", all items) and
+its job run as a worker thread runs it (`casefile.jobs.runner.run`: claim, access check, the build, success), in a
+fresh child process (after a 1-item warm-up build in another case, so lazy imports, the PDF fork
 server and font set-up are not counted), which measures its wall and CPU time and its peak RSS growth. The
 builder lays the PDF out in a worker process while it streams the evidence; that worker's figures come from the
 builder's log line, and its memory counts towards the target together with the build process's own.
@@ -75,10 +76,10 @@ def child() -> int:
     ru_maxrss of a child it forks and execs); waits for the job on stdin, builds a 1-item warm-up dossier,
     then times the real build and samples its memory.
 
-    Phase times come from the `progress` callback and from wrapping, in this process only (the application's
-    code is unchanged), references the builder module holds (`get_database`, first called when step 2 starts,
-    and the functions in WRAPPED) and the blob writer's `commit` (the ZIP's fsync and publication). The PDF
-    worker's pages, size, times and memory come from the builder's log record."""
+    Phase times come from wrapping, in this process only (the application's code is unchanged), references the
+    builder module holds (`get_database`, first called when step 2 starts, `_stream_evidence` and `_finish_bag`
+    at the phase boundaries, and the functions in WRAPPED) and the blob writer's `commit` (the ZIP's fsync and
+    publication). The PDF worker's pages, size, times and memory come from the builder's log record."""
     inherited = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     line = sys.stdin.readline()
     if not line.strip():
@@ -88,11 +89,16 @@ def child() -> int:
 
     import logging
 
-    from casefile import create_app
+    from casefile import components, create_app
+    from casefile.auth.models import User
+    from casefile.cases.models import Case
     from casefile.config import load_settings
     from casefile.db import session_scope
     from casefile.dossier import builder as builder_module
-    from casefile.dossier.models import Dossier
+    from casefile.dossier.jobs import submit_build
+    from casefile.dossier.models import Dossier, DossierStatus
+    from casefile.jobs import runner
+    from casefile.jobs.models import Job
     from casefile.storage.base import TempFileBlobWriter
 
     pid = os.getpid()
@@ -149,18 +155,40 @@ def child() -> int:
     for name in WRAPPED:
         wrap(name)
 
-    def progress(stage: str, n: int, total: int) -> None:
-        if stage == "evidence" and n == total:
-            mark("evidence")
-        elif stage == "package":
-            mark("documents")
+    original_stream, original_finish = builder_module._stream_evidence, builder_module._finish_bag
+
+    def marking_stream(*args: Any) -> Any:
+        result = original_stream(*args)
+        mark("evidence")  # every file is in the package
+        return result
+
+    def marking_finish(*args: Any) -> Any:
+        mark("documents")  # trails, dossier.json and the PDF are in: the manifests and the signature follow
+        return original_finish(*args)
+
+    builder_module._stream_evidence = marking_stream  # type: ignore[assignment]
+    builder_module._finish_bag = marking_finish  # type: ignore[assignment]
+
+    def build_as_job(build_case: uuid.UUID, title: str, evidence_ids: list[str]) -> uuid.UUID:
+        """Submit the build as the API does, and run its job as a worker thread does (runner.run: claim, access
+        check, the three steps, success); the queue's hand-over is not what is measured."""
+        with session_scope(app) as s:
+            dossier, submitted = submit_build(
+                s, s.get_one(Case, build_case), s.get_one(User, user_id), PROFILE, title, evidence_ids
+            )
+        runner.run(app, components.job_queue(app), submitted.id)
+        with session_scope(app) as s:
+            built, ran = s.get_one(Dossier, dossier.id), s.get_one(Job, submitted.id)
+            if built.status is not DossierStatus.READY:
+                raise RuntimeError(f"the build job ended {ran.state}: {ran.error}")
+        return dossier.id
 
     app = create_app(load_settings())  # CASEFILE_INSTANCE_PATH comes from the environment (instance_env)
     with app.app_context():
         # Warm-up: a 1-item dossier in another case (imports WeasyPrint, loads fonts and templates).
         rss_cold = proc_status_kib(pid, "VmRSS")
         started = time.perf_counter()
-        builder_module.build_dossier(app, warmup_case_id, user_id, PROFILE, "Warm-up", evidence_ids=job["warmup_ids"])
+        build_as_job(warmup_case_id, "Warm-up", job["warmup_ids"])
         warmup_s = time.perf_counter() - started
         rss_warm = proc_status_kib(pid, "VmRSS")
         marks.clear()
@@ -176,9 +204,7 @@ def child() -> int:
         sampler.start()
         cpu = time.process_time()
         started = time.perf_counter()
-        dossier_id = builder_module.build_dossier(
-            app, case_id, user_id, PROFILE, TITLE, evidence_ids=job["evidence_ids"], progress=progress
-        )
+        dossier_id = build_as_job(case_id, TITLE, job["evidence_ids"])
         ended = time.perf_counter()
         build_cpu = time.process_time() - cpu
         if "peak_kib" not in pdf_info:  # without it the worker's memory would silently go uncounted

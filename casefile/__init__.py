@@ -49,6 +49,7 @@ def load_job_handlers() -> None:
     """Each capability registers its job kinds (and schedules) in its own `jobs` module; jobs/ sits below the
     capabilities and never imports them, so the modules are imported here, in every web and worker process."""
     from casefile.custody import jobs as _custody  # noqa: F401
+    from casefile.dossier import jobs as _dossier  # noqa: F401
 
 
 def register_api(app: Flask) -> None:

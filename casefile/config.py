@@ -50,6 +50,9 @@ class Settings:
     checkpoint_minutes: float = 15.0  # 0: no scheduled checkpoints
     job_heartbeat_seconds: float = 10.0
     job_stale_seconds: float = 120.0
+    # A blob writer's temporary file (or S3 multipart upload) untouched for this long belongs to a process that
+    # died: swept at worker start and by fsck. Far above the longest pause of a slow field upload.
+    temp_max_age_seconds: float = 3600.0
     testing: bool = False
     csrf_enabled: bool = True
     # Deliberately not read from the environment: nothing outside code can weaken production's hashing.
@@ -151,5 +154,6 @@ def load_settings(env: dict[str, str] | None = None, **overrides: Any) -> Settin
         checkpoint_minutes=_number(env, "CASEFILE_CHECKPOINT_MINUTES", 15.0, minimum=0.0),
         job_heartbeat_seconds=_number(env, "CASEFILE_JOB_HEARTBEAT_SECONDS", 10.0, minimum=0.1),
         job_stale_seconds=_number(env, "CASEFILE_JOB_STALE_SECONDS", 120.0, minimum=1.0),
+        temp_max_age_seconds=_number(env, "CASEFILE_TEMP_MAX_AGE_SECONDS", 3600.0, minimum=0.0),
     )
     return settings.with_overrides(**overrides) if overrides else settings

@@ -153,3 +153,39 @@ def operation_for(app: Flask, method: str, path: str) -> Any:
     matches = [op for op in OPERATIONS if op.path == template and op.method == method.lower()]
     assert len(matches) == 1, f"{method} {template} is not declared exactly once in OPERATIONS"
     return matches[0]
+
+
+def run_queued_jobs(app: Flask) -> list[uuid.UUID]:
+    """Run every queued job in this process, one after another, as a worker thread would (casefile.jobs.runner.run:
+    claim, access check, handler, outcome), until none is left; the ids run. For tests of what a job does; the
+    tests of the queue itself (tests/jobs, the browser journeys) run real worker processes."""
+    from sqlalchemy import select
+
+    from casefile import components
+    from casefile.db import session_scope
+    from casefile.jobs import runner
+    from casefile.jobs.models import Job, JobState
+
+    ran: list[uuid.UUID] = []
+    with app.app_context():
+        while True:
+            with session_scope() as s:
+                job_id = s.scalar(
+                    select(Job.id).where(Job.state == JobState.QUEUED).order_by(Job.created_at, Job.id).limit(1)
+                )
+            if job_id is None or job_id in ran:
+                return ran
+            runner.run(app, components.job_queue(app), job_id)
+            ran.append(job_id)
+
+
+def build_dossier_now(api: Api, app: Flask, case_id: Any, body: dict[str, Any]) -> dict[str, Any]:
+    """POST /cases/{id}/dossiers (202, building), run the build job here, and the dossier as GET then shows it."""
+    response = api.post(f"/cases/{case_id}/dossiers", json=body)
+    assert response.status_code == 202, response.get_data(as_text=True)[:500]
+    accepted = response.get_json()
+    assert accepted["status"] == "building" and accepted["job"]["id"] == accepted["job_id"]
+    run_queued_jobs(app)
+    response = api.get(f"/dossiers/{accepted['id']}")
+    assert response.status_code == 200, response.get_data(as_text=True)[:500]
+    return response.get_json()

@@ -40,7 +40,7 @@ from PIL import Image
 from casefile.api.core import OPERATIONS
 from casefile.db import session_scope
 
-from support import Account, Api, login
+from support import Account, Api, login, run_queued_jobs
 
 SESSION_COOKIE = "casefile_session"
 API_PREFIX = "/api/v1"
@@ -434,9 +434,10 @@ def build_world(
         ),
         "an evidence link",
     )["id"]
-    ids["dossier"] = created(
-        api.post(f"/cases/{case}/dossiers", {"profile": "generic", "title": "Matrix dossier"}), "a dossier"
-    )["id"]
+    dossier = api.post(f"/cases/{case}/dossiers", {"profile": "generic", "title": "Matrix dossier"})
+    assert dossier.status_code == 202, dossier.get_data(as_text=True)[:300]
+    ids["dossier"] = dossier.get_json()["id"]
+    assert run_queued_jobs(app)  # built, so its download is there to be refused or allowed
     with app.app_context(), session_scope() as s:
         from casefile.auth.models import User
         from casefile.cases.models import Case

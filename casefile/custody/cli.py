@@ -9,7 +9,7 @@ from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import select
 
 from casefile.cases.models import Case
-from casefile.components import blob_store, instance_key
+from casefile.components import blob_store, instance_key, settings
 from casefile.custody.fsck import fsck
 from casefile.custody.jobs import submit_verification
 from casefile.custody.ledger import SYSTEM, head
@@ -88,8 +88,11 @@ def checkpoint_command() -> None:
 @click.option("--collect", is_flag=True, help="Delete blobs that no row references (never referenced ones).")
 def fsck_command(collect: bool) -> None:
     """Database ↔ blob store consistency. Exit 1 when a referenced file is missing."""
+    store = blob_store()
+    for name in store.sweep_partial(settings().temp_max_age_seconds):
+        click.echo(f"SWEPT {name} (left by a process that died while writing)")
     with session_scope() as s:
-        report = fsck(s, blob_store(), collect=collect)
+        report = fsck(s, store, collect=collect)
     for ern, role, sha256 in report.missing:
         click.echo(f"MISSING {ern} {role} blob {sha256}")
     for sha256 in report.orphans:

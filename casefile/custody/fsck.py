@@ -41,10 +41,13 @@ def fsck(session: Session, store: BlobStore, *, collect: bool = False) -> FsckRe
             referenced.add(preview)
             if not store.exists(preview):
                 report.missing.append((ern, "preview", preview))
-    for bag_name, sha256 in session.execute(select(Dossier.bag_name, Dossier.sha256)):
-        referenced.add(sha256)
-        if not store.exists(sha256):
-            report.missing.append((bag_name, "dossier", sha256))
+    stored = select(Dossier.bag_name, Dossier.sha256).where(Dossier.sha256.is_not(None))  # not while building
+    for bag_name, package in session.execute(stored):
+        if package is None:
+            continue
+        referenced.add(package)
+        if not store.exists(package):
+            report.missing.append((bag_name, "dossier", package))
     for sha256 in store.iter_hashes():
         if sha256 not in referenced:
             report.orphans.append(sha256)

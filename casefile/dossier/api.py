@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
-from flask import jsonify
+from flask import jsonify, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from sqlalchemy import select
 
-from casefile.api.core import created, fields_of, json_body, only_fields, paginate, route
+from casefile.api.core import fields_of, json_body, only_fields, paginate, route
 from casefile.api.schemas import UUID
 from casefile.auth.gate import Access, require_case, require_in_case
-from casefile.components import application
-from casefile.db import db_session, get_database
+from casefile.db import db_session
 from casefile.dossier import services
-from casefile.dossier.builder import build_dossier
+from casefile.dossier.jobs import submit_build
 from casefile.dossier.models import Dossier
-from casefile.dossier.schemas import DOSSIER, DOSSIER_CREATE, DOSSIER_PLAN
+from casefile.dossier.schemas import DOSSIER, DOSSIER_ACCEPTED, DOSSIER_CREATE, DOSSIER_PLAN
 from casefile.errors import ValidationFailed
+from casefile.jobs.api import one_job_json
 from casefile.web_downloads import send_download
 
 ID = [{"name": "id", "in": "path", "required": True, "schema": UUID}]
@@ -66,31 +66,26 @@ def preview_dossier(id: str) -> ResponseReturnValue:
 @route(
     "/cases/{id}/dossiers",
     "POST",
-    summary="Build a signed BagIt dossier for a recipient profile",
+    summary="Build a signed BagIt dossier for a recipient profile: answers at once with the dossier (building) "
+    "and the job that builds it; follow the job at GET /jobs/{id}, then download when the dossier is ready",
     tag="dossiers",
     request_schema=DOSSIER_CREATE,
-    response=DOSSIER,
-    status=201,
+    response=DOSSIER_ACCEPTED,
+    status=202,
     params=ID,
     errors=(401, 403, 404, 409, 422),
 )
 def create_dossier(id: str) -> ResponseReturnValue:
-    # The gate runs on the read session: the build commits in its own short transactions, and SQLite
-    # allows one writer, so the request must not be holding the write lock meanwhile.
-    with get_database().read_sessionmaker() as rs:
-        case = require_case(rs, current_user, id, Access.WRITE)
-        data = only_fields(json_body(), fields_of(DOSSIER_CREATE))
-        case_id = case.id
-    dossier_id = build_dossier(
-        application(),
-        case_id,
-        current_user.id,
-        data.get("profile"),
-        data.get("title"),
-        _evidence_ids(data),
-        language=data.get("language"),
+    s = db_session()
+    case = require_case(s, current_user, id, Access.WRITE)
+    data = only_fields(json_body(), fields_of(DOSSIER_CREATE))
+    dossier, job = submit_build(
+        s, case, current_user, data.get("profile"), data.get("title"), _evidence_ids(data), data.get("language")
     )
-    return created(services.dossier_json(db_session().get_one(Dossier, dossier_id)))
+    response = jsonify({**services.dossier_json(dossier), "job": one_job_json(job)})
+    response.status_code = 202
+    response.headers["Location"] = url_for("api.get_dossier", id=dossier.id)
+    return response
 
 
 @route(
@@ -108,10 +103,11 @@ def get_dossier(id: str) -> ResponseReturnValue:
 @route(
     "/dossiers/{id}/download",
     "GET",
-    summary="The dossier ZIP (recorded in the custody ledger)",
+    summary="The dossier ZIP (recorded in the custody ledger); 409 until the dossier is ready",
     tag="dossiers",
     response={"type": "string", "format": "binary", "x-content-type": "application/octet-stream"},
     params=ID,
+    errors=(401, 404, 409),
 )
 def download_dossier(id: str) -> ResponseReturnValue:
     s = db_session()

@@ -1,13 +1,18 @@
 """Building a referral dossier: a ZIP holding one signed BagIt bag.
 
-Three steps, each its own transaction, because a large dossier takes a while and SQLite has one writer:
+A build is a background job (casefile/dossier/jobs.py): `prepare_build` checks the request and records the dossier
+as `building` in the request's transaction; the job then runs `build_dossier`, in three steps, each its own
+transaction, because a large dossier takes a while and SQLite has one writer:
 1. record an `exported` custody entry for every included item and sign a checkpoint over the ledger
-   (short write);
+   (short write; once: a retried attempt reuses them);
 2. stream the bag into the blob store from one read snapshot: evidence files, custody trails with Merkle
    inclusion proofs against that checkpoint, dossier.json, dossier.pdf, manifests (SHA-256 and SHA-512), the
    tag manifests and the Ed25519 signature over tagmanifest-sha256.txt (no write lock held); the PDF is laid
    out in a worker process while the evidence files stream, the two costs of a large dossier;
-3. record the dossier and its SHA-256, and a case-level `exported` entry naming it (short write).
+3. mark the dossier ready with its SHA-256, and a case-level `exported` entry naming it, in the transaction that
+   marks the job succeeded (short write).
+A build that ends without a dossier (failed for good, cancelled) is marked failed by the job's end hook, with a
+ledger note naming it if step 1 had written its entries (`record_failed_build`).
 Memory stays flat: files are streamed through the hashers into the ZIP, and the ZIP into the store.
 """
 
@@ -18,12 +23,12 @@ import importlib.resources
 import logging
 import uuid
 import zipfile
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any, BinaryIO, cast
+from typing import IO, Any, BinaryIO, Protocol, cast
 
 from flask import Flask
 from sqlalchemy import select
@@ -58,10 +63,10 @@ from casefile.dossier.document import (
     TrailFile,
     TreeHeadRecord,
 )
-from casefile.dossier.models import Dossier
-from casefile.dossier.planner import plan_dossier
+from casefile.dossier.models import Dossier, DossierStatus
+from casefile.dossier.planner import plan_dossier, witnesses_by_item
 from casefile.dossier.profiles import Profile, load_profiles
-from casefile.errors import CasefileError, Conflict, ValidationFailed
+from casefile.errors import Conflict, ValidationFailed
 from casefile.evidence.models import EvidenceItem
 from casefile.evidence.services import download_name
 from casefile.legal import services as legal
@@ -74,7 +79,6 @@ from casefile.workers import worker_context
 log = logging.getLogger(__name__)
 
 DOSSIER_LANGUAGES = ("en", "ar")
-ProgressFn = Callable[[str, int, int], None]
 
 
 def get_profile(code: Any) -> Profile:
@@ -147,164 +151,219 @@ def _manifest(hashes: dict[str, str]) -> bytes:
     return "".join(f"{digest}  {path}\n" for path, digest in sorted(hashes.items())).encode()
 
 
-def build_dossier(
-    app: Flask,
-    case_id: uuid.UUID,
-    user_id: uuid.UUID,
+@dataclass(frozen=True)
+class BuildSpec:
+    """What the build job needs beyond the dossier's row (its parameters, JSON)."""
+
+    dossier_id: str
+    evidence_ids: list[str] | None
+    language: str
+
+    def to_params(self) -> dict[str, Any]:
+        return {"dossier_id": self.dossier_id, "evidence_ids": self.evidence_ids, "language": self.language}
+
+    @classmethod
+    def from_params(cls, params: dict[str, Any]) -> BuildSpec:
+        return cls(str(params["dossier_id"]), params.get("evidence_ids"), str(params.get("language") or "en"))
+
+
+class BuildHooks(Protocol):
+    """What the build asks of whoever runs it (the job's context): progress, and ownership of the run."""
+
+    def progress(self, done: int, total: int | None = None, message: str = "") -> None: ...
+
+    def still_own(self, session: Session) -> None:
+        """Raise unless this run still owns its job (checked inside the step-1 transaction)."""
+
+    def succeed(self, session: Session, result: dict[str, Any] | None = None) -> None: ...
+
+
+def prepare_build(
+    session: Session,
+    case: Case,
+    user: User,
     profile_code: Any,
     title: Any,
     evidence_ids: Sequence[Any] | None = None,
-    progress: ProgressFn | None = None,
     language: Any = None,
-) -> uuid.UUID:
-    """Build, store and record a dossier; returns its id. Raises ValidationFailed before anything is written
-    when the profile is unknown or nothing may be included."""
+) -> tuple[Dossier, BuildSpec]:
+    """Check a build request and record its dossier (status `building`, flushed): everything that can be known
+    wrong before any work (unknown profile, bad title or language, unknown items, nothing includable) is refused
+    here, with nothing written. The build itself is the job's (`build_dossier`)."""
     profile = get_profile(profile_code)
     title_text = clean_text(title, "title", max_length=300) or profile.title
     language = language or profile.language
     if language not in DOSSIER_LANGUAGES:
         raise ValidationFailed(f"Dossier language must be one of: {', '.join(DOSSIER_LANGUAGES)}.", field="language")
+    plan = plan_dossier(session, case, profile, evidence_ids)
+    if not plan.included:
+        raise ValidationFailed("Nothing may be included in this dossier under this profile.", field="evidence_ids")
     dossier_id = uuid.uuid4()
+    dossier = Dossier(
+        id=dossier_id,
+        case_id=case.id,
+        status=DossierStatus.BUILDING,
+        profile=profile.code,
+        title=title_text,
+        bag_name=f"{case.reference}-dossier-{str(dossier_id)[:8]}",
+        created_by_id=user.id,
+        included=[],
+        excluded=[],
+    )
+    session.add(dossier)
+    session.flush()
+    # The items the request chose (as checked ids), or None for the default selection at build time.
+    considered = [*plan.included, *(item for item, _reasons in plan.excluded)]
+    chosen = None if evidence_ids is None else [str(item.id) for item in considered]
+    return dossier, BuildSpec(dossier_id=str(dossier_id), evidence_ids=chosen, language=language)
+
+
+def build_dossier(app: Flask, spec: BuildSpec, hooks: BuildHooks) -> uuid.UUID:
+    """Build, sign and store a dossier recorded by `prepare_build`, in three steps (module docstring).
+
+    Retry-safe: step 1 runs once (a retried attempt finds the dossier's checkpoint and reuses its `exported`
+    entries); step 3 commits the dossier as ready together with the job's success. An attempt killed anywhere in
+    between leaves the dossier `building` for the next attempt, or, with none left, for the job's end hook to
+    mark failed and note in the ledger (`record_failed_build`)."""
+    dossier_id = uuid.UUID(spec.dossier_id)
     store = components.blob_store(app)
     key = components.instance_key(app)
     settings = components.settings(app)
 
-    # 1. Exported entries and the signed checkpoint that covers them.
+    # 1. Exported entries and the signed checkpoint that covers them: once.
     with session_scope(app) as s:
-        case = s.get(Case, case_id)
-        user = s.get(User, user_id)
-        if case is None or user is None:
-            raise ValidationFailed("Not found.")
-        plan = plan_dossier(s, case, profile, evidence_ids)
-        if not plan.included:
-            raise ValidationFailed("Nothing may be included in this dossier under this profile.", field="evidence_ids")
-        for item in plan.included:
-            record_custody(
-                s,
-                actor=user,
-                action=Action.EXPORTED,
-                case_id=case.id,
-                evidence_id=item.id,
-                sha256=item.sha256,
-                details={"dossier": str(dossier_id), "profile": profile.code},
-            )
-        checkpoint = create_checkpoint(s, key, f"dossier {dossier_id}")
-        checkpoint_id = checkpoint.id
-        included_ids = [i.id for i in plan.included]
-        witness_codes = {item_id: w.code for item_id, w in plan.witnesses.items()}
-        excluded = [{"ern": i.ern, "title": i.title, "reasons": reasons} for i, reasons in plan.excluded]
-        user_email = user.email
+        dossier = s.get(Dossier, dossier_id, with_for_update=True)
+        if dossier is None or dossier.status is not DossierStatus.BUILDING:
+            raise Conflict("This dossier is not being built any more.")
+        profile = get_profile(dossier.profile)
+        if dossier.checkpoint_id is None:
+            hooks.still_own(s)
+            case = s.get_one(Case, dossier.case_id)
+            user = s.get(User, dossier.created_by_id) if dossier.created_by_id is not None else None
+            if user is None:
+                raise ValidationFailed("The user who asked for this dossier no longer exists.")
+            plan = plan_dossier(s, case, profile, spec.evidence_ids)
+            if not plan.included:
+                raise ValidationFailed("Nothing may be included in this dossier under this profile any more.")
+            for item in plan.included:
+                record_custody(
+                    s,
+                    actor=user,
+                    action=Action.EXPORTED,
+                    case_id=case.id,
+                    evidence_id=item.id,
+                    sha256=item.sha256,
+                    details={"dossier": str(dossier_id), "profile": profile.code},
+                )
+            checkpoint = create_checkpoint(s, key, f"dossier {dossier_id}")
+            dossier.checkpoint_id = checkpoint.id
+            dossier.tree_size = checkpoint.tree_size
+            dossier.included = [{"ern": i.ern, "sha256": i.sha256} for i in plan.included]
+            dossier.excluded = [
+                {"ern": i.ern, "title": i.title, "reasons": reasons, "withheld": i.id not in plan.unselected}
+                for i, reasons in plan.excluded
+            ]
+        checkpoint_id = dossier.checkpoint_id
+        title_text, bag_name = dossier.title, dossier.bag_name
+        included_erns = [entry["ern"] for entry in dossier.included]
+        # Kept out by the recipient's rules (not merely outside the default selection): counted in the dossier.
+        withheld_count = sum(1 for entry in dossier.excluded if entry.get("withheld", True))
+        user_email = dossier_creator_email(s, dossier)
 
     # 2. The bag, from one read snapshot.
-    try:
-        with get_database(app).read_sessionmaker() as rs, store.writer() as writer:
-            case = rs.get(Case, case_id)
-            signed = rs.get(Checkpoint, checkpoint_id)
-            assert case is not None and signed is not None  # noqa: S101 - written in step 1 of this build
-            checkpoint = signed
-            bag_name = f"{case.reference}-dossier-{str(dossier_id)[:8]}"
-            items = list(
-                rs.scalars(select(EvidenceItem).where(EvidenceItem.id.in_(included_ids)).order_by(EvidenceItem.number))
-            )
-            sth = SignedTreeHead(
-                checkpoint.tree_size,
-                checkpoint.root_hash,
-                checkpoint.timestamp,
-                checkpoint.signature,
-                checkpoint.key_id,
-            )
-            names = {item.id: f"evidence/{download_name(item)}" for item in items}
-            trails = _trails(rs, items, checkpoint.tree_size)
-            document = assemble_document(
-                rs,
-                case,
-                items,
-                witness_codes,
-                profile,
-                DossierRecord(
-                    id=str(dossier_id),
-                    title=title_text,
-                    generated_at=datetime.now(UTC).isoformat(),
-                    generated_by=user_email,
-                    organisation=settings.organisation,
-                    profile=cast("ProfileRecord", profile.to_dict()),
-                ),
-                names,
-                sth,
-                key_id(key.private),
-                trails,
-                plan.withheld_count,  # not the items the default selection merely left out
-            )
-            html = _pdf_html(document, rs, case, [i.id for i in items], language)
-            # _Stream is file-like for writing only (no seek), which is what makes zipfile stream.
-            with zipfile.ZipFile(cast("IO[bytes]", _Stream(writer)), "w", allowZip64=True) as zf:
-                bag = BagWriter(zf, bag_name, {}, {})
-                # The PDF is laid out in a worker process while this one streams the evidence files: the two costs
-                # of a large dossier, one CPU-bound in Python (WeasyPrint), the other reading, hashing and writing.
-                # A thread would not do: the layout holds the GIL, and the stream would wait for it on every chunk.
-                # The PDF needs only what the database holds (each item's SHA-256 at ingest); the stream checks
-                # every file against it, and a mismatch fails the whole build.
-                from casefile.dossier.pdf import html_to_pdf  # WeasyPrint: imported when a dossier is built
-
-                pool = ProcessPoolExecutor(max_workers=1, mp_context=worker_context())
-                try:
-                    rendering = pool.submit(html_to_pdf, html)
-                    sha512 = _stream_evidence(bag, store, items, names, progress)
-                    pdf = rendering.result()
-                finally:
-                    # After a failure the PDF is not waited for: the worker finishes on its own and exits.
-                    pool.shutdown(wait=False, cancel_futures=True)
-                log.info(
-                    "dossier %s: PDF of %d pages, %d bytes, laid out in %.2f s, written in %.2f s; "
-                    "worker RSS %d KiB, peak %d KiB",
-                    dossier_id,
-                    pdf.pages,
-                    len(pdf.data),
-                    pdf.layout_seconds,
-                    pdf.seconds,
-                    pdf.rss_start_kib,
-                    pdf.peak_rss_kib,
-                )
-                for entry, item in zip(document["evidence"], items, strict=True):
-                    entry["sha512"] = sha512[item.id]
-                for item in items:
-                    body = TrailFile(ern=item.ern, sha256=item.sha256, entries=trails[item.ern])
-                    bag.payload(f"custody/{item.ern}.json", [_json(body)], compress=True)
-                bag.payload("custody/tree-head.json", [_json(sth.to_dict())], compress=True)
-                bag.payload("dossier.json", [_json(document)], compress=True)
-                bag.payload("dossier.pdf", [pdf.data])
-                if progress:
-                    progress("package", len(items), len(items))
-                _finish_bag(bag, key, profile, dossier_id, checkpoint.tree_size, settings.organisation)
-            sha256 = writer.commit()
-            size = writer.size
-    except Exception as error:
-        # Step 1 recorded each item as exported in this dossier: the ledger must also say it was never made.
-        _record_failed_build(app, case_id, user_id, dossier_id, profile.code, error)
-        raise
-
-    # 3. The record of what was built.
-    with session_scope(app) as s:
-        dossier = Dossier(
-            id=dossier_id,
-            case_id=case_id,
-            profile=profile.code,
-            title=title_text,
-            bag_name=bag_name,
-            sha256=sha256,
-            size=size,
-            tree_size=sth.tree_size,
-            created_by_id=user_id,
-            included=[{"ern": i.ern, "sha256": i.sha256} for i in items],
-            excluded=excluded,
+    with get_database(app).read_sessionmaker() as rs, store.writer() as writer:
+        case = rs.get_one(Case, dossier.case_id)
+        checkpoint = rs.get_one(Checkpoint, checkpoint_id)
+        items = list(
+            rs.scalars(select(EvidenceItem).where(EvidenceItem.ern.in_(included_erns)).order_by(EvidenceItem.number))
         )
-        s.add(dossier)
-        s.flush()
+        witness_codes = {item_id: w.code for item_id, w in witnesses_by_item(rs, items).items()}
+        total = len(items) + 2  # every file streamed, then the PDF, then the package
+        hooks.progress(0, total, "Streaming the evidence files")
+        sth = SignedTreeHead(
+            checkpoint.tree_size,
+            checkpoint.root_hash,
+            checkpoint.timestamp,
+            checkpoint.signature,
+            checkpoint.key_id,
+        )
+        names = {item.id: f"evidence/{download_name(item)}" for item in items}
+        trails = _trails(rs, items, checkpoint.tree_size)
+        document = assemble_document(
+            rs,
+            case,
+            items,
+            witness_codes,
+            profile,
+            DossierRecord(
+                id=str(dossier_id),
+                title=title_text,
+                generated_at=datetime.now(UTC).isoformat(),
+                generated_by=user_email,
+                organisation=settings.organisation,
+                profile=cast("ProfileRecord", profile.to_dict()),
+            ),
+            names,
+            sth,
+            key_id(key.private),
+            trails,
+            withheld_count,
+        )
+        html = _pdf_html(document, rs, case, [i.id for i in items], spec.language)
+        # _Stream is file-like for writing only (no seek), which is what makes zipfile stream.
+        with zipfile.ZipFile(cast("IO[bytes]", _Stream(writer)), "w", allowZip64=True) as zf:
+            bag = BagWriter(zf, bag_name, {}, {})
+            # The PDF is laid out in a worker process while this one streams the evidence files: the two costs
+            # of a large dossier, one CPU-bound in Python (WeasyPrint), the other reading, hashing and writing.
+            # A thread would not do: the layout holds the GIL, and the stream would wait for it on every chunk.
+            # The PDF needs only what the database holds (each item's SHA-256 at ingest); the stream checks
+            # every file against it, and a mismatch fails the whole build.
+            from casefile.dossier.pdf import html_to_pdf  # WeasyPrint: imported when a dossier is built
+
+            pool = ProcessPoolExecutor(max_workers=1, mp_context=worker_context())
+            try:
+                rendering = pool.submit(html_to_pdf, html)
+                sha512 = _stream_evidence(bag, store, items, names, hooks, total)
+                hooks.progress(len(items), total, "Laying out the PDF")
+                pdf = rendering.result()
+            finally:
+                # After a failure the PDF is not waited for: the worker finishes on its own and exits.
+                pool.shutdown(wait=False, cancel_futures=True)
+            log.info(
+                "dossier %s: PDF of %d pages, %d bytes, laid out in %.2f s, written in %.2f s; "
+                "worker RSS %d KiB, peak %d KiB",
+                dossier_id,
+                pdf.pages,
+                len(pdf.data),
+                pdf.layout_seconds,
+                pdf.seconds,
+                pdf.rss_start_kib,
+                pdf.peak_rss_kib,
+            )
+            hooks.progress(len(items) + 1, total, "Signing and storing the package")
+            for entry, item in zip(document["evidence"], items, strict=True):
+                entry["sha512"] = sha512[item.id]
+            for item in items:
+                body = TrailFile(ern=item.ern, sha256=item.sha256, entries=trails[item.ern])
+                bag.payload(f"custody/{item.ern}.json", [_json(body)], compress=True)
+            bag.payload("custody/tree-head.json", [_json(sth.to_dict())], compress=True)
+            bag.payload("dossier.json", [_json(document)], compress=True)
+            bag.payload("dossier.pdf", [pdf.data])
+            _finish_bag(bag, key, profile, dossier_id, checkpoint.tree_size, settings.organisation)
+        sha256 = writer.commit()
+        size = writer.size
+
+    # 3. The dossier is ready, with its case-level `exported` entry, in the transaction of the job's success.
+    with session_scope(app) as s:
+        dossier = s.get_one(Dossier, dossier_id, with_for_update=True)
+        dossier.status = DossierStatus.READY
+        dossier.sha256 = sha256
+        dossier.size = size
         record_custody(
             s,
-            actor=s.get(User, user_id),
+            actor=s.get(User, dossier.created_by_id) if dossier.created_by_id is not None else None,
             action=Action.EXPORTED,
-            case_id=case_id,
+            case_id=dossier.case_id,
             details={
                 "dossier": str(dossier_id),
                 "profile": profile.code,
@@ -312,20 +371,29 @@ def build_dossier(
                 "items": len(items),
             },
         )
+        hooks.succeed(s, {"dossier_id": str(dossier_id), "sha256": sha256, "size": size, "items": len(items)})
     return dossier_id
 
 
-def _record_failed_build(
-    app: Flask, case_id: uuid.UUID, user_id: uuid.UUID, dossier_id: uuid.UUID, profile: str, error: Exception
-) -> None:
-    reason = error.message if isinstance(error, CasefileError) else type(error).__name__
-    with session_scope(app) as s:
+def dossier_creator_email(session: Session, dossier: Dossier) -> str:
+    user = session.get(User, dossier.created_by_id) if dossier.created_by_id is not None else None
+    return user.email if user is not None else ""
+
+
+def record_failed_build(session: Session, dossier: Dossier, reason: str) -> None:
+    """A build that will not finish: the dossier is failed with its reason and, if its `exported` entries were
+    written, a ledger note says that dossier was never made, so no entry claims an export that did not happen."""
+    if dossier.status is not DossierStatus.BUILDING:
+        return
+    dossier.status = DossierStatus.FAILED
+    dossier.error = reason
+    if dossier.checkpoint_id is not None:
         record_custody(
-            s,
-            actor=s.get(User, user_id),
+            session,
+            actor=session.get(User, dossier.created_by_id) if dossier.created_by_id is not None else None,
             action=Action.NOTE,
-            case_id=case_id,
-            details={"dossier": str(dossier_id), "profile": profile, "build_failed": reason},
+            case_id=dossier.case_id,
+            details={"dossier": str(dossier.id), "profile": dossier.profile, "build_failed": reason},
         )
 
 
@@ -334,7 +402,8 @@ def _stream_evidence(
     store: BlobStore,
     items: Sequence[EvidenceItem],
     names: dict[uuid.UUID, str],
-    progress: ProgressFn | None,
+    hooks: BuildHooks,
+    total: int,
 ) -> dict[uuid.UUID, str]:
     """Every item's file into the bag, checked against its SHA-256 at ingest; returns the SHA-512s."""
     sha512s: dict[uuid.UUID, str] = {}
@@ -342,8 +411,7 @@ def _stream_evidence(
         sha256, sha512s[item.id] = bag.payload(names[item.id], _chunks(store.open(item.sha256)), item.size)
         if sha256 != item.sha256:
             raise Conflict(f"{item.ern}: the stored file no longer matches its SHA-256; run custody verify.")
-        if progress:
-            progress("evidence", n, len(items))
+        hooks.progress(n, total, "Streaming the evidence files")
     return sha512s
 
 

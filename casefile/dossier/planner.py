@@ -45,7 +45,7 @@ class Plan:
         return sum(1 for item, _reasons in self.excluded if item.id not in self.unselected)
 
 
-def _witnesses_by_item(session: Session, items: Sequence[EvidenceItem]) -> dict[uuid.UUID, Witness]:
+def witnesses_by_item(session: Session, items: Sequence[EvidenceItem]) -> dict[uuid.UUID, Witness]:
     """The witness behind each item: its own statement, or the statement it was derived from."""
     by_id = {i.id: i for i in items}
     roots: dict[uuid.UUID, uuid.UUID] = {}
@@ -128,7 +128,7 @@ def plan_dossier(session: Session, case: Case, profile: Profile, evidence_ids: S
         items, unselected = _every_item(session, case)
     else:
         items, unselected = chosen_items(session, case, evidence_ids), set()
-    witnesses = _witnesses_by_item(session, items)
+    witnesses = witnesses_by_item(session, items)
     plan = Plan(profile, witnesses=witnesses, unselected=unselected)
     for item in items:
         reasons = []

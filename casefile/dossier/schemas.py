@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
-from casefile.api.schemas import DATETIME, UUID, obj, string
+from casefile.api.schemas import DATETIME, UUID, enum_of, nullable, obj, string
+from casefile.dossier.models import DossierStatus
+from casefile.jobs.schemas import JOB
 
 # -- dossiers ----------------------------------------------------------------------------------------
 _ITEM_REF = {"type": "object", "properties": {"ern": string(), "sha256": string()}, "required": ["ern", "sha256"]}
 
 _EXCLUDED = {
     "type": "object",
-    "properties": {"ern": string(), "title": string(), "reasons": {"type": "array", "items": string()}},
+    "properties": {
+        "ern": string(),
+        "title": string(),
+        "reasons": {"type": "array", "items": string()},
+        "withheld": {
+            "type": "boolean",
+            "description": "kept out by the profile's rules (classification, consent), not merely outside the "
+            "default selection",
+        },
+    },
     "required": ["ern", "title", "reasons"],
 }
 
@@ -17,17 +28,27 @@ DOSSIER = obj(
     {
         "id": UUID,
         "case_id": UUID,
+        "status": {
+            **enum_of(DossierStatus),
+            "description": "building: its job is queued or running (follow `job_id` at GET /jobs/{id}); ready: "
+            "may be downloaded; failed: `error` says why",
+        },
         "profile": string(),
         "title": string(),
         "bag_name": string(),
-        "sha256": string(pattern="^[0-9a-f]{64}$"),
-        "size": {"type": "integer"},
-        "tree_size": {"type": "integer"},
+        "sha256": nullable(string(pattern="^[0-9a-f]{64}$")),
+        "size": nullable({"type": "integer"}),
+        "tree_size": nullable({"type": "integer"}),
         "included": {"type": "array", "items": _ITEM_REF},
         "excluded": {"type": "array", "items": _EXCLUDED},
+        "job_id": nullable(UUID),
+        "error": nullable(string()),
         "created_at": DATETIME,
     }
 )
+
+# The answer to a build request (202): the dossier, building, and the job that builds it.
+DOSSIER_ACCEPTED = obj({**DOSSIER["properties"], "job": JOB})
 
 DOSSIER_CREATE = {
     "type": "object",

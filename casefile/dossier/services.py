@@ -11,9 +11,10 @@ from casefile.cases.models import Case
 from casefile.custody.actions import Action
 from casefile.custody.ledger import record_custody
 from casefile.dossier.builder import get_profile
-from casefile.dossier.models import Dossier
+from casefile.dossier.models import Dossier, DossierStatus
 from casefile.dossier.planner import Plan, plan_dossier
 from casefile.downloads import Download
+from casefile.errors import Conflict
 
 
 def preview(session: Session, case: Case, profile_code: Any, evidence_ids: list[Any] | None) -> Plan:
@@ -22,7 +23,11 @@ def preview(session: Session, case: Case, profile_code: Any, evidence_ids: list[
 
 
 def dossier_download(session: Session, dossier: Dossier, user: User) -> Download:
-    """The dossier ZIP, after its `downloaded` custody entry (pages and API alike)."""
+    """The dossier ZIP, after its `downloaded` custody entry (pages and API alike); 409 until it is ready."""
+    if dossier.status is not DossierStatus.READY or dossier.sha256 is None or dossier.size is None:
+        if dossier.status is DossierStatus.FAILED:
+            raise Conflict("This dossier could not be built, so there is nothing to download.")
+        raise Conflict("This dossier is still being built; download it once it is ready.")
     record_custody(
         session,
         actor=user,
@@ -37,6 +42,7 @@ def dossier_json(dossier: Dossier) -> dict[str, Any]:
     return {
         "id": str(dossier.id),
         "case_id": str(dossier.case_id),
+        "status": dossier.status.value,
         "profile": dossier.profile,
         "title": dossier.title,
         "bag_name": dossier.bag_name,
@@ -45,6 +51,8 @@ def dossier_json(dossier: Dossier) -> dict[str, Any]:
         "tree_size": dossier.tree_size,
         "included": dossier.included,
         "excluded": dossier.excluded,
+        "job_id": str(dossier.job_id) if dossier.job_id else None,
+        "error": dossier.error,
         "created_at": dossier.created_at.isoformat(),
     }
 

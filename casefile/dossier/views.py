@@ -4,7 +4,6 @@ excluded and why; build; download. Past dossiers are listed with their SHA-256."
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -16,15 +15,16 @@ from wtforms.validators import Length
 from casefile.auth.gate import Access, require_case, require_in_case
 from casefile.cases.models import Case
 from casefile.cases.views import case_context
-from casefile.components import application
-from casefile.db import db_session, get_database
+from casefile.db import db_session
 from casefile.dossier import services
-from casefile.dossier.builder import build_dossier, dossiers_of
+from casefile.dossier.builder import dossiers_of
+from casefile.dossier.jobs import submit_build
 from casefile.dossier.models import Dossier
 from casefile.dossier.planner import default_selection
 from casefile.dossier.profiles import load_profiles
 from casefile.errors import CasefileError
 from casefile.evidence.models import EvidenceItem
+from casefile.jobs.models import Job
 from casefile.web_downloads import send_download
 
 bp = Blueprint("dossiers", __name__)
@@ -93,38 +93,38 @@ def preview(case_id: str) -> str | tuple[str, int]:
 
 @bp.post("/cases/<case_id>/dossiers")
 def build(case_id: str) -> Response:
-    # The gate uses the read session: the build commits in its own short transactions (see builder).
-    with get_database().read_sessionmaker() as rs:
-        case = require_case(rs, current_user, case_id, Access.WRITE)
-        case_id_value = case.id
+    s = db_session()
+    case = require_case(s, current_user, case_id, Access.WRITE)
     form = DossierForm()
     form.profile.choices = [SelectChoice(p.code, p.title) for p in load_profiles().values()]
     if not form.validate_on_submit():
         abort(400)
     try:
-        dossier_id = build_dossier(
-            application(),
-            case_id_value,
-            current_user.id,
+        dossier, _job = submit_build(
+            s,
+            case,
+            current_user,
             form.profile.data,
             form.title.data,
             request.form.getlist("evidence_ids"),
-            language=form.language.data or None,
+            form.language.data or None,
         )
     except CasefileError as error:
         flash(error.message, "error")
-        return redirect(url_for("dossiers.list_dossiers", case_id=case_id_value))
-    flash(_("Dossier built and signed."), "info")
-    return redirect(url_for("dossiers.show", dossier_id=dossier_id))
+        return redirect(url_for("dossiers.list_dossiers", case_id=case.id))
+    # The dossier's page follows the build live and offers the download once it is ready.
+    return redirect(url_for("dossiers.show", dossier_id=dossier.id))
 
 
 @bp.get("/dossiers/<dossier_id>")
 def show(dossier_id: str) -> str:
     s = db_session()
     dossier = require_in_case(s, current_user, Dossier, dossier_id)
+    job = s.get(Job, dossier.job_id) if dossier.job_id is not None else None
     return render_template(
         "dossier/dossier.html",
         dossier=dossier,
+        job=job,
         profile=load_profiles().get(dossier.profile),
         **case_context(dossier.case),
     )

@@ -50,6 +50,7 @@ def worker_command(workers: int, modules: tuple[str, ...]) -> None:
     queue = components.job_queue(app)
     counts = reclaim(app, queue)
     resent = resend_forgotten(app, queue)
+    swept = components.blob_store(app).sweep_partial(components.settings(app).temp_max_age_seconds)
     kinds = ", ".join(sorted(registry.kinds())) or "none"
     click.echo(
         f"Worker: {workers} thread(s) on {queue.url.split('@')[-1]} (queue {queue.name!r}); job kinds: {kinds}.",
@@ -61,6 +62,8 @@ def worker_command(workers: int, modules: tuple[str, ...]) -> None:
             f"{counts['cancelled']} cancelled; {resent} forgotten job(s) sent again.",
             err=True,
         )
+    if swept:
+        click.echo(f"Removed {len(swept)} temporary file(s) left by processes that died while writing.", err=True)
     consumer = queue.consumer(workers, shutdown_timeout=SHUTDOWN_SECONDS)
     try:
         consumer.run()

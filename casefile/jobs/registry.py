@@ -18,10 +18,16 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from casefile.config import Settings
+    from casefile.jobs.models import Job
     from casefile.jobs.runner import JobContext
 
 # A handler does the work and returns the job's result (JSON-serialisable, small) or None.
 Handler = Callable[["JobContext"], dict[str, Any] | None]
+# Called when a job ends without succeeding (failed for good, or cancelled), in the same transaction that records
+# it, with the job's row as it now stands (state, error): what the kind must undo or say about work it left
+# unfinished (a dossier that will not be built). Whoever ends the job calls it: the runner, the reclaim of a
+# killed worker's job, a cancellation.
+EndHook = Callable[["Session", "Job"], None]
 
 
 @dataclass(frozen=True)
@@ -35,6 +41,7 @@ class JobKind:
     label: object = None  # shown in lists (through str()); a (lazy) translatable string
     # A template showing a finished job's result on its page (given `result`); without one, the result's fields.
     result_template: str | None = None
+    on_end: EndHook | None = None
 
     @property
     def title(self) -> str:
@@ -65,6 +72,7 @@ def register(
     max_attempts: int = 3,
     label: object = None,
     result_template: str | None = None,
+    on_end: EndHook | None = None,
 ) -> JobKind:
     """Declare a job kind. Registering the same handler again is a no-op (modules may be imported twice in
     tests); another handler under a taken name is a programming error."""
@@ -77,7 +85,7 @@ def register(
         if existing.handler is not handler:
             raise ValueError(f"job kind {kind!r} is registered already with another handler")
         return existing
-    spec = JobKind(kind, handler, access, max_attempts, label, result_template)
+    spec = JobKind(kind, handler, access, max_attempts, label, result_template, on_end)
     _KINDS[kind] = spec
     return spec
 

@@ -46,7 +46,7 @@ from casefile.db import session_scope, utcnow
 from casefile.errors import CasefileError
 from casefile.jobs import registry
 from casefile.jobs.models import ERROR_LENGTH, MESSAGE_LENGTH, Job, JobState
-from casefile.jobs.services import enqueue_after_commit, submit, updated
+from casefile.jobs.services import ended_unsuccessfully, enqueue_after_commit, submit, updated
 
 if TYPE_CHECKING:
     from flask import Flask
@@ -147,6 +147,14 @@ class JobContext:
             self._touch(progress_done=max(done, 0), progress_total=total, progress_message=message[:MESSAGE_LENGTH])
             self.check()
 
+    def still_own(self, session: Session) -> None:
+        """Inside the handler's transaction, make its commit conditional on this run still owning the job: the job
+        row is updated under the fence (and so locked until that transaction ends), or JobLost is raised. For
+        effects that must be written once before `succeed` (a dossier's `exported` entries)."""
+        self.check()
+        if not updated(session, update(Job).where(*self.fence()).values(heartbeat_at=utcnow())):
+            raise JobLost(f"job {self.job_id} is no longer this worker's")
+
     def succeed(self, session: Session, result: dict[str, Any] | None = None) -> None:
         """Mark the job succeeded inside the handler's own transaction, the one that commits its effects: both
         are kept or neither is, so a retry never repeats what an earlier attempt committed."""
@@ -158,6 +166,8 @@ class JobContext:
             .where(*self.fence())
             .values(
                 state=JobState.SUCCEEDED,
+                # All of it is done, whatever the last progress report said.
+                progress_done=func.coalesce(Job.progress_total, Job.progress_done),
                 result=_bounded(result),
                 error=None,
                 finished_at=now,
@@ -250,6 +260,8 @@ def _claim(app: Flask, job_id: uuid.UUID) -> tuple[Claim, JobKind] | None:
                 .where(Job.id == job.id, Job.state == JobState.QUEUED, Job.attempts == job.attempts)
                 .values(state=JobState.FAILED, error=problem, finished_at=now, heartbeat_at=now),
             )
+            if spec is not None:
+                ended_unsuccessfully(s, job.id)
             log.info("job %s failed before it ran: %s", job_id, problem)
             return None
         now = utcnow()
@@ -322,7 +334,9 @@ def run(app: Flask, queue: JobQueue, job_id: uuid.UUID) -> None:
 def _finish(app: Flask, ctx: JobContext, **values: Any) -> None:
     now = utcnow()
     with session_scope(app) as s:
-        updated(s, update(Job).where(*ctx.fence()).values(finished_at=now, heartbeat_at=now, **values))
+        changed = updated(s, update(Job).where(*ctx.fence()).values(finished_at=now, heartbeat_at=now, **values))
+        if changed and values["state"] is not JobState.SUCCEEDED:
+            ended_unsuccessfully(s, ctx.job_id)
 
 
 def _hand_back(app: Flask, ctx: JobContext) -> None:
@@ -363,12 +377,14 @@ def _fail_or_retry(app: Flask, ctx: JobContext, reason: str, retry: bool) -> Non
                 enqueue_after_commit(s, ctx.job_id, delay=retry_delay(ctx.attempt), queue=ctx.queue)
             return
         error = f"Failed after {ctx.attempt} attempt(s): {reason}." if retry else reason
-        updated(
+        failed = updated(
             s,
             update(Job)
             .where(*ctx.fence())
             .values(state=JobState.FAILED, error=error[:ERROR_LENGTH], finished_at=now, heartbeat_at=now),
         )
+        if failed:
+            ended_unsuccessfully(s, ctx.job_id)
 
 
 # --- keeping jobs from getting stuck ---------------------------------------------------------------------------
@@ -418,6 +434,8 @@ def reclaim(app: Flask, queue: JobQueue, now: datetime | None = None) -> dict[st
                 log.warning("job %s %s: %s", row.id, outcome, why)
                 if outcome == "retried":
                     enqueue_after_commit(s, row.id, queue=queue)
+                else:
+                    ended_unsuccessfully(s, row.id)
     return counts
 
 

@@ -117,6 +117,15 @@ def updated(session: Session, statement: Update) -> int:
     return cast("CursorResult[Any]", result).rowcount
 
 
+def ended_unsuccessfully(session: Session, job_id: uuid.UUID) -> None:
+    """Run the kind's end hook (registry.EndHook) for a job just recorded as failed or cancelled, in the same
+    transaction."""
+    job = session.get(Job, job_id, populate_existing=True)
+    spec = registry.get(job.kind) if job is not None else None
+    if job is not None and spec is not None and spec.on_end is not None:
+        spec.on_end(session, job)
+
+
 # --- who sees what -------------------------------------------------------------------------------------------
 
 
@@ -226,7 +235,9 @@ def cancel(session: Session, user: User, job: Job) -> Job:
         .where(Job.id == job.id, Job.state == JobState.QUEUED)
         .values(state=JobState.CANCELLED, finished_at=now, cancel_requested_at=now, cancelled_by_id=user.id),
     )
-    if not stopped:
+    if stopped:
+        ended_unsuccessfully(session, job.id)
+    else:
         updated(
             session,
             update(Job)

@@ -1,4 +1,4 @@
-// Live progress on a job's page (templates/jobs/job.html): polls the job's status JSON while it is queued or
+// Live progress of a job (templates/jobs/macros.html job_progress: the job's page, a dossier being built): polls the job's status JSON while it is queued or
 // running. A separate file because the CSP forbids inline script; without JavaScript the page shows the state
 // it had when loaded, and reloading it shows the current one.
 "use strict";
@@ -10,6 +10,7 @@
   const state = document.getElementById("job-state");
   const bar = document.getElementById("job-progress");
   const count = document.getElementById("job-count");
+  const percent = document.getElementById("job-percent");
   const message = document.getElementById("job-message");
   const cancelNote = document.getElementById("job-cancel-requested");
   const initialState = state ? state.dataset.state : "";
@@ -24,9 +25,11 @@
       bar.max = progress.total;
       bar.value = Math.min(progress.done, progress.total);
       count.textContent = progress.done + " / " + progress.total;
+      percent.textContent = Math.floor((100 * Math.min(progress.done, progress.total)) / progress.total) + "%";
     } else {
       bar.removeAttribute("value"); // indeterminate until the job knows how much there is to do
       count.textContent = "";
+      percent.textContent = "";
     }
     message.textContent = progress.message; // text, never HTML
     if (cancelNote) cancelNote.classList.toggle("hidden", !job.cancel_requested);

@@ -15,6 +15,7 @@ import io
 import os
 import re
 import tempfile
+import time
 import weakref
 from collections.abc import Iterable, Iterator
 from types import TracebackType
@@ -135,6 +136,12 @@ class BlobStore(Protocol):
 
     def describe(self) -> str: ...
 
+    def sweep_partial(self, max_age_seconds: float) -> list[str]: ...
+
+
+# The temporary files of writers (TempFileBlobWriter): a process killed while writing leaves one behind.
+TEMP_PREFIX, TEMP_SUFFIX = "upload-", ".part"
+
 
 class BlobStoreBase(abc.ABC):
     """Backend base class: ``put`` and ``rehash`` are written once here, on top of the primitives."""
@@ -159,6 +166,31 @@ class BlobStoreBase(abc.ABC):
 
     @abc.abstractmethod
     def describe(self) -> str: ...
+
+    @property
+    @abc.abstractmethod
+    def temp_dir(self) -> str | None:
+        """Where this store's writers spool (None: the system's temporary folder, shared, never swept)."""
+
+    def sweep_partial(self, max_age_seconds: float) -> list[str]:
+        """Remove what writers of killed processes left behind: temporary files not written to for
+        ``max_age_seconds``. A live writer touches its file with every chunk, so a bound well above the longest
+        pause of a slow upload never takes a live one. Returns what was removed (names, for the operator)."""
+        removed: list[str] = []
+        if self.temp_dir is None:
+            return removed
+        bound = time.time() - max_age_seconds
+        with os.scandir(self.temp_dir) as entries:
+            for entry in entries:
+                if not (entry.name.startswith(TEMP_PREFIX) and entry.name.endswith(TEMP_SUFFIX)):
+                    continue
+                try:
+                    if entry.is_file(follow_symlinks=False) and entry.stat(follow_symlinks=False).st_mtime < bound:
+                        os.unlink(entry.path)
+                        removed.append(entry.name)
+                except FileNotFoundError:
+                    continue  # its writer finished (or another sweep got it) meanwhile
+        return removed
 
     def put(self, stream: BinaryIO, expected_sha256: str | None = None, chunk_size: int = CHUNK_SIZE) -> str:
         """Copy ``stream`` into the store chunk by chunk and return the blob's hash."""
@@ -205,7 +237,7 @@ class TempFileBlobWriter(abc.ABC):
 
     def __init__(self, temp_dir: str | os.PathLike[str] | None, *, file_mode: int | None = None) -> None:
         # mkstemp: O_EXCL, mode 0o600, random name -- never derived from the uploader's file name.
-        fd, path = tempfile.mkstemp(dir=temp_dir, prefix="upload-", suffix=".part")
+        fd, path = tempfile.mkstemp(dir=temp_dir, prefix=TEMP_PREFIX, suffix=TEMP_SUFFIX)
         try:
             self._file = os.fdopen(fd, "wb")
         except BaseException:

@@ -56,6 +56,10 @@ class LocalBlobStore(BlobStoreBase):
         self.objects_dir = os.path.realpath(objects_dir)
         self.tmp_dir = os.path.realpath(tmp_dir)
 
+    @property
+    def temp_dir(self) -> str:
+        return self.tmp_dir
+
     # -- paths ---------------------------------------------------------------------------------
 
     def path_for(self, sha256: str) -> str:

@@ -144,6 +144,30 @@ class S3BlobStore(BlobStoreBase):
         until = datetime.now(UTC) + timedelta(days=self.object_lock_days)
         return {"ObjectLockMode": self.object_lock_mode, "ObjectLockRetainUntilDate": until}
 
+    @property
+    def temp_dir(self) -> str | None:
+        return self.spool_dir
+
+    def sweep_partial(self, max_age_seconds: float) -> list[str]:
+        """The spooled temporary files, and the multipart uploads of killed processes (S3 keeps, and bills, their
+        parts until they are aborted), started more than ``max_age_seconds`` ago under this store's prefix."""
+        removed = super().sweep_partial(max_age_seconds)
+        bound = datetime.now(UTC) - timedelta(seconds=max_age_seconds)
+        try:
+            pages = self.client.get_paginator("list_multipart_uploads").paginate(
+                Bucket=self.bucket, Prefix=self._key_prefix
+            )
+            for page in pages:
+                for upload in page.get("Uploads", []):
+                    if upload["Initiated"] < bound:
+                        self.client.abort_multipart_upload(
+                            Bucket=self.bucket, Key=upload["Key"], UploadId=upload["UploadId"]
+                        )
+                        removed.append(f"s3 multipart upload of {upload['Key']}")
+        except (ClientError, BotoCoreError) as exc:
+            raise StorageError(f"listing or aborting incomplete S3 uploads failed: {exc}") from exc
+        return removed
+
     def _upload(self, path: str, sha256: str, size: int) -> None:
         key = self.key_for(sha256)
         if self.exists(sha256):

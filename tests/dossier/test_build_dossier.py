@@ -1,6 +1,6 @@
 """Building referral dossiers of the demo case (TRH) end to end, and checking the ZIP as a stranger would.
 
-Each test loads the demo, builds with casefile.dossier.builder.build_dossier inside an app context, exports the
+Each test loads the demo, builds as the API does (the build job run in-process), exports the
 stored ZIP from the blob store, then checks it with the tools a recipient has: the bagit library and `bagit.py`,
 the openssl command of README.txt, the standard-library script shipped in the bag (run by the system python3 in
 isolated mode), and casefile.dossier.verify.verify_dossier_zip with the instance's key id. The demo has two
@@ -39,13 +39,13 @@ from casefile.cases.models import Case
 from casefile.custody.actions import Action
 from casefile.custody.signing import key_id
 from casefile.db import session_scope
-from casefile.dossier.builder import build_dossier
 from casefile.dossier.document import SCHEMA, DossierDocument
-from casefile.dossier.models import Dossier
+from casefile.dossier.jobs import submit_build
+from casefile.dossier.models import Dossier, DossierStatus
 from casefile.dossier.verify import verify_dossier_zip
 from casefile.evidence.models import EvidenceItem
 
-from support import Account, Api, ledger
+from support import Account, Api, ledger, run_queued_jobs
 
 BAGIT_PY = Path(sys.executable).with_name("bagit.py")
 OPENSSL_COMMAND = (  # as README.txt gives it, run in the bag folder
@@ -169,14 +169,32 @@ class Built:
         return " ".join(entry["reasons"])
 
 
-def build(demo: Demo, tmp_path: Path, profile: str = ICC, title: str = "Tarhouna — referral", **kw: Any) -> Built:
+def build(
+    demo: Demo,
+    tmp_path: Path,
+    profile: str = ICC,
+    title: str = "Tarhouna — referral",
+    evidence_ids: list[str] | None = None,
+    language: str | None = None,
+) -> Built:
+    """Submit the build as the API does and run its job in this process (the queue's own tests run workers)."""
     app = demo.app
     tmp_path.mkdir(parents=True, exist_ok=True)
     with app.app_context():
-        dossier_id = build_dossier(app, demo.case_id, demo.account.id, profile, title, **kw)
         with session_scope() as s:
-            dossier = s.get(Dossier, dossier_id)
-            assert dossier is not None
+            dossier, _job = submit_build(
+                s,
+                s.get_one(Case, demo.case_id),
+                s.get_one(User, demo.account.id),
+                profile,
+                title,
+                evidence_ids,
+                language,
+            )
+        run_queued_jobs(app)
+        with session_scope() as s:
+            dossier = s.get_one(Dossier, dossier.id)
+            assert dossier.status is DossierStatus.READY and dossier.sha256 is not None, dossier.error
             row = Built(dossier.id, dossier.sha256, dossier.bag_name, dossier.included, dossier.excluded, Path())
         row.zip_path = tmp_path / f"{row.bag_name}.zip"
         with app.extensions["casefile_blobs"].open(row.sha256) as blob, row.zip_path.open("wb") as out:

@@ -28,7 +28,18 @@ from casefile.custody.signing import key_id
 from casefile.db import session_scope
 from casefile.dossier.models import Dossier
 
-from support import Account, Api, flip_blob_byte, ledger, load_demo, login, operation_for, upload, validate
+from support import (
+    Account,
+    Api,
+    flip_blob_byte,
+    ledger,
+    load_demo,
+    login,
+    operation_for,
+    run_queued_jobs,
+    upload,
+    validate,
+)
 
 PREFIX = "/api/v1"
 ICC = "icc-otp-art15"
@@ -57,6 +68,25 @@ def checked(app: Flask, method: str, path: str, response: Any, status: int) -> A
 def api_call(app: Flask, api: Api, method: str, path: str, status: int, json: Any = None) -> Any:
     response = getattr(api, method.lower())(path, json=json) if json is not None else getattr(api, method.lower())(path)
     return checked(app, method, path, response, status)
+
+
+def build_via_api(app: Flask, api: Api, case_id: Any, body: dict[str, Any]) -> dict[str, Any]:
+    """POST a build (202: the dossier, building, and its job), check that nothing can be downloaded yet, run the
+    job in this process, and return the dossier as GET /dossiers/{id} shows it then."""
+    accepted = api_call(app, api, "POST", f"/cases/{case_id}/dossiers", 202, body)
+    assert accepted["status"] == "building" and accepted["sha256"] is None and accepted["size"] is None
+    assert accepted["job"]["id"] == accepted["job_id"] and accepted["job"]["kind"] == "dossier.build"
+    assert accepted["job"]["state"] == "queued"
+    response = api.get(f"/dossiers/{accepted['id']}/download")
+    refused = checked(app, "GET", f"/dossiers/{accepted['id']}/download", response, 409)
+    assert "still being built" in refused["error"]["message"]
+    run_queued_jobs(app)
+    dossier = api_call(app, api, "GET", f"/dossiers/{accepted['id']}", 200)
+    assert dossier["status"] == "ready", dossier["error"]
+    job = api_call(app, api, "GET", f"/jobs/{accepted['job_id']}", 200)
+    assert job["state"] == "succeeded" and job["result"]["dossier_id"] == dossier["id"]
+    assert job["progress"]["done"] == job["progress"]["total"] == len(dossier["included"]) + 2
+    return dossier
 
 
 def dossier_count(app: Flask) -> int:
@@ -119,7 +149,7 @@ def test_api_preview_build_get_list_and_download(
     assert len(ledger(app)) == before and dossier_count(app) == 0
 
     title = "Tarhouna — article 15 communication (ترهونة)"
-    dossier = api_call(app, api, "POST", f"/cases/{case_id}/dossiers", 201, {"profile": ICC, "title": title})
+    dossier = build_via_api(app, api, case_id, {"profile": ICC, "title": title})
     assert dossier["title"] == title and dossier["profile"] == ICC and dossier["case_id"] == str(case_id)
     assert HASH.fullmatch(dossier["sha256"])
     assert [i["ern"] for i in dossier["included"]] == [i["ern"] for i in plan["included"]]
@@ -186,9 +216,7 @@ def test_api_download_has_the_declared_media_type(
     api, owner = api_for("investigator")
     case_id = make_case(owner, "MEDIA")
     item = upload(api, case_id, b"an exhibit\n", "exhibit.txt")
-    dossier = api_call(
-        app, api, "POST", f"/cases/{case_id}/dossiers", 201, {"profile": ICC, "evidence_ids": [item["id"]]}
-    )
+    dossier = build_via_api(app, api, case_id, {"profile": ICC, "evidence_ids": [item["id"]]})
     path = f"/dossiers/{dossier['id']}/download"
     response = api.get(path)
     assert response.status_code == 200
@@ -246,20 +274,28 @@ def test_api_build_fails_whole_when_a_stored_file_was_altered(
     flip_blob_byte(app, items[1]["sha256"])
     create = f"/cases/{case_id}/dossiers"
 
-    body = api_call(app, api, "POST", create, 409, {"profile": ICC, "evidence_ids": [i["id"] for i in items]})
-    # It names the item and what to do; no dossier is recorded for a package that could not be made whole.
-    assert items[1]["ern"] in body["error"]["message"] and "custody verify" in body["error"]["message"]
-    assert dossier_count(app) == 0
+    accepted = api_call(app, api, "POST", create, 202, {"profile": ICC, "evidence_ids": [i["id"] for i in items]})
+    (job_id,) = run_queued_jobs(app)
+    # The job fails at once (trying again would find the same file), naming the item and what to do; the dossier
+    # is failed with that reason and offers nothing to download.
+    job = api_call(app, api, "GET", f"/jobs/{job_id}", 200)
+    assert job["state"] == "failed" and job["attempts"] == 1
+    assert items[1]["ern"] in job["error"] and "custody verify" in job["error"]
+    dossier = api_call(app, api, "GET", f"/dossiers/{accepted['id']}", 200)
+    assert dossier["status"] == "failed" and dossier["error"] == job["error"] and dossier["sha256"] is None
+    response = api.get(f"/dossiers/{accepted['id']}/download")
+    assert "could not be built" in checked(app, "GET", "/dossiers/x/download", response, 409)["error"]["message"]
     # The items were recorded as exported before the files streamed; the ledger says the dossier was never made.
     exported, failed = [e for e in ledger(app) if e.action == Action.EXPORTED], ledger(app)[-1]
-    assert len(exported) == 3 and {e.details["dossier"] for e in exported} == {failed.details["dossier"]}
-    assert failed.action == Action.NOTE and items[1]["ern"] in failed.details["build_failed"]
+    assert len(exported) == 3 and {e.details["dossier"] for e in exported} == {accepted["id"]}
+    assert failed.action == Action.NOTE and failed.details["dossier"] == accepted["id"]
+    assert items[1]["ern"] in failed.details["build_failed"]
 
     # The PDF worker of the failed build does not get in the way of the next one.
     intact = [items[0]["id"], items[2]["id"]]
-    built = api_call(app, api, "POST", create, 201, {"profile": ICC, "evidence_ids": intact})
+    built = build_via_api(app, api, case_id, {"profile": ICC, "evidence_ids": intact})
     assert [i["ern"] for i in built["included"]] == [items[0]["ern"], items[2]["ern"]]
-    assert dossier_count(app) == 1
+    assert dossier_count(app) == 2
 
 
 # --- the web wizard ----------------------------------------------------------------------------------------------
@@ -311,6 +347,12 @@ def test_web_wizard_previews_builds_lists_and_downloads(
     match = re.fullmatch(r"/dossiers/([0-9a-f-]{36})", built.headers["Location"])
     assert match, built.headers["Location"]
     dossier_id = match.group(1)
+    # Until its job has run, the page follows the build (the job's live progress) and offers no download.
+    building = client.get(built.headers["Location"]).get_data(as_text=True)
+    assert 'data-status="building"' in building and 'id="job"' in building and "jobs.js" in building
+    assert f"/dossiers/{dossier_id}/download" not in building
+    assert client.get(f"/dossiers/{dossier_id}/download").status_code == 409
+    run_queued_jobs(app)
     with app.app_context(), session_scope() as s:
         dossier = s.get(Dossier, uuid.UUID(dossier_id))
         assert dossier is not None
@@ -325,7 +367,7 @@ def test_web_wizard_previews_builds_lists_and_downloads(
     shown = client.get(built.headers["Location"])
     assert shown.status_code == 200
     html = shown.get_data(as_text=True)
-    assert "Dossier built and signed." in html
+    assert 'data-status="ready"' in html and f"/dossiers/{dossier_id}/download" in html and "jobs.js" not in html
     assert sha256 in html and title in html and f"{bag_name}.zip" in html
     listing = client.get(f"/cases/{case_id}/dossiers").get_data(as_text=True)
     table = listing.split('id="dossiers"', 1)[1].split("</table>", 1)[0]
@@ -352,9 +394,7 @@ def test_web_dossiers_respect_case_roles(
     api, owner = api_for("investigator")
     case_id = make_case(owner, "ROLES")
     item = upload(api, case_id, b"an exhibit\n", "exhibit.txt")
-    dossier = api_call(
-        app, api, "POST", f"/cases/{case_id}/dossiers", 201, {"profile": ICC, "evidence_ids": [item["id"]]}
-    )
+    dossier = build_via_api(app, api, case_id, {"profile": ICC, "evidence_ids": [item["id"]]})
     reviewer, outsider = make_user("investigator"), make_user("investigator")
     add_member(case_id, reviewer, "reviewer")
     form = {"profile": ICC, "title": "x", "evidence_ids": [item["id"]]}
@@ -424,7 +464,8 @@ def test_an_arabic_dossier_has_arabic_headings(app, api_for, tmp_path) -> None:
     )
     assert uploaded.status_code == 201
     built = api.post(f"/cases/{case['id']}/dossiers", json={"profile": "generic", "language": "ar"})
-    assert built.status_code == 201, built.get_data(as_text=True)
+    assert built.status_code == 202, built.get_data(as_text=True)
+    run_queued_jobs(app)
     assert api.post(f"/cases/{case['id']}/dossiers", json={"profile": "generic", "language": "xx"}).status_code == 422
     with app.app_context():
         from casefile.db import session_scope

@@ -1,22 +1,29 @@
 """Journey: a legal adviser closes the demo charge's gap on effective control by linking evidence to that
-element, then builds the ICC article 15 dossier: the refused witness's statement is left out, the signed
-package downloads, and no protected witness name is anywhere inside it."""
+element, then builds the ICC article 15 dossier: the refused witness's statement is left out, the dossier's page
+follows the build job with a percentage that rises to 100 (the job run by the runner in a thread of this process,
+as a worker thread would; worker processes are tested in tests/jobs), the signed package downloads, and no
+protected witness name is anywhere inside it."""
 
 from __future__ import annotations
 
 import re
 import shutil
 import subprocess
+import threading
+import time
 import unicodedata
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import BinaryIO
 
 import pytest
 from flask import Flask
 from playwright.sync_api import Page, expect
 
-from support import Account, load_demo
+from casefile.dossier import builder
+
+from support import Account, load_demo, run_queued_jobs
 
 GAP_ELEMENT = "rome-28-a.e1"  # superior–subordinate relationship: effective command and control
 PROFILE = "ICC Office of the Prosecutor — article 15 communication"
@@ -25,6 +32,15 @@ FIELD_NOTE = "TRH-00003"  # "Field note on detentions at the prison", classified
 PROTECTED_NAMES = ["Demo Witness One", "Demo Witness Two", "أحمد المثال", "فاطمة المثال"]
 CHARGE_URL = re.compile(r"/charges/([0-9a-f-]{36})$")
 DOSSIER_URL = re.compile(r"/dossiers/[0-9a-f-]{36}$")
+
+
+def slow_chunks(chunks: Callable[[BinaryIO], Iterable[bytes]], delay: float) -> Callable[[BinaryIO], Iterable[bytes]]:
+    def slow(fp: BinaryIO) -> Iterable[bytes]:
+        for chunk in chunks(fp):
+            time.sleep(delay)
+            yield chunk
+
+    return slow
 
 
 def pdf_text(pdf: bytes, tmp_path: Path) -> str:
@@ -70,6 +86,7 @@ def test_legal_closes_the_gap_and_builds_the_icc_dossier_without_protected_names
     log_in: Callable[[Page, Account], None],
     submit: Callable[[Page, str], None],
     screenshot: Callable[..., Path],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     case_id = load_demo(app)
     legal = make_user("legal")
@@ -144,15 +161,29 @@ def test_legal_closes_the_gap_and_builds_the_icc_dossier_without_protected_names
     expect(included).to_contain_text("Statement of W-0001")  # W-0001 consented
     expect(included).to_contain_text(FIELD_NOTE)
     expect(included).not_to_contain_text("Statement of W-0002")
-    # Hashing, signing and typesetting the PDF take seconds: more than the usual step, so a longer wait here
-    # (beyond SQLite's 30 s busy timeout, so that a locked database is reported as the 500 it causes).
-    page.set_default_timeout(40_000)
     submit(page, "Build and sign the dossier")
-    page.set_default_timeout(10_000)
 
+    # The build is a job: the dossier's page follows it, with no download until it is ready.
     expect(page).to_have_url(DOSSIER_URL)
-    expect(page.get_by_role("status")).to_contain_text("Dossier built and signed.")
     expect(page.get_by_role("heading", name="Tarhouna: article 15 communication", level=1)).to_be_visible()
+    expect(page.locator("#dossier-status")).to_have_attribute("data-status", "building")
+    expect(page.locator("#job-state")).to_have_text("queued")
+    expect(page.get_by_role("link", name="Download (ZIP)", exact=True)).to_have_count(0)
+    # A worker thread runs it, each stored file read slowly enough for the page to show the percentage rise.
+    monkeypatch.setattr(builder, "_chunks", slow_chunks(builder._chunks, 0.6))
+    worker = threading.Thread(target=run_queued_jobs, args=(app,), name="e2e-dossier-worker")
+    worker.start()
+    seen: list[int] = []
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and page.locator("#dossier-status").get_attribute("data-status") != "ready":
+        text = page.locator("#job-percent").text_content() or ""
+        if text.endswith("%") and (not seen or seen[-1] != int(text[:-1])):
+            seen.append(int(text[:-1]))
+        page.wait_for_timeout(100)
+    worker.join(timeout=30)
+    expect(page.locator("#dossier-status")).to_have_attribute("data-status", "ready")
+    expect(page.locator("#job-percent")).to_have_text("100%")
+    assert seen == sorted(seen) and [p for p in seen if 0 < p < 100], f"percentages shown while building: {seen}"
     expect(page.locator("#included")).to_contain_text(FIELD_NOTE)
     expect(page.locator("#included")).not_to_contain_text(refused_ern)
     with page.expect_download() as download_info:

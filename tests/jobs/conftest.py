@@ -91,6 +91,8 @@ def settings(settings: Settings, request: pytest.FixtureRequest) -> Settings:
         queue_name=f"cf-test-{uuid.uuid4().hex[:12]}",  # tests sharing one Redis never see each other's messages
         job_heartbeat_seconds=HEARTBEAT_SECONDS,
         job_stale_seconds=STALE_SECONDS,
+        # What a killed worker was writing is swept by the next one, which these tests start after the stale bound.
+        temp_max_age_seconds=STALE_SECONDS,
     )
 
 
@@ -104,13 +106,13 @@ def app(app: Flask) -> Iterator[Flask]:
 def start_worker(settings: Settings, tmp_path: Path) -> Iterator[Callable[..., Worker]]:
     started: list[Worker] = []
 
-    def start(threads: int = 2) -> Worker:
+    def start(threads: int = 2, **environment: str) -> Worker:
         log_path = tmp_path / f"worker-{len(started) + 1}.log"
         log = log_path.open("wb")
         command = [sys.executable, "-m", "flask", "--app", "app", "jobs", "worker"]
         command += ["--workers", str(threads), "--import", "jobs_support"]
         process = subprocess.Popen(
-            command, cwd=REPO, env=worker_environment(settings), stdout=log, stderr=subprocess.STDOUT
+            command, cwd=REPO, env=worker_environment(settings) | environment, stdout=log, stderr=subprocess.STDOUT
         )
         worker = Worker(process, log_path, log)
         started.append(worker)

@@ -51,6 +51,7 @@ def worker_environment(settings: Settings) -> dict[str, str]:
         CASEFILE_QUEUE_NAME=settings.queue_name,
         CASEFILE_JOB_HEARTBEAT_SECONDS=str(settings.job_heartbeat_seconds),
         CASEFILE_JOB_STALE_SECONDS=str(settings.job_stale_seconds),
+        CASEFILE_TEMP_MAX_AGE_SECONDS=str(settings.temp_max_age_seconds),
         CASEFILE_CHECKPOINT_MINUTES=str(settings.checkpoint_minutes),
         PYTHONPATH=os.pathsep.join(filter(None, [str(JOBS_TESTS), env.get("PYTHONPATH")])),
     )

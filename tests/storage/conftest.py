@@ -50,7 +50,7 @@ def spooled_files() -> Callable[[BlobStoreBase], list[str]]:
     """Lists the temp files a store's writers left behind (must be empty when nothing is in flight)."""
 
     def list_files(store: BlobStoreBase) -> list[str]:
-        directory = getattr(store, "tmp_dir", None) or getattr(store, "spool_dir", None)
+        directory = store.temp_dir
         assert directory is not None
         return sorted(os.listdir(directory))
 

@@ -317,3 +317,28 @@ def test_writer_is_file_like_enough_for_werkzeug(store: BlobStoreBase) -> None:
 def test_describe(store: BlobStoreBase) -> None:
     assert store.describe().startswith(("file:///", "s3://"))
     assert store.describe() in repr(store)
+
+
+def test_sweep_removes_what_a_dead_writer_left_and_spares_a_live_one(
+    store: BlobStoreBase, spooled_files: SpooledFiles
+) -> None:
+    """A process killed while writing leaves its temporary file: swept once untouched for longer than the bound.
+    A writer still at work touches its file with every chunk and is never swept; other files are never touched."""
+    assert store.temp_dir is not None
+    dead = os.path.join(store.temp_dir, "upload-dead1234.part")
+    with open(dead, "wb") as fh:
+        fh.write(b"half an upload")
+    old = os.stat(dead).st_mtime - 7200
+    os.utime(dead, (old, old))
+    unrelated = os.path.join(store.temp_dir, "keep-me.txt")
+    with open(unrelated, "wb") as fh:
+        fh.write(b"not ours")
+    os.utime(unrelated, (old, old))
+    with store.writer() as live:
+        live.write(b"still arriving")
+        assert store.sweep_partial(3600) == ["upload-dead1234.part"]
+        live.write(b", and more")
+        sha256 = live.commit()
+    assert store.exists(sha256)
+    assert spooled_files(store) == ["keep-me.txt"]
+    assert store.sweep_partial(3600) == []
