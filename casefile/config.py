@@ -48,6 +48,8 @@ class Settings:
     queue_url: str | None = None
     queue_name: str = "casefile"
     checkpoint_minutes: float = 15.0  # 0: no scheduled checkpoints
+    # Every stored file is re-hashed once per cycle by the scheduled fixity audit, a slice each hour; 0: no audit.
+    fixity_cycle_days: float = 90.0
     job_heartbeat_seconds: float = 10.0
     job_stale_seconds: float = 120.0
     # A blob writer's temporary file (or S3 multipart upload) untouched for this long belongs to a process that
@@ -152,6 +154,7 @@ def load_settings(env: dict[str, str] | None = None, **overrides: Any) -> Settin
         queue_url=env.get("CASEFILE_QUEUE_URL") or None,  # checked by casefile.jobs.queue when the app is made
         queue_name=env.get("CASEFILE_QUEUE_NAME") or "casefile",
         checkpoint_minutes=_number(env, "CASEFILE_CHECKPOINT_MINUTES", 15.0, minimum=0.0),
+        fixity_cycle_days=_number(env, "CASEFILE_FIXITY_CYCLE_DAYS", 90.0, minimum=0.0),
         job_heartbeat_seconds=_number(env, "CASEFILE_JOB_HEARTBEAT_SECONDS", 10.0, minimum=0.1),
         job_stale_seconds=_number(env, "CASEFILE_JOB_STALE_SECONDS", 120.0, minimum=1.0),
         temp_max_age_seconds=_number(env, "CASEFILE_TEMP_MAX_AGE_SECONDS", 3600.0, minimum=0.0),

@@ -4,7 +4,7 @@ manual hand-over entries."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from typing import Any
 
 from sqlalchemy import func, select
@@ -16,7 +16,7 @@ from casefile.custody.ledger import Actor, iter_entry_fields, lock_head, record_
 from casefile.custody.merkle import MerkleAccumulator, hash_to_hex
 from casefile.custody.models import Checkpoint, CustodyEntry
 from casefile.custody.signing import sign_tree_head
-from casefile.custody.verify import VerifyReport, verify_ledger
+from casefile.custody.verify import FixityResult, VerifyReport, verify_ledger
 from casefile.db import utcnow
 from casefile.errors import ValidationFailed
 from casefile.evidence.models import EvidenceItem
@@ -66,7 +66,15 @@ def run_verification(
         progress=progress,
         file_progress=file_progress,
     )
-    for result in report.fixity:
+    record_fixity(session, actor, report.fixity)
+    return report
+
+
+def record_fixity(
+    session: Session, actor: Actor, results: Iterable[FixityResult], details: Mapping[str, Any] | None = None
+) -> None:
+    """A fixity entry per result (verified, or failed with the hash found), each with `details` added."""
+    for result in results:
         record_custody(
             session,
             actor=actor,
@@ -74,9 +82,8 @@ def run_verification(
             case_id=result.case_id,
             evidence_id=result.item_id,
             sha256=result.sha256,
-            details={"found": result.found} if not result.ok else {},
+            details={**(details or {}), **({"found": result.found} if not result.ok else {})},
         )
-    return report
 
 
 TRANSFER_FIELDS = ("from_party", "to_party", "purpose", "location", "note")

@@ -7,7 +7,7 @@ Each problem names what a reviewer needs to find it: the entry's seq, the item's
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, NamedTuple
 
@@ -37,7 +37,7 @@ class Problem:
         return asdict(self)
 
 
-class _Item(NamedTuple):
+class FixityItem(NamedTuple):
     """What verification needs of an evidence item: plain rows from one narrow query, not ORM objects."""
 
     id: uuid.UUID
@@ -91,8 +91,8 @@ def verify_ledger(
     every checkpoint; with a store, re-hash every blob of the given cases (None: of every case) for fixity.
     Only reads: the caller records fixity results in the ledger if it wants to."""
     report = VerifyReport()
-    query = select(EvidenceItem.id, EvidenceItem.ern, EvidenceItem.sha256, EvidenceItem.case_id)
-    items = {str(item.id): item for item in map(_Item._make, session.execute(query))}
+    query = select(*FIXITY_COLUMNS)
+    items = {str(item.id): item for item in map(FixityItem._make, session.execute(query))}
     checkpoints = list(session.scalars(select(Checkpoint).order_by(Checkpoint.tree_size, Checkpoint.id)))
     pending = list(checkpoints)
     chain = ChainVerifier()
@@ -156,14 +156,28 @@ def verify_ledger(
         )
     if store is not None:
         scope = [i for i in sorted(items.values(), key=lambda i: i.ern) if case_ids is None or i.case_id in case_ids]
-        for done, item in enumerate(scope):
-            if file_progress:  # (files done, files to do) before each file and once at the end
-                file_progress(done, len(scope))
-            report.fixity.append(_fixity(store, item, report))
-            report.items_checked += 1
-        if file_progress:
-            file_progress(len(scope), len(scope))
+        check_fixity(store, scope, report, file_progress)
     return report
+
+
+FIXITY_COLUMNS = (EvidenceItem.id, EvidenceItem.ern, EvidenceItem.sha256, EvidenceItem.case_id)
+
+
+def check_fixity(
+    store: BlobStore,
+    items: Sequence[FixityItem],
+    report: VerifyReport,
+    file_progress: Callable[[int, int], None] | None = None,
+) -> None:
+    """Re-hash each item's blob into `report` (a FixityResult each, a problem for each missing or unreadable
+    file). Rows of FIXITY_COLUMNS, made with FixityItem._make."""
+    for done, item in enumerate(items):
+        if file_progress:  # (files done, files to do) before each file and once at the end
+            file_progress(done, len(items))
+        report.fixity.append(_fixity(store, item, report))
+        report.items_checked += 1
+    if file_progress:
+        file_progress(len(items), len(items))
 
 
 def _leaf(entry_hash: object) -> bytes:
@@ -210,7 +224,7 @@ def _check_checkpoint(checkpoint: Checkpoint, root: str, public_key_pem: bytes, 
         )
 
 
-def _fixity(store: BlobStore, item: _Item, report: VerifyReport) -> FixityResult:
+def _fixity(store: BlobStore, item: FixityItem, report: VerifyReport) -> FixityResult:
     try:
         found: str | None = store.rehash(item.sha256)
     except BlobNotFound:
