@@ -15,7 +15,7 @@ instance is idle. Then a verification with fixity is started through `POST /api/
 the same number of requests is measured while it runs; between two measured requests (untimed), the job is read
 through `GET /api/v1/jobs/{id}`, so every measured request is known to have started and ended while the job was
 `running`. After that window the page is still requested until the job ends (its last phase appends a fixity
-entry per item, in slices of 200 per transaction): those requests are reported by phase too.
+entry per item, in slices of 100 per transaction): those requests are reported by phase too.
 
 Target (the issue's): list-page p95 while the job runs <= 2 x the idle p95, on SQLite and on PostgreSQL, in the
 window and in the rest of the job.

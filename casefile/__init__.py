@@ -50,6 +50,7 @@ def load_job_handlers() -> None:
     capabilities and never imports them, so the modules are imported here, in every web and worker process."""
     from casefile.custody import jobs as _custody  # noqa: F401
     from casefile.dossier import jobs as _dossier  # noqa: F401
+    from casefile.evidence import jobs as _evidence  # noqa: F401
 
 
 def register_api(app: Flask) -> None:

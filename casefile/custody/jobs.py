@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import math
+import time
 import uuid
 from datetime import timedelta
 from typing import Any
@@ -45,9 +46,12 @@ CHECKPOINT = "custody.checkpoint"
 FIXITY_AUDIT = "custody.fixity_audit"
 # A broken chain can yield a problem per entry: the job's result keeps the first ones and the count.
 MAX_PROBLEMS = 200
-# Fixity entries appended per transaction: each holds the ledger's head lock (and SQLite's write lock) for a
-# fraction of a second, so requests that write meanwhile wait that long at most.
-FIXITY_SLICE = 200
+# Fixity entries appended per transaction: each holds the ledger's head lock (and SQLite's write lock, which every
+# SQLite request takes) for about a tenth of a second. Between two slices the job pauses for as long, so that
+# requests waiting for the lock get it: SQLite's busy handler retries every 100 ms at most, and without a pause
+# the job's next slice would win the lock again and again (measured: list pages waiting up to 1.9 s).
+FIXITY_SLICE = 100
+SLICE_PAUSE_SECONDS = 0.1
 
 
 def submit_verification(session: Session, user: User | None, case: Case | None, *, fixity: bool = True) -> Job:
@@ -103,6 +107,8 @@ def verify(ctx: JobContext) -> None:
     actor: Actor = user if user is not None else SYSTEM
     slices = [results[start : start + FIXITY_SLICE] for start in range(0, len(results), FIXITY_SLICE)] or [[]]
     for n, part in enumerate(slices, start=1):
+        if n > 1:
+            time.sleep(SLICE_PAUSE_SECONDS)
         if len(slices) > 1:
             ctx.progress(n - 1, len(slices), "Recording the results in the custody ledger")
         with session_scope() as session:

@@ -46,6 +46,16 @@ class Derivation(enum.StrEnum):
     WORKING_COPY = "working_copy"
 
 
+class TextStatus(enum.StrEnum):
+    """Where the file's text (for search) stands. A PDF's text is read by a background job after the upload
+    (casefile/evidence/jobs.py); a text file's at once; other files have none."""
+
+    NONE = "none"  # no text to read in this kind of file
+    PENDING = "pending"  # to be read by a job (shown as "processing")
+    DONE = "done"  # read (possibly empty: a scan without a text layer, a damaged file)
+    FAILED = "failed"  # its job failed for good; the file itself, the evidence, is unaffected
+
+
 # Admiralty grading: reliability of the source (A–F) and credibility of the information (1–6).
 SOURCE_RELIABILITY = ("A", "B", "C", "D", "E", "F")
 INFO_CREDIBILITY = (1, 2, 3, 4, 5, 6)
@@ -87,8 +97,10 @@ class EvidenceItem(UUIDPrimaryKey, Base):
     sha256: Mapped[str] = mapped_column(String(64), index=True)
     extracted: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     # Plain text of the file where it has one (text files, PDFs with a text layer; evidence/text.py), bounded,
-    # taken at ingest for search. Derived, never evidence. Deferred: only the search index reads it.
+    # for search: a text file's at ingest, a PDF's by a job after it (text_status). Derived, never evidence.
+    # Deferred: only the search index reads it.
     text_content: Mapped[str] = mapped_column(Text, default="", deferred=True)
+    text_status: Mapped[TextStatus] = mapped_column(enum_type(TextStatus, "evidence_text_status"))
     metadata_status: Mapped[str] = mapped_column(String(20), default="none")
     # Derived, never evidence: a metadata-free preview image.
     preview_sha256: Mapped[str | None] = mapped_column(String(64))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from casefile.api.schemas import DATETIME, UUID, enum_of, nullable, obj, string
-from casefile.evidence.models import Classification, Derivation, EvidenceKind
+from casefile.evidence.models import Classification, Derivation, EvidenceKind, TextStatus
 from casefile.links.schemas import LINK
 
 GRADING = {
@@ -30,6 +30,11 @@ EVIDENCE = obj(
         "sha256": string(pattern="^[0-9a-f]{64}$"),
         "metadata": {"type": "object"},
         "metadata_status": string(),
+        "text_status": {
+            **enum_of(TextStatus),
+            "description": "the file's text for search: pending while a job reads a PDF's text layer after the "
+            "upload (shown as processing), then done; none for files without text; failed if the job failed",
+        },
         "classification": enum_of(Classification),
         "graphic": {"type": "boolean"},
         "parent_id": nullable(UUID),

@@ -26,6 +26,7 @@ from casefile.cases.models import Case, Incident
 from casefile.custody.actions import Action
 from casefile.custody.ledger import record_custody, record_item_event
 from casefile.errors import NotFound, ValidationFailed
+from casefile.evidence.jobs import READ_TEXT
 from casefile.evidence.metadata import extract_metadata
 from casefile.evidence.models import (
     INFO_CREDIBILITY,
@@ -34,10 +35,12 @@ from casefile.evidence.models import (
     Derivation,
     EvidenceItem,
     EvidenceKind,
+    TextStatus,
 )
 from casefile.evidence.preview import make_thumbnail
 from casefile.evidence.sniff import is_image, kind_hint, sniff_media_type
-from casefile.evidence.text import extract_file_text
+from casefile.evidence.text import extract_file_text, has_text, is_pdf
+from casefile.jobs.services import submit
 from casefile.links.models import EvidenceLink
 from casefile.parsing import clean_text, parse_choice
 from casefile.storage import BlobStore, BlobWriter, HashMismatch, InvalidBlobId
@@ -195,7 +198,9 @@ def ingest(
         with writer.open_staged() as staged:
             media_type = sniff_media_type(staged)
             extracted = extract_metadata(staged, media_type)
-            text_content = extract_file_text(staged.name, media_type)
+            # A text file's text is read at once (bounded, fast); a PDF's may take up to PDF_SECONDS in a worker
+            # process, so a job reads it after the upload has been answered (casefile/evidence/jobs.py).
+            text_content = "" if is_pdf(media_type) else extract_file_text(staged.name, media_type)
             thumbnail = make_thumbnail(staged) if is_image(media_type) else None
         sha256 = writer.commit(declared_sha256 or None)
     except HashMismatch as error:
@@ -234,6 +239,9 @@ def ingest(
         extracted=extracted,
         metadata_status=extracted.get("status", "none"),
         text_content=text_content,
+        text_status=(
+            TextStatus.PENDING if is_pdf(media_type) else TextStatus.DONE if has_text(media_type) else TextStatus.NONE
+        ),
         preview_sha256=preview,
         # A derivative is never less restricted than its original unless someone says so.
         classification=values.get("classification", parent.classification if parent else Classification.CONFIDENTIAL),
@@ -275,6 +283,8 @@ def ingest(
             **({"parent": parent.ern, "derivation": str(derivation)} if parent else {}),
         },
     )
+    if item.text_status is TextStatus.PENDING:
+        submit(session, READ_TEXT, case, actor, {"evidence_id": str(item.id)})
     return item
 
 

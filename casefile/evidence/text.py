@@ -175,6 +175,16 @@ def _pdf_text_worker(path: str, answer: Connection, memory: int) -> None:
     answer.close()
 
 
+def is_pdf(media_type: object) -> bool:
+    return _base_type(media_type) == PDF
+
+
+def has_text(media_type: object) -> bool:
+    """Whether files of this type may have text to read."""
+    base = _base_type(media_type)
+    return base.startswith("text/") or base == PDF
+
+
 def _base_type(media_type: object) -> str:
     return media_type.split(";", 1)[0].strip().lower() if isinstance(media_type, str) else ""
 
@@ -182,9 +192,9 @@ def _base_type(media_type: object) -> str:
 def extract_text(fp: BinaryIO, media_type: str) -> str:
     """The plain text of the blob in ``fp`` (at most MAX_TEXT_CHARS characters), or "" when there is none to
     be had. Never raises."""
-    base = _base_type(media_type)
-    if not (base.startswith("text/") or base == PDF):
+    if not has_text(media_type):
         return ""
+    base = _base_type(media_type)
     try:
         position = fp.tell()
     except Exception:

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from sqlalchemy import select
+from weasyprint import HTML
 
 from casefile.auth import services as auth_services
 from casefile.auth.models import User
@@ -235,3 +236,29 @@ def test_a_worker_signs_a_checkpoint_when_the_ledger_grew(
         checkpoint = s.scalar(select(Checkpoint).where(Checkpoint.reason == "scheduled"))
         assert checkpoint is not None and checkpoint.tree_size == job.result["tree_size"]
     custody_intact(app)
+
+
+def test_a_pdfs_text_is_read_by_a_worker_after_the_upload_and_becomes_searchable(
+    app: Flask, team: dict[str, Any], start_worker: Callable[..., Worker]
+) -> None:
+    content = HTML(string="<html><body><p>The Kaniyat held detainees at the Qasr Bin Ghashir depot</p></body></html>")
+    response = team["owner_api"].post(
+        f"/cases/{team['case']}/evidence",
+        data={"file": (BytesIO(content.write_pdf()), "statement.pdf"), "title": "Statement"},
+        content_type="multipart/form-data",
+    )
+    response.request.input_stream.close()
+    assert response.status_code == 201 and response.get_json()["text_status"] == "pending"
+    item = response.get_json()
+    (job,) = team["owner_api"].get(f"/jobs?case_id={team['case']}").get_json()["items"]
+    assert job["kind"] == "evidence.text"
+
+    def searchable() -> bool:
+        hits = team["owner_api"].get("/search", query_string={"q": "Ghashir"}).get_json()["items"]
+        return any(hit["object_id"] == item["id"] for hit in hits)
+
+    assert not searchable()
+    start_worker()
+    assert follow(team["owner_api"], job["id"], finished)[-1]["state"] == "succeeded"
+    assert team["owner_api"].get(f"/evidence/{item['id']}").get_json()["text_status"] == "done"
+    assert searchable()

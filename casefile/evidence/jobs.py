@@ -1,0 +1,130 @@
+"""Evidence work that runs as background jobs (registered with casefile.jobs, imported by create_app).
+
+- `evidence.text`: reads the text layer of an uploaded PDF for search, after the upload has been answered (with
+  its hash, ERN and ledger entry): reading a PDF may take up to PDF_SECONDS in a worker process, which no upload
+  request should wait for. Submitted by the ingest service for the user who uploaded; until it ends the item shows
+  "processing" (`text_status` pending). The text is derived data for search, never evidence: the job writes no
+  custody entry and touches nothing of the file or its record but the text and its status.
+- `evidence.text_backfill`: on a schedule, reads the text of items still pending without a job of their own (files
+  uploaded before text extraction existed, or whose job never ran), a bounded slice per run.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from flask import Flask
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from casefile import components
+from casefile.auth.gate import Access
+from casefile.config import Settings
+from casefile.db import get_database, session_scope, utcnow
+from casefile.evidence.models import EvidenceItem, TextStatus
+from casefile.evidence.text import extract_file_text
+from casefile.jobs.models import Job
+from casefile.jobs.registry import register, register_schedule
+from casefile.jobs.runner import JobContext
+from casefile.storage import CHUNK_SIZE
+
+READ_TEXT = "evidence.text"
+TEXT_BACKFILL = "evidence.text_backfill"
+BACKFILL_EVERY = timedelta(minutes=10)
+# Items read per backfill run: each may take seconds; the next run takes the next ones.
+BACKFILL_SLICE = 50
+# An item is left to its own job this long before the backfill takes it (the job may be queued behind others).
+BACKFILL_GRACE = timedelta(minutes=30)
+
+
+def read_text(app: Flask, item_id: uuid.UUID, ctx: JobContext | None = None) -> int | None:
+    """Read one pending item's text and store it (status done); the number of characters, or None when the item
+    was not pending (read already, by another job). With `ctx`, the job's success commits with the text."""
+    store = components.blob_store(app)
+    with get_database(app).read_sessionmaker() as rs:
+        item = rs.get(EvidenceItem, item_id)
+        if item is None or item.text_status is not TextStatus.PENDING:
+            return None
+        sha256, media_type = item.sha256, item.media_type
+    # A private copy in the store's spool (swept like an upload's if this worker is killed): the PDF parser
+    # runs in its own process and needs a path; the copy is deleted when the writer closes without committing.
+    with store.writer() as copy:
+        with store.open(sha256) as blob:
+            while chunk := blob.read(CHUNK_SIZE):
+                copy.write(chunk)
+        with copy.open_staged() as staged:
+            text = extract_file_text(staged.name, media_type)
+    with session_scope(app) as s:
+        locked = s.get(EvidenceItem, item_id, with_for_update=True)
+        if locked is None or locked.text_status is not TextStatus.PENDING:
+            return None
+        locked.text_content = text
+        locked.text_status = TextStatus.DONE
+        if ctx is not None:
+            ctx.succeed(s, {"evidence_id": str(item_id), "ern": locked.ern, "characters": len(text)})
+    return len(text)
+
+
+def read_one(ctx: JobContext) -> None:
+    ctx.progress(0, 1, "Reading the file's text")
+    if read_text(ctx.app, uuid.UUID(str(ctx.params["evidence_id"])), ctx) is None:
+        with session_scope() as s:
+            ctx.succeed(s, {"evidence_id": str(ctx.params["evidence_id"]), "skipped": "read already"})
+
+
+def read_one_ended(session: Session, job: Job) -> None:
+    """The job failed for good (the file unreadable, the user's access gone): the item says so, and the
+    backfill does not take it again; its evidence is unaffected."""
+    item = session.get(EvidenceItem, uuid.UUID(str(job.params["evidence_id"])), with_for_update=True)
+    if item is not None and item.text_status is TextStatus.PENDING:
+        item.text_status = TextStatus.FAILED
+
+
+def backfill(ctx: JobContext) -> None:
+    with session_scope() as s:
+        ids = list(s.scalars(waiting().limit(BACKFILL_SLICE)))
+    done = 0
+    for n, item_id in enumerate(ids):
+        ctx.progress(n, len(ids), "Reading the text of files uploaded without it")
+        try:
+            if read_text(ctx.app, item_id) is not None:
+                done += 1
+        except Exception:
+            # One unreadable file must not stop the others; it stays pending and is reported here.
+            with session_scope() as s:
+                item = s.get(EvidenceItem, item_id, with_for_update=True)
+                if item is not None and item.text_status is TextStatus.PENDING:
+                    item.text_status = TextStatus.FAILED
+    with session_scope() as s:
+        ctx.succeed(s, {"read": done, "considered": len(ids)})
+
+
+def waiting() -> Any:
+    """Items still pending after the grace period (oldest first)."""
+    return (
+        select(EvidenceItem.id)
+        .where(EvidenceItem.text_status == TextStatus.PENDING, EvidenceItem.created_at < utcnow() - BACKFILL_GRACE)
+        .order_by(EvidenceItem.created_at, EvidenceItem.id)
+    )
+
+
+def backfill_due(session: Session) -> bool:
+    return session.scalar(waiting().limit(1)) is not None
+
+
+def backfill_interval(_settings: Settings) -> timedelta:
+    return BACKFILL_EVERY
+
+
+register(
+    READ_TEXT,
+    read_one,
+    access=Access.WRITE,
+    label=_l("Reading a file's text"),
+    on_end=read_one_ended,
+)
+register(TEXT_BACKFILL, backfill, label=_l("Reading the text of earlier files"))
+register_schedule(TEXT_BACKFILL, backfill_interval, backfill_due)

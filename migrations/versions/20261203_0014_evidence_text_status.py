@@ -1,0 +1,53 @@
+"""evidence text status
+
+Revision ID: 0014
+Revises: 0013
+Create Date: 2026-12-04 00:10:00.000000
+
+A PDF's text is now read by a background job after the upload, so an item says where its text stands:
+`text_status` none (no text in this kind of file), pending (a job will read it), done, failed. Existing items:
+done when they have text or no text to read; pending for text files and PDFs with no text yet (uploaded before
+revision 0009, when text extraction did not exist), which the scheduled text backfill then reads.
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0014"
+down_revision: str | None = "0013"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+STATUS = sa.Enum(
+    "none",
+    "pending",
+    "done",
+    "failed",
+    name="evidence_text_status",
+    native_enum=False,
+    create_constraint=True,
+    length=32,
+)
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("evidence_items", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("text_status", STATUS, nullable=False, server_default="done"))
+    op.execute(
+        "UPDATE evidence_items SET text_status = 'pending' WHERE text_content = '' "
+        "AND (media_type LIKE 'application/pdf%' OR media_type LIKE 'text/%')"
+    )
+    op.execute(
+        "UPDATE evidence_items SET text_status = 'none' WHERE text_content = '' "
+        "AND NOT (media_type LIKE 'application/pdf%' OR media_type LIKE 'text/%')"
+    )
+    with op.batch_alter_table("evidence_items", schema=None) as batch_op:
+        batch_op.alter_column("text_status", existing_type=STATUS, server_default=None)
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("evidence_items", schema=None) as batch_op:
+        batch_op.drop_constraint(batch_op.f("ck_evidence_items_evidence_text_status"), type_="check")
+        batch_op.drop_column("text_status")
