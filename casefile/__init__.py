@@ -51,6 +51,7 @@ def load_job_handlers() -> None:
     from casefile.custody import jobs as _custody  # noqa: F401
     from casefile.dossier import jobs as _dossier  # noqa: F401
     from casefile.evidence import jobs as _evidence  # noqa: F401
+    from casefile.search import jobs as _search  # noqa: F401
 
 
 def register_api(app: Flask) -> None:

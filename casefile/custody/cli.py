@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import uuid
 
 import click
 from flask.cli import AppGroup, with_appcontext
@@ -15,6 +16,8 @@ from casefile.custody.jobs import submit_verification
 from casefile.custody.ledger import SYSTEM, head
 from casefile.custody.services import create_checkpoint, run_verification
 from casefile.db import get_database, session_scope
+from casefile.jobs.cli import follow_job
+from casefile.jobs.models import Job, JobState
 
 custody_cli = AppGroup("custody", help="The custody ledger.")
 
@@ -23,10 +26,13 @@ custody_cli = AppGroup("custody", help="The custody ledger.")
 @click.option("--case", "case_ref", help="Re-hash only this case's files (the chain is always checked whole).")
 @click.option("--no-fixity", is_flag=True, help="Skip re-hashing files; check the chain and checkpoints only.")
 @click.option("--background", is_flag=True, help="Queue a verification job for a worker; print its id and return.")
-def verify_command(case_ref: str | None, no_fixity: bool, background: bool) -> None:
+@click.option("--wait", is_flag=True, help="With --background: follow the job's progress until it ends.")
+def verify_command(case_ref: str | None, no_fixity: bool, background: bool, wait: bool) -> None:
     """Exit 0 only when everything is intact; one line per problem."""
     if background:
-        _verify_in_background(case_ref, fixity=not no_fixity)
+        job_id = _verify_in_background(case_ref, fixity=not no_fixity)
+        if wait:
+            _report_job(follow_job(job_id))
         return
     # Reading and re-hashing happen outside the write transaction (SQLite has one writer at a time);
     # only the fixity results are appended at the end.
@@ -65,7 +71,7 @@ def verify_command(case_ref: str | None, no_fixity: bool, background: bool) -> N
     sys.exit(1)
 
 
-def _verify_in_background(case_ref: str | None, *, fixity: bool) -> None:
+def _verify_in_background(case_ref: str | None, *, fixity: bool) -> uuid.UUID:
     with session_scope() as s:
         case = s.scalar(select(Case).where(Case.reference == case_ref)) if case_ref else None
         if case_ref and case is None:
@@ -73,6 +79,26 @@ def _verify_in_background(case_ref: str | None, *, fixity: bool) -> None:
         job = submit_verification(s, None, case, fixity=fixity)
     # The id alone on stdout, for scripts; `jobs list` or GET /api/v1/jobs/{id} follow it.
     click.echo(str(job.id))
+    return job.id
+
+
+def _report_job(job: Job) -> None:
+    """A finished verification job's outcome, as the foreground command reports it (and its exit status)."""
+    result = job.result or {}
+    if job.state is not JobState.SUCCEEDED:
+        click.echo(f"NOT VERIFIED: the job {job.state.value}: {job.error or ''}")
+        sys.exit(2)
+    for problem in result.get("problems", []):
+        click.echo(f"PROBLEM {problem['kind']}: {problem['message']}")
+    summary = (
+        f"{result['checked']} entries, {result['checkpoints_checked']} checkpoints, "
+        f"{result['items_checked']} files checked"
+    )
+    if result.get("ok"):
+        click.echo(f"INTACT: {summary}.")
+        return
+    click.echo(f"NOT INTACT: {result['problem_count']} problem(s); {summary}.")
+    sys.exit(1)
 
 
 @custody_cli.command("checkpoint")

@@ -12,6 +12,10 @@ from __future__ import annotations
 
 import importlib
 import logging
+import sys
+import time
+import uuid
+from typing import Any
 
 import click
 from flask.cli import AppGroup
@@ -19,7 +23,7 @@ from sqlalchemy import select
 
 from casefile import components
 from casefile.cases.models import Case
-from casefile.db import get_database
+from casefile.db import get_database, session_scope
 from casefile.jobs import registry
 from casefile.jobs.models import Job, JobState
 from casefile.jobs.runner import reclaim, resend_forgotten
@@ -102,3 +106,25 @@ def list_command(state: str | None, limit: int) -> None:
         if job.error and job.state is JobState.FAILED:
             line += f"  {job.error}"
         click.echo(line)
+
+
+def follow_job(job_id: uuid.UUID, every: float = 0.5) -> Job:
+    """Show a job's progress as a bar on stderr (one bar per stage: its message) until it ends, for commands
+    that queue a job and wait for it (`--background --wait`); the finished job."""
+    bar: Any = None
+    stage = None
+    while True:
+        with session_scope() as s:
+            job = s.get_one(Job, job_id)
+        new_stage = bool(job.progress_total) and job.progress_message != stage
+        if bar is not None and (job.finished or new_stage):
+            bar.render_finish()
+            bar = None
+        if job.finished:
+            return job
+        if job.progress_total and bar is None:
+            stage = job.progress_message
+            bar = click.progressbar(length=job.progress_total, label=stage, file=sys.stderr)
+        if bar is not None:
+            bar.update(job.progress_done - bar.pos)
+        time.sleep(every)

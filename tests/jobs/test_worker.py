@@ -262,3 +262,19 @@ def test_a_pdfs_text_is_read_by_a_worker_after_the_upload_and_becomes_searchable
     assert follow(team["owner_api"], job["id"], finished)[-1]["state"] == "succeeded"
     assert team["owner_api"].get(f"/evidence/{item['id']}").get_json()["text_status"] == "done"
     assert searchable()
+
+
+def test_commands_queue_a_job_and_follow_it_to_its_end(
+    app: Flask, team: dict[str, Any], start_worker: Callable[..., Worker]
+) -> None:
+    start_worker()
+    cli = app.test_cli_runner()
+    verified = cli.invoke(args=["custody", "verify", "--background", "--wait", "--case", "JOB"])
+    assert verified.exit_code == 0, verified.output
+    job_id, *_lines, last = verified.output.strip().splitlines()
+    assert uuid.UUID(job_id) and last.startswith("INTACT: ") and "3 files checked" in last
+    rebuilt = cli.invoke(args=["search", "reindex", "--background", "--wait"])
+    assert rebuilt.exit_code == 0, rebuilt.output
+    assert (
+        rebuilt.output.strip().splitlines()[-1].startswith("Search index rebuilt: incident: 0, actor: 0, evidence: 3")
+    )
