@@ -64,7 +64,7 @@ def evidence_json(item: EvidenceItem) -> dict[str, Any]:
         "sha256": item.sha256,
         "metadata": item.extracted,
         "metadata_status": item.metadata_status,
-        "text_status": item.text_status.value,
+        "derived_status": item.derived_status.value,
         "classification": item.classification.value,
         "graphic": item.graphic,
         "parent_id": str(item.parent_id) if item.parent_id else None,

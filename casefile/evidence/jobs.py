@@ -1,11 +1,12 @@
 """Evidence work that runs as background jobs (registered with casefile.jobs, imported by create_app).
 
-- `evidence.text`: reads the text layer of an uploaded PDF for search, after the upload has been answered (with
-  its hash, ERN and ledger entry): reading a PDF may take up to PDF_SECONDS in a worker process, which no upload
-  request should wait for. Submitted by the ingest service for the user who uploaded; until it ends the item shows
-  "processing" (`text_status` pending). The text is derived data for search, never evidence: the job writes no
-  custody entry and touches nothing of the file or its record but the text and its status.
-- `evidence.text_backfill`: on a schedule, reads the text of items still pending without a job of their own (files
+- `evidence.derive`: makes an uploaded file's derived data (evidence/derived.py) after the upload has been
+  answered (with its hash, ERN and ledger entry): a PDF's text (reading it may take up to PDF_SECONDS in a worker
+  process) and a large image's metadata and preview, which no upload request should wait for. Submitted by the
+  ingest service for the user who uploaded; until it ends the item shows "processing" (`derived_status`
+  pending). Derived data, never evidence: the job writes no custody entry and touches nothing of the file or its
+  record but the derived fields and their status.
+- `evidence.derive_backfill`: on a schedule, makes it for items still pending without a job of their own (files
   uploaded before text extraction existed, or whose job never ran), a bounded slice per run.
 """
 
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import timedelta
+from io import BytesIO
 from typing import Any
 
 from flask import Flask
@@ -24,15 +26,15 @@ from casefile import components
 from casefile.auth.gate import Access
 from casefile.config import Settings
 from casefile.db import get_database, session_scope, utcnow
-from casefile.evidence.models import EvidenceItem, TextStatus
-from casefile.evidence.text import extract_file_text
+from casefile.evidence.derived import derive
+from casefile.evidence.models import DerivedStatus, EvidenceItem
 from casefile.jobs.models import Job
 from casefile.jobs.registry import register, register_schedule
 from casefile.jobs.runner import JobContext
 from casefile.storage import CHUNK_SIZE
 
-READ_TEXT = "evidence.text"
-TEXT_BACKFILL = "evidence.text_backfill"
+DERIVE = "evidence.derive"
+BACKFILL = "evidence.derive_backfill"
 BACKFILL_EVERY = timedelta(minutes=10)
 # Items read per backfill run: each may take seconds; the next run takes the next ones.
 BACKFILL_SLICE = 50
@@ -40,13 +42,13 @@ BACKFILL_SLICE = 50
 BACKFILL_GRACE = timedelta(minutes=30)
 
 
-def read_text(app: Flask, item_id: uuid.UUID, ctx: JobContext | None = None) -> int | None:
-    """Read one pending item's text and store it (status done); the number of characters, or None when the item
-    was not pending (read already, by another job). With `ctx`, the job's success commits with the text."""
+def make_derived(app: Flask, item_id: uuid.UUID, ctx: JobContext | None = None) -> dict[str, Any] | None:
+    """Make one pending item's derived data and store it (status done); what was made, or None when the item was
+    not pending (made already, by another job). With `ctx`, the job's success commits with the data."""
     store = components.blob_store(app)
     with get_database(app).read_sessionmaker() as rs:
         item = rs.get(EvidenceItem, item_id)
-        if item is None or item.text_status is not TextStatus.PENDING:
+        if item is None or item.derived_status is not DerivedStatus.PENDING:
             return None
         sha256, media_type = item.sha256, item.media_type
     # A private copy in the store's spool (swept like an upload's if this worker is killed): the PDF parser
@@ -56,31 +58,42 @@ def read_text(app: Flask, item_id: uuid.UUID, ctx: JobContext | None = None) -> 
             while chunk := blob.read(CHUNK_SIZE):
                 copy.write(chunk)
         with copy.open_staged() as staged:
-            text = extract_file_text(staged.name, media_type)
+            derived = derive(staged, media_type)
+    preview = store.put(BytesIO(derived.thumbnail)) if derived.thumbnail else None
     with session_scope(app) as s:
         locked = s.get(EvidenceItem, item_id, with_for_update=True)
-        if locked is None or locked.text_status is not TextStatus.PENDING:
+        if locked is None or locked.derived_status is not DerivedStatus.PENDING:
             return None
-        locked.text_content = text
-        locked.text_status = TextStatus.DONE
+        locked.extracted = derived.metadata
+        locked.metadata_status = derived.metadata.get("status", "none")
+        locked.text_content = derived.text
+        locked.preview_sha256 = preview
+        locked.derived_status = DerivedStatus.DONE
+        made = {
+            "evidence_id": str(item_id),
+            "ern": locked.ern,
+            "metadata_status": locked.metadata_status,
+            "characters": len(derived.text),
+            "preview": preview is not None,
+        }
         if ctx is not None:
-            ctx.succeed(s, {"evidence_id": str(item_id), "ern": locked.ern, "characters": len(text)})
-    return len(text)
+            ctx.succeed(s, made)
+    return made
 
 
-def read_one(ctx: JobContext) -> None:
-    ctx.progress(0, 1, "Reading the file's text")
-    if read_text(ctx.app, uuid.UUID(str(ctx.params["evidence_id"])), ctx) is None:
+def derive_one(ctx: JobContext) -> None:
+    ctx.progress(0, 1, "Reading the file: its text, metadata and preview")
+    if make_derived(ctx.app, uuid.UUID(str(ctx.params["evidence_id"])), ctx) is None:
         with session_scope() as s:
-            ctx.succeed(s, {"evidence_id": str(ctx.params["evidence_id"]), "skipped": "read already"})
+            ctx.succeed(s, {"evidence_id": str(ctx.params["evidence_id"]), "skipped": "made already"})
 
 
-def read_one_ended(session: Session, job: Job) -> None:
+def derive_one_ended(session: Session, job: Job) -> None:
     """The job failed for good (the file unreadable, the user's access gone): the item says so, and the
     backfill does not take it again; its evidence is unaffected."""
     item = session.get(EvidenceItem, uuid.UUID(str(job.params["evidence_id"])), with_for_update=True)
-    if item is not None and item.text_status is TextStatus.PENDING:
-        item.text_status = TextStatus.FAILED
+    if item is not None and item.derived_status is DerivedStatus.PENDING:
+        item.derived_status = DerivedStatus.FAILED
 
 
 def backfill(ctx: JobContext) -> None:
@@ -88,16 +101,16 @@ def backfill(ctx: JobContext) -> None:
         ids = list(s.scalars(waiting().limit(BACKFILL_SLICE)))
     done = 0
     for n, item_id in enumerate(ids):
-        ctx.progress(n, len(ids), "Reading the text of files uploaded without it")
+        ctx.progress(n, len(ids), "Reading the files uploaded without their text")
         try:
-            if read_text(ctx.app, item_id) is not None:
+            if make_derived(ctx.app, item_id) is not None:
                 done += 1
         except Exception:
             # One unreadable file must not stop the others; it stays pending and is reported here.
             with session_scope() as s:
                 item = s.get(EvidenceItem, item_id, with_for_update=True)
-                if item is not None and item.text_status is TextStatus.PENDING:
-                    item.text_status = TextStatus.FAILED
+                if item is not None and item.derived_status is DerivedStatus.PENDING:
+                    item.derived_status = DerivedStatus.FAILED
     with session_scope() as s:
         ctx.succeed(s, {"read": done, "considered": len(ids)})
 
@@ -106,7 +119,9 @@ def waiting() -> Any:
     """Items still pending after the grace period (oldest first)."""
     return (
         select(EvidenceItem.id)
-        .where(EvidenceItem.text_status == TextStatus.PENDING, EvidenceItem.created_at < utcnow() - BACKFILL_GRACE)
+        .where(
+            EvidenceItem.derived_status == DerivedStatus.PENDING, EvidenceItem.created_at < utcnow() - BACKFILL_GRACE
+        )
         .order_by(EvidenceItem.created_at, EvidenceItem.id)
     )
 
@@ -120,11 +135,11 @@ def backfill_interval(_settings: Settings) -> timedelta:
 
 
 register(
-    READ_TEXT,
-    read_one,
+    DERIVE,
+    derive_one,
     access=Access.WRITE,
-    label=_l("Reading a file's text"),
-    on_end=read_one_ended,
+    label=_l("Reading a file's text, metadata and preview"),
+    on_end=derive_one_ended,
 )
-register(TEXT_BACKFILL, backfill, label=_l("Reading the text of earlier files"))
-register_schedule(TEXT_BACKFILL, backfill_interval, backfill_due)
+register(BACKFILL, backfill, label=_l("Reading the text of earlier files"))
+register_schedule(BACKFILL, backfill_interval, backfill_due)

@@ -46,13 +46,13 @@ class Derivation(enum.StrEnum):
     WORKING_COPY = "working_copy"
 
 
-class TextStatus(enum.StrEnum):
-    """Where the file's text (for search) stands. A PDF's text is read by a background job after the upload
-    (casefile/evidence/jobs.py); a text file's at once; other files have none."""
+class DerivedStatus(enum.StrEnum):
+    """Where the data derived from the file stands (its embedded metadata, its text for search, its preview).
+    Small files get it during the upload; a PDF's text and a large file's metadata and preview are made by a
+    background job after the upload has been answered (casefile/evidence/jobs.py). Derived, never evidence."""
 
-    NONE = "none"  # no text to read in this kind of file
-    PENDING = "pending"  # to be read by a job (shown as "processing")
-    DONE = "done"  # read (possibly empty: a scan without a text layer, a damaged file)
+    PENDING = "pending"  # to be made by a job (shown as "processing")
+    DONE = "done"  # made (possibly nothing: a scan without a text layer, a damaged file)
     FAILED = "failed"  # its job failed for good; the file itself, the evidence, is unaffected
 
 
@@ -97,10 +97,11 @@ class EvidenceItem(UUIDPrimaryKey, Base):
     sha256: Mapped[str] = mapped_column(String(64), index=True)
     extracted: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     # Plain text of the file where it has one (text files, PDFs with a text layer; evidence/text.py), bounded,
-    # for search: a text file's at ingest, a PDF's by a job after it (text_status). Derived, never evidence.
+    # for search: a text file's at ingest, a PDF's by a job after it (derived_status). Derived, never evidence.
     # Deferred: only the search index reads it.
     text_content: Mapped[str] = mapped_column(Text, default="", deferred=True)
-    text_status: Mapped[TextStatus] = mapped_column(enum_type(TextStatus, "evidence_text_status"))
+    # Whether `extracted`, `text_content` and `preview_sha256` are made yet (DerivedStatus).
+    derived_status: Mapped[DerivedStatus] = mapped_column(enum_type(DerivedStatus, "evidence_derived_status"))
     metadata_status: Mapped[str] = mapped_column(String(20), default="none")
     # Derived, never evidence: a metadata-free preview image.
     preview_sha256: Mapped[str | None] = mapped_column(String(64))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from casefile.api.schemas import DATETIME, UUID, enum_of, nullable, obj, string
-from casefile.evidence.models import Classification, Derivation, EvidenceKind, TextStatus
+from casefile.evidence.models import Classification, Derivation, DerivedStatus, EvidenceKind
 from casefile.links.schemas import LINK
 
 GRADING = {
@@ -30,10 +30,11 @@ EVIDENCE = obj(
         "sha256": string(pattern="^[0-9a-f]{64}$"),
         "metadata": {"type": "object"},
         "metadata_status": string(),
-        "text_status": {
-            **enum_of(TextStatus),
-            "description": "the file's text for search: pending while a job reads a PDF's text layer after the "
-            "upload (shown as processing), then done; none for files without text; failed if the job failed",
+        "derived_status": {
+            **enum_of(DerivedStatus),
+            "description": "the data derived from the file (metadata, text for search, preview): pending while a "
+            "job makes it after the upload (a PDF's text, a large image's metadata and preview; shown as "
+            "processing), then done; failed if that job failed (the file itself is unaffected)",
         },
         "classification": enum_of(Classification),
         "graphic": {"type": "boolean"},

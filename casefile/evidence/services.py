@@ -26,20 +26,18 @@ from casefile.cases.models import Case, Incident
 from casefile.custody.actions import Action
 from casefile.custody.ledger import record_custody, record_item_event
 from casefile.errors import NotFound, ValidationFailed
-from casefile.evidence.jobs import READ_TEXT
-from casefile.evidence.metadata import extract_metadata
+from casefile.evidence.derived import PENDING, derive, derive_later
+from casefile.evidence.jobs import DERIVE
 from casefile.evidence.models import (
     INFO_CREDIBILITY,
     SOURCE_RELIABILITY,
     Classification,
     Derivation,
+    DerivedStatus,
     EvidenceItem,
     EvidenceKind,
-    TextStatus,
 )
-from casefile.evidence.preview import make_thumbnail
-from casefile.evidence.sniff import is_image, kind_hint, sniff_media_type
-from casefile.evidence.text import extract_file_text, has_text, is_pdf
+from casefile.evidence.sniff import kind_hint, sniff_media_type
 from casefile.jobs.services import submit
 from casefile.links.models import EvidenceLink
 from casefile.parsing import clean_text, parse_choice
@@ -197,11 +195,8 @@ def ingest(
             raise ValidationFailed(_("The file is empty: there is nothing to record."), field="file")
         with writer.open_staged() as staged:
             media_type = sniff_media_type(staged)
-            extracted = extract_metadata(staged, media_type)
-            # A text file's text is read at once (bounded, fast); a PDF's may take up to PDF_SECONDS in a worker
-            # process, so a job reads it after the upload has been answered (casefile/evidence/jobs.py).
-            text_content = "" if is_pdf(media_type) else extract_file_text(staged.name, media_type)
-            thumbnail = make_thumbnail(staged) if is_image(media_type) else None
+            later = derive_later(media_type, writer.size)
+            derived = PENDING if later else derive(staged, media_type)
         sha256 = writer.commit(declared_sha256 or None)
     except HashMismatch as error:
         raise ValidationFailed(
@@ -216,7 +211,7 @@ def ingest(
         raise ValidationFailed(_("The declared sha256 must be 64 hexadecimal digits."), field="sha256") from None
     finally:
         writer.abort()  # no-op after a successful commit
-    preview = store.put(BytesIO(thumbnail)) if thumbnail else None
+    preview = store.put(BytesIO(derived.thumbnail)) if derived.thumbnail else None
     number, ern = allocate_ern(session, case)
     values = fields.values
     item = EvidenceItem(
@@ -236,12 +231,10 @@ def ingest(
         media_type=media_type,
         size=writer.size,
         sha256=sha256,
-        extracted=extracted,
-        metadata_status=extracted.get("status", "none"),
-        text_content=text_content,
-        text_status=(
-            TextStatus.PENDING if is_pdf(media_type) else TextStatus.DONE if has_text(media_type) else TextStatus.NONE
-        ),
+        extracted=derived.metadata,
+        metadata_status=derived.metadata.get("status", "none"),
+        text_content=derived.text,
+        derived_status=DerivedStatus.PENDING if later else DerivedStatus.DONE,
         preview_sha256=preview,
         # A derivative is never less restricted than its original unless someone says so.
         classification=values.get("classification", parent.classification if parent else Classification.CONFIDENTIAL),
@@ -283,8 +276,8 @@ def ingest(
             **({"parent": parent.ern, "derivation": str(derivation)} if parent else {}),
         },
     )
-    if item.text_status is TextStatus.PENDING:
-        submit(session, READ_TEXT, case, actor, {"evidence_id": str(item.id)})
+    if later:
+        submit(session, DERIVE, case, actor, {"evidence_id": str(item.id)})
     return item
 
 

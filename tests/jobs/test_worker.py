@@ -248,10 +248,10 @@ def test_a_pdfs_text_is_read_by_a_worker_after_the_upload_and_becomes_searchable
         content_type="multipart/form-data",
     )
     response.request.input_stream.close()
-    assert response.status_code == 201 and response.get_json()["text_status"] == "pending"
+    assert response.status_code == 201 and response.get_json()["derived_status"] == "pending"
     item = response.get_json()
     (job,) = team["owner_api"].get(f"/jobs?case_id={team['case']}").get_json()["items"]
-    assert job["kind"] == "evidence.text"
+    assert job["kind"] == "evidence.derive"
 
     def searchable() -> bool:
         hits = team["owner_api"].get("/search", query_string={"q": "Ghashir"}).get_json()["items"]
@@ -260,7 +260,7 @@ def test_a_pdfs_text_is_read_by_a_worker_after_the_upload_and_becomes_searchable
     assert not searchable()
     start_worker()
     assert follow(team["owner_api"], job["id"], finished)[-1]["state"] == "succeeded"
-    assert team["owner_api"].get(f"/evidence/{item['id']}").get_json()["text_status"] == "done"
+    assert team["owner_api"].get(f"/evidence/{item['id']}").get_json()["derived_status"] == "done"
     assert searchable()
 
 

@@ -43,12 +43,12 @@ def test_transcripts_and_pdfs_are_found_by_words_only_in_their_files(app: Flask,
     assert transcript["media_type"] == "text/plain" and statement["media_type"] == "application/pdf"
     assert "text_content" not in transcript and TRANSCRIPT[:20] not in str(transcript)
     # A text file's words are read at upload; a PDF's by a job after the upload has been answered.
-    assert transcript["text_status"] == "done" and statement["text_status"] == "pending"
+    assert transcript["derived_status"] == "done" and statement["derived_status"] == "pending"
     assert found(t.search("Mizdah")) == set()
     (job_id,) = run_queued_jobs(app)
-    assert t.api.get(f"/evidence/{statement['id']}").get_json()["text_status"] == "done"
+    assert t.api.get(f"/evidence/{statement['id']}").get_json()["derived_status"] == "done"
     job = t.api.get(f"/jobs/{job_id}").get_json()
-    assert job["kind"] == "evidence.text" and job["state"] == "succeeded" and job["result"]["ern"] == statement["ern"]
+    assert job["kind"] == "evidence.derive" and job["state"] == "succeeded" and job["result"]["ern"] == statement["ern"]
 
     by_transcript = {("evidence", f"{transcript['ern']} — Interview notes")}
     by_statement = {("evidence", f"{statement['ern']} — Scanned statement")}

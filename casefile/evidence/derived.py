@@ -1,0 +1,45 @@
+"""Data derived from an evidence file: its embedded metadata, its text for search, its preview image. Derived,
+never evidence: the file is the evidence, and all of this can be made again from it. Made during the upload for
+small files; for a PDF's text and a large image, by a job after the upload has been answered (jobs.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, BinaryIO
+
+from casefile.evidence.metadata import extract_metadata
+from casefile.evidence.preview import make_thumbnail
+from casefile.evidence.sniff import is_image
+from casefile.evidence.text import extract_file_text, is_pdf
+
+# A large image's preview and metadata are made after the upload: decoding tens of megapixels takes seconds.
+DERIVE_INLINE_BYTES = 16 * 1024 * 1024
+
+
+def derive_later(media_type: str, size: int) -> bool:
+    """Whether the file's derived data is made by a job after the upload has been answered: a PDF's text (reading
+    it may take up to PDF_SECONDS in a worker process) and everything of a large image. A text file's text, a
+    small image's preview and every file's basic metadata are quick and bounded: made during the upload."""
+    return is_pdf(media_type) or (is_image(media_type) and size > DERIVE_INLINE_BYTES)
+
+
+@dataclass(frozen=True)
+class Derived:
+    metadata: dict[str, Any]
+    text: str
+    thumbnail: bytes | None
+
+
+# What an item holds until its job has made the rest: its metadata status says "pending".
+PENDING = Derived({"status": "pending"}, "", None)
+
+
+def derive(staged: BinaryIO, media_type: str) -> Derived:
+    """A file's derived data: embedded metadata, text for search, preview image. `staged` is a local file (the
+    PDF parser runs in its own process and needs its path). Never raises for what the file holds."""
+    return Derived(
+        extract_metadata(staged, media_type),
+        extract_file_text(staged.name, media_type),
+        make_thumbnail(staged) if is_image(media_type) else None,
+    )
