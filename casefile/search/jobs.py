@@ -4,26 +4,31 @@
 each (`flask --app app search reindex --background`). Unlike the foreground `reindex_all`, which empties the
 index and refills it in one transaction (the write lock held throughout), the job overwrites every document in
 place, then removes the documents it did not write (objects gone, or no longer indexed): search keeps answering
-meanwhile, and no request waits for more than one page.
+meanwhile, and no request waits for more than one page. It also runs weekly on a schedule, as the instance's
+own job: the index is derived data that an `after_flush` listener keeps current, and a bulk statement that
+bypassed it (or a restore) is repaired within the week even if nobody thinks of it.
 """
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Table, delete, func, select
 from sqlalchemy.orm import Session
 
+from casefile.config import Settings
 from casefile.db import session_scope, utcnow
 from casefile.jobs.models import Job
-from casefile.jobs.registry import register
+from casefile.jobs.registry import register, register_schedule
 from casefile.jobs.runner import JobContext
 from casefile.jobs.services import submit
 from casefile.search.indexer import INDEXED, document_row, upsert
 from casefile.search.models import SearchDocument
 
 REINDEX = "search.reindex"
+REINDEX_EVERY = timedelta(days=7)
 
 
 def submit_reindex(session: Session) -> Job:
@@ -62,4 +67,13 @@ def reindex(ctx: JobContext) -> None:
         ctx.succeed(s, {**counts, "removed": removed})
 
 
+def reindex_interval(_settings: Settings) -> timedelta:
+    return REINDEX_EVERY
+
+
+def anything_indexed(session: Session) -> bool:
+    return session.scalar(select(SearchDocument.id).limit(1)) is not None
+
+
 register(REINDEX, reindex, label=_l("Search index rebuild"))
+register_schedule(REINDEX, reindex_interval, anything_indexed)

@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from datetime import timedelta
 
 from flask import Flask
 from sqlalchemy import delete, select
 
 from casefile.db import session_scope, utcnow
+from casefile.jobs import runner
 from casefile.jobs.models import Job, JobState
+from casefile.search.jobs import REINDEX
 from casefile.search.models import SearchDocument
 
 from search_support import Team, found
@@ -64,3 +67,18 @@ def test_the_background_rebuild_repairs_the_index_like_the_foreground_one(
         assert job.progress_done == job.progress_total == 4
     assert documents(app) == expected
     assert found(t.search("landfill")) and found(t.search("deleted")) == set()
+
+
+def test_the_index_is_rebuilt_weekly_once_there_is_anything_in_it(app: Flask, team: Callable[..., Team]) -> None:
+    def scheduled(days: float) -> list[str]:
+        with app.app_context():
+            ids = runner.run_schedules(app, now=utcnow() + timedelta(days=days))
+            with session_scope() as s:
+                return [s.get_one(Job, job_id).kind for job_id in ids]
+
+    assert REINDEX not in scheduled(0)  # an empty index: nothing to repair
+    team().incident("Graves at the Tarhouna landfill")
+    assert REINDEX in scheduled(0)
+    run_queued_jobs(app)
+    assert REINDEX not in scheduled(3)
+    assert REINDEX in scheduled(8)
