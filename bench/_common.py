@@ -147,6 +147,7 @@ def item_rows(
                 "sha256": rng.getrandbits(256).to_bytes(32, "big").hex(),
                 "extracted": EXTRACTED_NONE,
                 "metadata_status": "none",
+                "derived_status": "done",
                 "preview_sha256": None,
                 "classification": CLASSIFICATIONS[number % len(CLASSIFICATIONS)],
                 "graphic": number % 11 == 0,

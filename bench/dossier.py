@@ -499,7 +499,7 @@ def report(args: argparse.Namespace, root: Path, instance: Path, builder: subpro
             ["measure", "wall s", "MiB/s", "CPU s", "peak RSS growth by its end, MiB"],
             [
                 [
-                    "build_dossier (all steps)",
+                    "build job: claim, the three steps, success",
                     f"{build_s:.2f}",
                     f"{mib / build_s:,.0f}",
                     f"{result['build_cpu']:.2f}",

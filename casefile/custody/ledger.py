@@ -10,7 +10,8 @@ done last in a service, after everything that can fail.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final, Literal, Protocol, TypeAlias
 
@@ -78,6 +79,18 @@ def lock_head(session: Session) -> LedgerHead:
     return head
 
 
+@dataclass(frozen=True)
+class Draft:
+    """An entry to append (record_custody_many): everything but its place in the chain."""
+
+    actor: Actor
+    action: Action | str
+    case_id: uuid.UUID | None
+    evidence_id: uuid.UUID | None = None
+    sha256: str | None = None
+    details: Mapping[str, Any] | None = None
+
+
 def record_custody(
     session: Session,
     *,
@@ -89,36 +102,47 @@ def record_custody(
     details: Mapping[str, Any] | None = None,
 ) -> CustodyEntry:
     """Append one entry to the ledger (flushes; the caller's transaction commits it)."""
+    return record_custody_many(session, [Draft(actor, action, case_id, evidence_id, sha256, details)])[0]
+
+
+def record_custody_many(session: Session, drafts: Sequence[Draft]) -> list[CustodyEntry]:
+    """Append entries in order under one lock of the head and one flush: the same chain as one record_custody
+    call each, in a fraction of the time (a verification's fixity results hold the lock that much less)."""
     head = lock_head(session)
-    fields: dict[str, Any] = {
-        "seq": head.seq + 1,
-        "at": format_timestamp(utcnow()),
-        "actor": actor_name(actor),
-        "action": str(Action(action)),
-        "case_id": str(case_id) if case_id else None,
-        "evidence_id": str(evidence_id) if evidence_id else None,
-        "sha256": sha256,
-        "details": dict(details or {}),
-        "prev_hash": head.entry_hash,
-    }
-    digest = entry_hash(fields)
-    entry = CustodyEntry(
-        seq=fields["seq"],
-        at=datetime.fromisoformat(fields["at"]),
-        actor=fields["actor"],
-        action=fields["action"],
-        case_id=case_id,
-        evidence_id=evidence_id,
-        sha256=sha256,
-        details=fields["details"],
-        prev_hash=fields["prev_hash"],
-        entry_hash=digest,
-    )
-    session.add(entry)
-    head.seq = entry.seq
-    head.entry_hash = digest
+    seq, prev_hash = head.seq, head.entry_hash
+    entries: list[CustodyEntry] = []
+    for draft in drafts:
+        seq += 1
+        fields: dict[str, Any] = {
+            "seq": seq,
+            "at": format_timestamp(utcnow()),
+            "actor": actor_name(draft.actor),
+            "action": str(Action(draft.action)),
+            "case_id": str(draft.case_id) if draft.case_id else None,
+            "evidence_id": str(draft.evidence_id) if draft.evidence_id else None,
+            "sha256": draft.sha256,
+            "details": dict(draft.details or {}),
+            "prev_hash": prev_hash,
+        }
+        prev_hash = entry_hash(fields)
+        entries.append(
+            CustodyEntry(
+                seq=seq,
+                at=datetime.fromisoformat(fields["at"]),
+                actor=fields["actor"],
+                action=fields["action"],
+                case_id=draft.case_id,
+                evidence_id=draft.evidence_id,
+                sha256=draft.sha256,
+                details=fields["details"],
+                prev_hash=fields["prev_hash"],
+                entry_hash=prev_hash,
+            )
+        )
+    session.add_all(entries)
+    head.seq, head.entry_hash = seq, prev_hash
     session.flush()
-    return entry
+    return entries
 
 
 def record_item_event(

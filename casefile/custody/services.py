@@ -12,7 +12,14 @@ from sqlalchemy.orm import Session
 
 from casefile.custody.actions import Action
 from casefile.custody.keys import InstanceKey
-from casefile.custody.ledger import Actor, iter_entry_fields, lock_head, record_custody, record_item_event
+from casefile.custody.ledger import (
+    Actor,
+    Draft,
+    iter_entry_fields,
+    lock_head,
+    record_custody_many,
+    record_item_event,
+)
 from casefile.custody.merkle import MerkleAccumulator, hash_to_hex
 from casefile.custody.models import Checkpoint, CustodyEntry
 from casefile.custody.signing import sign_tree_head
@@ -74,16 +81,20 @@ def record_fixity(
     session: Session, actor: Actor, results: Iterable[FixityResult], details: Mapping[str, Any] | None = None
 ) -> None:
     """A fixity entry per result (verified, or failed with the hash found), each with `details` added."""
-    for result in results:
-        record_custody(
-            session,
-            actor=actor,
-            action=Action.FIXITY_VERIFIED if result.ok else Action.FIXITY_FAILED,
-            case_id=result.case_id,
-            evidence_id=result.item_id,
-            sha256=result.sha256,
-            details={**(details or {}), **({"found": result.found} if not result.ok else {})},
-        )
+    record_custody_many(
+        session,
+        [
+            Draft(
+                actor,
+                Action.FIXITY_VERIFIED if result.ok else Action.FIXITY_FAILED,
+                result.case_id,
+                result.item_id,
+                result.sha256,
+                {**(details or {}), **({"found": result.found} if not result.ok else {})},
+            )
+            for result in results
+        ],
+    )
 
 
 TRANSFER_FIELDS = ("from_party", "to_party", "purpose", "location", "note")
