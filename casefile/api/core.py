@@ -76,10 +76,34 @@ def route(
 
 
 def json_body() -> dict[str, Any]:
-    data = request.get_json(silent=True)
+    try:
+        data = request.get_json(silent=True)
+    except RecursionError:  # Python's JSON parser recurses once per level: [[[[… a hundred thousand deep
+        raise ValidationFailed("The request body is nested too deeply.") from None
     if not isinstance(data, dict):
         raise ValidationFailed("The request body must be a JSON object.")
+    if not _encodable(data):
+        raise ValidationFailed("The request body holds text that is not valid Unicode (a lone surrogate).")
     return data
+
+
+def _encodable(data: Any) -> bool:
+    """Whether every string in a parsed JSON value can be stored: JSON's \\udXXX escapes can spell lone
+    surrogates, which no database accepts. Walked without recursion (the value may be nested deep)."""
+    pending = [data]
+    while pending:
+        value = pending.pop()
+        if isinstance(value, dict):
+            pending.extend(value.keys())
+            pending.extend(value.values())
+        elif isinstance(value, list):
+            pending.extend(value)
+        elif isinstance(value, str):
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                return False
+    return True
 
 
 def fields_of(schema: Mapping[str, Any]) -> set[str]:

@@ -117,3 +117,31 @@ def test_wrong_json_types_are_refused_not_crashing(world: tuple[Api, Account, di
                 if status >= 500:
                     failures.append(f"{op.method.upper()} /api/v1{op.path} {{{name!r}: {str(wrong)[:20]!r}}}: {status}")
     assert not failures, "a wrongly typed JSON field crashes the API (expected 422):\n" + "\n".join(failures)
+
+
+def test_deeply_nested_json_and_lone_surrogates_are_refused_on_every_json_route(
+    world: tuple[Api, Account, dict[str, str]],
+) -> None:
+    """A hundred thousand nested brackets overflowed Python's JSON parser, and a \\udXXX escape for a lone surrogate
+    reached the database: both were 500s. Every JSON route now answers 400 or 422 in the error format."""
+    api, _account, ids = world
+    bodies = {
+        "nested": "[" * 100_000 + "]" * 100_000,
+        "nested object": '{"a":' * 50_000 + "1" + "}" * 50_000,
+        "lone surrogate": '{"title": "Graves \\udcff", "reference": "X\\ud800", "email": "a\\udfff@example.org"}',
+    }
+    failures = []
+    for op in OPERATIONS:
+        if op.request is None or op.request_kind != "json" or op.method not in ("post", "patch"):
+            continue
+        for what, body in bodies.items():
+            response = api.client.open(
+                "/api/v1" + _path(op.path, ids),
+                method=op.method.upper(),
+                data=body,
+                headers={**api.headers, "Content-Type": "application/json"},
+            )
+            error = (response.get_json(silent=True) or {}).get("error", {})
+            if response.status_code >= 500 or not error.get("message"):
+                failures.append(f"{op.method.upper()} /api/v1{op.path} ({what}): {response.status_code}")
+    assert not failures, "\n".join(failures)
