@@ -127,6 +127,7 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     from casefile.custody.views import bp as custody_bp
     from casefile.dossier.views import bp as dossiers_bp
     from casefile.evidence.views import bp as evidence_bp
+    from casefile.health import bp as health_bp
     from casefile.jobs.views import bp as jobs_bp
     from casefile.links.views import bp as links_bp
     from casefile.main import bp as main_bp
@@ -134,6 +135,7 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     from casefile.witnesses.views import bp as witnesses_bp
 
     for bp in (
+        health_bp,
         main_bp,
         auth_bp,
         account_bp,

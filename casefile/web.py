@@ -27,6 +27,7 @@ from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from casefile import health
 from casefile.api.core import MAX_PAGE
 from casefile.auth import login_flow, sessions
 from casefile.auth.audit import record_auth_event
@@ -145,6 +146,8 @@ def _keep_login_session() -> bool:
 
 
 def _require_login() -> ResponseReturnValue | None:
+    if request.endpoint in health.ENDPOINTS:
+        return None  # probes: no session, no database
     expired = _keep_login_session()
     if request.endpoint in PUBLIC_ENDPOINTS or request.endpoint is None:
         return None

@@ -87,6 +87,8 @@ RULES: dict[str, Rule | tuple[Rule, ...]] = {
     "auth.login": Rule(Kind.PUBLIC, note="a logged-in user is redirected to the dashboard"),
     "main.set_language": Rule(Kind.PUBLIC, note="the empty form is a 400"),
     "api.openapi": Rule(Kind.PUBLIC),
+    "health.alive": Rule(Kind.PUBLIC, note="liveness probe: no session, no database"),
+    "health.ready": Rule(Kind.PUBLIC, note="readiness probe: names unreachable dependencies only"),
     "auth.second_factor": Rule(Kind.PUBLIC, note="without a pending login: back to /login"),
     "auth.logout": Rule(Kind.LOGIN, ends_sessions=True),
     "account.overview": Rule(Kind.LOGIN),
