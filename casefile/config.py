@@ -48,6 +48,8 @@ class Settings:
     queue_url: str | None = None
     queue_name: str = "casefile"
     checkpoint_minutes: float = 15.0  # 0: no scheduled checkpoints
+    # Where each signed tree head is copied, outside the instance: a folder or s3://bucket/prefix (custody.witness).
+    checkpoint_witness: str | None = None
     # Every stored file is re-hashed once per cycle by the scheduled fixity audit, a slice each hour; 0: no audit.
     fixity_cycle_days: float = 90.0
     job_heartbeat_seconds: float = 10.0
@@ -153,6 +155,7 @@ def load_settings(env: dict[str, str] | None = None, **overrides: Any) -> Settin
         organisation=env.get("CASEFILE_ORGANISATION", "Casefile"),
         queue_url=env.get("CASEFILE_QUEUE_URL") or None,  # checked by casefile.jobs.queue when the app is made
         queue_name=env.get("CASEFILE_QUEUE_NAME") or "casefile",
+        checkpoint_witness=env.get("CASEFILE_CHECKPOINT_WITNESS") or None,
         checkpoint_minutes=_number(env, "CASEFILE_CHECKPOINT_MINUTES", 15.0, minimum=0.0),
         fixity_cycle_days=_number(env, "CASEFILE_FIXITY_CYCLE_DAYS", 90.0, minimum=0.0),
         job_heartbeat_seconds=_number(env, "CASEFILE_JOB_HEARTBEAT_SECONDS", 10.0, minimum=0.1),

@@ -67,6 +67,9 @@ class Api:
     def patch(self, path: str, json: Any = None, **kw: Any) -> Any:
         return self.client.patch("/api/v1" + path, headers=self.headers, json=json, **kw)
 
+    def delete(self, path: str, **kw: Any) -> Any:
+        return self.client.delete("/api/v1" + path, headers=self.headers, **kw)
+
 
 def csrf_token(html: str) -> str:
     match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html) or re.search(

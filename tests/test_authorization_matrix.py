@@ -159,6 +159,9 @@ RULES: dict[str, Rule | tuple[Rule, ...]] = {
     "api.evidence_content": R,
     "api.create_derivative": Rule(Kind.WRITE, note="multipart with a small file"),
     "api.create_link": W,
+    "api.remove_link": Rule(
+        Kind.WRITE, params={"id": "own_item", "link_id": "own_link"}, note="each subject removes a link of its own"
+    ),
     "api.get_custody": R,
     "api.post_custody": W,
     "search.search": (
@@ -169,6 +172,8 @@ RULES: dict[str, Rule | tuple[Rule, ...]] = {
         Rule(Kind.LOGIN, query={"q": "Matrix"}, note="results from the user's own cases only"),
         Rule(Kind.READ, query={"q": "Matrix", "case_id": "{case}"}),
     ),
+    "api.tree_head": Rule(Kind.LOGIN, note="the ledger's signed head names no case"),
+    "api.consistency_proof": Rule(Kind.LOGIN, query={"first": "0"}, note="a proof between tree sizes names no case"),
     "api.verify": (
         Rule(Kind.LOGIN, note="without case_id: the user's own cases"),
         Rule(Kind.READ, query={"case_id": "{case}"}),
@@ -467,6 +472,15 @@ def build_world(
 
         codes = [e.code for _group, e in charge_elements(s.get(Charge, uuid.UUID(ids["charge"])))]
     for n, name in enumerate(sorted(world.own)):
+        # An item of one's own, linked to the incident at upload, for removing that link over the API.
+        own_upload = api.post(
+            f"/cases/{case}/evidence",
+            data={"file": (io.BytesIO(f"own {name}".encode()), "own.txt"), "title": "own", "incident_ids": ids["incident"]},
+            content_type="multipart/form-data",
+        )
+        own_upload.request.input_stream.close()
+        own_item = created(own_upload, "an item of one's own")
+        world.own[name]["own_item"], world.own[name]["own_link"] = own_item["id"], own_item["links"][0]["id"]
         world.own[name]["link"] = created(
             api.post(
                 f"/evidence/{ids['item']}/links",

@@ -118,6 +118,16 @@ def only_fields(data: Mapping[str, Any], allowed: set[str]) -> dict[str, Any]:
     return dict(data)
 
 
+def query_int(name: str) -> int | None:
+    """A whole-number query parameter (None when absent); 422 naming it otherwise."""
+    raw = request.args.get(name)
+    if raw is None:
+        return None
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 18:
+        raise ValidationFailed(f"{name} must be a whole number.", field=name)
+    return int(raw)
+
+
 def page_params() -> tuple[int, int]:
     def number(name: str, default: int) -> int:
         raw = request.args.get(name, str(default))

@@ -9,17 +9,26 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from sqlalchemy import select
 
-from casefile.api.core import created, fields_of, json_body, only_fields, paginate, route
+from casefile.api.core import created, fields_of, json_body, only_fields, paginate, query_int, route
 from casefile.api.schemas import UUID
 from casefile.auth.gate import Access, require_case, require_in_case
+from casefile.components import instance_key
 from casefile.custody import ledger
 from casefile.custody.jobs import submit_verification
 from casefile.custody.models import CustodyEntry
-from casefile.custody.schemas import CUSTODY_ENTRY, TRANSFER_CREATE, VERIFICATION_CREATE, VERIFY_REPORT
+from casefile.custody.schemas import (
+    CONSISTENCY_PROOF,
+    CUSTODY_ENTRY,
+    PUBLISHED_TREE_HEAD,
+    TRANSFER_CREATE,
+    VERIFICATION_CREATE,
+    VERIFY_REPORT,
+)
 from casefile.custody.services import record_transfer
 from casefile.custody.verification import verify_for_current_user
+from casefile.custody.witness import consistency, latest_tree_head
 from casefile.db import db_session
-from casefile.errors import ValidationFailed
+from casefile.errors import NotFound, ValidationFailed
 from casefile.evidence.models import EvidenceItem
 from casefile.jobs.api import one_job_json
 from casefile.jobs.schemas import JOB
@@ -106,3 +115,45 @@ def start_verification() -> ResponseReturnValue:
     response.status_code = 202
     response.headers["Location"] = url_for("api.get_job", id=job.id)
     return response
+
+
+@route(
+    "/custody/tree-head",
+    "GET",
+    summary="The newest signed tree head of the ledger, with the public key that verifies it (keep it outside: "
+    "`custody verify --against` later proves the ledger still extends it)",
+    tag="custody",
+    response=PUBLISHED_TREE_HEAD,
+    errors=(401, 404),
+)
+def tree_head() -> ResponseReturnValue:
+    document = latest_tree_head(db_session(), instance_key().public_pem)
+    if document is None:
+        raise NotFound("No checkpoint yet.")
+    return jsonify(document)
+
+
+@route(
+    "/custody/consistency",
+    "GET",
+    summary="An RFC 6962 consistency proof from the ledger's first `first` entries to a signed checkpoint",
+    tag="custody",
+    response=CONSISTENCY_PROOF,
+    params=[
+        {"name": "first", "in": "query", "required": True, "schema": {"type": "integer", "minimum": 0}},
+        {
+            "name": "second",
+            "in": "query",
+            "required": False,
+            "schema": {"type": "integer", "minimum": 0},
+            "description": "the size of a signed checkpoint (default: the newest)",
+        },
+    ],
+    errors=(401, 422),
+)
+def consistency_proof() -> ResponseReturnValue:
+    first = query_int("first")
+    second = query_int("second")
+    if first is None:
+        raise ValidationFailed("first is required.", field="first")
+    return jsonify(consistency(db_session(), instance_key().public_pem, first, second))

@@ -1,34 +1,47 @@
 """Database ↔ blob store consistency: rows whose file is missing, files that no row references.
 
-Ingest stores the blob before the row, so an interrupted ingest leaves an orphan blob (harmless,
-collectable here) and never a row without its file; a missing file is therefore always a real problem.
+Ingest stores the blob before the row, so an interrupted ingest leaves an orphan blob (harmless, collectable here)
+and never a row without its file; a missing file is therefore always a real problem.
+
+Collection is cautious, because an "orphan" is only unreferenced by *this* database: after restoring an older
+backup, every upload since then looks like one. So a blob is collected only when nothing names it (no row and no
+ledger entry, which outlives any row) and it is older than a minimum age; and it is moved to quarantine, never
+deleted, so an operator who finds it was needed moves it back.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from casefile.custody.models import CustodyEntry
+from casefile.db import utcnow
 from casefile.dossier.models import Dossier
 from casefile.evidence.models import EvidenceItem
-from casefile.storage import BlobLocked, BlobStore
+from casefile.storage import BlobLocked, BlobNotFound, BlobStore
+
+DEFAULT_MIN_AGE = timedelta(days=7)
 
 
 @dataclass
 class FsckReport:
     missing: list[tuple[str, str, str]] = field(default_factory=list)  # (ern, role, sha256)
     orphans: list[str] = field(default_factory=list)
-    collected: list[str] = field(default_factory=list)
+    collected: dict[str, str] = field(default_factory=dict)  # sha256 -> where it was moved
     locked: list[str] = field(default_factory=list)
+    young: list[str] = field(default_factory=list)  # unreferenced, but newer than the minimum age
 
     @property
     def ok(self) -> bool:
         return not self.missing
 
 
-def fsck(session: Session, store: BlobStore, *, collect: bool = False) -> FsckReport:
+def fsck(
+    session: Session, store: BlobStore, *, collect: bool = False, min_age: timedelta = DEFAULT_MIN_AGE
+) -> FsckReport:
     report = FsckReport()
     referenced: set[str] = set()
     for ern, sha256, preview in session.execute(
@@ -48,15 +61,23 @@ def fsck(session: Session, store: BlobStore, *, collect: bool = False) -> FsckRe
         referenced.add(package)
         if not store.exists(package):
             report.missing.append((bag_name, "dossier", package))
+    # A blob the ledger ever named is never an orphan: its row may have been deleted behind the application's back
+    # (verification names that), and the file is then the evidence of what was there.
+    named = select(CustodyEntry.sha256).where(CustodyEntry.sha256.is_not(None)).distinct()
+    referenced.update(sha256 for sha256 in session.scalars(named) if sha256)
     for sha256 in store.iter_hashes():
         if sha256 not in referenced:
             report.orphans.append(sha256)
     if collect:
+        oldest_allowed = utcnow() - min_age
         for sha256 in report.orphans:
             try:
-                store.delete(sha256)
+                if store.modified_at(sha256) > oldest_allowed:
+                    report.young.append(sha256)
+                    continue
+                report.collected[sha256] = store.quarantine(sha256)
             except BlobLocked:
                 report.locked.append(sha256)
-            else:
-                report.collected.append(sha256)
+            except BlobNotFound:
+                continue  # gone meanwhile
     return report

@@ -34,6 +34,7 @@ from casefile.custody.ledger import SYSTEM, Actor, head, lock_head
 from casefile.custody.models import Checkpoint, CustodyEntry
 from casefile.custody.services import create_checkpoint, record_fixity
 from casefile.custody.verify import FIXITY_COLUMNS, FixityItem, VerifyReport, check_fixity, verify_ledger
+from casefile.custody.witness import publish_to_witness
 from casefile.db import get_database, session_scope
 from casefile.evidence.models import EvidenceItem
 from casefile.jobs.models import Job, JobState
@@ -138,16 +139,20 @@ def ledger_grew(session: Session) -> bool:
 
 
 def checkpoint(ctx: JobContext) -> None:
+    """Sign a checkpoint if the ledger grew, then copy every checkpoint the witness lacks (this one, those of dossier
+    exports, any whose publication failed before) outside the instance. Publication follows the commit, so only heads
+    of committed entries leave; if the witness is unreachable the job fails and its retry publishes."""
     with session_scope() as session:
         lock_head(session)  # two checkpoint jobs at once: the second waits here, then finds nothing new to sign
-        if not ledger_grew(session):
-            covered = session.scalar(select(func.max(Checkpoint.tree_size))) or 0
-            ctx.succeed(session, {"created": False, "tree_size": covered})
-            return
-        cp = create_checkpoint(session, instance_key(), "scheduled")
-        ctx.succeed(
-            session, {"created": True, "checkpoint_id": cp.id, "tree_size": cp.tree_size, "root_hash": cp.root_hash}
-        )
+        result: dict[str, Any] = {"created": False}
+        if ledger_grew(session):
+            cp = create_checkpoint(session, instance_key(), "scheduled")
+            result = {"created": True, "checkpoint_id": cp.id, "tree_size": cp.tree_size, "root_hash": cp.root_hash}
+        else:
+            result["tree_size"] = session.scalar(select(func.max(Checkpoint.tree_size))) or 0
+    published = publish_to_witness(ctx.app)
+    with session_scope() as session:
+        ctx.succeed(session, {**result, "published": len(published)})
 
 
 # The audit runs hourly: slices small enough to pass unnoticed, frequent enough that a file gone bad is found

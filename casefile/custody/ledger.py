@@ -140,6 +140,8 @@ def record_custody_many(session: Session, drafts: Sequence[Draft]) -> list[Custo
             )
         )
     session.add_all(entries)
+    # Entries first, then the head: the database lets the head advance only to an entry that exists (0015).
+    session.flush()
     head.seq, head.entry_hash = seq, prev_hash
     session.flush()
     return entries

@@ -53,7 +53,39 @@ VERIFY_REPORT = obj(
         "checked": {"type": "integer"},
         "items_checked": {"type": "integer"},
         "checkpoints_checked": {"type": "integer"},
+        "published_checked": {"type": "integer"},
         "problems": {"type": "array", "items": PROBLEM},
+    }
+)
+
+SIGNED_TREE_HEAD = obj(
+    {
+        "tree_size": {"type": "integer"},
+        "root_hash": string(),
+        "timestamp": string(),
+        "signature": string(description="base64 Ed25519 signature over the canonical JSON of the head"),
+        "key_id": string(description="hex SHA-256 of the signer's DER SubjectPublicKeyInfo"),
+    }
+)
+
+PUBLISHED_TREE_HEAD = obj(
+    {
+        "type": string(),
+        "checkpoint_id": {"type": "integer"},
+        "reason": string(),
+        "tree_head": SIGNED_TREE_HEAD,
+        "public_key": string(description="PEM of the instance's Ed25519 public key"),
+    }
+)
+
+CONSISTENCY_PROOF = obj(
+    {
+        "first": {"type": "integer"},
+        "second": {"type": "integer"},
+        "first_root": string(),
+        "second_root": string(),
+        "proof": {"type": "array", "items": string()},
+        "tree_head": PUBLISHED_TREE_HEAD,
     }
 )
 

@@ -15,7 +15,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from casefile import models as _every_model  # noqa: F401 - usable without the app: map every model
-from casefile.custody.chain import ChainVerifier
+from casefile.custody.actions import Action
+from casefile.custody.chain import ChainVerifier, entry_hash
 from casefile.custody.ledger import head, iter_entry_fields
 from casefile.custody.merkle import MerkleAccumulator, hash_to_hex
 from casefile.custody.models import Checkpoint
@@ -61,6 +62,7 @@ class VerifyReport:
     checked: int = 0
     items_checked: int = 0
     checkpoints_checked: int = 0
+    published_checked: int = 0  # tree heads published outside the instance (casefile.custody.witness)
     problems: list[Problem] = field(default_factory=list)
     fixity: list[FixityResult] = field(default_factory=list)
 
@@ -74,6 +76,7 @@ class VerifyReport:
             "checked": self.checked,
             "items_checked": self.items_checked,
             "checkpoints_checked": self.checkpoints_checked,
+            "published_checked": self.published_checked,
             "problems": [p.to_dict() for p in self.problems],
         }
 
@@ -99,16 +102,26 @@ def verify_ledger(
     tree = MerkleAccumulator()
     while pending and pending[0].tree_size == 0:  # a checkpoint of the empty ledger (fresh instance)
         _check_checkpoint(pending.pop(0), hash_to_hex(tree.root()), public_key_pem, report)
+    in_scope = None if case_ids is None else {str(case_id) for case_id in case_ids}
+    ingested: set[str] = set()  # items whose `ingested` entry was seen
+    suspects: dict[int, dict[str, Any]] = {}  # entries whose hash does not match, to recognise a reorder
     for fields in iter_entry_fields(session):
         for problem in chain.feed(fields):
             report.problems.append(
                 Problem(problem.kind, problem.message, problem.seq, None, problem.expected, problem.found)
             )
+            if problem.kind == "hash_mismatch" and problem.seq is not None and len(suspects) < MAX_SUSPECTS:
+                suspects[problem.seq] = fields
         evidence_id = fields["evidence_id"]
+        # Only items of the cases being verified are named: others belong to cases the caller may not see.
+        visible = in_scope is None or fields["case_id"] in in_scope
+        if evidence_id and fields["action"] == INGESTED:
+            ingested.add(evidence_id)
+            if visible:
+                _check_ingested(fields, items.get(evidence_id), report)
         if evidence_id and fields["sha256"]:
             item = items.get(evidence_id)
-            # Only items of the cases being verified are named: others belong to cases the caller may not see.
-            if item is not None and (case_ids is None or item.case_id in case_ids) and item.sha256 != fields["sha256"]:
+            if item is not None and visible and item.sha256 != fields["sha256"]:
                 report.problems.append(
                     Problem(
                         "item_hash_changed",
@@ -120,12 +133,25 @@ def verify_ledger(
                         item.sha256,
                     )
                 )
-        tree.append(_leaf(fields["entry_hash"]))
+        tree.append(leaf_data(fields["entry_hash"]))
         while pending and pending[0].tree_size == tree.size:
             _check_checkpoint(pending.pop(0), hash_to_hex(tree.root()), public_key_pem, report)
         report.checked += 1
         if progress and report.checked % 10_000 == 0:
             progress(report.checked)
+    report.problems = name_reorders(report.problems, suspects)
+    for item in sorted(items.values(), key=lambda i: i.ern):
+        if str(item.id) not in ingested and (case_ids is None or item.case_id in case_ids):
+            report.problems.append(
+                Problem(
+                    "item_unrecorded",
+                    f"{item.ern}: the evidence record has no `ingested` entry in the ledger (SHA-256 {item.sha256})",
+                    None,
+                    item.ern,
+                    None,
+                    item.sha256,
+                )
+            )
     result = chain.finish()
     ledger_head = head(session)
     if ledger_head is not None and (
@@ -161,6 +187,78 @@ def verify_ledger(
 
 
 FIXITY_COLUMNS = (EvidenceItem.id, EvidenceItem.ern, EvidenceItem.sha256, EvidenceItem.case_id)
+INGESTED = str(Action.INGESTED)
+MAX_SUSPECTS = 10_000
+# How far from its place a moved entry is looked for: an insider swapping rows moves them a little; a wholesale
+# shuffle is still reported, entry by entry, as hash and link problems.
+REORDER_WINDOW = 16
+
+
+def _check_ingested(fields: dict[str, Any], item: FixityItem | None, report: VerifyReport) -> None:
+    """The record of an `ingested` entry's item must exist and name the same ERN (its SHA-256 is compared for every
+    entry): an evidence row deleted or renamed behind the application's back is named here."""
+    ern = (fields["details"] or {}).get("ern") if isinstance(fields["details"], dict) else None
+    if item is None:
+        report.problems.append(
+            Problem(
+                "item_missing",
+                f"entry {fields['seq']}: {ern or fields['evidence_id']} was ingested with SHA-256 {fields['sha256']} "
+                "but its evidence record is gone",
+                fields["seq"],
+                ern,
+                fields["sha256"],
+                None,
+            )
+        )
+    elif ern != item.ern:
+        report.problems.append(
+            Problem(
+                "item_ern_changed",
+                f"entry {fields['seq']}: the item was ingested as {ern} but its evidence record now says {item.ern}",
+                fields["seq"],
+                item.ern,
+                ern,
+                item.ern,
+            )
+        )
+
+
+def name_reorders(problems: list[Problem], suspects: dict[int, dict[str, Any]]) -> list[Problem]:
+    """Entries whose stored hash verifies at another seq, together filling exactly the places they left, were
+    reordered (their content is intact): one `reordered` problem per cycle replaces the hash and link problems that
+    the move causes at those places and at the entry after them."""
+    moved: dict[int, int] = {}  # where an entry is stored -> the seq it was sealed with
+    for seq, fields in suspects.items():
+        for original in range(max(1, seq - REORDER_WINDOW), seq + REORDER_WINDOW + 1):
+            if original != seq and entry_hash({**fields, "seq": original}) == fields["entry_hash"]:
+                moved[seq] = original
+                break
+    named: list[Problem] = []
+    explained: set[int] = set()
+    for start in sorted(moved):
+        cycle, position = [], start
+        while position in moved and position not in cycle:
+            cycle.append(position)
+            position = moved[position]
+        if position != start or start in explained:
+            continue  # not a closed cycle: these entries were changed, not just moved
+        explained.update(cycle)
+        explained.add(max(cycle) + 1)  # the entry after the moved ones links to what used to be there
+        places = ", ".join(f"entry {moved[p]} is stored as {p}" for p in sorted(cycle))
+        named.append(
+            Problem(
+                "reordered",
+                f"entries {min(cycle)}–{max(cycle)} were reordered: {places} (their content is intact)",
+                min(cycle),
+                None,
+                ",".join(str(moved[p]) for p in sorted(cycle)),
+                ",".join(str(p) for p in sorted(cycle)),
+            )
+        )
+    if not named:
+        return problems
+    kept = [p for p in problems if not (p.kind in ("hash_mismatch", "broken_link") and p.seq in explained)]
+    return named + kept
 
 
 def check_fixity(
@@ -180,7 +278,7 @@ def check_fixity(
         file_progress(len(items), len(items))
 
 
-def _leaf(entry_hash: object) -> bytes:
+def leaf_data(entry_hash: object) -> bytes:
     """The Merkle leaf of an entry; a malformed stored hash (already reported by the chain check) still
     occupies its position so later checkpoints are compared at the right size."""
     if not isinstance(entry_hash, str):
@@ -192,16 +290,19 @@ def _leaf(entry_hash: object) -> bytes:
     return raw if len(raw) == 32 else b""
 
 
-def _check_checkpoint(checkpoint: Checkpoint, root: str, public_key_pem: bytes, report: VerifyReport) -> None:
-    report.checkpoints_checked += 1
-    sth = SignedTreeHead(
+def tree_head_of(checkpoint: Checkpoint) -> SignedTreeHead:
+    return SignedTreeHead(
         tree_size=checkpoint.tree_size,
         root_hash=checkpoint.root_hash,
         timestamp=checkpoint.timestamp,
         signature=checkpoint.signature,
         key_id=checkpoint.key_id,
     )
-    if not verify_tree_head(public_key_pem, sth):
+
+
+def _check_checkpoint(checkpoint: Checkpoint, root: str, public_key_pem: bytes, report: VerifyReport) -> None:
+    report.checkpoints_checked += 1
+    if not verify_tree_head(public_key_pem, tree_head_of(checkpoint)):
         report.problems.append(
             Problem(
                 "checkpoint_signature",

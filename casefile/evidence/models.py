@@ -118,4 +118,5 @@ class EvidenceItem(UUIDPrimaryKey, Base):
     case: Mapped[Case] = relationship()
     parent: Mapped[EvidenceItem | None] = relationship(remote_side="EvidenceItem.id", back_populates="derivatives")
     derivatives: Mapped[list[EvidenceItem]] = relationship(back_populates="parent")
-    links: Mapped[list[EvidenceLink]] = relationship(back_populates="evidence", cascade="all, delete-orphan")
+    # No delete cascade: links are never deleted (removal is a state change, casefile.links.models).
+    links: Mapped[list[EvidenceLink]] = relationship(back_populates="evidence", cascade="save-update, merge")

@@ -57,3 +57,20 @@ def create_link(id: str) -> ResponseReturnValue:
         data.get("element_code"),
     )
     return created(link_json(link))
+
+
+@route(
+    "/evidence/{id}/links/{link_id}",
+    "DELETE",
+    summary="Remove a link: recorded as `unlinked` in the ledger; the link row stays, marked removed, and is no longer "
+    "listed",
+    tag="evidence",
+    status=204,
+    params=[*ID, {"name": "link_id", "in": "path", "required": True, "schema": UUID}],
+    errors=(401, 403, 404),
+)
+def remove_link(id: str, link_id: str) -> ResponseReturnValue:
+    s = db_session()
+    item = require_in_case(s, current_user, EvidenceItem, id, Access.WRITE)
+    services.unlink(s, item, current_user, link_id)
+    return "", 204

@@ -3,6 +3,10 @@
 The link table is where evidence meets incidents, actors and the law. It names every other capability's
 table by foreign key only, so this module imports nothing but the database plumbing and any capability can
 read links without importing the services that write them.
+
+Links are never deleted (the database refuses it, revision 0015): removing one sets `removed_at`, and every ORM
+query of the application sees only live links (`_hide_removed_links`), so no query site can forget the filter.
+A query that must see removed links too passes `execution_options(include_removed_links=True)`.
 """
 
 from __future__ import annotations
@@ -12,8 +16,8 @@ import uuid
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, Text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import CheckConstraint, ForeignKey, String, Text, event
+from sqlalchemy.orm import Mapped, ORMExecuteState, Session, mapped_column, relationship, with_loader_criteria
 
 from casefile.db import Base, UUIDPrimaryKey, enum_type, utcnow
 
@@ -76,6 +80,9 @@ class EvidenceLink(UUIDPrimaryKey, Base):
     note: Mapped[str] = mapped_column(Text, default="")
     created_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Set when the link is removed (with an `unlinked` ledger entry); no foreign key: it outlives accounts.
+    removed_at: Mapped[datetime | None]
+    removed_by_id: Mapped[uuid.UUID | None]
 
     evidence: Mapped[EvidenceItem] = relationship(back_populates="links")
     incident: Mapped[Incident | None] = relationship()
@@ -94,3 +101,12 @@ class EvidenceLink(UUIDPrimaryKey, Base):
     @property
     def target_id(self) -> uuid.UUID | None:
         return self.incident_id or self.actor_id or self.relation_id or self.involvement_id or self.charge_id
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _hide_removed_links(state: ORMExecuteState) -> None:
+    """Every ORM SELECT (and relationship load) sees live links only, unless it asks otherwise."""
+    if state.is_select and not state.execution_options.get("include_removed_links", False):
+        state.statement = state.statement.options(
+            with_loader_criteria(EvidenceLink, lambda cls: cls.removed_at.is_(None), include_aliases=True)
+        )

@@ -22,6 +22,7 @@ from casefile.auth.models import User
 from casefile.cases.models import Incident
 from casefile.custody.actions import Action
 from casefile.custody.ledger import record_item_event
+from casefile.db import utcnow
 from casefile.errors import NotFound, ValidationFailed
 from casefile.evidence.models import EvidenceItem
 from casefile.legal.catalogue import load_catalogue
@@ -125,8 +126,10 @@ def unlink(session: Session, item: EvidenceItem, actor: User, link_id: Any) -> N
         "stance": link.stance.value,
         **({"element": link.element_code} if link.element_code else {}),
     }
-    session.delete(link)
+    # A state change, never a DELETE (the database refuses one): what was once asserted stays on record.
+    link.removed_at, link.removed_by_id = utcnow(), actor.id
     session.flush()
+    session.expire(item, ["links"])  # reloaded without it (the query hides removed links)
     record_item_event(session, item, actor, Action.UNLINKED, details)
 
 

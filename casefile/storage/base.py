@@ -18,6 +18,7 @@ import tempfile
 import time
 import weakref
 from collections.abc import Iterable, Iterator
+from datetime import datetime
 from types import TracebackType
 from typing import BinaryIO, Protocol, Self, runtime_checkable
 
@@ -138,6 +139,10 @@ class BlobStore(Protocol):
 
     def sweep_partial(self, max_age_seconds: float) -> list[str]: ...
 
+    def modified_at(self, sha256: str) -> datetime: ...
+
+    def quarantine(self, sha256: str) -> str: ...
+
 
 # The temporary files of writers (TempFileBlobWriter): a process killed while writing leaves one behind.
 TEMP_PREFIX, TEMP_SUFFIX = "upload-", ".part"
@@ -166,6 +171,15 @@ class BlobStoreBase(abc.ABC):
 
     @abc.abstractmethod
     def describe(self) -> str: ...
+
+    @abc.abstractmethod
+    def modified_at(self, sha256: str) -> datetime:
+        """When the blob was stored (UTC); BlobNotFound if it is not."""
+
+    @abc.abstractmethod
+    def quarantine(self, sha256: str) -> str:
+        """Move the blob out of the store, to a quarantine place in the same storage, where it stays until an operator
+        removes it (fsck's collection never deletes). Returns where it went; BlobLocked if retention forbids."""
 
     @property
     @abc.abstractmethod

@@ -6,6 +6,7 @@ import errno
 import os
 import stat
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import BinaryIO
 
 from casefile.storage.base import BlobStoreBase, TempFileBlobWriter, is_blob_id, validate_blob_id
@@ -161,6 +162,24 @@ class LocalBlobStore(BlobStoreBase):
         except FileNotFoundError:
             raise BlobNotFound(sha256) from None
         _fsync_dir(os.path.dirname(path))
+
+    def modified_at(self, sha256: str) -> datetime:
+        try:
+            return datetime.fromtimestamp(os.stat(self.path_for(sha256)).st_mtime, UTC)
+        except FileNotFoundError:
+            raise BlobNotFound(sha256) from None
+
+    def quarantine(self, sha256: str) -> str:
+        """<root>/quarantine/<hex>: a rename, on the same filesystem, so nothing is copied and nothing half-moved."""
+        target_dir = os.path.join(self.root, "quarantine")
+        os.makedirs(target_dir, mode=_DIR_MODE, exist_ok=True)
+        target = os.path.join(target_dir, validate_blob_id(sha256))
+        try:
+            os.rename(self.path_for(sha256), target)
+        except FileNotFoundError:
+            raise BlobNotFound(sha256) from None
+        _fsync_dir(target_dir)
+        return target
 
     def describe(self) -> str:
         return f"file://{self.root}"

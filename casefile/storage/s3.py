@@ -13,7 +13,7 @@ import os
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO, cast
 
 import boto3
 from boto3.s3.transfer import TransferConfig
@@ -319,6 +319,37 @@ class S3BlobStore(BlobStoreBase):
             raise StorageError(f"S3 delete of blob {sha256} failed: {exc}") from exc
         except BotoCoreError as exc:
             raise StorageError(f"S3 delete of blob {sha256} failed: {exc}") from exc
+
+    def modified_at(self, sha256: str) -> datetime:
+        try:
+            head = self.client.head_object(Bucket=self.bucket, Key=self.key_for(sha256))
+        except ClientError as exc:
+            if _error_code(exc) in ("404", "NoSuchKey", "NotFound"):
+                raise BlobNotFound(sha256) from None
+            raise StorageError(f"S3 head of blob {sha256} failed: {exc}") from exc
+        except BotoCoreError as exc:
+            raise StorageError(f"S3 head of blob {sha256} failed: {exc}") from exc
+        return cast("datetime", head["LastModified"]).astimezone(UTC)
+
+    def quarantine(self, sha256: str) -> str:
+        """A server-side copy under <prefix>/quarantine/, then the blob's versions are deleted; if retention refuses
+        that, the copy is removed again and BlobLocked raised (the blob stays where it was)."""
+        key = self.key_for(sha256)
+        target = f"{self.prefix}/quarantine/{sha256}" if self.prefix else f"quarantine/{sha256}"
+        try:
+            self.client.copy_object(Bucket=self.bucket, Key=target, CopySource={"Bucket": self.bucket, "Key": key})
+        except ClientError as exc:
+            if _error_code(exc) in ("404", "NoSuchKey", "NotFound"):
+                raise BlobNotFound(sha256) from None
+            raise StorageError(f"S3 copy of blob {sha256} to quarantine failed: {exc}") from exc
+        except BotoCoreError as exc:
+            raise StorageError(f"S3 copy of blob {sha256} to quarantine failed: {exc}") from exc
+        try:
+            self.delete(sha256)
+        except BlobLocked:
+            self.client.delete_object(Bucket=self.bucket, Key=target)
+            raise
+        return f"s3://{self.bucket}/{target}"
 
     def describe(self) -> str:
         return f"s3://{self.bucket}/{self.prefix}" if self.prefix else f"s3://{self.bucket}"

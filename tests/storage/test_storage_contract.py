@@ -7,6 +7,7 @@ import hashlib
 import io
 import os
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -18,6 +19,7 @@ from casefile.storage import (
     BlobWriter,
     HashMismatch,
     InvalidBlobId,
+    LocalBlobStore,
     StorageError,
 )
 
@@ -218,6 +220,27 @@ def test_delete(store: BlobStoreBase) -> None:
     assert list(store.iter_hashes()) == [keep]
     with pytest.raises(BlobNotFound):
         store.delete(gone)
+
+
+def test_quarantine_moves_a_blob_out_of_the_store_without_losing_it(store: BlobStoreBase) -> None:
+    keep = store.put(io.BytesIO(b"referenced"))
+    moved = store.put(io.BytesIO(b"unreferenced"))
+    before = store.modified_at(moved)
+    assert before.tzinfo is not None and abs((datetime.now(UTC) - before).total_seconds()) < 120
+    where = store.quarantine(moved)
+    assert moved in where
+    assert not store.exists(moved) and list(store.iter_hashes()) == [keep]
+    with pytest.raises(BlobNotFound):
+        store.quarantine(moved)
+    with pytest.raises(BlobNotFound):
+        store.modified_at(moved)
+    # Still there, outside the store's namespace, for an operator to move back.
+    if isinstance(store, LocalBlobStore):
+        with open(where, "rb") as fh:
+            assert fh.read() == b"unreferenced"
+    else:
+        bucket, _, key = where.removeprefix("s3://").partition("/")
+        assert store.client.get_object(Bucket=bucket, Key=key)["Body"].read() == b"unreferenced"
 
 
 def test_missing_blob_raises_not_found(store: BlobStoreBase) -> None:
