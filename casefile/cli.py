@@ -13,6 +13,7 @@ from casefile import migrate
 from casefile.auth import services as auth_services
 from casefile.auth.models import User
 from casefile.auth.passwords import generate_password
+from casefile.backup.cli import backup_cli
 from casefile.components import field_cipher, settings
 from casefile.custody.cli import custody_cli, fsck_command
 from casefile.db import session_scope
@@ -118,5 +119,5 @@ def keys_rotate_fields() -> None:
 
 
 def register_cli(app: Flask) -> None:
-    for group in (db_cli, users_cli, demo_cli, keys_cli, custody_cli, fsck_command, dossier_cli, jobs_cli):
+    for group in (db_cli, users_cli, demo_cli, keys_cli, custody_cli, fsck_command, dossier_cli, jobs_cli, backup_cli):
         app.cli.add_command(group)

@@ -11,6 +11,7 @@ deleted, so an operator who finds it was needed moves it back.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -39,28 +40,30 @@ class FsckReport:
         return not self.missing
 
 
+def row_references(session: Session) -> Iterator[tuple[str, str, str]]:
+    """Every blob a row references, as (owner: ERN or dossier bag, role, sha256): what must exist, and what a backup
+    copies. One definition, so a new kind of reference is checked and backed up alike."""
+    for ern, sha256, preview in session.execute(
+        select(EvidenceItem.ern, EvidenceItem.sha256, EvidenceItem.preview_sha256).order_by(EvidenceItem.ern)
+    ):
+        yield ern, "original", sha256
+        if preview:
+            yield ern, "preview", preview
+    stored = select(Dossier.bag_name, Dossier.sha256).where(Dossier.sha256.is_not(None))  # not while building
+    for bag_name, package in session.execute(stored):
+        if package:
+            yield bag_name, "dossier", package
+
+
 def fsck(
     session: Session, store: BlobStore, *, collect: bool = False, min_age: timedelta = DEFAULT_MIN_AGE
 ) -> FsckReport:
     report = FsckReport()
     referenced: set[str] = set()
-    for ern, sha256, preview in session.execute(
-        select(EvidenceItem.ern, EvidenceItem.sha256, EvidenceItem.preview_sha256).order_by(EvidenceItem.ern)
-    ):
+    for owner, role, sha256 in row_references(session):
         referenced.add(sha256)
         if not store.exists(sha256):
-            report.missing.append((ern, "original", sha256))
-        if preview:
-            referenced.add(preview)
-            if not store.exists(preview):
-                report.missing.append((ern, "preview", preview))
-    stored = select(Dossier.bag_name, Dossier.sha256).where(Dossier.sha256.is_not(None))  # not while building
-    for bag_name, package in session.execute(stored):
-        if package is None:
-            continue
-        referenced.add(package)
-        if not store.exists(package):
-            report.missing.append((bag_name, "dossier", package))
+            report.missing.append((owner, role, sha256))
     # A blob the ledger ever named is never an orphan: its row may have been deleted behind the application's back
     # (verification names that), and the file is then the evidence of what was there.
     named = select(CustodyEntry.sha256).where(CustodyEntry.sha256.is_not(None)).distinct()
