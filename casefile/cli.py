@@ -33,7 +33,7 @@ demo_cli = AppGroup("demo", help="The Tarhouna demonstration case.")
 @click.argument("revision", default="head")
 def db_upgrade(revision: str) -> None:
     """Apply migrations (to the latest revision by default)."""
-    migrate.upgrade(settings().database_url, revision)
+    migrate.upgrade(owner_url(), revision)
     click.echo(f"Database at {revision}.")
 
 
@@ -41,8 +41,27 @@ def db_upgrade(revision: str) -> None:
 @click.argument("revision")
 def db_downgrade(revision: str) -> None:
     """Undo migrations down to REVISION."""
-    migrate.downgrade(settings().database_url, revision)
+    migrate.downgrade(owner_url(), revision)
     click.echo(f"Database at {revision}.")
+
+
+@db_cli.command("grant-runtime")
+@click.argument("role")
+def db_grant_runtime(role: str) -> None:
+    """Give ROLE, the role the application connects as (CASEFILE_DATABASE_URL), only the rights it needs; run as the
+    owner (CASEFILE_MIGRATION_DATABASE_URL) after every `db upgrade`. PostgreSQL only."""
+    try:
+        granted = migrate.grant_runtime(owner_url(), role)
+    except migrate.RoleError as error:
+        click.echo(str(error), err=True)
+        sys.exit(2)
+    for table, rights in granted.items():
+        click.echo(f"{table}: {rights}")
+    click.echo(f"{role} may use {len(granted)} tables; it owns none: it cannot alter, disable or bypass triggers.")
+
+
+def owner_url() -> str:
+    return settings().migration_database_url or settings().database_url
 
 
 @users_cli.command("create")

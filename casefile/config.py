@@ -57,6 +57,9 @@ class Settings:
     # A blob writer's temporary file (or S3 multipart upload) untouched for this long belongs to a process that
     # died: swept at worker start and by fsck. Far above the longest pause of a slow field upload.
     temp_max_age_seconds: float = 3600.0
+    # The owner's connection for `db upgrade` and `db grant-runtime` when the app itself runs as a lesser role
+    # (PostgreSQL); None: the app's own URL.
+    migration_database_url: str | None = None
     testing: bool = False
     csrf_enabled: bool = True
     # Deliberately not read from the environment: nothing outside code can weaken production's hashing.
@@ -143,6 +146,7 @@ def load_settings(env: dict[str, str] | None = None, **overrides: Any) -> Settin
     settings = Settings(
         instance_path=instance,
         database_url=env.get("CASEFILE_DATABASE_URL") or f"sqlite:///{instance / 'casefile.db'}",
+        migration_database_url=env.get("CASEFILE_MIGRATION_DATABASE_URL") or None,
         storage_url=env.get("CASEFILE_STORAGE") or f"file://{instance / 'blobs'}",
         secret_key=secret_key,
         signing_key_path=signing_key_path,
