@@ -107,6 +107,7 @@ def upload(api: Api, case_id: uuid.UUID, content: bytes, name: str = "exhibit.tx
         data={"file": (BytesIO(content), name), "title": name},
         content_type="multipart/form-data",
     )
+    response.request.input_stream.close()  # a large body is spooled to a temporary file by the test client
     assert response.status_code == 201, response.get_data(as_text=True)[:500]
     return response.get_json()
 

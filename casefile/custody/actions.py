@@ -23,3 +23,6 @@ class Action(enum.StrEnum):
     ACTORS_MERGED = "actors_merged"
     # A witness consent decision: what a dossier may contain rests on it, so the register is in the ledger too.
     CONSENT_RECORDED = "consent_recorded"
+    # How a download that began with a `downloaded` entry ended: every byte sent, or cut off (bytes sent named).
+    DOWNLOAD_COMPLETED = "download_completed"
+    DOWNLOAD_ABORTED = "download_aborted"

@@ -13,7 +13,7 @@ from casefile.custody.ledger import record_custody
 from casefile.dossier.builder import get_profile
 from casefile.dossier.models import Dossier, DossierStatus
 from casefile.dossier.planner import Plan, plan_dossier
-from casefile.downloads import Download
+from casefile.downloads import Download, Started
 from casefile.errors import Conflict
 
 
@@ -28,14 +28,15 @@ def dossier_download(session: Session, dossier: Dossier, user: User) -> Download
         if dossier.status is DossierStatus.FAILED:
             raise Conflict("This dossier could not be built, so there is nothing to download.")
         raise Conflict("This dossier is still being built; download it once it is ready.")
-    record_custody(
+    entry = record_custody(
         session,
         actor=user,
         action=Action.DOWNLOADED,
         case_id=dossier.case_id,
         details={"dossier": str(dossier.id), "dossier_sha256": dossier.sha256},
     )
-    return Download(dossier.sha256, f"{dossier.bag_name}.zip", "application/zip", dossier.size)
+    started = Started.of(entry, user.id, dossier=str(dossier.id))
+    return Download(dossier.sha256, f"{dossier.bag_name}.zip", "application/zip", dossier.size, started)
 
 
 def dossier_json(dossier: Dossier) -> dict[str, Any]:

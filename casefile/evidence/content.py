@@ -10,15 +10,15 @@ from sqlalchemy.orm import Session
 
 from casefile.auth.models import User
 from casefile.custody.actions import Action
-from casefile.downloads import Download
+from casefile.downloads import Download, Started
 from casefile.evidence.models import EvidenceItem
 from casefile.evidence.services import download_name, record_read
 
 
 def evidence_file(session: Session, item: EvidenceItem, user: User, via: str) -> Download:
     """An item's original file, after its `downloaded` custody entry (pages and API alike)."""
-    record_read(session, item, user, Action.DOWNLOADED, via)
-    return Download(item.sha256, download_name(item), item.media_type, item.size)
+    entry = record_read(session, item, user, Action.DOWNLOADED, via)
+    return Download(item.sha256, download_name(item), item.media_type, item.size, Started.of(entry, user.id, via=via))
 
 
 def preview_image(session: Session, item: EvidenceItem, user: User) -> Download | None:

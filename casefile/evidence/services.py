@@ -25,6 +25,7 @@ from casefile.auth.models import User
 from casefile.cases.models import Case, Incident
 from casefile.custody.actions import Action
 from casefile.custody.ledger import record_custody, record_item_event
+from casefile.custody.models import CustodyEntry
 from casefile.errors import NotFound, ValidationFailed
 from casefile.evidence.derived import PENDING, derive, derive_later
 from casefile.evidence.jobs import DERIVE
@@ -312,9 +313,9 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def record_read(session: Session, item: EvidenceItem, actor: User, action: Action, via: str) -> None:
+def record_read(session: Session, item: EvidenceItem, actor: User, action: Action, via: str) -> CustodyEntry:
     """Every read of evidence content is a custody entry, written before the content is sent."""
-    record_item_event(
+    return record_item_event(
         session,
         item,
         actor,

@@ -171,7 +171,8 @@ def test_api_preview_build_get_list_and_download(
         assert len(data) == dossier["size"]
         assert response.headers["Content-Disposition"] == f'attachment; filename="{dossier["bag_name"]}.zip"'
         assert zipfile.is_zipfile(BytesIO(data))
-        (entry,) = ledger(app)[size:]
+        entry, ended = ledger(app)[size:]
+        assert (ended.action, ended.details["bytes_sent"]) == (Action.DOWNLOAD_COMPLETED, dossier["size"])
         assert entry.action == Action.DOWNLOADED and entry.evidence_id is None and entry.case_id == case_id
         assert entry.details["dossier"] == dossier["id"]
         assert entry.details["dossier_sha256"] == dossier["sha256"]
@@ -379,8 +380,10 @@ def test_web_wizard_previews_builds_lists_and_downloads(
     assert download.headers["Content-Disposition"] == f'attachment; filename="{bag_name}.zip"'
     data = download.get_data()
     assert len(data) == size and hashlib.sha256(data).hexdigest() == sha256
-    (entry,) = ledger(app)[before:]
+    entry, ended = ledger(app)[before:]
     assert entry.action == Action.DOWNLOADED and entry.details["dossier"] == dossier_id
+    assert ended.action == Action.DOWNLOAD_COMPLETED
+    assert ended.details == {"dossier": dossier_id, "started": entry.seq, "bytes_sent": size, "size": size}
 
 
 def test_web_dossiers_respect_case_roles(

@@ -348,8 +348,10 @@ def test_download_from_the_page_is_an_attachment_and_is_recorded(
     assert response.headers["Content-Disposition"] == 'attachment; filename="PGS-00001.jpg"'
     assert response.mimetype == "application/octet-stream"
     assert hashlib.sha256(response.get_data()).hexdigest() == DSCN0010_SHA256
-    last = trail(app, item.id)[-1]
-    assert (last.action, last.actor, last.sha256) == ("downloaded", f"user:{investigator.id}", DSCN0010_SHA256)
+    started, ended = trail(app, item.id)[-2:]
+    assert (started.action, started.actor, started.sha256) == ("downloaded", f"user:{investigator.id}", DSCN0010_SHA256)
+    assert (ended.action, ended.actor, ended.sha256) == ("download_completed", started.actor, DSCN0010_SHA256)
+    assert ended.details == {"via": "page", "started": started.seq, "bytes_sent": item.size, "size": item.size}
 
 
 def test_pages_of_another_case_are_not_found(

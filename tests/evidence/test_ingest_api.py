@@ -502,15 +502,18 @@ def test_download_streams_the_exact_bytes_as_an_attachment_and_is_logged(
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert response.mimetype == "application/octet-stream"  # never rendered inline by a browser
     assert "no-store" in response.headers["Cache-Control"]
-    assert actions(app, item["id"]) == ["ingested", "downloaded"]
+    # Before the first byte: downloaded; once the last byte is taken: completed, with the bytes sent.
+    assert actions(app, item["id"]) == ["ingested", "downloaded", "download_completed"]
     (entry,) = entries(app, item["id"], "downloaded")
     assert entry.actor == f"user:{account.id}"
     assert entry.sha256 == KNOWN_SHA256["DSCN0021.jpg"]
+    (ended,) = entries(app, item["id"], "download_completed")
+    assert ended.details == {"via": "api", "started": entry.seq, "bytes_sent": len(body), "size": len(body)}
 
     shown = api.get(f"/evidence/{item['id']}")
     assert shown.status_code == 200
     validate(EVIDENCE, shown.get_json())
-    assert actions(app, item["id"]) == ["ingested", "downloaded", "viewed"]
+    assert actions(app, item["id"]) == ["ingested", "downloaded", "download_completed", "viewed"]
 
 
 # --- metadata changes ----------------------------------------------------------------------------
@@ -630,7 +633,7 @@ def test_links_to_incidents_with_a_stance(app: Flask, team: tuple[Api, Account, 
 def test_hand_over_and_the_custody_trail(app: Flask, team: tuple[Api, Account, uuid.UUID]) -> None:
     api, account, case_id = team
     item = ingest(api, case_id, "DSCN0010.jpg")
-    api.get(f"/evidence/{item['id']}/content")
+    api.get(f"/evidence/{item['id']}/content").get_data()
     response = api.post(
         f"/evidence/{item['id']}/custody",
         json={
@@ -666,10 +669,10 @@ def test_hand_over_and_the_custody_trail(app: Flask, team: tuple[Api, Account, u
     page = trail.get_json()
     validate(page_of(CUSTODY_ENTRY), page)
     got = page["items"]
-    assert [e["action"] for e in got] == ["ingested", "downloaded", "transferred"]
-    assert page["total"] == 3
+    assert [e["action"] for e in got] == ["ingested", "downloaded", "download_completed", "transferred"]
+    assert page["total"] == 4
     seqs = [e["seq"] for e in got]
-    assert seqs == sorted(seqs) and len(set(seqs)) == 3
+    assert seqs == sorted(seqs) and len(set(seqs)) == 4
     for e in got:
         # Anyone can recompute each entry's hash from what the API returns.
         assert entry_hash(e) == e["entry_hash"]
@@ -684,7 +687,7 @@ def test_hand_over_and_the_custody_trail(app: Flask, team: tuple[Api, Account, u
     for earlier, later in itertools.pairwise(chain):
         assert later.prev_hash == earlier.entry_hash and later.seq == earlier.seq + 1
     # Paginated like every list.
-    second = api.get(f"/evidence/{item['id']}/custody?per_page=2&page=2").get_json()
+    second = api.get(f"/evidence/{item['id']}/custody?per_page=3&page=2").get_json()
     assert [e["action"] for e in second["items"]] == ["transferred"]
 
 
