@@ -475,7 +475,11 @@ def build_world(
         # An item of one's own, linked to the incident at upload, for removing that link over the API.
         own_upload = api.post(
             f"/cases/{case}/evidence",
-            data={"file": (io.BytesIO(f"own {name}".encode()), "own.txt"), "title": "own", "incident_ids": ids["incident"]},
+            data={
+                "file": (io.BytesIO(f"own {name}".encode()), "own.txt"),
+                "title": "own",
+                "incident_ids": ids["incident"],
+            },
             content_type="multipart/form-data",
         )
         own_upload.request.input_stream.close()
