@@ -65,8 +65,6 @@ def register_api(app: Flask) -> None:
 
 def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     """Build the app. It only registers things; all behaviour lives in the capabilities."""
-    from flask import Flask
-
     from casefile import db, models, web  # noqa: F401 - models: every mapper registered before first use
     from casefile.cli import register_cli
     from casefile.evidence.uploads import UploadRequest
@@ -74,7 +72,7 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     from casefile.storage import open_blob_store
 
     settings = config if isinstance(config, Settings) else load_settings(**dict(config or {}))
-    app = Flask(
+    app = db.CasefileFlask(
         __name__,
         template_folder=str(REPO_ROOT / "templates"),
         instance_path=str(settings.instance_path),

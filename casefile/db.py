@@ -12,9 +12,11 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from flask import Flask, current_app, g
+from flask import Flask, current_app, g, has_request_context, request
+from flask.typing import ResponseReturnValue
 from sqlalchemy import DateTime, Engine, Enum, MetaData, create_engine, event
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -132,11 +134,47 @@ def get_database(app: Flask | None = None) -> Database:
     return (app or current_app).extensions["casefile_db"]
 
 
+# Requests that, by HTTP's rules, only read. Some still write (a view of evidence is a custody entry), after reading.
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# What SQLite answers when a transaction that began by reading cannot start writing: another connection holds the
+# write lock, or committed since this transaction's snapshot (SQLITE_BUSY, SQLITE_BUSY_SNAPSHOT).
+_SQLITE_BUSY_CODES = frozenset({5, 517})
+
+
 def db_session() -> Session:
-    """The request's unit of work, opened on first use."""
+    """The request's unit of work, opened on first use.
+
+    On SQLite a transaction that will write must take the write lock at BEGIN (IMMEDIATE: the ledger's appends are
+    serialised by it). A safe request (GET, HEAD) begins as a plain read instead, so page views never queue behind a
+    writer; if it then writes (a `viewed` entry) and SQLite refuses to upgrade its read, the request is dispatched again
+    with the write lock from the start (`CasefileFlask.dispatch_request`). PostgreSQL readers never wait for writers."""
     if "db_session" not in g:
-        g.db_session = get_database().sessionmaker()
+        database = get_database()
+        reads_first = (
+            database.is_sqlite
+            and has_request_context()
+            and request.method in SAFE_METHODS
+            and not g.get("write_lock", False)
+        )
+        g.db_session = (database.read_sessionmaker if reads_first else database.sessionmaker)()
     return g.db_session
+
+
+def lost_read_upgrade(error: OperationalError) -> bool:
+    return getattr(error.orig, "sqlite_errorcode", None) in _SQLITE_BUSY_CODES
+
+
+class CasefileFlask(Flask):
+    def dispatch_request(self) -> ResponseReturnValue:
+        try:
+            return super().dispatch_request()
+        except OperationalError as error:
+            if g.get("write_lock", False) or not lost_read_upgrade(error) or request.method not in SAFE_METHODS:
+                raise
+        # The first attempt read, then could not write: undo it and run the view again, writing from the start.
+        finish_request(commit=False)
+        g.write_lock = True
+        return super().dispatch_request()
 
 
 def finish_request(commit: bool) -> None:
