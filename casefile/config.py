@@ -42,6 +42,8 @@ class Settings:
     session_absolute_hours: int = 12
     login_failures_per_minute: int = 5
     login_failures_per_address_per_minute: int = 20
+    # Bad API tokens from one address in a minute before every token from it is refused for the rest of the minute.
+    token_failures_per_address_per_minute: int = 20
     organisation: str = "Casefile"
     # Background jobs (casefile/jobs): None is a SQLite queue in the instance folder; redis://… is shared by every
     # web server and worker. A running job silent for job_stale_seconds lost its worker and is retried or failed.
@@ -160,6 +162,7 @@ def load_settings(env: dict[str, str] | None = None, **overrides: Any) -> Settin
         queue_url=env.get("CASEFILE_QUEUE_URL") or None,  # checked by casefile.jobs.queue when the app is made
         queue_name=env.get("CASEFILE_QUEUE_NAME") or "casefile",
         checkpoint_witness=env.get("CASEFILE_CHECKPOINT_WITNESS") or None,
+        token_failures_per_address_per_minute=int(_number(env, "CASEFILE_TOKEN_FAILURES_PER_MINUTE", 20, minimum=1)),
         checkpoint_minutes=_number(env, "CASEFILE_CHECKPOINT_MINUTES", 15.0, minimum=0.0),
         fixity_cycle_days=_number(env, "CASEFILE_FIXITY_CYCLE_DAYS", 90.0, minimum=0.0),
         job_heartbeat_seconds=_number(env, "CASEFILE_JOB_HEARTBEAT_SECONDS", 10.0, minimum=0.1),

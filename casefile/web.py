@@ -3,9 +3,11 @@ single commit per request, security headers, locale, and errors rendered as clea
 
 from __future__ import annotations
 
+import errno
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
+from botocore.exceptions import BotoCoreError
 from flask import (
     Flask,
     Response,
@@ -13,6 +15,7 @@ from flask import (
     g,
     has_request_context,
     jsonify,
+    make_response,
     redirect,
     render_template,
     request,
@@ -25,6 +28,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
+from sqlalchemy import exc as sa_exc
 from werkzeug.exceptions import HTTPException
 
 from casefile import health
@@ -33,12 +37,13 @@ from casefile.auth import login_flow, sessions
 from casefile.auth.audit import record_auth_event
 from casefile.auth.gate import TEMPLATE_DECISIONS
 from casefile.auth.models import User
-from casefile.auth.services import user_for_token
+from casefile.auth.services import TOKEN_WINDOW, record_bad_token, token_throttled, user_for_token
 from casefile.auth.totp import must_enrol
 from casefile.components import settings
 from casefile.db import finish_request, get_database, session_scope, utcnow
 from casefile.errors import CasefileError, ValidationFailed
 from casefile.extensions import login_manager
+from casefile.storage import StorageError
 from casefile.witnesses.crypto import FieldKeyError
 
 log = logging.getLogger("casefile")
@@ -89,8 +94,12 @@ def load_user(session_key: str) -> User | None:
     # Cookies never authenticate the API: it takes Bearer tokens only, so it needs no CSRF defence.
     if is_api_request():
         return None
-    with get_database().read_sessionmaker() as s:
-        found = sessions.look_up(s, session_key, login_flow.user_agent(), login_flow.timeouts())
+    try:
+        with get_database().read_sessionmaker() as s:
+            found = sessions.look_up(s, session_key, login_flow.user_agent(), login_flow.timeouts())
+    except DATABASE_DOWN:
+        g.database_down = True  # answered with 503 by _require_login; the error page then needs no user
+        return None
     g.login_session = found
     return found.user
 
@@ -103,8 +112,20 @@ def load_user_from_token(req) -> User | None:
     scheme, _sep, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token:
         return None
-    with get_database().read_sessionmaker() as s:
-        return user_for_token(s, token.strip())
+    address, limit = req.remote_addr or "", settings().token_failures_per_address_per_minute
+    try:
+        with get_database().read_sessionmaker() as s:
+            if token_throttled(s, address, limit):
+                g.token_throttled = True  # refused with 429 by _require_login, before the token is looked at
+                return None
+            user = user_for_token(s, token.strip())
+        if user is None:
+            with session_scope() as s:
+                record_bad_token(s, address, limit)
+        return user
+    except DATABASE_DOWN:
+        g.database_down = True
+        return None
 
 
 def _keep_login_session() -> bool:
@@ -149,6 +170,13 @@ def _require_login() -> ResponseReturnValue | None:
     if request.endpoint in health.ENDPOINTS:
         return None  # probes: no session, no database
     expired = _keep_login_session()
+    current_user._get_current_object()  # an API request's token is looked up here (a page's session already was)
+    if g.get("database_down"):
+        return unavailable(503, "database_unavailable", "The database cannot be reached. Please try again shortly.")
+    if g.get("token_throttled"):
+        response = api_error(429, "too_many_requests", "Too many invalid API tokens from this address; wait a minute.")
+        response.headers["Retry-After"] = str(int(TOKEN_WINDOW.total_seconds()))
+        return response
     if request.endpoint in PUBLIC_ENDPOINTS or request.endpoint is None:
         return None
     if not current_user.is_authenticated:
@@ -208,16 +236,22 @@ def _security_headers(response: Response) -> None:
     h["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"
     if settings().https:
         h["Strict-Transport-Security"] = "max-age=63072000; includeSubDomains"
-    if current_user and current_user.is_authenticated and "Cache-Control" not in h:
+    if _loaded_user_is_authenticated() and "Cache-Control" not in h:
         # Evidence and identities must not linger in shared or browser caches.
         h["Cache-Control"] = "no-store"
+
+
+def _loaded_user_is_authenticated() -> bool:
+    user = g.get("_login_user")
+    return user is not None and bool(user.is_authenticated)
 
 
 def select_locale() -> str:
     if not has_request_context():  # CLI and background work: the default language
         return "en"
-    if current_user and current_user.is_authenticated and getattr(current_user, "locale", None) in LOCALES:
-        return current_user.locale
+    user = g.get("_login_user")  # only a user already loaded: rendering an error page must not need the database
+    if user is not None and user.is_authenticated and getattr(user, "locale", None) in LOCALES:
+        return str(user.locale)
     if session.get("locale") in LOCALES:
         return session["locale"]
     return request.accept_languages.best_match(LOCALES) or "en"
@@ -279,6 +313,57 @@ def _handle_field_key_error(error: Exception) -> Response | tuple[str, int]:
     return render_template("error.html", status=503, message=message), 503
 
 
+# Failures of what the app depends on, not of the request: the database unreachable (or its pool exhausted).
+DATABASE_DOWN = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError)
+# No space left: OSError's ENOSPC and EDQUOT, SQLite's SQLITE_FULL, PostgreSQL's disk_full (SQLSTATE 53100).
+_DISK_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
+
+
+def _causes(error: BaseException) -> Iterator[BaseException]:
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        yield current
+        current = current.__cause__ or current.__context__
+
+
+def _disk_full(error: BaseException) -> bool:
+    for cause in _causes(error):
+        if isinstance(cause, OSError) and cause.errno in _DISK_FULL_ERRNOS:
+            return True
+        if getattr(cause, "sqlite_errorcode", None) == 13 or getattr(cause, "sqlstate", None) == "53100":
+            return True
+    return False
+
+
+def unavailable(status: int, code: str, message: str) -> Response | tuple[str, int]:
+    """503 (try again later) or 507 (no space), rendered without the database: the page names no user."""
+    if wants_json_errors():
+        response = api_error(status, code, message)
+    else:
+        response = make_response(render_template("unavailable.html", status=status, message=message), status)
+    response.headers["Retry-After"] = str(health.RETRY_AFTER_SECONDS)
+    return response
+
+
+def _handle_dependency_error(error: Exception) -> Response | tuple[str, int]:
+    """The database or the blob store failed under a request: 507 when the disk is full, 503 when it is
+    unreachable; anything else is unexpected."""
+    if _disk_full(error):
+        log.error("no space left while serving %s %s: %s", request.method, request.path, error)
+        return unavailable(
+            507, "insufficient_storage", "The server has no space left to store this. Nothing was saved."
+        )
+    if isinstance(error, DATABASE_DOWN):
+        log.error("database unavailable on %s %s: %s", request.method, request.path, error)
+        return unavailable(503, "database_unavailable", "The database cannot be reached. Please try again shortly.")
+    if isinstance(error, StorageError) and any(isinstance(c, (OSError, BotoCoreError)) for c in _causes(error)):
+        log.error("blob store unavailable on %s %s: %s", request.method, request.path, error)
+        return unavailable(503, "storage_unavailable", "The file store cannot be reached. Please try again shortly.")
+    return _handle_unexpected(error)
+
+
 def _handle_unexpected(error: Exception) -> Response | tuple[str, int]:
     log.exception("unhandled error on %s %s", request.method, request.path)
     if is_api_request():
@@ -298,6 +383,8 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(CasefileError, _handle_casefile_error)
     app.register_error_handler(HTTPException, _handle_http_error)
     app.register_error_handler(FieldKeyError, _handle_field_key_error)
+    for dependency_error in (*DATABASE_DOWN, StorageError, OSError):
+        app.register_error_handler(dependency_error, _handle_dependency_error)
     app.register_error_handler(Exception, _handle_unexpected)
 
     @app.context_processor

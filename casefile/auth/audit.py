@@ -27,6 +27,8 @@ EVENTS = (
     "recovery_code_used",
     "token_created",
     "token_revoked",
+    "token_rejected",
+    "token_throttled",
     "user_created",
     "user_deactivated",
     "user_reactivated",

@@ -259,6 +259,46 @@ def revoke_token(session: Session, user: User, token_id: uuid.UUID) -> None:
         record_auth_event(session, "token_revoked", user=user, details={"token": token.prefix})
 
 
+# Bad API tokens are counted as failed attempts of this pseudo-account, per address (LoginAttempt has no other use for
+# a value that is not an e-mail address). They count towards the address's login throttle too: one guesser.
+TOKEN_ATTEMPT = "api-token"  # noqa: S105 - a label, not a secret
+TOKEN_WINDOW = timedelta(minutes=1)
+
+
+def token_throttled(session: Session, address: str, limit: int) -> bool:
+    """Has this address sent `limit` bad tokens within the last minute? Then no token from it is even looked at."""
+    return _recent_token_failures(session, address) >= limit
+
+
+def record_bad_token(session: Session, address: str, limit: int) -> None:
+    """One bad token from `address`: counted for the throttle; the audit log gets the first of a burst
+    (`token_rejected`) and the one that starts the throttle (`token_throttled`), not a row per guess."""
+    before = _recent_token_failures(session, address)
+    session.add(LoginAttempt(email=TOKEN_ATTEMPT, address=address[:64], success=False))
+    if before == 0:
+        record_auth_event(session, "token_rejected", address=address)
+    if before + 1 == limit:
+        record_auth_event(session, "token_throttled", address=address, details={"failures_per_minute": limit})
+    session.flush()
+
+
+def _recent_token_failures(session: Session, address: str) -> int:
+    since = utcnow() - TOKEN_WINDOW
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(LoginAttempt)
+            .where(
+                LoginAttempt.email == TOKEN_ATTEMPT,
+                LoginAttempt.address == address[:64],
+                LoginAttempt.success.is_(False),
+                LoginAttempt.at >= since,
+            )
+        )
+        or 0
+    )
+
+
 def user_for_token(session: Session, token: str) -> User | None:
     if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
         return None
