@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 FLASK := $(VENV)/bin/flask --app app
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-sqlite test-postgres lint typecheck security bench translations clean
+.PHONY: run serve test test-sqlite test-postgres lint typecheck security bench translations clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,14 @@ run: $(STAMP) translations
 	$(FLASK) jobs worker & worker=$$!; \
 	trap 'kill -TERM $$worker 2>/dev/null; wait $$worker' EXIT; \
 	$(FLASK) run --host 127.0.0.1 --port 5000
+
+# Production serving on this machine: gunicorn with config/gunicorn.conf.py (threads, so slow field connections
+# cannot stall anyone; CASEFILE_WEB_* to tune) and one job worker. Configure CASEFILE_* first (README).
+serve: $(STAMP) translations
+	$(FLASK) db upgrade
+	$(FLASK) jobs worker & worker=$$!; \
+	trap 'kill -TERM $$worker 2>/dev/null; wait $$worker' EXIT; \
+	$(VENV)/bin/gunicorn -c config/gunicorn.conf.py app:app
 
 # The suite runs twice: SQLite + local disk (with the browser tests), then PostgreSQL + S3 (moto server).
 test: $(STAMP) translations

@@ -78,6 +78,13 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
         instance_path=str(settings.instance_path),
     )
     app.request_class = UploadRequest
+    if settings.proxy_hops:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        # The client's address and scheme as the proxies in front saw them (throttling and the audit log use them).
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=settings.proxy_hops, x_proto=settings.proxy_hops, x_host=0
+        )
     app.config.update(
         SECRET_KEY=settings.secret_key,
         MAX_CONTENT_LENGTH=settings.max_upload_bytes,

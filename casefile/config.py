@@ -38,6 +38,9 @@ class Settings:
     s3_object_lock_days: int | None = None
     # Production serves over HTTPS: Secure cookies and HSTS. Off in the embedded mode (plain http on loopback).
     https: bool = False
+    # Proxies in front that set X-Forwarded-For/-Proto (nginx, a load balancer): their count, so the client's own
+    # address is the one throttled and audited. 0: none (the headers are ignored, a client cannot forge them).
+    proxy_hops: int = 0
     session_idle_minutes: int = 30
     session_absolute_hours: int = 12
     login_failures_per_minute: int = 5
@@ -158,6 +161,7 @@ def load_settings(env: dict[str, str] | None = None, **overrides: Any) -> Settin
         s3_object_lock_mode=env.get("CASEFILE_S3_OBJECT_LOCK_MODE") or None,
         s3_object_lock_days=int(lock_days) if lock_days else None,
         https=env.get("CASEFILE_HTTPS", "").lower() in ("1", "true", "yes"),
+        proxy_hops=int(_number(env, "CASEFILE_PROXY_HOPS", 0, minimum=0)),
         organisation=env.get("CASEFILE_ORGANISATION", "Casefile"),
         queue_url=env.get("CASEFILE_QUEUE_URL") or None,  # checked by casefile.jobs.queue when the app is made
         queue_name=env.get("CASEFILE_QUEUE_NAME") or "casefile",

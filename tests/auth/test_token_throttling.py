@@ -11,7 +11,9 @@ from collections.abc import Callable
 from flask import Flask
 from sqlalchemy import func, select
 
+from casefile import create_app
 from casefile.auth.models import AuthEvent, LoginAttempt
+from casefile.config import Settings
 from casefile.db import session_scope
 
 from support import Account, Api
@@ -66,3 +68,21 @@ def test_a_request_without_a_token_is_not_counted(app: Flask) -> None:
     for _ in range(LIMIT + 5):
         assert client.get("/api/v1/cases").status_code == 401
     assert attempts(app) == 0 and events(app, "token_rejected") == []
+
+
+def test_behind_a_proxy_the_clients_own_address_is_throttled(settings: Settings) -> None:
+    """With CASEFILE_PROXY_HOPS=1 the address X-Forwarded-For names is the one counted (not the proxy's, which would
+    throttle everyone); without it the header is ignored, since any client could send it."""
+    for hops, counted in ((1, "198.51.100.9"), (0, "127.0.0.1")):
+        app = create_app(settings.with_overrides(proxy_hops=hops))
+        try:
+            client = app.test_client()
+            headers = {"Authorization": "Bearer cf_forged", "X-Forwarded-For": "198.51.100.9"}
+            assert client.get("/api/v1/cases", headers=headers).status_code == 401
+            with app.app_context(), session_scope() as s:
+                addresses = set(s.scalars(select(LoginAttempt.address)))
+            assert counted in addresses, (hops, addresses)
+            if hops:
+                assert "127.0.0.1" not in addresses
+        finally:
+            app.extensions["casefile_db"].dispose()
