@@ -55,6 +55,7 @@ from casefile.backup.keys import (
 from casefile.config import Settings
 from casefile.custody.signing import key_id, load_private_key
 from casefile.custody.verify import verify_ledger
+from casefile.dossier.verify import describe_bag_problem
 from casefile.storage import CHUNK_SIZE, BlobStore, StorageError
 from casefile.witnesses.crypto import key_fingerprint
 
@@ -204,16 +205,6 @@ def load_manifest(dest: Path) -> dict[str, Any]:
     return manifest
 
 
-def _describe(detail: Any) -> str:
-    if isinstance(detail, bagit.ChecksumMismatch):
-        return f"{detail.path}: {detail.algorithm} expected {detail.expected} found {detail.found}"
-    if isinstance(detail, bagit.FileMissing):
-        return f"{detail.path}: listed in the manifest but missing from the backup"
-    if isinstance(detail, bagit.UnexpectedFile):
-        return f"{detail.path}: present in the backup but not in its manifest"
-    return str(detail)
-
-
 def verify_backup(dest: Path, *, passphrase: str | None = None) -> list[str]:
     """Every problem found, one line each (empty: the backup is sound). BackupError if it cannot be judged."""
     manifest = load_manifest(dest)
@@ -227,7 +218,8 @@ def verify_backup(dest: Path, *, passphrase: str | None = None) -> list[str]:
     except bagit.BagValidationError as error:
         # bagit stops at the first failed check (a Payload-Oxum mismatch says only "sizes differ"): then every
         # payload file is checked here, so that each damaged one is named.
-        problems += [_describe(d) for d in error.details] or [f"bag: {error.message}", *_payload_problems(dest, bag)]
+        named = [describe_bag_problem(d) for d in error.details]
+        problems += named or [f"bag: {error.message}", *_payload_problems(dest, bag)]
     entries: dict[str, dict[str, str]] = bag.payload_entries()
     problems += _manifest_problems(dest, manifest, entries)
     database = dest / "data" / str(manifest["database"]["file"])

@@ -186,8 +186,8 @@ def _digests(path: Path, algorithms: Iterable[str] = ALGORITHMS) -> dict[str, An
     return {"size": size, **{alg: h.hexdigest() for alg, h in hashers.items()}}
 
 
-def _describe(detail: Any) -> str:
-    """One bagit complaint, precisely."""
+def describe_bag_problem(detail: Any) -> str:
+    """One bagit complaint, precisely (for dossiers and backups, both bags)."""
     if isinstance(detail, bagit.ChecksumMismatch):
         manifest = f"{'' if str(detail.path).startswith('data/') else 'tag'}manifest-{detail.algorithm}.txt"
         return f"{detail.path}: {detail.algorithm} expected {detail.expected} ({manifest}) found {detail.found}"
@@ -253,7 +253,7 @@ class _Verifier:
             bag.validate(processes=1)
         except bagit.BagValidationError as error:
             for detail in error.details:
-                self.problem(_describe(detail))
+                self.problem(describe_bag_problem(detail))
             if not error.details:
                 self.problem(f"bagit: {error.message}")
             # Only the last stage reports checksum mismatches; the earlier ones stop before any hashing.
@@ -308,7 +308,7 @@ class _Verifier:
                     for path in sorted(set(listed) & present):
                         found = _digests(self.dir / path, [alg])[alg]
                         if found != listed[path]:
-                            self.problem(_describe(bagit.ChecksumMismatch(path, alg, listed[path], found)))
+                            self.problem(describe_bag_problem(bagit.ChecksumMismatch(path, alg, listed[path], found)))
         if len(self.report.problems) == before:
             self.ok(
                 "manifests: both payload manifests list every payload file and both tag manifests every tag "
