@@ -139,8 +139,9 @@ def _report_job(job: Job) -> None:
         raise CouldNotRun(f"NOT VERIFIED: the job {job.state.value}: {job.error or ''}")
     for problem in result.get("problems", []):
         click.echo(f"PROBLEM {problem['kind']}: {problem['message']}")
+    published = f"{result['published_checked']} published tree heads, " if result.get("published_checked") else ""
     summary = (
-        f"{result['checked']} entries, {result['checkpoints_checked']} checkpoints, "
+        f"{result['checked']} entries, {result['checkpoints_checked']} checkpoints, {published}"
         f"{result['items_checked']} files checked"
     )
     if result.get("ok"):

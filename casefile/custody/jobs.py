@@ -34,7 +34,7 @@ from casefile.custody.ledger import SYSTEM, Actor, head, lock_head
 from casefile.custody.models import Checkpoint, CustodyEntry
 from casefile.custody.services import create_checkpoint, record_fixity
 from casefile.custody.verify import FIXITY_COLUMNS, FixityItem, VerifyReport, check_fixity, verify_ledger
-from casefile.custody.witness import publish_to_witness
+from casefile.custody.witness import check_published_heads, publish_to_witness, witness_heads
 from casefile.db import get_database, session_scope
 from casefile.evidence.models import EvidenceItem
 from casefile.jobs.models import Job, JobState
@@ -69,6 +69,7 @@ def _result(report: VerifyReport, fixity: bool) -> dict[str, Any]:
         "checked": report.checked,
         "items_checked": report.items_checked,
         "checkpoints_checked": report.checkpoints_checked,
+        "published_checked": report.published_checked,
         "fixity": fixity,
         "problem_count": len(report.problems),
         "problems": problems,
@@ -99,6 +100,8 @@ def verify(ctx: JobContext) -> None:
             progress=lambda done: ctx.progress(done, entries, "Checking the hash chain and the signed checkpoints"),
             file_progress=lambda done, total: ctx.progress(done, total, "Re-hashing the files"),
         )
+        # The heads published outside the instance: an unreachable witness fails the job (retried), never passes it.
+        check_published_heads(read_session, instance_key().public_pem, witness_heads(components.settings()), report)
     # Each entry names its job, so an attempt that follows one killed between two slices records only the rest.
     results = report.fixity
     if ctx.attempt > 1 and results:

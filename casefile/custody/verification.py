@@ -5,9 +5,10 @@ from __future__ import annotations
 from flask_login import current_user
 
 from casefile.auth.gate import member_case_ids, require_case
-from casefile.components import blob_store, instance_key
+from casefile.components import blob_store, instance_key, settings
 from casefile.custody.services import run_verification
 from casefile.custody.verify import VerifyReport
+from casefile.custody.witness import check_published_heads, witness_heads
 from casefile.db import db_session, get_database
 
 
@@ -20,7 +21,7 @@ def verify_for_current_user(case_id: str | None) -> VerifyReport:
             case_ids = {require_case(read_session, current_user, case_id).id}
         else:
             case_ids = set(read_session.scalars(member_case_ids(current_user)))
-        return run_verification(
+        report = run_verification(
             db_session(),
             read_session,
             blob_store(),
@@ -28,3 +29,5 @@ def verify_for_current_user(case_id: str | None) -> VerifyReport:
             current_user,
             case_ids=case_ids,
         )
+        check_published_heads(read_session, instance_key().public_pem, witness_heads(settings()), report)
+        return report

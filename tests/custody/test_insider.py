@@ -34,7 +34,7 @@ from casefile.custody.signing import SignedTreeHead, sign_tree_head, verify_tree
 from casefile.custody.verify import verify_ledger
 from casefile.db import session_scope
 
-from support import Account, Api, upload
+from support import Account, Api, run_queued_jobs, upload
 
 # --- an instance with a witness ---------------------------------------------------------------------------------
 
@@ -444,3 +444,22 @@ def test_verify_runs_on_a_read_only_copy_and_says_when_it_cannot_run(world: Worl
         world.app.extensions["casefile_db"].dispose()
         world.app.extensions["casefile_db"] = saved
     assert down.exit_code == 2 and "NOT VERIFIED" in down.output and "Traceback" not in down.output, down.output
+
+
+def test_the_api_and_the_verification_job_check_the_published_heads_too(world: World) -> None:
+    assert world.cli("custody", "checkpoint").exit_code == 0
+    intact = world.api.get("/custody/verify").get_json()
+    assert intact["ok"] and intact["published_checked"] == 1
+    # An entry the published head covers is removed, the chain re-sealed and the checkpoints re-signed.
+    removed = next(e["seq"] for e in world.entries() if e["action"] == "viewed" or e["seq"] == 2)
+    rechain(world, drop={removed})
+    report = world.api.get("/custody/verify").get_json()
+    assert not report["ok"]
+    assert "published_head_inconsistent" in [p["kind"] for p in report["problems"]]
+    started = world.api.post("/custody/verifications", json={"case_id": str(world.case_id), "fixity": False})
+    assert started.status_code == 202
+    run_queued_jobs(world.app)
+    job = world.api.get(f"/jobs/{started.get_json()['id']}").get_json()
+    assert job["state"] == "succeeded", job
+    assert job["result"]["published_checked"] == 1 and not job["result"]["ok"]
+    assert "published_head_inconsistent" in [p["kind"] for p in job["result"]["problems"]]
