@@ -82,7 +82,8 @@ def uploaded_file() -> FileStorage:
 
 
 def form_data(extra: frozenset[str] = frozenset()) -> dict[str, Any]:
-    unknown = sorted(set(request.form) - FORM_FIELDS - extra)
+    # A hostile multipart part can come without a usable name (None): it is unknown too, and sortable as text.
+    unknown = sorted(str(name) for name in set(request.form) - FORM_FIELDS - extra)
     if unknown:
         raise ValidationFailed(f"Unknown field(s): {', '.join(unknown)[:200]}.", field=unknown[0][:50])
     return request.form.to_dict()

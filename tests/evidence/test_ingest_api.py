@@ -835,3 +835,21 @@ def test_list_filters_combine_and_paginate(app: Flask, team: tuple[Api, Account,
         "per_page=x",
     ):
         error_of(api.get(f"/cases/{case_id}/evidence?{bad}"), 422)
+
+
+def test_a_form_field_whose_name_cannot_be_decoded_is_a_422_not_a_500(
+    app: Flask, team: tuple[Api, Account, uuid.UUID]
+) -> None:
+    """Found by schemathesis: a part name with invalid UTF-8 reaches the form as None (werkzeug), and sorting the
+    unknown names failed with a TypeError."""
+    api, _account, case_id = team
+    item = ingest(api, case_id, "DSCN0010.jpg")
+    body = (
+        b'--b\r\nContent-Disposition: form-data; name="e|\xc2\x85\x13\xf2\x9c\xa1\x98H"\r\n\r\nx\r\n'
+        b'--b\r\nContent-Disposition: form-data; name="%0DR"\r\n\r\nfalse\r\n'
+        b'--b\r\nContent-Disposition: form-data; name="file"; filename="f.txt"\r\n\r\nderived\r\n--b--\r\n'
+    )
+    for path in (f"/cases/{case_id}/evidence", f"/evidence/{item['id']}/derivatives"):
+        response = api.post(path, data=body, content_type="multipart/form-data; boundary=b")
+        assert response.status_code == 422, (path, response.get_data(as_text=True))
+        assert "Unknown field" in response.get_json()["error"]["message"]
