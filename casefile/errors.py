@@ -35,3 +35,14 @@ class NotFound(CasefileError):
 class Forbidden(CasefileError):
     status = 403
     code = "forbidden"
+
+
+class DuplicateFile(Conflict):
+    """The uploaded file (by SHA-256) is already an item of the case; the uploader chooses what to do
+    (casefile.evidence.models.OnDuplicate)."""
+
+    code = "duplicate"
+
+    def __init__(self, message: str, *, existing: dict[str, str]) -> None:
+        super().__init__(message, field="file")
+        self.existing = existing

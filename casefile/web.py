@@ -41,7 +41,7 @@ from casefile.auth.services import TOKEN_WINDOW, record_bad_token, token_throttl
 from casefile.auth.totp import must_enrol
 from casefile.components import settings
 from casefile.db import finish_request, get_database, session_scope, utcnow
-from casefile.errors import CasefileError, ValidationFailed
+from casefile.errors import CasefileError, DuplicateFile, ValidationFailed
 from casefile.extensions import login_manager
 from casefile.storage import StorageError
 from casefile.witnesses.crypto import FieldKeyError
@@ -273,7 +273,11 @@ def api_error(status: int, code: str, message: str, **extra: object) -> Response
 
 def _handle_casefile_error(error: CasefileError) -> Response | tuple[str, int]:
     if wants_json_errors():
-        extra = {"fields": error.errors} if isinstance(error, ValidationFailed) and error.errors else {}
+        extra: dict[str, object] = (
+            {"fields": error.errors} if isinstance(error, ValidationFailed) and error.errors else {}
+        )
+        if isinstance(error, DuplicateFile):
+            extra["existing"] = error.existing
         return api_error(error.status, error.code, error.message, **extra)
     return render_template("error.html", status=error.status, message=error.message), error.status
 

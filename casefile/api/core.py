@@ -31,6 +31,8 @@ class Operation:
     paginated: bool = False
     params: list[dict[str, Any]] = field(default_factory=list)
     errors: tuple[int, ...] = (401, 404)
+    # Other success statuses with the same body, and when they are sent (e.g. 200: nothing new was created).
+    also: dict[int, str] = field(default_factory=dict)
 
 
 OPERATIONS: list[Operation] = []
@@ -49,6 +51,7 @@ def route(
     paginated: bool = False,
     params: list[dict[str, Any]] | None = None,
     errors: tuple[int, ...] = (401, 404),
+    also: dict[int, str] | None = None,
 ) -> Callable[[Callable[..., ResponseReturnValue]], Callable[..., ResponseReturnValue]]:
     """Register an API route and describe it for the OpenAPI document in one place."""
 
@@ -68,6 +71,7 @@ def route(
                 paginated,
                 params or [],
                 errors,
+                also or {},
             )
         )
         return view

@@ -50,6 +50,7 @@ def build_spec() -> dict[str, Any]:
             "parameters": op.params + (PAGE_PARAMS if op.paginated else []),
             "responses": {
                 str(op.status): ok,
+                **{str(code): {**ok, "description": text} for code, text in op.also.items()},
                 **{str(code): {"description": ERROR_TEXT.get(code, "Error"), **error_ref} for code in op.errors},
             },
         }

@@ -26,3 +26,5 @@ class Action(enum.StrEnum):
     # How a download that began with a `downloaded` entry ended: every byte sent, or cut off (bytes sent named).
     DOWNLOAD_COMPLETED = "download_completed"
     DOWNLOAD_ABORTED = "download_aborted"
+    # The same file arrived again (same SHA-256) and was recorded on the existing item: from whom, when, how.
+    ACQUISITION_RECORDED = "acquisition_recorded"

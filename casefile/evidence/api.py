@@ -18,10 +18,11 @@ from casefile.db import db_session
 from casefile.errors import ValidationFailed
 from casefile.evidence import services
 from casefile.evidence.content import evidence_file
-from casefile.evidence.models import Derivation, EvidenceItem
+from casefile.evidence.models import Derivation, EvidenceItem, OnDuplicate
 from casefile.evidence.schemas import DERIVATIVE_UPLOAD, EVIDENCE, EVIDENCE_PATCH, EVIDENCE_UPLOAD
 from casefile.evidence.uploads import upload_writer
 from casefile.links.api import link_json
+from casefile.parsing import parse_choice
 from casefile.web_downloads import send_download
 from casefile.witnesses.services import ingest_evidence
 
@@ -69,6 +70,7 @@ def evidence_json(item: EvidenceItem) -> dict[str, Any]:
         "graphic": item.graphic,
         "parent_id": str(item.parent_id) if item.parent_id else None,
         "derivation": item.derivation.value if item.derivation else None,
+        "copy_of_id": str(item.copy_of_id) if item.copy_of_id else None,
         "links": [link_json(link) for link in item.links],
         "created_at": item.created_at.isoformat(),
     }
@@ -112,14 +114,15 @@ def list_evidence(id: str) -> ResponseReturnValue:
 @route(
     "/cases/{id}/evidence",
     "POST",
-    summary="Ingest a file as evidence (hashed while it streams)",
+    summary="Ingest a file as evidence (hashed while it streams); a file already in the case: see on_duplicate",
     tag="evidence",
     request_schema=EVIDENCE_UPLOAD,
     request_kind="multipart",
     response=EVIDENCE,
     status=201,
     params=ID,
-    errors=(401, 403, 404, 413, 422),
+    errors=(401, 403, 404, 409, 413, 422),
+    also={200: "on_duplicate=acquisition and the file was already in the case: the existing item"},
 )
 def create_evidence(id: str) -> ResponseReturnValue:
     # Parse the upload first (it streams into the blob store) so no database lock is held meanwhile.
@@ -127,17 +130,24 @@ def create_evidence(id: str) -> ResponseReturnValue:
     data = form_data()
     s = db_session()
     case = require_case(s, current_user, id, Access.WRITE)
+    on_duplicate = parse_choice(data.get("on_duplicate") or OnDuplicate.ASK, OnDuplicate, "on_duplicate")
+    writer = upload_writer(upload)
+    if on_duplicate is OnDuplicate.ACQUISITION:
+        existing = services.record_acquisition(s, case, current_user, writer, filename=upload.filename, data=data)
+        if existing is not None:
+            return jsonify(evidence_json(existing))
     item = ingest_evidence(
         s,
         blob_store(),
         case,
         current_user,
-        upload_writer(upload),
+        writer,
         filename=upload.filename,
         data=data,
         witness_id=data.get("witness_id") or None,
         declared_sha256=data.get("sha256"),
         incident_ids=incident_ids(),
+        on_duplicate=on_duplicate,
     )
     return created(evidence_json(item))
 

@@ -113,6 +113,15 @@ class UploadForm(EvidenceFieldsForm):
         validators=[Length(max=64)],
         description=_l("If you computed the hash in the field, the upload must match it."),
     )
+    on_duplicate = SelectField(
+        _l("If a file is already in this case"),
+        choices=[
+            SelectChoice("ask", _l("Stop and show me the existing item")),
+            SelectChoice("acquisition", _l("Record a new acquisition of the existing item")),
+            SelectChoice("copy", _l("Keep it as a separate copy")),
+        ],
+        default="ask",
+    )
 
 
 class DerivativeForm(EvidenceFieldsForm):

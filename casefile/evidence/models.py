@@ -5,7 +5,7 @@ import uuid
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import JSON, BigInteger, CheckConstraint, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from casefile.db import Base, UUIDPrimaryKey, enum_type, utcnow
@@ -46,6 +46,14 @@ class Derivation(enum.StrEnum):
     WORKING_COPY = "working_copy"
 
 
+class OnDuplicate(enum.StrEnum):
+    """What to do with an upload whose SHA-256 is already in the case."""
+
+    ASK = "ask"  # refuse, naming the existing item (409), so that the uploader chooses
+    ACQUISITION = "acquisition"  # no new item: a custody entry on the existing one names the new source
+    COPY = "copy"  # a separate item, marked as a copy of the existing one
+
+
 class DerivedStatus(enum.StrEnum):
     """Where the data derived from the file stands (its embedded metadata, its text for search, its preview).
     Small files get it during the upload; a PDF's text and a large file's metadata and preview are made by a
@@ -65,6 +73,7 @@ class EvidenceItem(UUIDPrimaryKey, Base):
     __tablename__ = "evidence_items"
     __table_args__ = (
         UniqueConstraint("case_id", "number"),
+        Index("ix_evidence_items_case_sha256", "case_id", "sha256"),
         CheckConstraint("size >= 0", name="size_positive"),
         CheckConstraint(
             "source_reliability IS NULL OR source_reliability IN ('A','B','C','D','E','F')",
@@ -111,6 +120,8 @@ class EvidenceItem(UUIDPrimaryKey, Base):
     graphic: Mapped[bool] = mapped_column(default=False)
     parent_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("evidence_items.id", ondelete="RESTRICT"))
     derivation: Mapped[Derivation | None] = mapped_column(enum_type(Derivation, "evidence_derivation"))
+    # The same file was already in the case and the uploader kept this one as a separate item (OnDuplicate.COPY).
+    copy_of_id: Mapped[uuid.UUID | None]
     created_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

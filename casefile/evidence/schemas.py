@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from casefile.api.schemas import DATETIME, UUID, enum_of, nullable, obj, string
-from casefile.evidence.models import Classification, Derivation, DerivedStatus, EvidenceKind
+from casefile.evidence.models import Classification, Derivation, DerivedStatus, EvidenceKind, OnDuplicate
 from casefile.links.schemas import LINK
 
 GRADING = {
@@ -40,6 +40,7 @@ EVIDENCE = obj(
         "graphic": {"type": "boolean"},
         "parent_id": nullable(UUID),
         "derivation": nullable(enum_of(Derivation)),
+        "copy_of_id": nullable({**UUID, "description": "kept as a separate copy of this item (same SHA-256)"}),
         "links": {"type": "array", "items": LINK},
         "created_at": DATETIME,
     }
@@ -69,7 +70,16 @@ _EVIDENCE_FORM = {
 
 EVIDENCE_UPLOAD = {
     "type": "object",
-    "properties": {"file": {"type": "string", "format": "binary"}, **_EVIDENCE_FORM},
+    "properties": {
+        "file": {"type": "string", "format": "binary"},
+        **_EVIDENCE_FORM,
+        "on_duplicate": {
+            **enum_of(OnDuplicate),
+            "description": "when the file's SHA-256 is already in the case: ask (default: 409 naming the existing "
+            "item), acquisition (no new item: 200 with the existing item, the new arrival recorded in its custody "
+            "trail), copy (201: a separate item marked as a copy)",
+        },
+    },
     "required": ["file"],
 }
 

@@ -26,7 +26,7 @@ from casefile.cases.models import Case, Incident
 from casefile.custody.actions import Action
 from casefile.custody.ledger import record_custody, record_item_event
 from casefile.custody.models import CustodyEntry
-from casefile.errors import NotFound, ValidationFailed
+from casefile.errors import DuplicateFile, NotFound, ValidationFailed
 from casefile.evidence.derived import PENDING, derive, derive_later
 from casefile.evidence.jobs import DERIVE
 from casefile.evidence.models import (
@@ -37,6 +37,7 @@ from casefile.evidence.models import (
     DerivedStatus,
     EvidenceItem,
     EvidenceKind,
+    OnDuplicate,
 )
 from casefile.evidence.sniff import kind_hint, sniff_media_type
 from casefile.jobs.services import submit
@@ -186,14 +187,30 @@ def ingest(
     incident_ids: Sequence[Any] = (),
     parent: EvidenceItem | None = None,
     derivation: Derivation | None = None,
+    on_duplicate: OnDuplicate = OnDuplicate.ASK,
 ) -> EvidenceItem:
     """Record one uploaded file as an evidence item. `writer` holds the bytes, already hashed while they
-    streamed in; it is committed to the store here (or discarded on any refusal)."""
+    streamed in; it is committed to the store here (or discarded on any refusal). A file already in the case is
+    refused (DuplicateFile) unless the uploader chose to keep it as a copy; recording it on the existing item
+    instead is `record_acquisition`, which the caller tries first."""
+    copy_of: EvidenceItem | None = None
     try:
         fields = validate_fields(data)
         incidents = incidents_in_case(session, case, incident_ids)
         if writer.size == 0:
             raise ValidationFailed(_("The file is empty: there is nothing to record."), field="file")
+        existing = same_file_in_case(session, case, writer.sha256) if parent is None else None
+        if existing is not None and on_duplicate is not OnDuplicate.COPY:
+            raise DuplicateFile(
+                _(
+                    "This file is already in the case as %(ern)s (%(title)s). Record this as a new acquisition of "
+                    "%(ern)s, or keep it as a separate copy.",
+                    ern=existing.ern,
+                    title=existing.title,
+                ),
+                existing={"id": str(existing.id), "ern": existing.ern, "title": existing.title},
+            )
+        copy_of = existing
         with writer.open_staged() as staged:
             media_type = sniff_media_type(staged)
             later = derive_later(media_type, writer.size)
@@ -242,6 +259,7 @@ def ingest(
         graphic=values.get("graphic", False),
         parent_id=parent.id if parent else None,
         derivation=derivation,
+        copy_of_id=copy_of.id if copy_of else None,
         created_by_id=actor.id,
     )
     session.add(item)
@@ -275,11 +293,50 @@ def ingest(
             "metadata_status": item.metadata_status,
             "incidents": sorted(str(i.id) for i in incidents),
             **({"parent": parent.ern, "derivation": str(derivation)} if parent else {}),
+            **({"copy_of": copy_of.ern} if copy_of else {}),
         },
     )
     if later:
         submit(session, DERIVE, case, actor, {"evidence_id": str(item.id)})
     return item
+
+
+def same_file_in_case(session: Session, case: Case, sha256: str) -> EvidenceItem | None:
+    """The case's first item with this content (not a derivative: an original or a copy), if any."""
+    return session.scalar(
+        select(EvidenceItem)
+        .where(EvidenceItem.case_id == case.id, EvidenceItem.sha256 == sha256, EvidenceItem.parent_id.is_(None))
+        .order_by(EvidenceItem.number)
+        .limit(1)
+    )
+
+
+ACQUISITION_FIELDS = ("source", "collected_at", "collected_by", "collection_place", "description")
+
+
+def record_acquisition(
+    session: Session, case: Case, actor: User, writer: BlobWriter, *, filename: str | None, data: Mapping[str, Any]
+) -> EvidenceItem | None:
+    """If the uploaded file is already an item of the case, record this arrival on that item (who gave it, when,
+    where, under what name) as an `acquisition_recorded` custody entry, discard the upload and return the item;
+    otherwise None (nothing written), and the caller ingests it as a new item."""
+    existing = same_file_in_case(session, case, writer.sha256) if writer.size else None
+    if existing is None:
+        return None
+    fields = validate_fields({k: v for k, v in data.items() if k in ACQUISITION_FIELDS}, partial=True).values
+    writer.abort()
+    record_item_event(
+        session,
+        existing,
+        actor,
+        Action.ACQUISITION_RECORDED,
+        {
+            **{name: _jsonable(fields[name]) for name in ACQUISITION_FIELDS if fields.get(name)},
+            "original_filename": display_filename(filename),
+            "size": writer.size,
+        },
+    )
+    return existing
 
 
 def update_metadata(session: Session, item: EvidenceItem, actor: User, data: Mapping[str, Any]) -> EvidenceItem:

@@ -22,7 +22,7 @@ from casefile.custody import ledger
 from casefile.custody.actions import Action
 from casefile.custody.services import last_fixity, record_transfer
 from casefile.db import db_session
-from casefile.errors import CasefileError, ValidationFailed
+from casefile.errors import CasefileError, DuplicateFile, ValidationFailed
 from casefile.evidence import services
 from casefile.evidence.content import evidence_file, preview_image
 from casefile.evidence.forms import (
@@ -36,7 +36,7 @@ from casefile.evidence.forms import (
     TransferForm,
     UploadForm,
 )
-from casefile.evidence.models import Derivation, EvidenceItem
+from casefile.evidence.models import Derivation, EvidenceItem, OnDuplicate
 from casefile.evidence.uploads import upload_writer
 from casefile.links.forms import STANCE_LABELS, link_form
 from casefile.parsing import parse_choice
@@ -116,36 +116,62 @@ def upload(case_id: str) -> str | Response | tuple[Any, int]:
                 return jsonify({"error": {"code": "validation_failed", "message": message}}), 422
             flash(message, "error")
             return render_template("evidence/upload.html", form=form, **case_context(case)), 422
+        on_duplicate = OnDuplicate(form.on_duplicate.data or OnDuplicate.ASK)
+        items, acquired = [], []
         try:
-            items = [
-                ingest_evidence(
+            for f in files:
+                writer = upload_writer(f)
+                existing = (
+                    services.record_acquisition(
+                        s, case, current_user, writer, filename=f.filename, data=form.service_data()
+                    )
+                    if on_duplicate is OnDuplicate.ACQUISITION
+                    else None
+                )
+                if existing is not None:
+                    acquired.append(existing)
+                    continue
+                item = ingest_evidence(
                     s,
                     blob_store(),
                     case,
                     current_user,
-                    upload_writer(f),
+                    writer,
                     filename=f.filename,
                     data=form.service_data(),
                     witness_id=form.witness_id.data or None,
                     declared_sha256=(form.sha256.data or "").strip() or None,
                     incident_ids=form.incidents.data or [],
+                    on_duplicate=on_duplicate,
                 )
-                for f in files
-            ]
-        except ValidationFailed as error:
+                items.append(item)
+        except (ValidationFailed, DuplicateFile) as error:
             if wants_json():
-                return jsonify({"error": {"code": error.code, "message": error.message}}), error.status
+                existing_json = {"existing": error.existing} if isinstance(error, DuplicateFile) else {}
+                if isinstance(error, DuplicateFile):
+                    existing_json["existing"]["url"] = url_for("evidence.show", item_id=error.existing["id"])
+                body = {"code": error.code, "message": error.message, **existing_json}
+                return jsonify({"error": body}), error.status
             apply_error(form, error)
-            return render_template("evidence/upload.html", form=form, **case_context(case)), 422
+            return render_template("evidence/upload.html", form=form, **case_context(case)), error.status
         if wants_json():
             return jsonify(
                 {
                     "items": [
-                        {"ern": i.ern, "sha256": i.sha256, "url": url_for("evidence.show", item_id=i.id)} for i in items
+                        {
+                            "ern": i.ern,
+                            "sha256": i.sha256,
+                            "url": url_for("evidence.show", item_id=i.id),
+                            "acquisition": i in acquired,
+                        }
+                        for i in [*items, *acquired]
                     ]
                 }
-            ), 201
-        flash(_("Recorded %(erns)s.", erns=", ".join(i.ern for i in items)), "info")
+            ), (201 if items else 200)
+        if acquired:
+            flash(_("Recorded a new acquisition of %(erns)s.", erns=", ".join(i.ern for i in acquired)), "info")
+        if items:
+            flash(_("Recorded %(erns)s.", erns=", ".join(i.ern for i in items)), "info")
         return redirect(url_for("evidence.list_evidence", case_id=case.id))
     return render_template("evidence/upload.html", form=form, **case_context(case))
 

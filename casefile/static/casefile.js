@@ -2,12 +2,14 @@
 // plain HTML forms when JavaScript is off.
 "use strict";
 
-function uploadOne(form, file, row) {
-  // One request per file, so each file shows its own progress and gets its own result.
+function uploadOne(form, file, row, choice) {
+  // One request per file, so each file shows its own progress and gets its own result. `choice` answers the
+  // question of a file already in the case (on_duplicate), once the uploader has seen the existing item.
   return new Promise((resolve) => {
     const data = new FormData();
     for (const el of form.elements) {
       if (!el.name || el.type === "file" || el.disabled) continue;
+      if (choice && el.name === "on_duplicate") continue;
       if (el.type === "checkbox" && !el.checked) continue;
       if (el.tagName === "SELECT" && el.multiple) {
         for (const opt of el.selectedOptions) data.append(el.name, opt.value);
@@ -15,9 +17,12 @@ function uploadOne(form, file, row) {
         data.append(el.name, el.value);
       }
     }
+    if (choice) data.append("on_duplicate", choice);
     data.append("file", file, file.name);
     const bar = row.querySelector("progress");
     const status = row.querySelector(".status");
+    status.textContent = "";
+    status.classList.remove("ok", "bad");
     const xhr = new XMLHttpRequest();
     xhr.open("POST", form.action);
     xhr.setRequestHeader("Accept", "application/json");
@@ -27,7 +32,7 @@ function uploadOne(form, file, row) {
     xhr.addEventListener("load", () => {
       let body = {};
       try { body = JSON.parse(xhr.responseText); } catch (e) { body = {}; }
-      if (xhr.status === 201 && body.items) {
+      if ((xhr.status === 201 || xhr.status === 200) && body.items) {
         bar.value = 100;
         status.textContent = "";
         for (const item of body.items) {
@@ -37,6 +42,8 @@ function uploadOne(form, file, row) {
           status.appendChild(a);
         }
         status.classList.add("ok");
+      } else if (xhr.status === 409 && body.error && body.error.existing) {
+        showDuplicate(form, file, row, body.error);
       } else {
         status.textContent = (body.error && body.error.message) || ("HTTP " + xhr.status);
         status.classList.add("bad");
@@ -50,6 +57,27 @@ function uploadOne(form, file, row) {
     });
     xhr.send(data);
   });
+}
+
+function showDuplicate(form, file, row, error) {
+  // The file is already in the case: say which item, and let the uploader choose for this file.
+  const status = row.querySelector(".status");
+  status.classList.add("bad");
+  const message = document.createElement("span");
+  message.textContent = error.message + " ";
+  const existing = document.createElement("a");
+  existing.href = error.existing.url;
+  existing.textContent = error.existing.ern;
+  status.append(message, existing);
+  for (const [choice, label] of [["acquisition", form.dataset.dupAcquisition], ["copy", form.dataset.dupCopy]]) {
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "link";
+    button.dataset.choice = choice;
+    button.textContent = label;
+    button.addEventListener("click", () => uploadOne(form, file, row, choice));
+    status.append(" ", button);
+  }
 }
 
 function initUpload(form) {

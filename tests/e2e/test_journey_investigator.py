@@ -106,4 +106,23 @@ def test_investigator_uploads_photos_with_progress_and_sees_hash_and_gps(
     expect(links.locator("tbody tr")).to_have_count(1)
     expect(links.locator("tbody tr")).to_contain_text(INCIDENT)
 
+    # The same photo again (from another channel): not silently a second item. The row names the existing item and
+    # offers the two choices; recording a new acquisition keeps one item and says so in its trail.
+    page.get_by_role("navigation", name="Case").get_by_role("link", name="Evidence", exact=True).click()
+    page.get_by_role("link", name="Add evidence", exact=True).click()
+    page.get_by_label("Files", exact=True).set_input_files(PHOTO_FILES[:1])
+    page.get_by_label("Source", exact=True).fill("WhatsApp, second channel")
+    page.get_by_role("button", name="Upload", exact=True).click()
+    row = page.locator("#upload-progress li").first
+    expect(row.locator(".status")).to_contain_text("already in the case as TRH-00001")
+    expect(row.get_by_role("link", name="TRH-00001", exact=True)).to_have_attribute("href", ITEM_URL)
+    row.get_by_role("button", name="Record a new acquisition", exact=True).click()
+    expect(row.locator(".status")).to_have_class(re.compile(r"\bok\b"))
+    expect(row.get_by_role("link", name="TRH-00001", exact=True)).to_be_visible()
+    row.get_by_role("link", name="TRH-00001", exact=True).click()
+    expect(page).to_have_url(ITEM_URL)
+    expect(page.locator("body")).to_contain_text("acquisition_recorded")
+    page.get_by_role("navigation", name="Case").get_by_role("link", name="Evidence", exact=True).click()
+    expect(page.get_by_role("heading", name=re.compile(r"^Evidence"), level=1)).to_contain_text("(2)")
+
     screenshot(page)

@@ -174,11 +174,12 @@ def test_json_mode_answers_with_the_recorded_items(app: Flask, client: FlaskClie
     first, second = items(app)
     assert body == {
         "items": [
-            {"ern": "WEB-00001", "sha256": DSCN0010_SHA256, "url": f"/evidence/{first.id}"},
+            {"ern": "WEB-00001", "sha256": DSCN0010_SHA256, "url": f"/evidence/{first.id}", "acquisition": False},
             {
                 "ern": "WEB-00002",
                 "sha256": hashlib.sha256(b"witness notes\n").hexdigest(),
                 "url": f"/evidence/{second.id}",
+                "acquisition": False,
             },
         ]
     }
