@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import create_engine, text
+from sqlalchemy import Engine, create_engine, pool, text
 
 from casefile import create_app, load_api_routes, migrate
 from casefile.auth import services as auth_services
@@ -115,6 +115,14 @@ def database_url(template_database: str, tmp_path: Path) -> Iterator[str]:
     name = new_pg_database(template_database)
     yield pg_url(name)
     drop_pg_database(name)
+
+
+@pytest.fixture
+def raw_engine(database_url: str) -> Iterator[Engine]:
+    """A fresh engine that knows nothing of the app: what an operator with a SQL prompt would use."""
+    engine = create_engine(database_url, poolclass=pool.NullPool)
+    yield engine
+    engine.dispose()
 
 
 @pytest.fixture(scope="session")

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import threading
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import Engine, create_engine, pool, text
+from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError
 
 from casefile.config import Settings
@@ -47,14 +47,6 @@ def settings(settings: Settings, tmp_path: Path, request: pytest.FixtureRequest)
         bucket = request.getfixturevalue("make_bucket")()
         return settings.with_overrides(checkpoint_witness=f"s3://{bucket}/casefile/heads")
     return settings.with_overrides(checkpoint_witness=str(tmp_path / "witness"))
-
-
-@pytest.fixture
-def raw(database_url: str) -> Iterator[Engine]:
-    """What an operator with a SQL prompt would use: knows nothing of the app."""
-    engine = create_engine(database_url, poolclass=pool.NullPool)
-    yield engine
-    engine.dispose()
 
 
 class World:
@@ -102,9 +94,11 @@ class World:
 
 
 @pytest.fixture
-def world(app: Flask, raw: Engine, api_for: Callable[..., tuple[Api, Account]], make_case: Callable[..., Any]) -> World:
+def world(
+    app: Flask, raw_engine: Engine, api_for: Callable[..., tuple[Api, Account]], make_case: Callable[..., Any]
+) -> World:
     api, owner = api_for("investigator")
-    return World(app, api, owner, make_case(owner, "INS"), raw)
+    return World(app, api, owner, make_case(owner, "INS"), raw_engine)
 
 
 def problems(result: Any) -> list[str]:

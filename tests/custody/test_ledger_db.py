@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import itertools
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import Engine, create_engine, event, func, pool, select, text
+from sqlalchemy import Engine, event, func, select, text
 from sqlalchemy.exc import DBAPIError
 
 from casefile.custody import ledger
@@ -63,14 +62,6 @@ def sth_of(cp: Checkpoint) -> SignedTreeHead:
     return SignedTreeHead(
         tree_size=cp.tree_size, root_hash=cp.root_hash, timestamp=cp.timestamp, signature=cp.signature, key_id=cp.key_id
     )
-
-
-@pytest.fixture
-def raw_engine(database_url: str) -> Iterator[Engine]:
-    """A fresh engine that knows nothing of the app: what an operator with a SQL prompt would use."""
-    engine = create_engine(database_url, poolclass=pool.NullPool)
-    yield engine
-    engine.dispose()
 
 
 # --- appends --------------------------------------------------------------------------------------------------------

@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import Engine, create_engine, pool, select, text
+from sqlalchemy import Engine, select, text
 from sqlalchemy.exc import DBAPIError
 
 from casefile import migrate
@@ -23,14 +22,6 @@ from support import Account, Api, login
 
 NAME = "Consent Custody Witness-Name"
 CONTACT = "+218 91 555 0199"
-
-
-@pytest.fixture
-def raw_engine(database_url: str) -> Iterator[Engine]:
-    """What an operator with a SQL prompt would use: knows nothing of the app."""
-    engine = create_engine(database_url, poolclass=pool.NullPool)
-    yield engine
-    engine.dispose()
 
 
 class World:
