@@ -741,7 +741,8 @@ def test_derivative_is_never_less_restricted_than_its_original_by_default(
     "confidential" (and so exportable where the original is not) because the client left the field out."""
     api, _account, case_id = team
     for number, level in enumerate(("secret", "under_seal"), start=1):
-        parent = ingest(api, case_id, "DSCN0010.jpg", classification=level)
+        # The same photo twice, deliberately: each its own item (a copy), with its own level.
+        parent = ingest(api, case_id, "DSCN0010.jpg", classification=level, on_duplicate="copy")
         response = post_form(
             api,
             f"/evidence/{parent['id']}/derivatives",

@@ -42,7 +42,8 @@ class Team:
         return self.created(f"/cases/{self.case_id}/witnesses", json={"full_name": full_name})
 
     def evidence(self, title: str, content: bytes = b"notes", name: str = "notes.txt", **fields: Any) -> dict[str, Any]:
-        data = {"kind": "document", "title": title, **fields, "file": (BytesIO(content), name)}
+        # Several items share the default content: each is its own item here (a copy), as the searches expect.
+        data = {"kind": "document", "title": title, "on_duplicate": "copy", **fields, "file": (BytesIO(content), name)}
         response = self.api.post(f"/cases/{self.case_id}/evidence", data=data, content_type="multipart/form-data")
         response.close()
         response.request.input_stream.close()

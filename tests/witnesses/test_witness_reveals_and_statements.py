@@ -111,6 +111,7 @@ def add_statement(api: Api, case_id: Any, witness_id: str, title: str, interview
         "interview_date": interview_date,
         "interviewer": "Investigator A",
         "file": (BytesIO(f"{title}\n".encode()), "statement.txt"),
+        "on_duplicate": "copy",  # some tests record the same statement file for several witnesses
     }
     response = finished(api.post(f"/cases/{case_id}/evidence", data=data, content_type="multipart/form-data"))
     assert response.status_code == 201, response.get_data(as_text=True)[:300]
