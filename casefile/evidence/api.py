@@ -19,7 +19,7 @@ from casefile.errors import ValidationFailed
 from casefile.evidence import services
 from casefile.evidence.content import evidence_file
 from casefile.evidence.models import Derivation, EvidenceItem, OnDuplicate
-from casefile.evidence.schemas import DERIVATIVE_UPLOAD, EVIDENCE, EVIDENCE_PATCH, EVIDENCE_UPLOAD
+from casefile.evidence.schemas import DERIVATIVE_UPLOAD, EVIDENCE, EVIDENCE_DETAIL, EVIDENCE_PATCH, EVIDENCE_UPLOAD
 from casefile.evidence.uploads import upload_writer
 from casefile.links.api import link_json
 from casefile.parsing import parse_choice
@@ -155,16 +155,20 @@ def create_evidence(id: str) -> ResponseReturnValue:
 @route(
     "/evidence/{id}",
     "GET",
-    summary="One evidence item (recorded as viewed)",
+    summary="One evidence item (recorded as viewed), with the other items holding the same file",
     tag="evidence",
-    response=EVIDENCE,
+    response=EVIDENCE_DETAIL,
     params=ID,
 )
 def get_evidence(id: str) -> ResponseReturnValue:
     s = db_session()
     item = services.with_links(s, require_in_case(s, current_user, EvidenceItem, id))
     services.record_read(s, item, current_user, Action.VIEWED, "api")
-    return jsonify(evidence_json(item))
+    same = [
+        {"id": str(f.id), "ern": f.ern, "case_id": str(f.case_id), "case_reference": f.case_reference}
+        for f in services.same_file_elsewhere(s, item, current_user)
+    ]
+    return jsonify({**evidence_json(item), "same_file": same})
 
 
 @route(

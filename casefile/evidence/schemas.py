@@ -46,6 +46,29 @@ EVIDENCE = obj(
     }
 )
 
+SAME_FILE = obj(
+    {
+        "id": UUID,
+        "ern": string(),
+        "case_id": UUID,
+        "case_reference": string(),
+    }
+)
+
+EVIDENCE_DETAIL = {
+    **EVIDENCE,
+    "properties": {
+        **EVIDENCE["properties"],
+        "same_file": {
+            "type": "array",
+            "items": SAME_FILE,
+            "description": "other items with the same SHA-256 (copies in this case, the same file in other cases), "
+            "in the cases you are a member of only",
+        },
+    },
+    "required": [*EVIDENCE["required"], "same_file"],
+}
+
 _EVIDENCE_FORM = {
     "kind": enum_of(EvidenceKind),
     "title": string(maxLength=300),

@@ -21,6 +21,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from casefile import models as _every_model  # noqa: F401 - link targets must be mapped before LINK_LOADS
+from casefile.auth.gate import member_case_ids
 from casefile.auth.models import User
 from casefile.cases.models import Case, Incident
 from casefile.custody.actions import Action
@@ -309,6 +310,34 @@ def same_file_in_case(session: Session, case: Case, sha256: str) -> EvidenceItem
         .order_by(EvidenceItem.number)
         .limit(1)
     )
+
+
+@dataclass(frozen=True)
+class SameFile:
+    id: uuid.UUID
+    ern: str
+    case_id: uuid.UUID
+    case_reference: str
+
+
+SAME_FILE_SHOWN = 20
+
+
+def same_file_elsewhere(session: Session, item: EvidenceItem, user: User) -> list[SameFile]:
+    """Other items with this item's content (copies in its case, the same file in other cases), only in cases the
+    user is a member of: a duplicate must not reveal that a case they cannot see holds the same photo."""
+    rows = session.execute(
+        select(EvidenceItem.id, EvidenceItem.ern, EvidenceItem.case_id, Case.reference)
+        .join(Case, Case.id == EvidenceItem.case_id)
+        .where(
+            EvidenceItem.sha256 == item.sha256,
+            EvidenceItem.id != item.id,
+            EvidenceItem.case_id.in_(member_case_ids(user)),
+        )
+        .order_by(Case.reference, EvidenceItem.number)
+        .limit(SAME_FILE_SHOWN)
+    )
+    return [SameFile(*row) for row in rows]
 
 
 ACQUISITION_FIELDS = ("source", "collected_at", "collected_by", "collection_place", "description")

@@ -184,6 +184,7 @@ def show(item_id: str) -> str:
     trail, trail_total = ledger.recent_trail(s, item.id, TRAIL_ON_PAGE)
     return render_template(
         "evidence/item.html",
+        same_file=services.same_file_elsewhere(s, item, current_user),
         item=item,
         trail=trail,
         trail_total=trail_total,

@@ -126,3 +126,31 @@ def test_the_upload_page_without_script_explains_and_offers_the_choice(
     assert done.status_code == 302
     assert count(api, case_id) == 1
     assert f"Recorded a new acquisition of {first['ern']}" in web.get(done.headers["Location"]).get_data(as_text=True)
+
+
+def test_the_same_file_elsewhere_is_shown_only_in_the_users_own_cases(
+    app: Flask,
+    team: tuple[Api, Account, Any],
+    make_case: Callable[..., uuid.UUID],
+    api_for: Callable[..., tuple[Api, Account]],
+) -> None:
+    api, owner, case_id = team
+    first = post(api, case_id).get_json()
+    copy = post(api, case_id, on_duplicate="copy").get_json()
+    mine = make_case(owner, "DUP-OWN")
+    elsewhere = post(api, mine).get_json()
+    stranger_api, stranger = api_for("investigator")
+    hidden = post(stranger_api, make_case(stranger, "DUP-HIDDEN")).get_json()  # a case the owner is not in
+
+    body = api.get(f"/evidence/{first['id']}").get_json()
+    assert body["same_file"] == [
+        {"id": copy["id"], "ern": copy["ern"], "case_id": str(case_id), "case_reference": "DUP"},
+        {"id": elsewhere["id"], "ern": elsewhere["ern"], "case_id": str(mine), "case_reference": "DUP-OWN"},
+    ]
+    assert hidden["id"] not in str(body)
+    web = app.test_client()
+    login(web, owner)
+    html = web.get(f"/evidence/{first['id']}").get_data(as_text=True)
+    shown = html.split('id="same-file"', 1)[1].split("</dd>", 1)[0]
+    assert copy["ern"] in shown and elsewhere["ern"] in shown and "DUP-OWN" in shown
+    assert hidden["ern"] not in html and "DUP-HIDDEN" not in html
