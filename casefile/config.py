@@ -79,17 +79,21 @@ class Settings:
         return replace(self, **changes)
 
 
-def _write_secret(path: Path, data: bytes) -> None:
-    # O_EXCL: two processes starting at once must not overwrite each other's freshly made key.
+def write_secret(path: Path, data: bytes) -> None:
+    """Create a key file, mode 0600, fsynced. O_EXCL: two processes starting at once (or a restore racing a first
+    start) must not overwrite each other's key."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as fh:
         fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
 
 
 def _instance_secret(path: Path, make: Callable[[], bytes]) -> bytes:
     if not path.exists():
         with contextlib.suppress(FileExistsError):
-            _write_secret(path, make())
+            write_secret(path, make())
     return path.read_bytes()
 
 

@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
 from casefile.backup import BackupError
-from casefile.config import Settings, parse_field_keys
+from casefile.config import Settings, parse_field_keys, write_secret
 from casefile.custody.signing import key_id, load_private_key, public_key_pem
 
 FORMAT = "casefile-keys/1"
@@ -145,16 +145,6 @@ def decrypt_keys(raw: bytes, passphrase: str) -> KeyBundle:
         raise BackupError(f"the decrypted keys are malformed: {error}") from None
 
 
-def write_secret_file(path: Path, data: bytes) -> None:
-    """Create `path` with mode 0600 (O_EXCL: never over something that appeared meanwhile), fsynced."""
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-
-
 # --- restore ----------------------------------------------------------------------------------------------------
 
 
@@ -235,7 +225,7 @@ def apply_key_plan(plan: KeyPlan) -> list[str]:
         if write.aside is not None:
             os.replace(write.path, write.aside)
             done.append(f"{write.name}: the unused key generated on first run was moved to {write.aside}")
-        write_secret_file(write.path, write.data)
+        write_secret(write.path, write.data)
         done.append(f"{write.name}: restored to {write.path} (mode 0600)")
     return done
 

@@ -50,9 +50,8 @@ from casefile.backup.keys import (
     encrypt_keys,
     instance_keys,
     plan_key_restore,
-    write_secret_file,
 )
-from casefile.config import Settings
+from casefile.config import Settings, write_secret
 from casefile.custody.signing import key_id, load_private_key
 from casefile.custody.verify import verify_ledger
 from casefile.dossier.verify import describe_bag_problem
@@ -185,7 +184,7 @@ def _back_up_blob(store: BlobStore, s3: S3Objects | None, ref: BlobRef, path: Pa
 def export_keys(settings: Settings, target: Path, passphrase: str) -> None:
     if target.exists():
         raise BackupError(f"{target} exists; choose a new file name")
-    write_secret_file(target, encrypt_keys(instance_keys(settings), passphrase))
+    write_secret(target, encrypt_keys(instance_keys(settings), passphrase))
 
 
 # --- verify -------------------------------------------------------------------------------------------------------

@@ -77,6 +77,12 @@ def parse_document(raw: bytes, source: str) -> PublishedHead:
         raise ValueError(f"{source}: not a signed tree head ({error})") from None
 
 
+def read_document(path: Path) -> PublishedHead:
+    """A tree head from a file, read no further than a tree head can be long (a folder may hold anything)."""
+    with open(path, "rb") as fh:
+        return parse_document(fh.read(MAX_DOCUMENT_BYTES + 1), str(path))
+
+
 class Witness(Protocol):
     def names(self) -> set[str]: ...
 
@@ -104,7 +110,7 @@ class FolderWitness:
             return
 
     def heads(self) -> list[PublishedHead]:
-        return [parse_document(p.read_bytes(), str(p)) for p in sorted(self.path.glob("tree-head-*.json"))]
+        return [read_document(p) for p in sorted(self.path.glob("tree-head-*.json"))]
 
     def describe(self) -> str:
         return f"folder {self.path}"
@@ -228,9 +234,8 @@ def load_tree_heads(source: str, *, endpoint_url: str | None = None) -> list[Pub
         return open_witness(source, endpoint_url=endpoint_url).heads()
     path = Path(source[len("file://") :] if scheme == "file" else source)
     if path.is_dir():
-        return [parse_document(p.read_bytes(), str(p)) for p in sorted(path.glob("*.json"))]
-    with open(path, "rb") as fh:
-        return [parse_document(fh.read(MAX_DOCUMENT_BYTES + 1), str(path))]
+        return [read_document(p) for p in sorted(path.glob("*.json"))]
+    return [read_document(path)]
 
 
 def check_published_heads(

@@ -24,7 +24,7 @@ from casefile.evidence.uploads import upload_writer
 from casefile.links.api import link_json
 from casefile.parsing import parse_choice
 from casefile.web_downloads import send_download
-from casefile.witnesses.services import ingest_evidence
+from casefile.witnesses.services import receive_upload
 
 ID = [{"name": "id", "in": "path", "required": True, "schema": UUID}]
 
@@ -130,26 +130,20 @@ def create_evidence(id: str) -> ResponseReturnValue:
     data = form_data()
     s = db_session()
     case = require_case(s, current_user, id, Access.WRITE)
-    on_duplicate = parse_choice(data.get("on_duplicate") or OnDuplicate.ASK, OnDuplicate, "on_duplicate")
-    writer = upload_writer(upload)
-    if on_duplicate is OnDuplicate.ACQUISITION:
-        existing = services.record_acquisition(s, case, current_user, writer, filename=upload.filename, data=data)
-        if existing is not None:
-            return jsonify(evidence_json(existing))
-    item = ingest_evidence(
+    item, new = receive_upload(
         s,
         blob_store(),
         case,
         current_user,
-        writer,
+        upload_writer(upload),
         filename=upload.filename,
         data=data,
+        on_duplicate=parse_choice(data.get("on_duplicate") or OnDuplicate.ASK, OnDuplicate, "on_duplicate"),
         witness_id=data.get("witness_id") or None,
         declared_sha256=data.get("sha256"),
         incident_ids=incident_ids(),
-        on_duplicate=on_duplicate,
     )
-    return created(evidence_json(item))
+    return created(evidence_json(item)) if new else jsonify(evidence_json(item))
 
 
 @route(

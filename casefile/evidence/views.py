@@ -43,7 +43,7 @@ from casefile.parsing import parse_choice
 from casefile.web import page_arg
 from casefile.web_downloads import send_download
 from casefile.witnesses.models import Statement
-from casefile.witnesses.services import ingest_evidence, witnesses_of
+from casefile.witnesses.services import receive_upload, witnesses_of
 
 bp = Blueprint("evidence", __name__)
 PER_PAGE = 50
@@ -117,40 +117,29 @@ def upload(case_id: str) -> str | Response | tuple[Any, int]:
             flash(message, "error")
             return render_template("evidence/upload.html", form=form, **case_context(case)), 422
         on_duplicate = OnDuplicate(form.on_duplicate.data or OnDuplicate.ASK)
-        items, acquired = [], []
+        items: list[EvidenceItem] = []
+        acquired: list[EvidenceItem] = []
         try:
             for f in files:
-                writer = upload_writer(f)
-                existing = (
-                    services.record_acquisition(
-                        s, case, current_user, writer, filename=f.filename, data=form.service_data()
-                    )
-                    if on_duplicate is OnDuplicate.ACQUISITION
-                    else None
-                )
-                if existing is not None:
-                    acquired.append(existing)
-                    continue
-                item = ingest_evidence(
+                item, new = receive_upload(
                     s,
                     blob_store(),
                     case,
                     current_user,
-                    writer,
+                    upload_writer(f),
                     filename=f.filename,
                     data=form.service_data(),
+                    on_duplicate=on_duplicate,
                     witness_id=form.witness_id.data or None,
                     declared_sha256=(form.sha256.data or "").strip() or None,
                     incident_ids=form.incidents.data or [],
-                    on_duplicate=on_duplicate,
                 )
-                items.append(item)
+                (items if new else acquired).append(item)
         except (ValidationFailed, DuplicateFile) as error:
             if wants_json():
-                existing_json = {"existing": error.existing} if isinstance(error, DuplicateFile) else {}
+                body: dict[str, Any] = {"code": error.code, "message": error.message}
                 if isinstance(error, DuplicateFile):
-                    existing_json["existing"]["url"] = url_for("evidence.show", item_id=error.existing["id"])
-                body = {"code": error.code, "message": error.message, **existing_json}
+                    body["existing"] = {**error.existing, "url": url_for("evidence.show", item_id=error.existing["id"])}
                 return jsonify({"error": body}), error.status
             apply_error(form, error)
             return render_template("evidence/upload.html", form=form, **case_context(case)), error.status

@@ -26,8 +26,8 @@ from casefile.custody.actions import Action
 from casefile.custody.ledger import record_custody, record_item_event
 from casefile.custody.models import CustodyEntry
 from casefile.errors import ValidationFailed
-from casefile.evidence.models import EvidenceItem
-from casefile.evidence.services import ingest
+from casefile.evidence.models import EvidenceItem, OnDuplicate
+from casefile.evidence.services import ingest, record_acquisition
 from casefile.storage import BlobStore, BlobWriter
 from casefile.witnesses.crypto import FieldCipher
 from casefile.witnesses.models import IDENTITY_FIELDS, ConsentPurpose, ConsentRecord, RiskLevel, Statement, Witness
@@ -325,6 +325,31 @@ def rotate_field_keys(session: Session, cipher: FieldCipher) -> tuple[int, int]:
         witness.identity_ciphertext = cipher.encrypt(identity, context(witness.id))
     session.flush()
     return changed, total
+
+
+def receive_upload(
+    session: Session,
+    store: BlobStore,
+    case: Case,
+    actor: User,
+    writer: BlobWriter,
+    *,
+    filename: str | None,
+    data: Mapping[str, Any],
+    on_duplicate: OnDuplicate = OnDuplicate.ASK,
+    **options: Any,
+) -> tuple[EvidenceItem, bool]:
+    """One uploaded file, from the upload page or the API: (the item, whether it is new). A file already in the case
+    is recorded as a new acquisition of the existing item when the uploader chose so (False), refused when they did
+    not choose (DuplicateFile), or kept as a copy."""
+    if on_duplicate is OnDuplicate.ACQUISITION:
+        existing = record_acquisition(session, case, actor, writer, filename=filename, data=data)
+        if existing is not None:
+            return existing, False
+    item = ingest_evidence(
+        session, store, case, actor, writer, filename=filename, data=data, on_duplicate=on_duplicate, **options
+    )
+    return item, True
 
 
 def ingest_evidence(

@@ -354,7 +354,9 @@ def test_verify_against_a_tree_head_from_a_file_or_an_address(world: World, tmp_
         assert problems(result)[0].startswith("PROBLEM published_head_signature: ")
         # Not a tree head at all, or unreachable: verification could not run (exit 2), which is not "not intact".
         (saved.parent / "junk.json").write_text("[1, 2")
-        for source in (str(saved.parent / "junk.json"), str(tmp_path / "absent.json"), url + ".missing"):
+        (saved.parent / "huge.json").write_bytes(b" " * (1024 * 1024))  # read no further than a tree head can be
+        sources = [saved.parent / "junk.json", saved.parent / "huge.json", tmp_path / "absent.json"]
+        for source in [*map(str, sources), url + ".missing"]:
             result = world.cli("custody", "verify", "--no-fixity", "--against", source)
             assert result.exit_code == 2, (source, result.output)
             assert "NOT VERIFIED" in result.output and "Traceback" not in result.output
