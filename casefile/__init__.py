@@ -38,6 +38,7 @@ def load_api_routes() -> None:
     from casefile.custody import api as _custody  # noqa: F401
     from casefile.dossier import api as _dossier  # noqa: F401
     from casefile.evidence import api as _evidence  # noqa: F401
+    from casefile.intake import api as _intake  # noqa: F401
     from casefile.jobs import api as _jobs  # noqa: F401
     from casefile.legal import api as _legal  # noqa: F401
     from casefile.links import api as _links  # noqa: F401
@@ -51,6 +52,7 @@ def load_job_handlers() -> None:
     from casefile.custody import jobs as _custody  # noqa: F401
     from casefile.dossier import jobs as _dossier  # noqa: F401
     from casefile.evidence import jobs as _evidence  # noqa: F401
+    from casefile.intake import jobs as _intake  # noqa: F401
     from casefile.search import jobs as _search  # noqa: F401
 
 
@@ -133,6 +135,7 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     from casefile.dossier.views import bp as dossiers_bp
     from casefile.evidence.views import bp as evidence_bp
     from casefile.health import bp as health_bp
+    from casefile.intake.views import bp as imports_bp
     from casefile.jobs.views import bp as jobs_bp
     from casefile.links.views import bp as links_bp
     from casefile.main import bp as main_bp
@@ -152,6 +155,7 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
         dossiers_bp,
         custody_bp,
         jobs_bp,
+        imports_bp,
     ):
         app.register_blueprint(bp)
     register_api(app)

@@ -20,6 +20,7 @@ from casefile.db import session_scope
 from casefile.demo import load_demo
 from casefile.dossier.cli import dossier_cli
 from casefile.errors import CasefileError
+from casefile.intake.cli import import_cli
 from casefile.jobs.cli import jobs_cli
 from casefile.witnesses.crypto import FieldKeyError
 from casefile.witnesses.services import rotate_field_keys
@@ -138,5 +139,16 @@ def keys_rotate_fields() -> None:
 
 
 def register_cli(app: Flask) -> None:
-    for group in (db_cli, users_cli, demo_cli, keys_cli, custody_cli, fsck_command, dossier_cli, jobs_cli, backup_cli):
+    for group in (
+        db_cli,
+        users_cli,
+        demo_cli,
+        keys_cli,
+        custody_cli,
+        fsck_command,
+        dossier_cli,
+        jobs_cli,
+        backup_cli,
+        import_cli,
+    ):
         app.cli.add_command(group)

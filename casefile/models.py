@@ -7,6 +7,7 @@ from casefile.custody.models import Checkpoint, CustodyEntry, LedgerHead
 from casefile.db import Base
 from casefile.dossier.models import Dossier
 from casefile.evidence.models import EvidenceItem
+from casefile.intake.models import Import, ImportRow
 from casefile.jobs.models import Job
 from casefile.legal.models import Charge
 from casefile.links.models import EvidenceLink
@@ -28,6 +29,8 @@ __all__ = [
     "Dossier",
     "EvidenceItem",
     "EvidenceLink",
+    "Import",
+    "ImportRow",
     "Incident",
     "InstanceSetting",
     "Involvement",

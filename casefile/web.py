@@ -62,6 +62,20 @@ VALUE_LABELS = {
     "investigator": _l("investigator"),
     "legal": _l("legal"),
     "reviewer": _l("reviewer"),
+    # Imports: what, their states, and what became of each row.
+    "evidence": _l("evidence"),
+    "incidents": _l("incidents"),
+    "actors": _l("actors"),
+    "previewing": _l("previewing"),
+    "previewed": _l("previewed, not yet run"),
+    "importing": _l("importing"),
+    "done": _l("done"),
+    "failed": _l("failed"),
+    "discarded": _l("discarded"),
+    "create": _l("to create"),
+    "duplicate": _l("duplicate"),
+    "refused": _l("refused"),
+    "created": _l("created"),
 }
 RTL_LOCALES = frozenset({"ar"})
 # The tabs of every case page, in the order an investigation goes, between "Overview" and "Members" (the macro
@@ -74,6 +88,7 @@ CASE_TABS: tuple[tuple[str, LazyString], ...] = (
     ("actors.chart", _l("Command chart")),
     ("actors.list_charges", _l("Charges")),
     ("dossiers.list_dossiers", _l("Dossiers")),
+    ("imports.imports", _l("Import and export")),
     ("jobs.case_jobs", _l("Jobs")),
 )
 

@@ -28,6 +28,7 @@ import enum
 import io
 import re
 import uuid
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -219,6 +220,19 @@ RULES: dict[str, Rule | tuple[Rule, ...]] = {
     "api.list_charges": R,
     "api.create_charge": W,
     "api.charge_matrix": R,
+    # -- imports (run and discard change the world's import: after the first, the others get 409) -------------
+    "imports.imports": R,
+    "imports.create": W,
+    "imports.show": R,
+    "imports.run": W,
+    "imports.discard": W,
+    "imports.report": R,
+    "api.list_imports": R,
+    "api.create_import": W,
+    "api.get_import": R,
+    "api.run_import": W,
+    "api.discard_import": W,
+    "api.import_report": R,
     # -- dossiers ---------------------------------------------------------------------------------------
     "dossiers.list_dossiers": R,
     "dossiers.preview": Rule(Kind.READ, note="a preview writes nothing: reviewers may preview"),
@@ -261,6 +275,7 @@ PAGE_PARAMS = {
     "actor_id": "actor",
     "charge_id": "charge",
     "dossier_id": "dossier",
+    "import_id": "import",
     "job_id": "job",
     "link_id": "link",
     "user_id": "spare_user",
@@ -274,6 +289,7 @@ API_SEGMENTS = {
     "actors": "actor",
     "charges": "charge",
     "dossiers": "dossier",
+    "imports": "import",
     "jobs": "job",
 }
 
@@ -444,7 +460,18 @@ def build_world(
     dossier = api.post(f"/cases/{case}/dossiers", {"profile": "generic", "title": "Matrix dossier"})
     assert dossier.status_code == 202, dossier.get_data(as_text=True)[:300]
     ids["dossier"] = dossier.get_json()["id"]
-    assert run_queued_jobs(app)  # built, so its download is there to be refused or allowed
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as z:
+        z.writestr("matrix.txt", b"an imported file")
+    imported = api.post(
+        f"/cases/{case}/imports",
+        data={"archive": (io.BytesIO(archive.getvalue()), "matrix.zip")},
+        content_type="multipart/form-data",
+    )
+    imported.request.input_stream.close()
+    assert imported.status_code == 202, imported.get_data(as_text=True)[:300]
+    ids["import"] = imported.get_json()["id"]
+    assert run_queued_jobs(app)  # built and previewed, so the download is there to be refused or allowed
     with app.app_context(), session_scope() as s:
         from casefile.auth.models import User
         from casefile.cases.models import Case

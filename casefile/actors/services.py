@@ -107,19 +107,25 @@ def likely_duplicates(
     """Actors of the case whose name or an alias reads like the given one in any script or spelling.
     A person is compared with persons and a body with bodies: "Mohamed al-Kani" and his militia "Kaniyat" read
     alike but are never one actor, while a militia entered once as an armed group and once as a unit may be."""
-    wanted = [n for n in [name, *aliases] if n]
-    is_person = kind == ActorKind.PERSON
     found: list[Candidate] = []
     for actor in active_actors(session, case):
-        if actor.id == exclude or (actor.kind == ActorKind.PERSON) != is_person:
+        if actor.id == exclude:
             continue
-        best = max(
-            ((similarity(w, known), known) for w in wanted for known in [actor.name, *actor.aliases]),
-            default=(0.0, ""),
-        )
-        if best[0] >= DUPLICATE_THRESHOLD:
-            found.append(Candidate(actor, round(best[0], 2), best[1]))
+        score, matched = resemblance(name, aliases, kind, actor)
+        if score >= DUPLICATE_THRESHOLD:
+            found.append(Candidate(actor, round(score, 2), matched))
     return sorted(found, key=lambda c: -c.score)
+
+
+def resemblance(name: str, aliases: list[str], kind: ActorKind, actor: Actor) -> tuple[float, str]:
+    """How much the name or an alias reads like the actor's (0 to 1), and which of the actor's names it matched;
+    0 between a person and a body."""
+    if (kind == ActorKind.PERSON) != (actor.kind == ActorKind.PERSON):
+        return 0.0, ""
+    wanted = [n for n in [name, *aliases] if n]
+    return max(
+        ((similarity(w, known), known) for w in wanted for known in [actor.name, *actor.aliases]), default=(0.0, "")
+    )
 
 
 def possible_duplicates(session: Session, actor: Actor) -> list[Candidate]:
@@ -154,6 +160,13 @@ def parse_flag(value: Any, field: str) -> bool:
     if not isinstance(value, bool):
         raise ValidationFailed(_("Give true or false."), field=field)
     return value
+
+
+def check_actor(data: Mapping[str, Any]) -> Actor:
+    """Validate an actor's fields into an actor that is not added to the session (an import's preview)."""
+    actor = Actor()
+    _apply(actor, data, partial=False)
+    return actor
 
 
 def create_actor(

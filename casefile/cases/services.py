@@ -136,6 +136,11 @@ def create_incident(session: Session, case: Case, data: Mapping[str, Any]) -> In
     return incident
 
 
+def check_incident(data: Mapping[str, Any]) -> None:
+    """Validate an incident's fields without writing anything (an import's preview)."""
+    _apply_incident(Incident(title=""), data)
+
+
 def update_incident(session: Session, incident: Incident, data: Mapping[str, Any]) -> Incident:
     _apply_incident(incident, data, partial=True)
     session.flush()

@@ -22,6 +22,7 @@ from casefile.custody.models import CustodyEntry
 from casefile.db import utcnow
 from casefile.dossier.models import Dossier
 from casefile.evidence.models import EvidenceItem
+from casefile.intake.models import Import
 from casefile.storage import BlobLocked, BlobNotFound, BlobStore
 
 DEFAULT_MIN_AGE = timedelta(days=7)
@@ -53,6 +54,14 @@ def row_references(session: Session) -> Iterator[tuple[str, str, str]]:
     for bag_name, package in session.execute(stored):
         if package:
             yield bag_name, "dossier", package
+    # What an import brought (the report names rows by the archive's members), kept with the import.
+    for import_id, archive, manifest in session.execute(
+        select(Import.id, Import.archive_sha256, Import.manifest_sha256).order_by(Import.created_at)
+    ):
+        if archive:
+            yield f"import {import_id}", "import archive", archive
+        if manifest:
+            yield f"import {import_id}", "import manifest", manifest
 
 
 def fsck(

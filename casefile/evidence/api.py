@@ -57,6 +57,7 @@ def evidence_json(item: EvidenceItem) -> dict[str, Any]:
         "source_reliability": item.source_reliability,
         "info_credibility": item.info_credibility,
         "collected_at": item.collected_at.isoformat() if item.collected_at else None,
+        "collected_precision": item.collected_precision,
         "collected_by": item.collected_by,
         "collection_place": item.collection_place,
         "original_filename": item.original_filename,

@@ -95,6 +95,9 @@ class EvidenceItem(UUIDPrimaryKey, Base):
     source_reliability: Mapped[str | None] = mapped_column(String(1))
     info_credibility: Mapped[int | None]
     collected_at: Mapped[datetime | None]
+    # How much of collected_at is known (day, month, year): a spreadsheet's "June 2020" is not 1 June 2020.
+    # None: as precise as it is written (a form's date and time).
+    collected_precision: Mapped[str | None] = mapped_column(String(16))
     collected_by: Mapped[str] = mapped_column(String(200), default="")
     collection_place: Mapped[str] = mapped_column(String(300), default="")
     # The uploader's file name, kept only as metadata (control and bidi characters made visible);

@@ -6,6 +6,8 @@ from casefile.api.schemas import DATETIME, UUID, enum_of, nullable, obj, string
 from casefile.evidence.models import Classification, Derivation, DerivedStatus, EvidenceKind, OnDuplicate
 from casefile.links.schemas import LINK
 
+# How much of collected_at is known; null: as precise as written.
+PRECISION = nullable({"type": "string", "enum": ["day", "month", "year"]})
 GRADING = {
     "source_reliability": nullable({"type": "string", "enum": ["A", "B", "C", "D", "E", "F"]}),
     "info_credibility": nullable({"type": "integer", "minimum": 1, "maximum": 6}),
@@ -22,6 +24,7 @@ EVIDENCE = obj(
         "source": string(),
         **GRADING,
         "collected_at": nullable(DATETIME),
+        "collected_precision": PRECISION,
         "collected_by": string(),
         "collection_place": string(),
         "original_filename": string(),
@@ -74,6 +77,7 @@ _EVIDENCE_FORM = {
     "title": string(maxLength=300),
     "description": string(maxLength=50000),
     "collected_at": string(description="ISO 8601; UTC when no zone is given"),
+    "collected_precision": {"type": "string", "enum": ["day", "month", "year"]},
     "collected_by": string(maxLength=200),
     "collection_place": string(maxLength=300),
     "source": string(maxLength=500),
@@ -121,6 +125,7 @@ EVIDENCE_PATCH = {
         "source": string(maxLength=500),
         **GRADING,
         "collected_at": nullable(DATETIME),
+        "collected_precision": PRECISION,
         "collected_by": string(maxLength=200),
         "collection_place": string(maxLength=300),
         "classification": enum_of(Classification),

@@ -61,6 +61,9 @@ EDITABLE_FIELDS = (
 )
 
 
+COLLECTED_PRECISIONS = ("day", "month", "year")
+
+
 def display_filename(name: str | None) -> str:
     """Keep the uploader's file name as evidence of what was received, but inert: control, format and
     bidi-override characters become visible \\uXXXX escapes, and the length is bounded."""
@@ -129,6 +132,13 @@ def validate_fields(data: Mapping[str, Any], *, partial: bool = False) -> Ingest
             values[name] = clean_text(data.get(name), name, max_length=limit)
     if given("collected_at"):
         values["collected_at"] = parse_datetime(data.get("collected_at"), "collected_at")
+    if given("collected_precision"):
+        precision = data.get("collected_precision") or None
+        if precision is not None and precision not in COLLECTED_PRECISIONS:
+            raise ValidationFailed(
+                _("Choose one of: %(allowed)s.", allowed=", ".join(COLLECTED_PRECISIONS)), field="collected_precision"
+            )
+        values["collected_precision"] = precision
     if given("classification") and data.get("classification"):
         values["classification"] = parse_choice(data["classification"], Classification, "classification")
     if given("graphic"):
@@ -189,11 +199,13 @@ def ingest(
     parent: EvidenceItem | None = None,
     derivation: Derivation | None = None,
     on_duplicate: OnDuplicate = OnDuplicate.ASK,
+    provenance: Mapping[str, Any] | None = None,
 ) -> EvidenceItem:
     """Record one uploaded file as an evidence item. `writer` holds the bytes, already hashed while they
     streamed in; it is committed to the store here (or discarded on any refusal). A file already in the case is
     refused (DuplicateFile) unless the uploader chose to keep it as a copy; recording it on the existing item
-    instead is `record_acquisition`, which the caller tries first."""
+    instead is `record_acquisition`, which the caller tries first. `provenance` is added to the `ingested` entry
+    (the import and row a file came from)."""
     copy_of: EvidenceItem | None = None
     try:
         fields = validate_fields(data)
@@ -244,6 +256,7 @@ def ingest(
         source_reliability=values.get("source_reliability"),
         info_credibility=values.get("info_credibility"),
         collected_at=values.get("collected_at"),
+        collected_precision=values.get("collected_precision"),
         collected_by=values.get("collected_by", ""),
         collection_place=values.get("collection_place", ""),
         original_filename=display_filename(filename),
@@ -295,6 +308,7 @@ def ingest(
             "incidents": sorted(str(i.id) for i in incidents),
             **({"parent": parent.ern, "derivation": str(derivation)} if parent else {}),
             **({"copy_of": copy_of.ern} if copy_of else {}),
+            **(provenance or {}),
         },
     )
     if later:

@@ -1,0 +1,156 @@
+"""Imports over JSON, calling the same services and jobs as the pages."""
+
+from __future__ import annotations
+
+from flask import jsonify, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_login import current_user
+from sqlalchemy import select
+
+from casefile.api.core import page_params, paginate, route
+from casefile.api.schemas import UUID, enum_of
+from casefile.auth.gate import Access, require_case, require_in_case
+from casefile.db import db_session
+from casefile.errors import ValidationFailed
+from casefile.evidence.uploads import upload_writer
+from casefile.intake import services
+from casefile.intake.jobs import submit_preview, submit_run
+from casefile.intake.models import Import, RowStatus
+from casefile.intake.schemas import IMPORT, IMPORT_ACCEPTED, IMPORT_DETAIL, IMPORT_UPLOAD
+from casefile.jobs.api import one_job_json
+from casefile.jobs.models import Job
+from casefile.storage import BlobWriter
+
+ID = [{"name": "id", "in": "path", "required": True, "schema": UUID}]
+FIELDS = {"kind", "date_order"}
+
+
+def accepted(imp: Import, job: Job) -> ResponseReturnValue:
+    payload = {**services.import_json(db_session(), imp), "job": one_job_json(job)}
+    return jsonify(payload), 202, {"Location": url_for("api.get_import", id=imp.id)}
+
+
+def uploaded(name: str) -> tuple[BlobWriter, str] | None:
+    upload = request.files.get(name)
+    return (upload_writer(upload), upload.filename or "") if upload is not None else None
+
+
+@route(
+    "/cases/{id}/imports",
+    "GET",
+    summary="Imports into a case, newest first",
+    tag="imports",
+    response=IMPORT,
+    params=ID,
+    paginated=True,
+    errors=(401, 404, 422),
+)
+def list_imports(id: str) -> ResponseReturnValue:
+    s = db_session()
+    case = require_case(s, current_user, id)
+    stmt = select(Import).where(Import.case_id == case.id).order_by(Import.created_at.desc())
+    return paginate(s, stmt, lambda imp: services.import_json(s, imp))
+
+
+@route(
+    "/cases/{id}/imports",
+    "POST",
+    summary="Import files (a ZIP with a CSV/XLSX manifest), incidents or actors (a manifest): answers at once; a job "
+    "previews every row (created / duplicate / refused, with the reason) and writes nothing else; then "
+    "POST /imports/{id}/run",
+    tag="imports",
+    request_schema=IMPORT_UPLOAD,
+    request_kind="multipart",
+    response=IMPORT_ACCEPTED,
+    status=202,
+    params=ID,
+    errors=(401, 403, 404, 413, 422),
+)
+def create_import(id: str) -> ResponseReturnValue:
+    # The files stream into the blob store while the request is parsed, before any database work.
+    archive, manifest = uploaded("archive"), uploaded("manifest")
+    unknown = sorted(str(name) for name in set(request.form) - FIELDS)
+    if unknown:
+        raise ValidationFailed(f"Unknown field(s): {', '.join(unknown)[:200]}.", field=unknown[0][:50])
+    s = db_session()
+    case = require_case(s, current_user, id, Access.WRITE)
+    imp = services.create_import(
+        s,
+        case,
+        current_user,
+        request.form.get("kind"),
+        archive=archive,
+        manifest=manifest,
+        date_order=request.form.get("date_order"),
+    )
+    return accepted(imp, submit_preview(s, imp, case, current_user))
+
+
+@route(
+    "/imports/{id}",
+    "GET",
+    summary="One import with its rows (paginated: ?page, ?per_page; ?status= to filter)",
+    tag="imports",
+    response=IMPORT_DETAIL,
+    params=[*ID, {"name": "status", "in": "query", "required": False, "schema": enum_of(RowStatus)}],
+    errors=(401, 404, 422),
+)
+def get_import(id: str) -> ResponseReturnValue:
+    s = db_session()
+    imp = require_in_case(s, current_user, Import, id)
+    page, per_page = page_params()
+    stmt = services.rows_query(imp, request.args.get("status"))
+    total = services.count_rows(s, stmt)
+    rows = s.scalars(stmt.limit(per_page).offset((page - 1) * per_page))
+    payload = {
+        **services.import_json(s, imp),
+        "rows": [services.row_json(r) for r in rows],
+        "rows_page": {"page": page, "per_page": per_page, "total": total},
+    }
+    return jsonify(payload)
+
+
+@route(
+    "/imports/{id}/run",
+    "POST",
+    summary="Run a previewed import (or continue one that stopped): a job creates the rows planned create",
+    tag="imports",
+    response=IMPORT_ACCEPTED,
+    status=202,
+    params=ID,
+    errors=(401, 403, 404, 409),
+)
+def run_import(id: str) -> ResponseReturnValue:
+    s = db_session()
+    imp = require_in_case(s, current_user, Import, id, Access.WRITE)
+    return accepted(imp, submit_run(s, imp, current_user))
+
+
+@route(
+    "/imports/{id}/discard",
+    "POST",
+    summary="Discard a previewed import: nothing is created",
+    tag="imports",
+    response=IMPORT,
+    params=ID,
+    errors=(401, 403, 404, 409),
+)
+def discard_import(id: str) -> ResponseReturnValue:
+    s = db_session()
+    imp = require_in_case(s, current_user, Import, id, Access.WRITE)
+    services.discard(s, imp, current_user)
+    return jsonify(services.import_json(s, imp))
+
+
+@route(
+    "/imports/{id}/report",
+    "GET",
+    summary="The import's report: every row with its status and reason (CSV)",
+    tag="imports",
+    response={"type": "string", "x-content-type": "text/csv"},
+    params=ID,
+)
+def import_report(id: str) -> ResponseReturnValue:
+    s = db_session()
+    imp = require_in_case(s, current_user, Import, id)
+    return services.report_response(s, imp)

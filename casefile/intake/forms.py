@@ -1,0 +1,37 @@
+"""The import wizard's first step: what is imported, the files, and how dates are written."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import FileField, SelectField
+from wtforms.fields.choices import SelectChoice
+
+
+class ImportForm(FlaskForm):
+    kind = SelectField(
+        _l("What to import"),
+        choices=[
+            SelectChoice("evidence", _l("Evidence files (a ZIP, with a manifest)")),
+            SelectChoice("incidents", _l("Incidents (a spreadsheet)")),
+            SelectChoice("actors", _l("Actors and their aliases (a spreadsheet)")),
+        ],
+        default="evidence",
+    )
+    archive = FileField(
+        _l("ZIP archive of the files"),
+        description=_l("Evidence only. It may carry its own manifest.csv or manifest.xlsx at its top level."),
+    )
+    manifest = FileField(
+        _l("Manifest (CSV or XLSX)"),
+        description=_l(
+            "One row per file: file, title, kind, description, collected_at, collected_by, source, classification, "
+            "incidents, witness, sha256. Incidents: title, start_date, end_date, place_name, latitude, longitude, "
+            "violation_types. Actors: kind, name, aliases (separated by ;)."
+        ),
+    )
+    date_order = SelectField(
+        _l("Dates like 12/06/2020 are"),
+        choices=[SelectChoice("dmy", _l("day/month/year")), SelectChoice("mdy", _l("month/day/year"))],
+        default="dmy",
+    )

@@ -1,0 +1,93 @@
+"""An import: an archive and/or a manifest spreadsheet brought into a case, previewed row by row, then run.
+
+The rows are the import's record and its idempotence: a row is planned (create / duplicate / refused, with the
+reason) before anything is written, and once run says what became of it (created, with the row it made).
+"""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import JSON, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from casefile.db import Base, UUIDPrimaryKey, enum_type, utcnow
+
+if TYPE_CHECKING:
+    from casefile.auth.models import User
+    from casefile.cases.models import Case
+
+REASON_LENGTH = 1000
+
+
+class ImportKind(enum.StrEnum):
+    EVIDENCE = "evidence"
+    INCIDENTS = "incidents"
+    ACTORS = "actors"
+
+
+class ImportState(enum.StrEnum):
+    PREVIEWING = "previewing"  # the preview job reads the manifest and the files
+    PREVIEWED = "previewed"  # nothing written yet: the user reads the preview and starts, or discards
+    IMPORTING = "importing"
+    DONE = "done"
+    FAILED = "failed"  # the manifest could not be read at all (`error` says why), or the job failed
+    DISCARDED = "discarded"
+
+
+class RowStatus(enum.StrEnum):
+    # Planned by the preview
+    CREATE = "create"
+    DUPLICATE = "duplicate"
+    REFUSED = "refused"
+    # After the run
+    CREATED = "created"
+
+
+class Import(UUIDPrimaryKey, Base):
+    __tablename__ = "imports"
+    __table_args__ = (Index("ix_imports_case_created", "case_id", "created_at"),)
+
+    case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id", ondelete="RESTRICT"))
+    kind: Mapped[ImportKind] = mapped_column(enum_type(ImportKind, "import_kind"))
+    state: Mapped[ImportState] = mapped_column(enum_type(ImportState, "import_state"), default=ImportState.PREVIEWING)
+    # The uploaded archive and manifest are kept in the blob store (content-addressed, like evidence) so that any
+    # worker can read them; either may be absent (a manifest alone for incidents and actors; a ZIP carrying its
+    # own manifest.csv). Names are the uploader's, for display only.
+    archive_sha256: Mapped[str | None] = mapped_column(String(64))
+    archive_name: Mapped[str] = mapped_column(String(300), default="")
+    manifest_sha256: Mapped[str | None] = mapped_column(String(64))
+    manifest_name: Mapped[str] = mapped_column(String(300), default="")
+    # How to read 12/06/2020: dmy (12 June, the default where Casefile's users work) or mdy.
+    date_order: Mapped[str] = mapped_column(String(3), default="dmy")
+    error: Mapped[str | None] = mapped_column(Text)
+    # The job now working on the import (preview, then run), for its progress.
+    job_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("jobs.id", ondelete="SET NULL"))
+    created_by_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]
+
+    case: Mapped[Case] = relationship()
+    created_by: Mapped[User] = relationship()
+
+
+class ImportRow(UUIDPrimaryKey, Base):
+    __tablename__ = "import_rows"
+    __table_args__ = (Index("ix_import_rows_import_number", "import_id", "number", unique=True),)
+
+    import_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("imports.id", ondelete="CASCADE"))
+    # The row's line in the spreadsheet (the header is line 1), so a person finds it.
+    number: Mapped[int]
+    status: Mapped[RowStatus] = mapped_column(enum_type(RowStatus, "import_row_status"))
+    reason: Mapped[str] = mapped_column(String(REASON_LENGTH), default="")
+    file_name: Mapped[str] = mapped_column(String(500), default="")
+    label: Mapped[str] = mapped_column(String(300), default="")  # the title or name the row will have
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    # The validated values the run will write (the preview's work is not repeated, only its file reads).
+    values: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # What the row made or matches: an evidence item, incident or actor id; with its ERN for evidence.
+    target_id: Mapped[uuid.UUID | None]
+    target_ref: Mapped[str] = mapped_column(String(64), default="")

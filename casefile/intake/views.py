@@ -1,0 +1,124 @@
+"""The import wizard: upload (archive and manifest), the preview a person reads before anything is written, the
+run with its progress, and the report. Same services and jobs as the API."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+
+from casefile.auth.gate import Access, require_case, require_in_case
+from casefile.cases.models import Case
+from casefile.cases.views import apply_error, case_context
+from casefile.db import db_session
+from casefile.errors import Conflict, ValidationFailed
+from casefile.evidence.uploads import upload_writer
+from casefile.intake import services
+from casefile.intake.forms import ImportForm
+from casefile.intake.jobs import submit_preview, submit_run
+from casefile.intake.models import Import, RowStatus
+from casefile.jobs.models import Job
+
+bp = Blueprint("imports", __name__)
+
+ROWS_PER_PAGE = 200
+IMPORTS_SHOWN = 50
+
+
+def _uploaded(name: str) -> tuple | None:
+    upload = request.files.get(name)
+    return (upload_writer(upload), upload.filename or "") if upload is not None and upload.filename else None
+
+
+@bp.get("/cases/<case_id>/imports")
+def imports(case_id: str) -> ResponseReturnValue:
+    s = db_session()
+    return _page(require_case(s, current_user, case_id), ImportForm())
+
+
+@bp.post("/cases/<case_id>/imports")
+def create(case_id: str) -> ResponseReturnValue:
+    s = db_session()
+    case = require_case(s, current_user, case_id, Access.WRITE)
+    form = ImportForm()
+    if form.validate_on_submit():
+        try:
+            imp = services.create_import(
+                s,
+                case,
+                current_user,
+                form.kind.data,
+                archive=_uploaded("archive"),
+                manifest=_uploaded("manifest"),
+                date_order=form.date_order.data,
+            )
+            submit_preview(s, imp, case, current_user)
+            return redirect(url_for("imports.show", import_id=imp.id), 303)
+        except ValidationFailed as error:
+            apply_error(form, error)
+    return _page(case, form), 422
+
+
+def _page(case: Case, form: ImportForm) -> str:
+    recent = db_session().scalars(
+        select(Import).where(Import.case_id == case.id).order_by(Import.created_at.desc()).limit(IMPORTS_SHOWN)
+    )
+    return render_template("intake/imports.html", form=form, imports=list(recent), **case_context(case))
+
+
+@bp.get("/imports/<import_id>")
+def show(import_id: str) -> ResponseReturnValue:
+    s = db_session()
+    imp = require_in_case(s, current_user, Import, import_id)
+    status = request.args.get("status") or None
+    try:
+        page = max(1, int(request.args.get("page", 1)))
+        stmt = services.rows_query(imp, status)
+    except (ValueError, ValidationFailed):
+        return redirect(url_for("imports.show", import_id=imp.id))
+    total = services.count_rows(s, stmt)
+    rows = list(s.scalars(stmt.limit(ROWS_PER_PAGE).offset((page - 1) * ROWS_PER_PAGE)))
+    job = s.get(Job, imp.job_id) if imp.job_id else None
+    return render_template(
+        "intake/import.html",
+        imp=imp,
+        job=job,
+        rows=rows,
+        counts=services.counts_of(s, imp),
+        status=status,
+        statuses=[st.value for st in RowStatus],
+        page=page,
+        pages=max(1, -(-total // ROWS_PER_PAGE)),
+        **case_context(imp.case),
+    )
+
+
+@bp.post("/imports/<import_id>/run")
+def run(import_id: str) -> ResponseReturnValue:
+    s = db_session()
+    imp = require_in_case(s, current_user, Import, import_id, Access.WRITE)
+    try:
+        submit_run(s, imp, current_user)
+    except Conflict as error:
+        flash(error.message, "error")
+    return redirect(url_for("imports.show", import_id=imp.id), 303)
+
+
+@bp.post("/imports/<import_id>/discard")
+def discard(import_id: str) -> ResponseReturnValue:
+    s = db_session()
+    imp = require_in_case(s, current_user, Import, import_id, Access.WRITE)
+    try:
+        services.discard(s, imp, current_user)
+        flash(_("The import was discarded: nothing was created."), "success")
+    except Conflict as error:
+        flash(error.message, "error")
+    return redirect(url_for("imports.imports", case_id=imp.case_id), 303)
+
+
+@bp.get("/imports/<import_id>/report")
+def report(import_id: str) -> ResponseReturnValue:
+    s = db_session()
+    return services.report_response(s, require_in_case(s, current_user, Import, import_id))
