@@ -6,7 +6,7 @@ from casefile.cases.models import Case, Incident
 from casefile.custody.models import Checkpoint, CustodyEntry, LedgerHead
 from casefile.db import Base
 from casefile.dossier.models import Dossier
-from casefile.evidence.models import EvidenceItem
+from casefile.evidence.models import EvidenceItem, ImageHash, ImageHashKey, SimilarityDecision
 from casefile.intake.models import Import, ImportRow
 from casefile.jobs.models import Job
 from casefile.legal.models import Charge
@@ -29,6 +29,8 @@ __all__ = [
     "Dossier",
     "EvidenceItem",
     "EvidenceLink",
+    "ImageHash",
+    "ImageHashKey",
     "Import",
     "ImportRow",
     "Incident",
@@ -39,6 +41,7 @@ __all__ = [
     "LoginAttempt",
     "Membership",
     "SearchDocument",
+    "SimilarityDecision",
     "Statement",
     "User",
     "UserSession",

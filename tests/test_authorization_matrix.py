@@ -139,6 +139,13 @@ RULES: dict[str, Rule | tuple[Rule, ...]] = {
     # -- evidence and custody -------------------------------------------------------------------------
     "evidence.list_evidence": Rule(Kind.READ, query={"kind": "photo", "classification": "confidential"}),
     "evidence.upload": W,
+    "evidence.decide_similar": Rule(
+        Kind.WRITE, data={"other_id": "{item}", "same": "yes"}, note="an item is not its own near-duplicate: 422"
+    ),
+    "api.list_similar": R,
+    "api.decide_similar": Rule(
+        Kind.WRITE, data={"other_id": "{item}", "same": True}, note="an item is not its own near-duplicate: 422"
+    ),
     "evidence.show": R,
     "evidence.preview": R,
     "evidence.download": R,

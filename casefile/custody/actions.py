@@ -28,3 +28,5 @@ class Action(enum.StrEnum):
     DOWNLOAD_ABORTED = "download_aborted"
     # The same file arrived again (same SHA-256) and was recorded on the existing item: from whom, when, how.
     ACQUISITION_RECORDED = "acquisition_recorded"
+    # A person decided whether two near-duplicate images are the same image (written on both items).
+    SIMILARITY_DECIDED = "similarity_decided"

@@ -16,10 +16,18 @@ from casefile.components import blob_store
 from casefile.custody.actions import Action
 from casefile.db import db_session
 from casefile.errors import ValidationFailed
-from casefile.evidence import services
+from casefile.evidence import services, similar
 from casefile.evidence.content import evidence_file
 from casefile.evidence.models import Derivation, EvidenceItem, OnDuplicate
-from casefile.evidence.schemas import DERIVATIVE_UPLOAD, EVIDENCE, EVIDENCE_DETAIL, EVIDENCE_PATCH, EVIDENCE_UPLOAD
+from casefile.evidence.schemas import (
+    DERIVATIVE_UPLOAD,
+    EVIDENCE,
+    EVIDENCE_DETAIL,
+    EVIDENCE_PATCH,
+    EVIDENCE_UPLOAD,
+    SIMILAR,
+    SIMILAR_DECISION,
+)
 from casefile.evidence.uploads import upload_writer
 from casefile.links.api import link_json
 from casefile.parsing import parse_choice
@@ -164,6 +172,51 @@ def get_evidence(id: str) -> ResponseReturnValue:
         for f in services.same_file_elsewhere(s, item, current_user)
     ]
     return jsonify({**evidence_json(item), "same_file": same})
+
+
+def similar_json(candidate: similar.Candidate) -> dict[str, Any]:
+    return {
+        "id": str(candidate.item.id),
+        "ern": candidate.item.ern,
+        "title": candidate.item.title,
+        "pdq_distance": candidate.pdq_distance,
+        "phash_distance": candidate.phash_distance,
+        "same": candidate.same,
+    }
+
+
+@route(
+    "/evidence/{id}/similar",
+    "GET",
+    summary="Images of the item's case that look like it (perceptual hashes), nearest first, with the decisions taken",
+    tag="evidence",
+    response={"type": "object", "properties": {"items": {"type": "array", "items": SIMILAR}}},
+    params=ID,
+)
+def list_similar(id: str) -> ResponseReturnValue:
+    s = db_session()
+    item = require_in_case(s, current_user, EvidenceItem, id)
+    return jsonify({"items": [similar_json(c) for c in similar.candidates(s, item)]})
+
+
+@route(
+    "/evidence/{id}/similar",
+    "POST",
+    summary="Decide whether another item of the case is the same image (recorded in both custody trails)",
+    tag="evidence",
+    request_schema=SIMILAR_DECISION,
+    response={"type": "object", "properties": {"items": {"type": "array", "items": SIMILAR}}},
+    status=201,
+    params=ID,
+    errors=(401, 403, 404, 422),
+)
+def decide_similar(id: str) -> ResponseReturnValue:
+    s = db_session()
+    item = require_in_case(s, current_user, EvidenceItem, id, Access.WRITE)
+    data = only_fields(json_body(), fields_of(SIMILAR_DECISION))
+    other = require_in_case(s, current_user, EvidenceItem, data.get("other_id"), Access.WRITE)
+    similar.decide(s, item, other, data.get("same"), current_user)
+    return created({"items": [similar_json(c) for c in similar.candidates(s, item)]})
 
 
 @route(

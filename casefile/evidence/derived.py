@@ -10,6 +10,7 @@ from typing import Any, BinaryIO
 
 from casefile.evidence.metadata import extract_metadata
 from casefile.evidence.preview import make_thumbnail
+from casefile.evidence.similar import Perceptual, perceptual_hashes
 from casefile.evidence.sniff import is_image
 from casefile.evidence.text import extract_file_text, is_pdf
 
@@ -29,6 +30,8 @@ class Derived:
     metadata: dict[str, Any]
     text: str
     thumbnail: bytes | None
+    # An image's perceptual hashes, made from its preview, for finding near-duplicates (similar.py).
+    perceptual: Perceptual | None = None
 
 
 # What an item holds until its job has made the rest: its metadata status says "pending".
@@ -38,8 +41,10 @@ PENDING = Derived({"status": "pending"}, "", None)
 def derive(staged: BinaryIO, media_type: str) -> Derived:
     """A file's derived data: embedded metadata, text for search, preview image. `staged` is a local file (the
     PDF parser runs in its own process and needs its path). Never raises for what the file holds."""
+    thumbnail = make_thumbnail(staged) if is_image(media_type) else None
     return Derived(
         extract_metadata(staged, media_type),
         extract_file_text(staged.name, media_type),
-        make_thumbnail(staged) if is_image(media_type) else None,
+        thumbnail,
+        perceptual_hashes(thumbnail),
     )

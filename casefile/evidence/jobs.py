@@ -28,6 +28,7 @@ from casefile.config import Settings
 from casefile.db import get_database, session_scope, utcnow
 from casefile.evidence.derived import derive
 from casefile.evidence.models import DerivedStatus, EvidenceItem
+from casefile.evidence.similar import record_hashes
 from casefile.jobs.models import Job
 from casefile.jobs.registry import register, register_schedule
 from casefile.jobs.runner import JobContext
@@ -69,6 +70,7 @@ def make_derived(app: Flask, item_id: uuid.UUID, ctx: JobContext | None = None) 
         locked.text_content = derived.text
         locked.preview_sha256 = preview
         locked.derived_status = DerivedStatus.DONE
+        record_hashes(s, locked, derived.perceptual)
         made = {
             "evidence_id": str(item_id),
             "ern": locked.ern,

@@ -134,3 +134,52 @@ class EvidenceItem(UUIDPrimaryKey, Base):
     derivatives: Mapped[list[EvidenceItem]] = relationship(back_populates="parent")
     # No delete cascade: links are never deleted (removal is a state change, casefile.links.models).
     links: Mapped[list[EvidenceLink]] = relationship(back_populates="evidence", cascade="save-update, merge")
+
+
+class ImageHash(Base):
+    """An image's perceptual hashes (evidence/similar.py), made from its preview with its other derived data: PDQ
+    (256 bits, with the 8 hashes of its rotations and mirrorings, which a lookup compares against) and pHash (64
+    bits). Derived, never evidence."""
+
+    __tablename__ = "image_hashes"
+
+    evidence_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("evidence_items.id", ondelete="RESTRICT"), primary_key=True
+    )
+    case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id", ondelete="RESTRICT"))
+    pdq: Mapped[str] = mapped_column(String(64))
+    pdq_dihedral: Mapped[str] = mapped_column(String(512))  # 8 hashes of 64 hexadecimal digits, concatenated
+    pdq_quality: Mapped[int]
+    phash: Mapped[str] = mapped_column(String(16))
+    phash_mirror: Mapped[str] = mapped_column(String(16))  # of the mirrored image: pHash alone does not see mirroring
+
+
+class ImageHashKey(Base):
+    """The lookup index of perceptual hashes: each hash cut into 16-bit chunks, keyed by (chunk position, value), so
+    that finding the images near a new one reads a few index entries per chunk instead of every hash in the case."""
+
+    __tablename__ = "image_hash_keys"
+    __table_args__ = (Index("ix_image_hash_keys_lookup", "case_id", "scheme", "key"),)
+
+    evidence_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("evidence_items.id", ondelete="RESTRICT"), primary_key=True
+    )
+    scheme: Mapped[int] = mapped_column(primary_key=True)  # 0: PDQ, 1: pHash
+    key: Mapped[int] = mapped_column(primary_key=True)  # position * 65536 + the chunk's value
+    case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id", ondelete="RESTRICT"))
+
+
+class SimilarityDecision(UUIDPrimaryKey, Base):
+    """A person's decision on two near-duplicate images: the same image, or different ones. A new decision on the
+    same pair supersedes the earlier (both stay, and both are in the custody ledger)."""
+
+    __tablename__ = "similarity_decisions"
+    __table_args__ = (Index("ix_similarity_decisions_pair", "first_id", "second_id", "decided_at"),)
+
+    case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id", ondelete="RESTRICT"))
+    # The pair, in a fixed order (the smaller id first), so each pair has one history.
+    first_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("evidence_items.id", ondelete="RESTRICT"))
+    second_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("evidence_items.id", ondelete="RESTRICT"))
+    same: Mapped[bool]
+    decided_by_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
+    decided_at: Mapped[datetime] = mapped_column(default=utcnow)

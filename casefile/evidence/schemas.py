@@ -133,3 +133,21 @@ EVIDENCE_PATCH = {
     },
     "additionalProperties": False,
 }
+
+SIMILAR = obj(
+    {
+        "id": UUID,
+        "ern": string(),
+        "title": string(),
+        "pdq_distance": {"type": "integer", "description": "bits of 256 (over the image's rotations and mirrorings)"},
+        "phash_distance": {"type": "integer", "description": "bits of 64"},
+        "same": nullable({"type": "boolean", "description": "the latest decision; null: not decided"}),
+    }
+)
+
+SIMILAR_DECISION = {
+    "type": "object",
+    "properties": {"other_id": UUID, "same": {"type": "boolean"}},
+    "required": ["other_id", "same"],
+    "additionalProperties": False,
+}

@@ -40,6 +40,7 @@ from casefile.evidence.models import (
     EvidenceKind,
     OnDuplicate,
 )
+from casefile.evidence.similar import record_hashes
 from casefile.evidence.sniff import kind_hint, sniff_media_type
 from casefile.jobs.services import submit
 from casefile.links.models import EvidenceLink
@@ -278,6 +279,7 @@ def ingest(
     )
     session.add(item)
     session.flush()
+    record_hashes(session, item, derived.perceptual)
     for incident in incidents:
         session.add(EvidenceLink(evidence_id=item.id, case_id=case.id, incident_id=incident.id, created_by_id=actor.id))
     session.flush()

@@ -23,7 +23,7 @@ from casefile.custody.actions import Action
 from casefile.custody.services import last_fixity, record_transfer
 from casefile.db import db_session
 from casefile.errors import CasefileError, DuplicateFile, ValidationFailed
-from casefile.evidence import services
+from casefile.evidence import services, similar
 from casefile.evidence.content import evidence_file, preview_image
 from casefile.evidence.forms import (
     CLASSIFICATION_LABELS,
@@ -174,6 +174,7 @@ def show(item_id: str) -> str:
     return render_template(
         "evidence/item.html",
         same_file=services.same_file_elsewhere(s, item, current_user),
+        similar=similar.candidates(s, item),
         item=item,
         trail=trail,
         trail_total=trail_total,
@@ -186,6 +187,19 @@ def show(item_id: str) -> str:
         reveal=request.args.get("reveal") == "1",
         **case_context(item.case),
     )
+
+
+@bp.post("/evidence/<item_id>/similar")
+def decide_similar(item_id: str) -> Response:
+    s = db_session()
+    item = require_in_case(s, current_user, EvidenceItem, item_id, Access.WRITE)
+    other = require_in_case(s, current_user, EvidenceItem, request.form.get("other_id"), Access.WRITE)
+    try:
+        similar.decide(s, item, other, {"yes": True, "no": False}.get(request.form.get("same", "")), current_user)
+        flash(_("Your decision on %(ern)s is recorded.", ern=other.ern), "success")
+    except ValidationFailed as error:
+        flash(error.message, "error")
+    return redirect(url_for("evidence.show", item_id=item.id), 303)
 
 
 @bp.get("/evidence/<item_id>/preview")
