@@ -62,6 +62,8 @@ class Settings:
     # A blob writer's temporary file (or S3 multipart upload) untouched for this long belongs to a process that
     # died: swept at worker start and by fsck. Far above the longest pause of a slow field upload.
     temp_max_age_seconds: float = 3600.0
+    # A resumable (tus) upload with no byte received for this long is abandoned: it expires and is swept.
+    resumable_upload_hours: float = 24.0
     # The owner's connection for `db upgrade` and `db grant-runtime` when the app itself runs as a lesser role
     # (PostgreSQL); None: the app's own URL.
     migration_database_url: str | None = None
@@ -176,5 +178,6 @@ def load_settings(env: dict[str, str] | None = None, **overrides: Any) -> Settin
         job_heartbeat_seconds=_number(env, "CASEFILE_JOB_HEARTBEAT_SECONDS", 10.0, minimum=0.1),
         job_stale_seconds=_number(env, "CASEFILE_JOB_STALE_SECONDS", 120.0, minimum=1.0),
         temp_max_age_seconds=_number(env, "CASEFILE_TEMP_MAX_AGE_SECONDS", 3600.0, minimum=0.0),
+        resumable_upload_hours=_number(env, "CASEFILE_RESUMABLE_UPLOAD_HOURS", 24.0, minimum=0.01),
     )
     return settings.with_overrides(**overrides) if overrides else settings

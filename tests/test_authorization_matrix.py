@@ -240,6 +240,17 @@ RULES: dict[str, Rule | tuple[Rule, ...]] = {
     "api.run_import": W,
     "api.discard_import": W,
     "api.import_report": R,
+    # -- resumable uploads: the world's upload is a spare member's; only its creator may send bytes or end it ------
+    # (creating without the Tus-Resumable header passes the gate and is then refused with 412)
+    "api.upload_options": R,
+    "api.create_upload": W,
+    "api.upload_status": R,
+    "api.upload_bytes": Rule(Kind.NOBODY, note="another member's upload in progress"),
+    "api.terminate_upload": Rule(Kind.NOBODY, note="another member's upload in progress"),
+    "imports.create_upload": W,
+    "imports.upload_status": R,
+    "imports.upload_bytes": Rule(Kind.NOBODY, note="another member's upload in progress"),
+    "imports.terminate_upload": Rule(Kind.NOBODY, note="another member's upload in progress"),
     # -- dossiers ---------------------------------------------------------------------------------------
     "dossiers.list_dossiers": R,
     "dossiers.preview": Rule(Kind.READ, note="a preview writes nothing: reviewers may preview"),
@@ -283,6 +294,7 @@ PAGE_PARAMS = {
     "charge_id": "charge",
     "dossier_id": "dossier",
     "import_id": "import",
+    "upload_id": "upload",
     "job_id": "job",
     "link_id": "link",
     "user_id": "spare_user",
@@ -297,6 +309,7 @@ API_SEGMENTS = {
     "charges": "charge",
     "dossiers": "dossier",
     "imports": "import",
+    "uploads": "upload",
     "jobs": "job",
 }
 
@@ -364,7 +377,7 @@ def accepts(outcome: str | int, method: str, api: bool, status: int, location: s
     if outcome == "ok":
         if 200 <= status < 400:
             return True
-        return method not in ("GET", "HEAD") and status in (400, 409, 422)
+        return method not in ("GET", "HEAD") and status in (400, 409, 412, 422)
     if outcome == "login":
         if api:
             return status == 401
@@ -478,6 +491,12 @@ def build_world(
     imported.request.input_stream.close()
     assert imported.status_code == 202, imported.get_data(as_text=True)[:300]
     ids["import"] = imported.get_json()["id"]
+    spare_api, _ = api_for(account=spare)
+    resumable = spare_api.client.post(
+        f"/api/v1/cases/{case}/uploads", headers={**spare_api.headers, "Tus-Resumable": "1.0.0", "Upload-Length": "9"}
+    )
+    assert resumable.status_code == 201, resumable.get_data(as_text=True)[:300]
+    ids["upload"] = resumable.headers["Location"].rsplit("/", 1)[-1]
     assert run_queued_jobs(app)  # built and previewed, so the download is there to be refused or allowed
     with app.app_context(), session_scope() as s:
         from casefile.auth.models import User

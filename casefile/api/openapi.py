@@ -55,7 +55,9 @@ def build_spec() -> dict[str, Any]:
             },
         }
         if op.request is not None:
-            media = "multipart/form-data" if op.request_kind == "multipart" else "application/json"
+            media = {"multipart": "multipart/form-data", "binary": "application/offset+octet-stream"}.get(
+                op.request_kind, "application/json"
+            )
             item["requestBody"] = {"required": True, "content": {media: {"schema": op.request}}}
         paths.setdefault(op.path, {})[op.method] = item
     return {

@@ -13,10 +13,10 @@ from casefile.auth.gate import Access, require_case, require_in_case
 from casefile.db import db_session
 from casefile.errors import ValidationFailed
 from casefile.evidence.uploads import upload_writer
-from casefile.intake import services
+from casefile.intake import services, tus_http
 from casefile.intake.jobs import submit_preview, submit_run
 from casefile.intake.models import Import, RowStatus
-from casefile.intake.schemas import IMPORT, IMPORT_ACCEPTED, IMPORT_DETAIL, IMPORT_UPLOAD
+from casefile.intake.schemas import IMPORT, IMPORT_ACCEPTED, IMPORT_DETAIL, IMPORT_UPLOAD, UPLOAD
 from casefile.jobs.api import one_job_json
 from casefile.jobs.models import Job
 from casefile.storage import BlobWriter
@@ -154,3 +154,100 @@ def import_report(id: str) -> ResponseReturnValue:
     s = db_session()
     imp = require_in_case(s, current_user, Import, id)
     return services.report_response(s, imp)
+
+
+# --- resumable uploads (tus 1.0) -----------------------------------------------------------------------------
+
+TUS_HEADERS = [
+    {"name": "Tus-Resumable", "in": "header", "required": True, "schema": {"type": "string", "enum": ["1.0.0"]}},
+]
+
+
+@route(
+    "/cases/{id}/uploads",
+    "OPTIONS",
+    summary="tus 1.0 discovery: versions, extensions (creation, checksum, termination, expiration), maximum size",
+    tag="uploads",
+    status=204,
+    params=ID,
+    errors=(401, 404),
+)
+def upload_options(id: str) -> ResponseReturnValue:
+    return tus_http.options(id)
+
+
+@route(
+    "/cases/{id}/uploads",
+    "POST",
+    summary="Create a resumable upload (tus creation): Upload-Length, and the evidence fields as Upload-Metadata "
+    "(base64 values: filename, title, kind, description, collected_at, source, classification, sha256, witness_id, "
+    "incident_ids, on_duplicate, …), all checked now; then PATCH the bytes to the Location",
+    tag="uploads",
+    status=201,
+    params=ID
+    + TUS_HEADERS
+    + [
+        {
+            "name": "Upload-Length",
+            "in": "header",
+            "required": True,
+            "schema": {"type": "string", "pattern": "^[0-9]+$"},
+        },
+        {"name": "Upload-Metadata", "in": "header", "required": False, "schema": {"type": "string"}},
+    ],
+    errors=(401, 403, 404, 409, 412, 413, 422),
+)
+@tus_http.no_automatic_options
+def create_upload(id: str) -> ResponseReturnValue:
+    return tus_http.create(id, lambda upload: url_for("api.upload_status", id=upload.id, _external=True))
+
+
+@route(
+    "/uploads/{id}",
+    "GET",
+    summary="A resumable upload: received bytes, state, and the evidence item once recorded (HEAD: the tus offset)",
+    tag="uploads",
+    response=UPLOAD,
+    params=ID,
+)
+def upload_status(id: str) -> ResponseReturnValue:
+    return tus_http.status(id)
+
+
+@route(
+    "/uploads/{id}",
+    "PATCH",
+    summary="Send bytes of a resumable upload from Upload-Offset (tus); Upload-Checksum (sha1, sha256, md5) optional. "
+    "After the last byte a job records the file as evidence: follow GET /uploads/{id}",
+    tag="uploads",
+    request_schema={"type": "string", "format": "binary"},
+    request_kind="binary",
+    status=204,
+    params=ID
+    + TUS_HEADERS
+    + [
+        {
+            "name": "Upload-Offset",
+            "in": "header",
+            "required": True,
+            "schema": {"type": "string", "pattern": "^[0-9]+$"},
+        },
+        {"name": "Upload-Checksum", "in": "header", "required": False, "schema": {"type": "string"}},
+    ],
+    errors=(400, 401, 404, 409, 410, 412, 413, 415, 422, 423, 460),
+)
+def upload_bytes(id: str) -> ResponseReturnValue:
+    return tus_http.patch(id)
+
+
+@route(
+    "/uploads/{id}",
+    "DELETE",
+    summary="Give up a resumable upload (tus termination): its bytes are deleted",
+    tag="uploads",
+    status=204,
+    params=ID + TUS_HEADERS,
+    errors=(401, 404, 409, 410),
+)
+def terminate_upload(id: str) -> ResponseReturnValue:
+    return tus_http.delete(id)

@@ -11,9 +11,11 @@ stopped run returns it to `previewed` with what is left to do, so the user can c
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
+from datetime import timedelta
 from typing import IO
 
 from flask import Flask
@@ -26,19 +28,26 @@ from casefile import components
 from casefile.auth.gate import Access
 from casefile.auth.models import User
 from casefile.cases.models import Case
-from casefile.db import get_database, session_scope
-from casefile.errors import NotFound
-from casefile.intake import services
+from casefile.db import get_database, session_scope, utcnow
+from casefile.errors import CasefileError, NotFound
+from casefile.evidence.models import OnDuplicate
+from casefile.intake import services, tus
 from casefile.intake.manifest import ManifestError
-from casefile.intake.models import Import, ImportRow, ImportState, RowStatus
+from casefile.intake.models import Import, ImportRow, ImportState, ResumableUpload, RowStatus, UploadState
 from casefile.intake.sources import Source, SourceError, ZipSource, staged_blob
 from casefile.jobs.models import Job, JobState
-from casefile.jobs.registry import register
+from casefile.jobs.registry import register, register_schedule
 from casefile.jobs.runner import JobContext
 from casefile.jobs.services import submit
+from casefile.parsing import parse_choice
+from casefile.storage import CHUNK_SIZE
+from casefile.witnesses.services import receive_upload
 
 PREVIEW = "intake.preview"
 RUN = "intake.run"
+FINISH = "intake.finish_upload"
+SWEEP = "intake.sweep_uploads"
+SWEEP_EVERY = timedelta(minutes=10)
 
 
 def submit_preview(session: Session, imp: Import, case: Case, user: User) -> Job:
@@ -143,5 +152,121 @@ def ended(session: Session, job: Job) -> None:
         imp.error = _("The import stopped before the end: %(reason)s Start it again to continue.", reason=reason)
 
 
+# --- resumable uploads ----------------------------------------------------------------------------------------
+
+
+def submit_finish(session: Session, upload: ResumableUpload, case: Case, user: User) -> Job:
+    job = submit(session, FINISH, case, user, {"upload_id": str(upload.id)})
+    upload.job_id = job.id
+    session.flush()
+    return job
+
+
+def finish_upload(ctx: JobContext) -> None:
+    """Record a fully received upload as evidence: its spool is copied into the blob store (whose own hashing must
+    agree with the hash computed while the bytes arrived, declared to the ingest), then ingested like any upload."""
+    app = ctx.app
+    store = components.blob_store(app)
+    upload_id = uuid.UUID(str(ctx.params["upload_id"]))
+    with get_database(app).read_sessionmaker() as rs:
+        upload = rs.get(ResumableUpload, upload_id)
+        if upload is None or upload.state is not UploadState.RECEIVED:
+            return
+        length = upload.length
+    with store.writer() as writer:
+        with tus.spool_path(upload_id).open("rb") as spool:
+            while chunk := spool.read(CHUNK_SIZE):
+                writer.write(chunk)
+                ctx.progress(writer.size, length, _("Storing the file"))
+        with session_scope(app) as s:
+            locked = s.get(ResumableUpload, upload_id, with_for_update=True)
+            user = ctx.user(s)
+            if locked is None or locked.state is not UploadState.RECEIVED or user is None:
+                return
+            fields = dict(locked.fields)
+            try:
+                with s.begin_nested():
+                    item, _new = receive_upload(
+                        s,
+                        store,
+                        s.get(Case, locked.case_id),
+                        user,
+                        writer,
+                        filename=locked.filename,
+                        data=fields,
+                        on_duplicate=parse_choice(
+                            fields.get("on_duplicate") or OnDuplicate.ASK, OnDuplicate, "on_duplicate"
+                        ),
+                        witness_id=fields.get("witness_id") or None,
+                        declared_sha256=locked.sha256,
+                        incident_ids=[i for i in str(fields.get("incident_ids") or "").split(",") if i.strip()],
+                        provenance={"resumable_upload": str(upload_id)},
+                    )
+                locked.state, locked.evidence_id = UploadState.DONE, item.id
+            except CasefileError as error:
+                locked.state, locked.error = UploadState.FAILED, error.message
+            ctx.succeed(
+                s,
+                {
+                    "upload_id": str(upload_id),
+                    "state": locked.state.value,
+                    "evidence_id": str(locked.evidence_id or ""),
+                },
+            )
+    tus.discard_spool(upload_id)
+
+
+def finish_ended(session: Session, job: Job) -> None:
+    upload = session.get(ResumableUpload, uuid.UUID(str(job.params["upload_id"])), with_for_update=True)
+    if upload is not None and upload.state is UploadState.RECEIVED:
+        upload.state = UploadState.FAILED
+        upload.error = job.error or _("The file could not be recorded.")
+
+
+def sweep_uploads(ctx: JobContext) -> None:
+    """Expire uploads nobody has continued, and delete their bytes; delete spool files no upload claims."""
+    app = ctx.app
+    now = utcnow()
+    with session_scope(app) as s:
+        expired = list(
+            s.scalars(
+                select(ResumableUpload).where(
+                    ResumableUpload.state == UploadState.RECEIVING, ResumableUpload.expires_at < now
+                )
+            )
+        )
+        for upload in expired:
+            upload.state = UploadState.EXPIRED
+            tus.discard_spool(upload.id)
+        live = {
+            str(i)
+            for i in s.scalars(
+                select(ResumableUpload.id).where(
+                    ResumableUpload.state.in_([UploadState.RECEIVING, UploadState.RECEIVED])
+                )
+            )
+        }
+        oldest = time.time() - components.settings(app).temp_max_age_seconds
+        strays = 0
+        for path in tus.spool_dir().glob("*.part"):
+            if path.stem not in live and path.stat().st_mtime < oldest:
+                path.unlink(missing_ok=True)
+                strays += 1
+        ctx.succeed(s, {"expired": len(expired), "stray_files": strays})
+
+
+def sweep_due(session: Session) -> bool:
+    return bool(
+        session.scalar(
+            select(ResumableUpload.id)
+            .where(ResumableUpload.state == UploadState.RECEIVING, ResumableUpload.expires_at < utcnow())
+            .limit(1)
+        )
+    )
+
+
 register(PREVIEW, preview, access=Access.WRITE, label=_l("Import preview"), on_end=ended)
 register(RUN, run, access=Access.WRITE, label=_l("Import"), on_end=ended)
+register(FINISH, finish_upload, access=Access.WRITE, label=_l("Recording a resumable upload"), on_end=finish_ended)
+register(SWEEP, sweep_uploads, label=_l("Sweeping abandoned uploads"))
+register_schedule(SWEEP, lambda _settings: SWEEP_EVERY, sweep_due)

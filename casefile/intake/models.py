@@ -11,7 +11,7 @@ import uuid
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from casefile.db import Base, UUIDPrimaryKey, enum_type, utcnow
@@ -91,3 +91,38 @@ class ImportRow(UUIDPrimaryKey, Base):
     # What the row made or matches: an evidence item, incident or actor id; with its ERN for evidence.
     target_id: Mapped[uuid.UUID | None]
     target_ref: Mapped[str] = mapped_column(String(64), default="")
+
+
+class UploadState(enum.StrEnum):
+    RECEIVING = "receiving"  # bytes arrive in PATCH requests, across as many connections as it takes
+    RECEIVED = "received"  # every byte is in: a job records the file as evidence
+    DONE = "done"
+    FAILED = "failed"  # the file was received but could not be recorded (`error` says why)
+    TERMINATED = "terminated"  # the client gave it up (tus termination)
+    EXPIRED = "expired"  # abandoned: swept, its bytes deleted
+
+
+class ResumableUpload(UUIDPrimaryKey, Base):
+    """A tus 1.0 upload in progress (intake/tus.py): its bytes wait in a spool file of the instance until the last
+    one arrives; the SHA-256 is computed as they arrive and the evidence item is made by a job."""
+
+    __tablename__ = "resumable_uploads"
+    __table_args__ = (Index("ix_resumable_uploads_state_expires", "state", "expires_at"),)
+
+    case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id", ondelete="RESTRICT"))
+    created_by_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
+    length: Mapped[int] = mapped_column(BigInteger)
+    received: Mapped[int] = mapped_column(BigInteger, default=0)  # the tus offset: bytes confirmed so far
+    filename: Mapped[str] = mapped_column(String(500), default="")
+    # The evidence fields sent as tus metadata, validated when the upload was created.
+    fields: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    state: Mapped[UploadState] = mapped_column(enum_type(UploadState, "upload_state"), default=UploadState.RECEIVING)
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    evidence_id: Mapped[uuid.UUID | None]
+    error: Mapped[str | None] = mapped_column(Text)
+    job_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("jobs.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+
+    case: Mapped[Case] = relationship()

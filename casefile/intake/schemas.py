@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from casefile.api.schemas import DATETIME, UUID, enum_of, nullable, obj, string
-from casefile.intake.models import ImportKind, ImportState, RowStatus
+from casefile.intake.models import ImportKind, ImportState, RowStatus, UploadState
 from casefile.jobs.schemas import JOB
 
 COUNTS = obj({status.value: {"type": "integer", "minimum": 0} for status in RowStatus})
@@ -65,3 +65,19 @@ IMPORT_UPLOAD = {
         "date_order": {"type": "string", "enum": ["dmy", "mdy"], "description": "how to read 12/06/2020"},
     },
 }
+
+UPLOAD = obj(
+    {
+        "id": UUID,
+        "case_id": UUID,
+        "state": enum_of(UploadState),
+        "offset": {"type": "integer"},
+        "length": {"type": "integer"},
+        "filename": string(),
+        "sha256": nullable(string()),
+        "evidence_id": nullable(UUID),
+        "ern": nullable(string()),
+        "error": nullable(string()),
+        "expires_at": DATETIME,
+    }
+)

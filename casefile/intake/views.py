@@ -15,13 +15,21 @@ from casefile.cases.views import apply_error, case_context
 from casefile.db import db_session
 from casefile.errors import Conflict, ValidationFailed
 from casefile.evidence.uploads import upload_writer
-from casefile.intake import services
+from casefile.intake import services, tus_http
 from casefile.intake.forms import ImportForm
 from casefile.intake.jobs import submit_preview, submit_run
 from casefile.intake.models import Import, RowStatus
 from casefile.jobs.models import Job
 
 bp = Blueprint("imports", __name__)
+# Files at least this large are sent from the upload page in resumable (tus) pieces.
+RESUMABLE_FROM = 4 * 1024 * 1024
+
+
+@bp.app_context_processor
+def upload_settings() -> dict[str, int]:
+    return {"resumable_from": RESUMABLE_FROM}
+
 
 ROWS_PER_PAGE = 200
 IMPORTS_SHOWN = 50
@@ -122,3 +130,26 @@ def discard(import_id: str) -> ResponseReturnValue:
 def report(import_id: str) -> ResponseReturnValue:
     s = db_session()
     return services.report_response(s, require_in_case(s, current_user, Import, import_id))
+
+
+# --- resumable uploads from the upload page (tus; the CSRF token travels in the X-CSRFToken header) -------------
+
+
+@bp.post("/cases/<case_id>/uploads")
+def create_upload(case_id: str) -> ResponseReturnValue:
+    return tus_http.create(case_id, lambda upload: url_for("imports.upload_status", upload_id=upload.id))
+
+
+@bp.get("/uploads/<upload_id>")
+def upload_status(upload_id: str) -> ResponseReturnValue:
+    return tus_http.status(upload_id)
+
+
+@bp.patch("/uploads/<upload_id>")
+def upload_bytes(upload_id: str) -> ResponseReturnValue:
+    return tus_http.patch(upload_id)
+
+
+@bp.delete("/uploads/<upload_id>")
+def terminate_upload(upload_id: str) -> ResponseReturnValue:
+    return tus_http.delete(upload_id)

@@ -5,6 +5,10 @@
 function uploadOne(form, file, row, choice) {
   // One request per file, so each file shows its own progress and gets its own result. `choice` answers the
   // question of a file already in the case (on_duplicate), once the uploader has seen the existing item.
+  // Large files go by tus (resumable): a dropped connection resumes where it stopped instead of starting over.
+  if (window.tus && window.tus.isSupported && form.dataset.tusEndpoint && file.size >= Number(form.dataset.resumableFrom)) {
+    return uploadResumable(form, file, row, choice);
+  }
   return new Promise((resolve) => {
     const data = new FormData();
     for (const el of form.elements) {
@@ -57,6 +61,108 @@ function uploadOne(form, file, row, choice) {
     });
     xhr.send(data);
   });
+}
+
+// The page's field names as the tus metadata names them.
+const TUS_NAMES = { incidents: "incident_ids" };
+
+function tusMetadata(form, file, choice) {
+  const metadata = { filename: file.name };
+  for (const el of form.elements) {
+    if (!el.name || el.type === "file" || el.disabled || el.name === "csrf_token" || !el.value) continue;
+    if (choice && el.name === "on_duplicate") continue;
+    if (el.type === "checkbox") {
+      if (el.checked) metadata[el.name] = "true";
+      continue;
+    }
+    const name = TUS_NAMES[el.name] || el.name;
+    metadata[name] = el.tagName === "SELECT" && el.multiple ? Array.from(el.selectedOptions, (o) => o.value).join(",") : el.value;
+  }
+  if (choice) metadata.on_duplicate = choice;
+  return metadata;
+}
+
+function uploadResumable(form, file, row, choice) {
+  const bar = row.querySelector("progress");
+  const status = row.querySelector(".status");
+  status.textContent = "";
+  status.classList.remove("ok", "bad");
+  row.dataset.resumable = "true";
+  const fail = (message) => {
+    status.textContent = message;
+    status.classList.add("bad");
+  };
+  return new Promise((resolve) => {
+    const upload = new window.tus.Upload(file, {
+      endpoint: form.dataset.tusEndpoint,
+      chunkSize: 8 * 1024 * 1024, // each confirmed chunk is a point to resume from
+      retryDelays: [0, 1000, 3000, 5000, 10000, 20000],
+      metadata: tusMetadata(form, file, choice),
+      headers: { "X-CSRFToken": form.elements.csrf_token.value },
+      removeFingerprintOnSuccess: true,
+      onProgress: (sent, total) => { bar.value = Math.round((sent / total) * 100); },
+      onError: (error) => {
+        let message = String(error);
+        try { message = JSON.parse(error.originalResponse.getBody()).error.message; } catch (e) { /* keep the text */ }
+        fail(message);
+        resolve();
+      },
+      onSuccess: () => { recorded(form, file, row, upload.url).then(resolve); },
+    });
+    // The same file chosen again after a reload continues its earlier upload.
+    upload.findPreviousUploads().then((previous) => {
+      if (previous.length) upload.resumeFromPreviousUpload(previous[0]);
+      upload.start();
+    });
+  });
+}
+
+async function recorded(form, file, row, url) {
+  // Every byte is in: a job records the file. Wait for its item (or its refusal).
+  const status = row.querySelector(".status");
+  for (let delay = 250; ; delay = Math.min(delay * 2, 4000)) {
+    const response = await fetch(url, { headers: { Accept: "application/json" }, cache: "no-store" });
+    const body = await response.json().catch(() => ({}));
+    if (body.state === "done") {
+      const a = document.createElement("a");
+      a.href = form.dataset.itemUrl.replace("ITEM", body.evidence_id);
+      a.textContent = body.ern;
+      status.textContent = "";
+      status.appendChild(a);
+      status.classList.add("ok");
+      return;
+    }
+    if (body.state === "failed" || !response.ok) {
+      status.textContent = body.error || ("HTTP " + response.status);
+      status.classList.add("bad");
+      return;
+    }
+    await new Promise((done) => window.setTimeout(done, delay));
+  }
+}
+
+function initDropzone(form) {
+  // Files dropped anywhere on the form's drop zone become the file input's selection.
+  const zone = form.querySelector("[data-dropzone]");
+  const input = form.querySelector("input[type=file]");
+  if (!zone || !input) return;
+  const count = zone.querySelector(".dropzone-count");
+  const show = () => {
+    count.textContent = input.files.length ? zone.dataset.chosen.replace("N", String(input.files.length)) : "";
+  };
+  for (const name of ["dragenter", "dragover"]) {
+    zone.addEventListener(name, (ev) => { ev.preventDefault(); zone.classList.add("over"); });
+  }
+  zone.addEventListener("dragleave", () => zone.classList.remove("over"));
+  zone.addEventListener("drop", (ev) => {
+    ev.preventDefault();
+    zone.classList.remove("over");
+    if (ev.dataTransfer && ev.dataTransfer.files.length) {
+      input.files = ev.dataTransfer.files;
+      show();
+    }
+  });
+  input.addEventListener("change", show);
 }
 
 function showDuplicate(form, file, row, error) {
@@ -114,7 +220,10 @@ function initUpload(form) {
 }
 
 document.addEventListener("DOMContentLoaded", () => {
-  document.querySelectorAll("form[data-upload]").forEach(initUpload);
+  document.querySelectorAll("form[data-upload]").forEach((form) => {
+    initUpload(form);
+    initDropzone(form);
+  });
   // Graphic previews stay blurred until the viewer chooses to see them.
   document.querySelectorAll("[data-reveal]").forEach((el) => {
     el.addEventListener("click", (ev) => {

@@ -18,15 +18,12 @@ A screenshot of every open page is also saved as ``<test name>-failed[-N].png`` 
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from flask import Flask
 from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, expect, sync_playwright
-from werkzeug.serving import WSGIRequestHandler, make_server
 
 from support import Account
 
@@ -63,32 +60,6 @@ def pytest_runtest_makereport(
     if report.when == "call":
         item.stash[CALL_FAILED] = report.failed
     return report
-
-
-class _QuietHandler(WSGIRequestHandler):
-    """No access log per request (the browser makes many); errors are still logged."""
-
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        pass
-
-
-@pytest.fixture
-def live_server(app: Flask) -> Iterator[str]:
-    """Serve ``app`` on 127.0.0.1 (free port) in a background thread; yields the base URL without trailing slash."""
-    # The test settings turn CSRF off for the Flask test client; a browser must meet the real protection.
-    app.config["WTF_CSRF_ENABLED"] = True
-    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=_QuietHandler)
-    thread = threading.Thread(target=server.serve_forever, name="e2e-live-server", daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()  # stops serve_forever
-        thread.join(timeout=10)
-        # Closes the listening socket and joins the request threads (browser contexts are closed by now, so
-        # their keep-alive connections have ended): no ResourceWarning, no thread outliving the test's database.
-        server.server_close()
-        assert not thread.is_alive(), "the live server thread did not stop"
 
 
 @pytest.fixture(scope="session")
