@@ -7,7 +7,7 @@ from casefile.custody.models import Checkpoint, CustodyEntry, LedgerHead
 from casefile.db import Base
 from casefile.dossier.models import Dossier
 from casefile.evidence.models import EvidenceItem, ImageHash, ImageHashKey, SimilarityDecision
-from casefile.intake.models import Import, ImportRow, ResumableUpload
+from casefile.intake.models import CaseExport, Import, ImportRow, ResumableUpload
 from casefile.jobs.models import Job
 from casefile.legal.models import Charge
 from casefile.links.models import EvidenceLink
@@ -22,6 +22,7 @@ __all__ = [
     "ApiToken",
     "AuthEvent",
     "Case",
+    "CaseExport",
     "Charge",
     "Checkpoint",
     "ConsentRecord",

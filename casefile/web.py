@@ -76,6 +76,8 @@ VALUE_LABELS = {
     "duplicate": _l("duplicate"),
     "refused": _l("refused"),
     "created": _l("created"),
+    "building": _l("being made"),
+    "ready": _l("ready"),
 }
 RTL_LOCALES = frozenset({"ar"})
 # The tabs of every case page, in the order an investigation goes, between "Overview" and "Members" (the macro

@@ -242,6 +242,13 @@ RULES: dict[str, Rule | tuple[Rule, ...]] = {
     "api.import_report": R,
     # -- resumable uploads: the world's upload is a spare member's; only its creator may send bytes or end it ------
     # (creating without the Tus-Resumable header passes the gate and is then refused with 412)
+    "api.create_export": Rule(Kind.READ, note="members may export what they may read; reviewers too"),
+    "api.list_exports": R,
+    "api.get_export": R,
+    "api.download_export": R,
+    "imports.create_export": Rule(Kind.READ, data={"format": "csv", "max_classification": "public"}),
+    "imports.show_export": R,
+    "imports.download_export": R,
     "api.upload_options": R,
     "api.create_upload": W,
     "api.upload_status": R,
@@ -295,6 +302,7 @@ PAGE_PARAMS = {
     "dossier_id": "dossier",
     "import_id": "import",
     "upload_id": "upload",
+    "export_id": "export",
     "job_id": "job",
     "link_id": "link",
     "user_id": "spare_user",
@@ -310,6 +318,7 @@ API_SEGMENTS = {
     "dossiers": "dossier",
     "imports": "import",
     "uploads": "upload",
+    "exports": "export",
     "jobs": "job",
 }
 
@@ -491,6 +500,9 @@ def build_world(
     imported.request.input_stream.close()
     assert imported.status_code == 202, imported.get_data(as_text=True)[:300]
     ids["import"] = imported.get_json()["id"]
+    made = api.post(f"/cases/{case}/exports", {})
+    assert made.status_code == 202, made.get_data(as_text=True)[:300]
+    ids["export"] = made.get_json()["id"]
     spare_api, _ = api_for(account=spare)
     resumable = spare_api.client.post(
         f"/api/v1/cases/{case}/uploads", headers={**spare_api.headers, "Tus-Resumable": "1.0.0", "Upload-Length": "9"}

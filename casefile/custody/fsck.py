@@ -22,7 +22,7 @@ from casefile.custody.models import CustodyEntry
 from casefile.db import utcnow
 from casefile.dossier.models import Dossier
 from casefile.evidence.models import EvidenceItem
-from casefile.intake.models import Import
+from casefile.intake.models import CaseExport, Import
 from casefile.storage import BlobLocked, BlobNotFound, BlobStore
 
 DEFAULT_MIN_AGE = timedelta(days=7)
@@ -62,6 +62,9 @@ def row_references(session: Session) -> Iterator[tuple[str, str, str]]:
             yield f"import {import_id}", "import archive", archive
         if manifest:
             yield f"import {import_id}", "import manifest", manifest
+    exports = select(CaseExport.id, CaseExport.sha256).where(CaseExport.sha256.is_not(None))
+    for export_id, package in session.execute(exports.order_by(CaseExport.created_at)):
+        yield f"export {export_id}", "case export", package
 
 
 def fsck(

@@ -7,19 +7,30 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from sqlalchemy import select
 
-from casefile.api.core import page_params, paginate, route
+from casefile.api.core import fields_of, json_body, only_fields, page_params, paginate, route
 from casefile.api.schemas import UUID, enum_of
 from casefile.auth.gate import Access, require_case, require_in_case
 from casefile.db import db_session
 from casefile.errors import ValidationFailed
 from casefile.evidence.uploads import upload_writer
+from casefile.intake import export as exporting
 from casefile.intake import services, tus_http
-from casefile.intake.jobs import submit_preview, submit_run
-from casefile.intake.models import Import, RowStatus
-from casefile.intake.schemas import IMPORT, IMPORT_ACCEPTED, IMPORT_DETAIL, IMPORT_UPLOAD, UPLOAD
+from casefile.intake.jobs import submit_export, submit_preview, submit_run
+from casefile.intake.models import CaseExport, Import, RowStatus
+from casefile.intake.schemas import (
+    EXPORT,
+    EXPORT_ACCEPTED,
+    EXPORT_CREATE,
+    IMPORT,
+    IMPORT_ACCEPTED,
+    IMPORT_DETAIL,
+    IMPORT_UPLOAD,
+    UPLOAD,
+)
 from casefile.jobs.api import one_job_json
 from casefile.jobs.models import Job
 from casefile.storage import BlobWriter
+from casefile.web_downloads import send_download
 
 ID = [{"name": "id", "in": "path", "required": True, "schema": UUID}]
 FIELDS = {"kind", "date_order"}
@@ -251,3 +262,65 @@ def upload_bytes(id: str) -> ResponseReturnValue:
 )
 def terminate_upload(id: str) -> ResponseReturnValue:
     return tus_http.delete(id)
+
+
+# --- exports -----------------------------------------------------------------------------------------------------
+
+
+@route(
+    "/cases/{id}/exports",
+    "POST",
+    summary="Export the case's data (XLSX, or a ZIP of CSV files): answers at once with the export and the job that "
+    "makes it; classification respected, witnesses by pseudonym only; written to the custody ledger",
+    tag="exports",
+    request_schema=EXPORT_CREATE,
+    response=EXPORT_ACCEPTED,
+    status=202,
+    params=ID,
+    errors=(401, 404, 422),
+)
+def create_export(id: str) -> ResponseReturnValue:
+    s = db_session()
+    case = require_case(s, current_user, id)
+    data = only_fields(json_body(), fields_of(EXPORT_CREATE))
+    export = exporting.request_export(s, case, current_user, data.get("format"), data.get("max_classification"))
+    job = submit_export(s, export, case, current_user)
+    payload = {**exporting.export_json(export), "job": one_job_json(job)}
+    return jsonify(payload), 202, {"Location": url_for("api.get_export", id=export.id)}
+
+
+@route(
+    "/cases/{id}/exports",
+    "GET",
+    summary="Exports of a case, newest first",
+    tag="exports",
+    response=EXPORT,
+    params=ID,
+    paginated=True,
+    errors=(401, 404, 422),
+)
+def list_exports(id: str) -> ResponseReturnValue:
+    s = db_session()
+    case = require_case(s, current_user, id)
+    stmt = select(CaseExport).where(CaseExport.case_id == case.id).order_by(CaseExport.created_at.desc())
+    return paginate(s, stmt, exporting.export_json)
+
+
+@route("/exports/{id}", "GET", summary="One export", tag="exports", response=EXPORT, params=ID)
+def get_export(id: str) -> ResponseReturnValue:
+    return jsonify(exporting.export_json(require_in_case(db_session(), current_user, CaseExport, id)))
+
+
+@route(
+    "/exports/{id}/download",
+    "GET",
+    summary="The export's file (recorded in the custody ledger); 409 until it is ready",
+    tag="exports",
+    response={"type": "string", "format": "binary", "x-content-type": "application/octet-stream"},
+    params=ID,
+    errors=(401, 404, 409),
+)
+def download_export(id: str) -> ResponseReturnValue:
+    s = db_session()
+    export = require_in_case(s, current_user, CaseExport, id)
+    return send_download(exporting.download(s, export, current_user))

@@ -35,3 +35,24 @@ class ImportForm(FlaskForm):
         choices=[SelectChoice("dmy", _l("day/month/year")), SelectChoice("mdy", _l("month/day/year"))],
         default="dmy",
     )
+
+
+class ExportForm(FlaskForm):
+    format = SelectField(
+        _l("Format"),
+        choices=[
+            SelectChoice("xlsx", _l("Excel workbook (XLSX), a sheet per table")),
+            SelectChoice("csv", _l("CSV files (a ZIP)")),
+        ],
+        default="xlsx",
+    )
+    max_classification = SelectField(
+        _l("Include evidence classified up to"),
+        choices=[
+            SelectChoice("public", _l("Public")),
+            SelectChoice("confidential", _l("Confidential")),
+            SelectChoice("under_seal", _l("Under seal")),
+            SelectChoice("secret", _l("Secret")),
+        ],
+        default="confidential",
+    )

@@ -31,9 +31,19 @@ from casefile.cases.models import Case
 from casefile.db import get_database, session_scope, utcnow
 from casefile.errors import CasefileError, NotFound
 from casefile.evidence.models import OnDuplicate
+from casefile.intake import export as exporting
 from casefile.intake import services, tus
 from casefile.intake.manifest import ManifestError
-from casefile.intake.models import Import, ImportRow, ImportState, ResumableUpload, RowStatus, UploadState
+from casefile.intake.models import (
+    CaseExport,
+    ExportState,
+    Import,
+    ImportRow,
+    ImportState,
+    ResumableUpload,
+    RowStatus,
+    UploadState,
+)
 from casefile.intake.sources import Source, SourceError, ZipSource, staged_blob
 from casefile.jobs.models import Job, JobState
 from casefile.jobs.registry import register, register_schedule
@@ -47,6 +57,7 @@ PREVIEW = "intake.preview"
 RUN = "intake.run"
 FINISH = "intake.finish_upload"
 SWEEP = "intake.sweep_uploads"
+EXPORT = "intake.export"
 SWEEP_EVERY = timedelta(minutes=10)
 
 
@@ -265,8 +276,46 @@ def sweep_due(session: Session) -> bool:
     )
 
 
+# --- exports ----------------------------------------------------------------------------------------------------
+
+
+def submit_export(session: Session, export: CaseExport, case: Case, user: User) -> Job:
+    job = submit(session, EXPORT, case, user, {"export_id": str(export.id)})
+    export.job_id = job.id
+    session.flush()
+    return job
+
+
+def make_export(ctx: JobContext) -> None:
+    app = ctx.app
+    export_id = uuid.UUID(str(ctx.params["export_id"]))
+    with get_database(app).read_sessionmaker() as rs:
+        export = rs.get(CaseExport, export_id)
+        if export is None or export.state is not ExportState.BUILDING:
+            return
+        total = 8
+        made = exporting.build(
+            rs, components.blob_store(app), export, lambda done, name: ctx.progress(done, total, name)
+        )
+    with session_scope(app) as s:
+        locked = s.get(CaseExport, export_id, with_for_update=True)
+        user = ctx.user(s)
+        if locked is None or locked.state is not ExportState.BUILDING or user is None:
+            return
+        exporting.record_ready(s, locked, user, *made)
+        ctx.succeed(s, {"export_id": str(export_id), "rows": made[2]})
+
+
+def export_ended(session: Session, job: Job) -> None:
+    export = session.get(CaseExport, uuid.UUID(str(job.params["export_id"])), with_for_update=True)
+    if export is not None and export.state is ExportState.BUILDING:
+        export.state = ExportState.FAILED
+        export.error = job.error or _("The export failed.")
+
+
 register(PREVIEW, preview, access=Access.WRITE, label=_l("Import preview"), on_end=ended)
 register(RUN, run, access=Access.WRITE, label=_l("Import"), on_end=ended)
 register(FINISH, finish_upload, access=Access.WRITE, label=_l("Recording a resumable upload"), on_end=finish_ended)
+register(EXPORT, make_export, label=_l("Case export"), on_end=export_ended)
 register(SWEEP, sweep_uploads, label=_l("Sweeping abandoned uploads"))
 register_schedule(SWEEP, lambda _settings: SWEEP_EVERY, sweep_due)

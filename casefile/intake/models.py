@@ -126,3 +126,37 @@ class ResumableUpload(UUIDPrimaryKey, Base):
     expires_at: Mapped[datetime]
 
     case: Mapped[Case] = relationship()
+
+
+class ExportFormat(enum.StrEnum):
+    XLSX = "xlsx"
+    CSV = "csv"  # a ZIP of one CSV file per table
+
+
+class ExportState(enum.StrEnum):
+    BUILDING = "building"
+    READY = "ready"
+    FAILED = "failed"
+
+
+class CaseExport(UUIDPrimaryKey, Base):
+    """Case data as a spreadsheet (intake/export.py), made by a job and kept in the blob store."""
+
+    __tablename__ = "case_exports"
+    __table_args__ = (Index("ix_case_exports_case_created", "case_id", "created_at"),)
+
+    case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id", ondelete="RESTRICT"))
+    format: Mapped[ExportFormat] = mapped_column(enum_type(ExportFormat, "export_format"))
+    # The most restricted classification the export holds (items above it are left out).
+    max_classification: Mapped[str] = mapped_column(String(32))
+    state: Mapped[ExportState] = mapped_column(enum_type(ExportState, "export_state"), default=ExportState.BUILDING)
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    size: Mapped[int | None] = mapped_column(BigInteger)
+    counts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # rows per table
+    error: Mapped[str | None] = mapped_column(Text)
+    job_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("jobs.id", ondelete="SET NULL"))
+    created_by_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]
+
+    case: Mapped[Case] = relationship()

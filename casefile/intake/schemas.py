@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from casefile.api.schemas import DATETIME, UUID, enum_of, nullable, obj, string
-from casefile.intake.models import ImportKind, ImportState, RowStatus, UploadState
+from casefile.evidence.models import Classification
+from casefile.intake.models import ExportFormat, ExportState, ImportKind, ImportState, RowStatus, UploadState
 from casefile.jobs.schemas import JOB
 
 COUNTS = obj({status.value: {"type": "integer", "minimum": 0} for status in RowStatus})
@@ -81,3 +82,33 @@ UPLOAD = obj(
         "expires_at": DATETIME,
     }
 )
+
+EXPORT = obj(
+    {
+        "id": UUID,
+        "case_id": UUID,
+        "format": enum_of(ExportFormat),
+        "max_classification": enum_of(Classification),
+        "state": enum_of(ExportState),
+        "sha256": nullable(string()),
+        "size": nullable({"type": "integer"}),
+        "rows": {"type": "object", "description": "rows per table"},
+        "error": nullable(string()),
+        "job_id": nullable(UUID),
+        "created_at": DATETIME,
+    }
+)
+
+EXPORT_ACCEPTED = {**EXPORT, "properties": {**EXPORT["properties"], "job": JOB}}
+
+EXPORT_CREATE = {
+    "type": "object",
+    "properties": {
+        "format": {**enum_of(ExportFormat), "description": "xlsx (default): a workbook; csv: a ZIP of CSV files"},
+        "max_classification": {
+            **enum_of(Classification),
+            "description": "the most restricted items included (default confidential)",
+        },
+    },
+    "additionalProperties": False,
+}

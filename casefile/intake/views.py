@@ -15,11 +15,13 @@ from casefile.cases.views import apply_error, case_context
 from casefile.db import db_session
 from casefile.errors import Conflict, ValidationFailed
 from casefile.evidence.uploads import upload_writer
+from casefile.intake import export as exporting
 from casefile.intake import services, tus_http
-from casefile.intake.forms import ImportForm
-from casefile.intake.jobs import submit_preview, submit_run
-from casefile.intake.models import Import, RowStatus
+from casefile.intake.forms import ExportForm, ImportForm
+from casefile.intake.jobs import submit_export, submit_preview, submit_run
+from casefile.intake.models import CaseExport, Import, RowStatus
 from casefile.jobs.models import Job
+from casefile.web_downloads import send_download
 
 bp = Blueprint("imports", __name__)
 # Files at least this large are sent from the upload page in resumable (tus) pieces.
@@ -70,10 +72,24 @@ def create(case_id: str) -> ResponseReturnValue:
 
 
 def _page(case: Case, form: ImportForm) -> str:
-    recent = db_session().scalars(
+    s = db_session()
+    recent = s.scalars(
         select(Import).where(Import.case_id == case.id).order_by(Import.created_at.desc()).limit(IMPORTS_SHOWN)
     )
-    return render_template("intake/imports.html", form=form, imports=list(recent), **case_context(case))
+    exports = s.scalars(
+        select(CaseExport)
+        .where(CaseExport.case_id == case.id)
+        .order_by(CaseExport.created_at.desc())
+        .limit(IMPORTS_SHOWN)
+    )
+    return render_template(
+        "intake/imports.html",
+        form=form,
+        export_form=ExportForm(),
+        imports=list(recent),
+        exports=list(exports),
+        **case_context(case),
+    )
 
 
 @bp.get("/imports/<import_id>")
@@ -153,3 +169,38 @@ def upload_bytes(upload_id: str) -> ResponseReturnValue:
 @bp.delete("/uploads/<upload_id>")
 def terminate_upload(upload_id: str) -> ResponseReturnValue:
     return tus_http.delete(upload_id)
+
+
+# --- exports -----------------------------------------------------------------------------------------------------
+
+
+@bp.post("/cases/<case_id>/exports")
+def create_export(case_id: str) -> ResponseReturnValue:
+    s = db_session()
+    case = require_case(s, current_user, case_id)
+    form = ExportForm()
+    if not form.validate_on_submit():
+        flash(_("Check the form for errors."), "error")
+        return redirect(url_for("imports.imports", case_id=case.id), 303)
+    export = exporting.request_export(s, case, current_user, form.format.data, form.max_classification.data)
+    submit_export(s, export, case, current_user)
+    return redirect(url_for("imports.show_export", export_id=export.id), 303)
+
+
+@bp.get("/exports/<export_id>")
+def show_export(export_id: str) -> ResponseReturnValue:
+    s = db_session()
+    export = require_in_case(s, current_user, CaseExport, export_id)
+    job = s.get(Job, export.job_id) if export.job_id else None
+    return render_template("intake/export.html", export=export, job=job, **case_context(export.case))
+
+
+@bp.get("/exports/<export_id>/download")
+def download_export(export_id: str) -> ResponseReturnValue:
+    s = db_session()
+    export = require_in_case(s, current_user, CaseExport, export_id)
+    try:
+        return send_download(exporting.download(s, export, current_user))
+    except Conflict as error:
+        flash(error.message, "error")
+        return redirect(url_for("imports.show_export", export_id=export.id), 303)
