@@ -64,7 +64,8 @@ def row_references(session: Session) -> Iterator[tuple[str, str, str]]:
             yield f"import {import_id}", "import manifest", manifest
     exports = select(CaseExport.id, CaseExport.sha256).where(CaseExport.sha256.is_not(None))
     for export_id, package in session.execute(exports.order_by(CaseExport.created_at)):
-        yield f"export {export_id}", "case export", package
+        if package:
+            yield f"export {export_id}", "case export", package
 
 
 def fsck(

@@ -12,7 +12,7 @@ import zipfile
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import click
 from flask.cli import AppGroup
@@ -63,7 +63,7 @@ def _sources(path: Path | None, manifest: Path | None) -> Iterator[tuple[Source 
         yield source, opened
 
 
-def _run(kind: ImportKind, case_ref: str, path: Path | None, manifest: Path | None, **options: object) -> None:
+def _run(kind: ImportKind, case_ref: str, path: Path | None, manifest: Path | None, **options: Any) -> None:
     try:
         _import(kind, case_ref, path, manifest, **options)
     except (CasefileError, ManifestError, SourceError) as error:
@@ -172,7 +172,7 @@ def _create_rows(import_id: object, path: Path | None, manifest: Path | None) ->
 @DATE_ORDER
 @YES
 @PREVIEW_ONLY
-def import_evidence(case_ref: str, path: Path, manifest: Path | None, **options: object) -> None:
+def import_evidence(case_ref: str, path: Path, manifest: Path | None, **options: Any) -> None:
     """Import the files of PATH (a ZIP archive or a folder) into the case CASE_REF."""
     _run(ImportKind.EVIDENCE, case_ref, path, manifest, **options)
 
@@ -184,7 +184,7 @@ def import_evidence(case_ref: str, path: Path, manifest: Path | None, **options:
 @DATE_ORDER
 @YES
 @PREVIEW_ONLY
-def import_incidents(case_ref: str, manifest: Path, **options: object) -> None:
+def import_incidents(case_ref: str, manifest: Path, **options: Any) -> None:
     """Import incidents from a CSV or XLSX spreadsheet into the case CASE_REF."""
     _run(ImportKind.INCIDENTS, case_ref, None, manifest, **options)
 
@@ -196,6 +196,6 @@ def import_incidents(case_ref: str, manifest: Path, **options: object) -> None:
 @DATE_ORDER
 @YES
 @PREVIEW_ONLY
-def import_actors(case_ref: str, manifest: Path, **options: object) -> None:
+def import_actors(case_ref: str, manifest: Path, **options: Any) -> None:
     """Import actors (with aliases in any script) from a CSV or XLSX spreadsheet into the case CASE_REF."""
     _run(ImportKind.ACTORS, case_ref, None, manifest, **options)

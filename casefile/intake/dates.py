@@ -97,8 +97,8 @@ def parse_human_date(value: Any, field: str, order: str = "dmy") -> tuple[dateti
         year_first, month_a, month_b, year_last = match.groups()
         return _day(int(year_first or year_last), int(month_a or month_b), 1, field), MONTH
     words = text.casefold().replace(",", " ")
-    for phrase, number in _MONTH_PHRASES.items():
-        words = words.replace(phrase, f"m{number}")
+    for phrase, month_number in _MONTH_PHRASES.items():
+        words = words.replace(phrase, f"m{month_number}")
     parts = words.split()
     if len(parts) == 2 and _YEAR.match(parts[1]):
         name = parts[0]

@@ -105,6 +105,8 @@ def preview(ctx: JobContext) -> None:
         if imp.state is not ImportState.PREVIEWING:
             return
         case = rs.get(Case, imp.case_id)
+        if case is None:
+            return
         try:
             with opened(app, imp) as (source, manifest):
                 planned: list[services.Planned] | Exception = services.plan(
@@ -200,7 +202,7 @@ def finish_upload(ctx: JobContext) -> None:
                     item, _new = receive_upload(
                         s,
                         store,
-                        s.get(Case, locked.case_id),
+                        locked.case,
                         user,
                         writer,
                         filename=locked.filename,

@@ -11,7 +11,7 @@ import codecs
 import csv
 import io
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from contextlib import closing
 from datetime import date
 from typing import IO, Any
@@ -88,23 +88,23 @@ def normalise(header: Any) -> str:
 
 def header_map(kind: ImportKind, headers: list[Any]) -> list[str | None]:
     """Each column's field (None for an empty header over an empty column)."""
-    names = {}
+    names: dict[str, str] = {}
     for field, synonyms in COLUMNS[kind].items():
         for name in (field, *synonyms):
             names[normalise(name)] = field
     fields: list[str | None] = []
-    unknown = []
+    unknown: list[str] = []
     for header in headers:
         key = normalise(header)
         if not key:
             fields.append(None)
             continue
-        field = names.get(key)
-        if field is None:
+        found = names.get(key)
+        if found is None:
             unknown.append(str(header)[:60])
-        elif field in fields:
-            raise ManifestError(_("Two columns mean %(field)s: keep one.", field=field))
-        fields.append(field)
+        elif found in fields:
+            raise ManifestError(_("Two columns mean %(field)s: keep one.", field=found))
+        fields.append(found)
     if unknown:
         raise ManifestError(
             _(
@@ -136,6 +136,7 @@ def read_rows(kind: ImportKind, stream: IO[bytes], name: str) -> Iterator[tuple[
     read. `stream` must be seekable (a staged copy)."""
     head = stream.read(4)
     stream.seek(0)
+    rows: Generator[tuple[int, list[Any]]]
     if head.startswith(b"PK\x03\x04"):
         rows = _xlsx_rows(stream)
     elif name.casefold().endswith((".xlsx", ".xlsm")):
@@ -181,7 +182,7 @@ def _encoding(stream: IO[bytes]) -> str:
         stream.seek(0)
 
 
-def _csv_rows(stream: IO[bytes]) -> Iterator[tuple[int, list[Any]]]:
+def _csv_rows(stream: IO[bytes]) -> Generator[tuple[int, list[Any]]]:
     encoding = _encoding(stream)
     text = io.TextIOWrapper(stream, encoding=encoding, newline="")
     sample = text.read(SNIFF_BYTES)
@@ -205,7 +206,7 @@ def _csv_rows(stream: IO[bytes]) -> Iterator[tuple[int, list[Any]]]:
         text.detach()
 
 
-def _xlsx_rows(stream: IO[bytes]) -> Iterator[tuple[int, list[Any]]]:
+def _xlsx_rows(stream: IO[bytes]) -> Generator[tuple[int, list[Any]]]:
     try:
         book = openpyxl.load_workbook(stream, read_only=True, data_only=True)
     except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError):

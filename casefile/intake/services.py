@@ -219,7 +219,7 @@ def plan_evidence(
     index = CaseIndex.of(session, case)
     seen: dict[str, int] = {}
     names = set(source.names())
-    unsafe = getattr(source, "unsafe", set())
+    unsafe: set[str] = getattr(source, "unsafe", set())
     total = len(names)
     for done, (number, raw) in enumerate(rows):
         progress(done, total, _("Reading row %(n)d", n=number))

@@ -33,6 +33,7 @@ from typing import IO, Any
 
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session
+from werkzeug.datastructures import Headers
 from werkzeug.exceptions import ClientDisconnected
 
 from casefile import components
@@ -167,7 +168,7 @@ def _forget_hash(upload_id: uuid.UUID) -> None:
 # --- protocol -------------------------------------------------------------------------------------------------
 
 
-def require_version(headers: Mapping[str, str]) -> None:
+def require_version(headers: Headers | Mapping[str, str]) -> None:
     if headers.get("Tus-Resumable") != VERSION:
         raise TusVersionMissing(_("Send the header Tus-Resumable: %(v)s.", v=VERSION))
 
@@ -198,7 +199,7 @@ def parse_offset(raw: str | None, header: str) -> int:
     return int(raw)
 
 
-def create(session: Session, case: Case, user: User, headers: Mapping[str, str]) -> ResumableUpload:
+def create(session: Session, case: Case, user: User, headers: Headers | Mapping[str, str]) -> ResumableUpload:
     """A new upload (creation extension): everything about the file is checked now, before any byte is sent."""
     require_case(session, user, case.id, Access.WRITE)
     require_version(headers)
@@ -274,7 +275,7 @@ def check_receiving(upload: ResumableUpload) -> None:
         raise Conflict(_("Every byte of this upload has been received."))
 
 
-def append(upload: ResumableUpload, headers: Mapping[str, str], body: IO[bytes]) -> int:
+def append(upload: ResumableUpload, headers: Headers | Mapping[str, str], body: IO[bytes]) -> int:
     """Append a PATCH request's bytes at the offset the client names (which must be the server's); the new offset.
     Bytes of a request cut off midway are kept (unless a checksum was sent: then the whole request counts or none of
     it), so the client resumes from what arrived. Touches no database: the caller records the offset after."""
