@@ -8,6 +8,8 @@
   record but the derived fields and their status.
 - `evidence.derive_backfill`: on a schedule, makes it for items still pending without a job of their own (files
   uploaded before text extraction existed, or whose job never ran), a bounded slice per run.
+- `evidence.similar_backfill`: on a schedule, the perceptual hashes (near-duplicates) of images stored before they
+  were made, from their stored previews, a slice per run.
 """
 
 from __future__ import annotations
@@ -27,8 +29,8 @@ from casefile.auth.gate import Access
 from casefile.config import Settings
 from casefile.db import get_database, session_scope, utcnow
 from casefile.evidence.derived import derive
-from casefile.evidence.models import DerivedStatus, EvidenceItem
-from casefile.evidence.similar import record_hashes
+from casefile.evidence.models import DerivedStatus, EvidenceItem, ImageHash
+from casefile.evidence.similar import perceptual_hashes, record_hashes
 from casefile.jobs.models import Job
 from casefile.jobs.registry import register, register_schedule
 from casefile.jobs.runner import JobContext
@@ -41,6 +43,9 @@ BACKFILL_EVERY = timedelta(minutes=10)
 BACKFILL_SLICE = 50
 # An item is left to its own job this long before the backfill takes it (the job may be queued behind others).
 BACKFILL_GRACE = timedelta(minutes=30)
+HASH_BACKFILL = "evidence.similar_backfill"
+HASH_SLICE = 200  # previews are small: hashing one takes milliseconds
+MAX_PREVIEW_BYTES = 8 * 1024 * 1024  # a preview is a 512-pixel JPEG; more is not one of ours
 
 
 def make_derived(app: Flask, item_id: uuid.UUID, ctx: JobContext | None = None) -> dict[str, Any] | None:
@@ -136,6 +141,39 @@ def backfill_interval(_settings: Settings) -> timedelta:
     return BACKFILL_EVERY
 
 
+def unhashed() -> Any:
+    """Images with a preview but no perceptual hashes: stored before near-duplicates were looked for."""
+    return (
+        select(EvidenceItem.id, EvidenceItem.preview_sha256)
+        .outerjoin(ImageHash, ImageHash.evidence_id == EvidenceItem.id)
+        .where(EvidenceItem.preview_sha256.is_not(None), ImageHash.evidence_id.is_(None))
+        .order_by(EvidenceItem.created_at, EvidenceItem.id)
+    )
+
+
+def hash_backfill(ctx: JobContext) -> None:
+    """The perceptual hashes of earlier images, made from their stored previews (small JPEGs), a slice per run."""
+    store = components.blob_store(ctx.app)
+    with get_database(ctx.app).read_sessionmaker() as rs:
+        todo = list(rs.execute(unhashed().limit(HASH_SLICE)))
+    made = 0
+    for n, (item_id, preview) in enumerate(todo):
+        ctx.progress(n, len(todo), "Hashing earlier images")
+        with store.open(preview) as blob:
+            hashes = perceptual_hashes(blob.read(MAX_PREVIEW_BYTES))
+        with session_scope(ctx.app) as s:
+            item = s.get(EvidenceItem, item_id)
+            if item is not None and hashes is not None and s.get(ImageHash, item_id) is None:
+                record_hashes(s, item, hashes)
+                made += 1
+    with session_scope(ctx.app) as s:
+        ctx.succeed(s, {"hashed": made, "considered": len(todo)})
+
+
+def hash_backfill_due(session: Session) -> bool:
+    return session.scalar(unhashed().limit(1)) is not None
+
+
 register(
     DERIVE,
     derive_one,
@@ -145,3 +183,5 @@ register(
 )
 register(BACKFILL, backfill, label=_l("Reading the text of earlier files"))
 register_schedule(BACKFILL, backfill_interval, backfill_due)
+register(HASH_BACKFILL, hash_backfill, label=_l("Hashing earlier images for near-duplicates"))
+register_schedule(HASH_BACKFILL, backfill_interval, hash_backfill_due)

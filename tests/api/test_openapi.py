@@ -38,7 +38,9 @@ def api_rules(app: Flask) -> dict[str, set[str]]:
     for rule in app.url_map.iter_rules():
         if not rule.endpoint.startswith("api.") or rule.endpoint == "api.openapi":
             continue
-        methods = {m.lower() for m in (rule.methods or set())} - {"head", "options"}
+        # HEAD and Flask's automatic OPTIONS are not operations; an OPTIONS the API answers itself (tus) is.
+        automatic = getattr(rule, "provide_automatic_options", True)
+        methods = {m.lower() for m in (rule.methods or set())} - {"head"} - ({"options"} if automatic else set())
         routes.setdefault(rule_template(rule.rule), set()).update(methods)
     return routes
 

@@ -137,3 +137,32 @@ def test_the_item_page_lists_candidates_and_takes_a_decision(
     )
     assert response.status_code == 303
     assert "the same image" in client.get(f"/evidence/{original['id']}").get_data(as_text=True)
+
+
+def test_images_stored_before_hashing_are_hashed_by_the_scheduled_backfill(
+    app: Flask, api_for: Callable[..., tuple[Api, Account]], make_case: Callable[..., uuid.UUID]
+) -> None:
+    from sqlalchemy import delete
+
+    from casefile.db import session_scope
+    from casefile.evidence.jobs import HASH_BACKFILL, hash_backfill_due
+    from casefile.evidence.models import ImageHash, ImageHashKey
+    from casefile.jobs.services import submit
+
+    from support import run_queued_jobs
+
+    api, owner = api_for("investigator")
+    case_id = make_case(owner, "OLD")
+    original = post(api, case_id, (PHOTOS / "landscape_6.jpg").read_bytes(), "old.jpg")
+    copy = post(api, case_id, variants(PHOTOS / "landscape_6.jpg")["reencoded"], "older.jpg")
+    with app.app_context(), session_scope() as s:  # as if stored before this release
+        s.execute(delete(ImageHashKey))
+        s.execute(delete(ImageHash))
+    assert api.get(f"/evidence/{copy['id']}/similar").get_json()["items"] == []
+    with app.app_context(), session_scope() as s:
+        assert hash_backfill_due(s)
+        submit(s, HASH_BACKFILL, None, None)
+    run_queued_jobs(app)
+    assert [c["id"] for c in api.get(f"/evidence/{copy['id']}/similar").get_json()["items"]] == [original["id"]]
+    with app.app_context(), session_scope() as s:
+        assert not hash_backfill_due(s)
