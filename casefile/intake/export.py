@@ -30,6 +30,7 @@ from casefile.actors.models import Actor
 from casefile.actors.services import involvements_of, relations_of
 from casefile.auth.models import User
 from casefile.cases.models import Case, Incident
+from casefile.cases.services import INCIDENT_FIELDS
 from casefile.custody.actions import Action
 from casefile.custody.ledger import record_custody
 from casefile.db import utcnow
@@ -93,20 +94,7 @@ def tables(session: Session, case: Case, levels: list[Classification]) -> list[T
     def incidents() -> Iterator[list[Any]]:
         stmt = select(Incident).where(Incident.case_id == case.id).order_by(Incident.start_date, Incident.title)
         for i in session.scalars(stmt).yield_per(BATCH):
-            yield [
-                i.id,
-                i.title,
-                i.description,
-                i.start_date,
-                i.end_date,
-                i.date_precision,
-                i.place_name,
-                i.latitude,
-                i.longitude,
-                i.location_precision,
-                i.violation_types,
-                i.victim_count,
-            ]
+            yield [i.id, *(getattr(i, name) for name in INCIDENT_FIELDS)]
 
     def evidence() -> Iterator[list[Any]]:
         stmt = (
@@ -195,24 +183,7 @@ def tables(session: Session, case: Case, levels: list[Classification]) -> list[T
                 ]
 
     return [
-        Table(
-            "incidents",
-            (
-                "id",
-                "title",
-                "description",
-                "start_date",
-                "end_date",
-                "date_precision",
-                "place_name",
-                "latitude",
-                "longitude",
-                "location_precision",
-                "violation_types",
-                "victim_count",
-            ),
-            incidents,
-        ),
+        Table("incidents", ("id", *INCIDENT_FIELDS), incidents),
         Table(
             "evidence",
             (
