@@ -45,9 +45,9 @@ from casefile.evidence.services import same_file_in_case, validate_fields
 from casefile.intake.dates import DATE_ORDERS, parse_human_date
 from casefile.intake.manifest import ManifestError, read_rows
 from casefile.intake.models import REASON_LENGTH, Import, ImportKind, ImportRow, ImportState, RowStatus
-from casefile.intake.sources import MANIFEST_NAMES, Source, SourceError, UnsafeName, safe_name
+from casefile.intake.sources import MANIFEST_NAMES, Source, SourceError, UnsafeName, chunks, safe_name
 from casefile.parsing import parse_choice
-from casefile.storage import CHUNK_SIZE, BlobStore, BlobWriter
+from casefile.storage import BlobStore, BlobWriter
 from casefile.witnesses.models import Witness
 from casefile.witnesses.services import ingest_evidence, validate_statement
 
@@ -176,10 +176,9 @@ class CaseIndex:
 def hash_member(source: Source, name: str) -> tuple[str, int]:
     """The member's SHA-256 and size, read in chunks."""
     digest, size = hashlib.sha256(), 0
-    with source.open(name) as stream:
-        while chunk := stream.read(CHUNK_SIZE):
-            digest.update(chunk)
-            size += len(chunk)
+    for chunk in chunks(source, name):
+        digest.update(chunk)
+        size += len(chunk)
     return digest.hexdigest(), size
 
 
@@ -403,11 +402,10 @@ def plan(
         rows = read_rows(imp.kind, manifest[0], manifest[1])
     elif in_source is not None and source is not None:
         stream = io.BytesIO()  # bounded: a manifest, not evidence
-        with source.open(in_source) as inner:
-            while chunk := inner.read(CHUNK_SIZE):
-                stream.write(chunk)
-                if stream.tell() > MAX_MANIFEST_BYTES:
-                    raise ManifestError(_("The manifest is larger than 50 MiB: split it."))
+        for chunk in chunks(source, in_source):
+            stream.write(chunk)
+            if stream.tell() > MAX_MANIFEST_BYTES:
+                raise ManifestError(_("The manifest is larger than 50 MiB: split it."))
         stream.seek(0)
         rows = read_rows(imp.kind, stream, in_source)
     elif source is not None:
@@ -523,9 +521,8 @@ def _create(
             return
         values = row.values
         with store.writer() as writer:
-            with source.open(values["file"]) as stream:
-                while chunk := stream.read(CHUNK_SIZE):
-                    writer.write(chunk)
+            for chunk in chunks(source, values["file"]):
+                writer.write(chunk)
             item = ingest_evidence(
                 session,
                 store,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import unicodedata
 import zipfile
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
@@ -119,6 +120,17 @@ class FolderSource:
         if path.stat().st_size > self.max_bytes:
             raise SourceError(_("The file is larger than this instance accepts."))
         return path.open("rb")
+
+
+def chunks(source: Source, name: str) -> Iterator[bytes]:
+    """A member's bytes, a chunk at a time; a member damaged inside the archive (a bad CRC, a broken deflate stream)
+    is a SourceError naming it, found while it is read, never a crash."""
+    try:
+        with source.open(name) as stream:
+            while chunk := stream.read(CHUNK_SIZE):
+                yield chunk
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError):
+        raise SourceError(_("The file is damaged inside the archive (its checksum does not match).")) from None
 
 
 @contextmanager

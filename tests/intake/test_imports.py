@@ -302,3 +302,26 @@ def test_the_wizard_previews_then_imports_from_the_pages(
     assert client.get(url + "/report").status_code == 200
     empty = client.post(f"/cases/{case_id}/imports", data={"csrf_token": token, "kind": "evidence"})
     assert empty.status_code == 422 and "ZIP" in empty.get_data(as_text=True)
+
+
+def test_damaged_and_explosive_archive_members_are_refused_per_row(
+    app: Flask, world: tuple[Api, Account, uuid.UUID, dict[str, str]]
+) -> None:
+    api, _owner, case_id, _incidents = world
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("bomb.bin", b"\0" * (64 << 20))  # 64 MiB of zeros in about 64 KiB
+        z.writestr("damaged.txt", b"the witness said " * 4000)
+        z.writestr("good.txt", b"a good statement")
+    data = bytearray(out.getvalue())
+    # Flip a byte inside damaged.txt's compressed data: its CRC no longer matches what the archive says.
+    with zipfile.ZipFile(io.BytesIO(bytes(data))) as z:
+        info = z.getinfo("damaged.txt")
+    start = info.header_offset + 30 + len(info.filename) + len(info.extra)
+    data[start + info.compress_size // 2] ^= 0xFF
+    plan = previewed(api, app, case_id, bytes(data))
+    reasons = {row["file"]: (row["status"], row["reason"]) for row in plan["rows"]}
+    assert reasons["good.txt"][0] == "create"
+    assert reasons["bomb.bin"][0] == "refused" and "decompression bomb" in reasons["bomb.bin"][1]
+    assert reasons["damaged.txt"][0] == "refused" and "damaged" in reasons["damaged.txt"][1]
+    assert run(api, app, plan["id"])["counts"]["created"] == 1
