@@ -26,7 +26,7 @@ import os
 import threading
 import uuid
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import timedelta
 from pathlib import Path
 from typing import IO, Any
@@ -275,10 +275,27 @@ def check_receiving(upload: ResumableUpload) -> None:
         raise Conflict(_("Every byte of this upload has been received."))
 
 
-def append(upload: ResumableUpload, headers: Headers | Mapping[str, str], body: IO[bytes]) -> int:
-    """Append a PATCH request's bytes at the offset the client names (which must be the server's); the new offset.
-    Bytes of a request cut off midway are kept (unless a checksum was sent: then the whole request counts or none of
-    it), so the client resumes from what arrived. Touches no database: the caller records the offset after."""
+@contextlib.contextmanager
+def spool_lock(upload_id: uuid.UUID) -> Iterator[IO[bytes]]:
+    """The upload's spool file, locked for this request (423 when another request holds it). The caller re-reads
+    the upload, appends and records the new offset while holding it, so two requests never interleave."""
+    try:
+        spool = spool_path(upload_id).open("r+b")
+    except FileNotFoundError:
+        raise UploadGone(_("This upload's bytes are gone: start it again.")) from None
+    with spool:
+        try:
+            fcntl.flock(spool.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise UploadBusy(_("Another request is sending bytes of this upload.")) from None
+        yield spool
+
+
+def append(upload: ResumableUpload, headers: Headers | Mapping[str, str], body: IO[bytes], spool: IO[bytes]) -> int:
+    """Append a PATCH request's bytes to the locked spool at the offset the client names (which must be the
+    server's); the new offset. Bytes of a request cut off midway are kept (unless a checksum was sent: then the whole
+    request counts or none of it), so the client resumes from what arrived. Touches no database: the caller records
+    the offset, still holding the lock."""
     require_version(headers)
     if headers.get("Content-Type", "").split(";")[0].strip() != "application/offset+octet-stream":
         raise UnsupportedMediaType(_("Send the bytes as application/offset+octet-stream."))
@@ -289,31 +306,21 @@ def append(upload: ResumableUpload, headers: Headers | Mapping[str, str], body: 
             _("The upload is at byte %(offset)d, not %(asked)d: ask with HEAD.", offset=upload.received, asked=offset)
         )
     checksum = _checksum(headers.get("Upload-Checksum"))
-    path = spool_path(upload.id)
-    try:
-        spool = path.open("r+b")
-    except FileNotFoundError:
-        raise UploadGone(_("This upload's bytes are gone: start it again.")) from None
-    with spool:
-        try:
-            fcntl.flock(spool.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise UploadBusy(_("Another request is sending bytes of this upload.")) from None
-        # Bytes beyond the recorded offset are from a request whose end was never recorded: not confirmed, dropped.
+    # Bytes beyond the recorded offset are from a request whose end was never recorded: not confirmed, dropped.
+    spool.truncate(offset)
+    digest = _running_hash(upload.id, offset, spool)
+    spool.seek(offset)
+    start = digest.copy()
+    received = _receive(spool, body, digest, checksum, upload.length - offset)
+    if checksum is not None and checksum[1].digest() != checksum[2]:
         spool.truncate(offset)
-        digest = _running_hash(upload.id, offset, spool)
-        spool.seek(offset)
-        start = digest.copy()
-        received = _receive(spool, body, digest, checksum, upload.length - offset)
-        if checksum is not None and checksum[1].digest() != checksum[2]:
-            spool.truncate(offset)
-            _keep_hash(upload.id, offset, start)
-            raise ChecksumMismatch(_("The bytes sent do not match Upload-Checksum: send them again."))
-        spool.flush()
-        with contextlib.suppress(OSError):
-            os.fsync(spool.fileno())  # confirmed bytes survive a crash of the machine
-        _keep_hash(upload.id, offset + received, digest)
-        return offset + received
+        _keep_hash(upload.id, offset, start)
+        raise ChecksumMismatch(_("The bytes sent do not match Upload-Checksum: send them again."))
+    spool.flush()
+    with contextlib.suppress(OSError):
+        os.fsync(spool.fileno())  # confirmed bytes survive a crash of the machine
+    _keep_hash(upload.id, offset + received, digest)
+    return offset + received
 
 
 def _checksum(raw: str | None) -> tuple[str, Any, bytes] | None:

@@ -49,16 +49,22 @@ def status(upload_id: str) -> Response:
 
 
 def patch(upload_id: str) -> Response:
-    # The upload is read in a short read transaction and the bytes are received with no database transaction
-    # open (on SQLite a write transaction would block every other writer for as long as the bytes take).
+    # The bytes are received with no database transaction open (on SQLite a write transaction would block every
+    # other writer for as long as the bytes take): the upload is read in short read transactions, before taking
+    # the spool's lock (the gate) and again under it (the offset now), and the new offset is committed before the
+    # lock is let go, so the next request of this upload starts from it.
     with get_database().read_sessionmaker() as rs:
-        upload = tus.load(rs, current_user, upload_id, Access.WRITE)
-        offset = tus.append(upload, request.headers, request.stream)
-    s = db_session()
-    current = tus.load(s, current_user, upload_id, Access.WRITE)
-    tus.check_receiving(current)
-    if tus.record_offset(s, current, offset):
-        submit_finish(s, current, current.case, current_user)
+        target = tus.load(rs, current_user, upload_id, Access.WRITE).id
+    with tus.spool_lock(target) as spool:
+        with get_database().read_sessionmaker() as rs:
+            upload = tus.load(rs, current_user, target, Access.WRITE)
+        offset = tus.append(upload, request.headers, request.stream, spool)
+        s = db_session()
+        current = tus.load(s, current_user, target, Access.WRITE)
+        tus.check_receiving(current)
+        if tus.record_offset(s, current, offset):
+            submit_finish(s, current, current.case, current_user)
+        s.commit()
     return _with_tus(Response(status=204), tus.headers_of(current))
 
 
