@@ -2,6 +2,8 @@
 // plain HTML forms when JavaScript is off.
 "use strict";
 
+document.documentElement.classList.add("js");
+
 function uploadOne(form, file, row, choice) {
   // One request per file, so each file shows its own progress and gets its own result. `choice` answers the
   // question of a file already in the case (on_duplicate), once the uploader has seen the existing item.
@@ -220,6 +222,13 @@ function initUpload(form) {
 }
 
 document.addEventListener("DOMContentLoaded", () => {
+  // On a phone the header's links fold behind a "Menu" button (CSS shows the button only on narrow screens).
+  document.querySelectorAll(".menu-toggle").forEach((button) => {
+    button.addEventListener("click", () => {
+      const open = button.closest(".topbar").classList.toggle("open");
+      button.setAttribute("aria-expanded", String(open));
+    });
+  });
   document.querySelectorAll("form[data-upload]").forEach((form) => {
     initUpload(form);
     initDropzone(form);
