@@ -81,7 +81,8 @@ def overflow(page: Page) -> Any:
                 for (let p = el.parentElement; p && p !== document.body; p = p.parentElement) {
                     const o = getComputedStyle(p).overflowX;
                     const pr = p.getBoundingClientRect();
-                    if (o === 'auto' || o === 'scroll' || o === 'hidden' || pr.right > window.innerWidth + 1 || pr.left < -1) {
+                    const scrolls = o === 'auto' || o === 'scroll' || o === 'hidden';
+                    if (scrolls || pr.right > window.innerWidth + 1 || pr.left < -1) {
                         inside = true;
                         break;
                     }
