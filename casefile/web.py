@@ -79,6 +79,38 @@ VALUE_LABELS = {
     "building": _l("being made"),
     "ready": _l("ready"),
 }
+# The keys of custody entries' details, in words (a key without one is shown as it is).
+DETAIL_LABELS = {
+    "ern": _l("ERN"),
+    "size": _l("Size (bytes)"),
+    "media_type": _l("Media type"),
+    "original_filename": _l("Original file name"),
+    "declared_sha256": _l("Declared SHA-256"),
+    "metadata_status": _l("Metadata"),
+    "incidents": _l("Incidents"),
+    "parent": _l("Derived from"),
+    "derivation": _l("Derivation"),
+    "derivative": _l("Derivative"),
+    "copy_of": _l("Copy of"),
+    "import": _l("Import"),
+    "import_row": _l("Import row"),
+    "resumable_upload": _l("Resumable upload"),
+    "source": _l("Source"),
+    "collected_at": _l("Collected at"),
+    "collected_by": _l("Collected by"),
+    "collection_place": _l("Collection place"),
+    "via": _l("Through"),
+    "other": _l("Other item"),
+    "decision": _l("Decision"),
+    "dossier": _l("Dossier"),
+    "export": _l("Export"),
+    "reason": _l("Reason"),
+    "from": _l("From"),
+    "to": _l("To"),
+    "purpose": _l("Purpose"),
+    "changes": _l("Changes"),
+    "job": _l("Job"),
+}
 RTL_LOCALES = frozenset({"ar"})
 # The tabs of every case page, in the order an investigation goes, between "Overview" and "Members" (the macro
 # case_nav adds those two): (endpoint taking case_id, label). Declared here, in one place, not registered by
@@ -422,4 +454,5 @@ def init_app(app: Flask) -> None:
     # Globals rather than context: imported macros see globals but not the request context.
     app.jinja_env.globals["case_tabs"] = lambda: CASE_TABS
     app.jinja_env.filters["label"] = lambda value: VALUE_LABELS.get(str(value), value)
+    app.jinja_env.filters["detail_label"] = lambda key: DETAIL_LABELS.get(str(key), key)
     app.jinja_env.filters["dict_without"] = lambda d, key: {k: v for k, v in d.items() if k != key}

@@ -85,6 +85,22 @@ def test_evidence_filters_by_linked_actor_and_collection_period(api_for) -> None
     upload("July note", "2020-07-02T18:30:00Z")
     api.post(f"/evidence/{first['id']}/links", json={"target_type": "actor", "target_id": militia["id"]})
     assert titles(api.get(f"/cases/{cid}/evidence?actor={militia['id']}")) == ["June note"]
+    # Evidence of what the actor did is linked to the deed: through an involvement or a relation of theirs.
+    second = api.get(f"/cases/{cid}/evidence").get_json()["items"][1]
+    involvement = api.get(f"/cases/{cid}/involvements").get_json()["items"][0]
+    linked = api.post(
+        f"/evidence/{second['id']}/links", json={"target_type": "involvement", "target_id": involvement["id"]}
+    )
+    assert linked.status_code == 201
+    assert titles(api.get(f"/cases/{cid}/evidence?actor={militia['id']}")) == ["June note", "July note"]
+    leader = api.post(f"/cases/{cid}/actors", json={"kind": "person", "name": "Mohamed al-Kani"}).get_json()
+    assert titles(api.get(f"/cases/{cid}/evidence?actor={leader['id']}")) == []
+    relation = api.post(
+        f"/cases/{cid}/actor-relations",
+        json={"source_actor_id": leader["id"], "target_actor_id": militia["id"], "relation": "commands"},
+    ).get_json()
+    api.post(f"/evidence/{first['id']}/links", json={"target_type": "actor_relation", "target_id": relation["id"]})
+    assert titles(api.get(f"/cases/{cid}/evidence?actor={leader['id']}")) == ["June note"]
     assert titles(api.get(f"/cases/{cid}/evidence?collected_from=2020-07-01")) == ["July note"]
     # A date-only upper bound includes that whole day.
     assert titles(api.get(f"/cases/{cid}/evidence?collected_to=2020-07-02")) == ["June note", "July note"]

@@ -91,7 +91,9 @@ def test_reviewer_downloads_verifies_custody_and_cannot_edit(
         ).to_be_visible()
     downloaded = mine.filter(has=page.locator("td:nth-child(3)", has_text=re.compile("^downloaded$")))
     expect(downloaded).to_have_count(1)
-    expect(downloaded).to_contain_text("via: page")
+    details = downloaded.locator("td.details")
+    expect(details.locator("dt")).to_have_text(["Through"])  # a definition list, each key in words
+    expect(details.locator("dd")).to_have_text(["page"])
     expect(trail.filter(has=page.locator("td:nth-child(3)", has_text=re.compile("^ingested$")))).to_have_count(1)
     expect_read_only(page)
 

@@ -452,3 +452,24 @@ def test_edit_form_refuses_bad_values_and_records_nothing(app: Flask, client: Fl
         assert response.status_code == 422, (bad, response.status_code)
     assert [e for e in trail(app, item.id) if e.action == "metadata_changed"] == []
     assert load(app, item.id).title == "Canon_40D.jpg"
+
+
+def test_custody_details_are_a_definition_list_in_the_readers_language(
+    client: FlaskClient, make_user: Callable[..., Account], make_case: Callable[..., uuid.UUID], api_for: Any
+) -> None:
+    owner = make_user("investigator")
+    api, _ = api_for(account=owner)
+    case_id = make_case(owner, "DET")
+    response = api.post(
+        f"/cases/{case_id}/evidence",
+        data={"file": (BytesIO(b"a statement"), "statement.txt"), "title": "Statement"},
+        content_type="multipart/form-data",
+    )
+    item = response.get_json()
+    login(client, owner)
+    english = client.get(f"/evidence/{item['id']}").get_data(as_text=True)
+    assert f"<dt>ERN</dt><dd><bdi>{item['ern']}</bdi></dd>" in english
+    assert "<dt>Media type</dt><dd><bdi>text/plain</bdi></dd>" in english
+    arabic = client.get(f"/evidence/{item['id']}", headers={"Accept-Language": "ar"}).get_data(as_text=True)
+    assert "<dt>نوع الوسائط</dt><dd><bdi>text/plain</bdi></dd>" in arabic
+    assert "media_type" not in arabic
