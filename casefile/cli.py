@@ -75,13 +75,14 @@ def users_create(email: str, role: str, name: str, password_stdin: bool) -> None
     password = sys.stdin.readline().rstrip("\r\n") if password_stdin else generate_password()
     try:
         with session_scope() as s:
-            user = auth_services.create_user(s, email, role, password, name)
+            user = auth_services.create_user(s, email, role, password, name, one_time=not password_stdin)
             email = user.email
     except CasefileError as error:
         raise click.ClickException(error.message) from None
     click.echo(f"Created {role} {email}.")
     if not password_stdin:
         click.echo(f"Password (shown once): {password}")
+        click.echo("It works for one login: the user then chooses their own.")
 
 
 @users_cli.command("first-admin")
@@ -94,7 +95,7 @@ def users_first_admin(email: str) -> None:
             click.echo(f"Users exist already. Open {url} and log in.")
             return
         password = generate_password()
-        auth_services.create_user(s, email, "admin", password, "Administrator")
+        auth_services.create_user(s, email, "admin", password, "Administrator", one_time=True)
     click.echo(f"Created the first administrator. Open {url} and log in as {email}")
     click.echo(f"with the password (shown once, change it): {password}")
 

@@ -52,6 +52,10 @@ log = logging.getLogger("casefile")
 PUBLIC_ENDPOINTS = frozenset({"auth.login", "auth.second_factor", "static", "api.openapi", "main.set_language"})
 # Reachable by a logged-in user who still has to set up a required second factor.
 ENROLMENT_ENDPOINTS = frozenset({"account.enrol", "auth.logout", "main.set_language", "static"})
+# Reachable by a logged-in user whose password was set by someone else, until they have chosen their own.
+PASSWORD_CHANGE_ENDPOINTS = frozenset(
+    {"account.overview", "account.change_password", "auth.logout", "main.set_language", "static"}
+)
 LOCALES = ("en", "ar")
 # Words stored as codes (statuses, roles) shown in the reader's language.
 VALUE_LABELS = {
@@ -236,6 +240,9 @@ def _require_login() -> ResponseReturnValue | None:
         return redirect(url_for("auth.login", next=request.full_path if request.method == "GET" else None))
     if is_api_request():
         return None
+    if current_user.must_change_password and request.endpoint not in PASSWORD_CHANGE_ENDPOINTS:
+        flash(_("The password you were given works once: choose your own to continue."), "warning")
+        return redirect(url_for("account.overview"))
     if request.endpoint not in ENROLMENT_ENDPOINTS:
         # The read session: the request's own unit of work must not start (and, on SQLite, take the write
         # lock) before the view decides what it needs.

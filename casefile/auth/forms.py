@@ -17,7 +17,8 @@ class LoginForm(FlaskForm):
 class UserCreateForm(FlaskForm):
     email = EmailField(_l("Email"), validators=[DataRequired(), Length(max=254)])
     name = StringField(_l("Name"), validators=[Length(max=200)])
-    role = SelectField(_l("Role"), choices=[SelectChoice(r.value) for r in Role])
+    # The least privileged role unless the administrator chooses another.
+    role = SelectField(_l("Role"), choices=[SelectChoice(r.value) for r in Role], default=Role.REVIEWER.value)
 
 
 class ConfirmForm(FlaskForm):

@@ -60,8 +60,17 @@ def parse_role(value: str, allowed: type[_RoleKind]) -> _RoleKind:
 
 
 def create_user(
-    session: Session, email: str, role: str | Role, password: str, name: str = "", actor: User | None = None
+    session: Session,
+    email: str,
+    role: str | Role,
+    password: str,
+    name: str = "",
+    actor: User | None = None,
+    *,
+    one_time: bool = False,
 ) -> User:
+    """`one_time`: the password was made for the user and shown to whoever created the account; the first login must
+    replace it."""
     email = normalise_email(email)
     role = parse_role(role, Role) if isinstance(role, str) else role
     check_password_policy(password)
@@ -73,6 +82,7 @@ def create_user(
         role=role,
         password_hash=hash_password(password),
         session_token=secrets.token_hex(16),
+        must_change_password=one_time,
     )
     session.add(user)
     session.flush()
@@ -86,6 +96,8 @@ def set_password(session: Session, user: User, password: str, actor: User | None
     user.password_hash = hash_password(password)
     user.password_changed_at = utcnow()
     by_self = actor is None or actor.id == user.id
+    # A password someone else set (an administrator's reset) is known to them: it works for one login only.
+    user.must_change_password = not by_self
     end_all_sessions(session, user, SessionEnd.PASSWORD_CHANGED if by_self else SessionEnd.PASSWORD_RESET)
     session.flush()
     record_auth_event(session, "password_changed" if by_self else "password_reset", user=user, actor=actor)

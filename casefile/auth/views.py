@@ -110,7 +110,13 @@ def create_user() -> str | Response | tuple[str, int]:
         password = generate_password()
         try:
             user = services.create_user(
-                s, form.email.data or "", form.role.data, password, form.name.data or "", actor=current_user
+                s,
+                form.email.data or "",
+                form.role.data,
+                password,
+                form.name.data or "",
+                actor=current_user,
+                one_time=True,
             )
         except CasefileError as error:
             form.email.errors = [error.message]

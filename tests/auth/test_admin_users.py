@@ -4,7 +4,7 @@ import re
 
 from flask.testing import FlaskClient
 
-from support import Account, login
+from support import Account, csrf_token, login
 
 
 def test_admin_creates_user_who_can_log_in_with_the_shown_password(client: FlaskClient, logged_in, app) -> None:
@@ -19,6 +19,26 @@ def test_admin_creates_user_who_can_log_in_with_the_shown_password(client: Flask
     client.post("/logout")
     fresh = app.test_client()
     login(fresh, Account(id=None, email="new@example.org", role="legal", password=password))  # type: ignore[arg-type]
+    # It works once: every page sends the user to choose their own password first.
+    for path in ("/", "/search?q=x", "/admin/users"):
+        response = fresh.get(path)
+        assert response.status_code == 302 and response.headers["Location"] == "/account", path
+    page = fresh.get("/account").get_data(as_text=True)
+    assert "choose your own" in page
+    new_password = "a brand new passphrase of mine"
+    changed = fresh.post(
+        "/account/password", data={"csrf_token": csrf_token(page), "current": password, "new": new_password}
+    )
+    assert changed.status_code == 302
+    assert fresh.get("/").status_code == 200
+    refused = app.test_client().post("/login", data={"email": "new@example.org", "password": password})
+    assert "incorrect" in refused.get_data(as_text=True)
+
+
+def test_create_user_form_defaults_to_the_least_privileged_role(client: FlaskClient, logged_in) -> None:
+    logged_in("admin")
+    html = client.get("/admin/users").get_data(as_text=True)
+    assert re.search(r'<option selected value="reviewer">|<option value="reviewer" selected>', html), "the role field"
 
 
 def test_admin_deactivates_and_resets(client: FlaskClient, logged_in, make_user, app) -> None:
@@ -34,6 +54,10 @@ def test_admin_deactivates_and_resets(client: FlaskClient, logged_in, make_user,
     assert "New one-time password" in response.get_data(as_text=True)
     refused = app.test_client().post("/login", data={"email": target.email, "password": target.password})
     assert refused.status_code == 200 and "incorrect" in refused.get_data(as_text=True)
+    reset = re.search(r"New one-time password for \S+: ([\w-]+)", response.get_data(as_text=True)).group(1)
+    after_reset = app.test_client()
+    login(after_reset, Account(target.id, target.email, "investigator", reset))
+    assert after_reset.get("/").headers["Location"] == "/account"  # the administrator's password works once
 
 
 def test_non_admin_cannot_manage_users(client: FlaskClient, logged_in, make_user) -> None:
