@@ -80,6 +80,9 @@ VALUE_LABELS = {
     "duplicate": _l("duplicate"),
     "refused": _l("refused"),
     "created": _l("created"),
+    "supports": _l("supports"),
+    "contradicts": _l("contradicts"),
+    "context": _l("context"),
     "building": _l("being made"),
     "ready": _l("ready"),
 }

@@ -33,7 +33,8 @@ from casefile.errors import ValidationFailed
 from casefile.legal import services as legal
 from casefile.legal.catalogue import load_catalogue
 from casefile.legal.models import Charge
-from casefile.links.models import EvidenceLink
+from casefile.links.models import EvidenceLink, touching_actor
+from casefile.links.services import evidence_links
 
 bp = Blueprint("actors", __name__)
 
@@ -101,6 +102,7 @@ def show_actor(actor_id: str) -> str | WerkzeugResponse:
         actor=actor,
         relations=relations,
         involvements=involvements,
+        linked=evidence_links(s, touching_actor(actor.id)),
         labels=LABELS,
         candidates=services.possible_duplicates(s, actor),
         merge_form=merge_form,

@@ -26,6 +26,8 @@ from casefile.cases.models import Case, Incident
 from casefile.cases.thesaurus import VIOLATION_TYPES
 from casefile.db import db_session
 from casefile.errors import CasefileError, Conflict, ValidationFailed
+from casefile.links.models import EvidenceLink
+from casefile.links.services import evidence_links
 
 bp = Blueprint("cases", __name__)
 
@@ -126,6 +128,7 @@ def show_incident(incident_id: str) -> str:
     return render_template(
         "cases/incident.html",
         incident=incident,
+        linked=evidence_links(s, EvidenceLink.incident_id == incident.id),
         violation_types=VIOLATION_TYPES,
         format_date=services.format_incident_date,
         **case_context(incident.case),

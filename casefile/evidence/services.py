@@ -17,7 +17,7 @@ from io import BytesIO
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from casefile import models as _every_model  # noqa: F401 - link targets must be mapped before LINK_LOADS
@@ -43,7 +43,7 @@ from casefile.evidence.models import (
 from casefile.evidence.similar import record_hashes
 from casefile.evidence.sniff import kind_hint, sniff_media_type
 from casefile.jobs.services import submit
-from casefile.links.models import EvidenceLink
+from casefile.links.models import EvidenceLink, touching_actor
 from casefile.parsing import clean_text, parse_choice
 from casefile.storage import BlobStore, BlobWriter, HashMismatch, InvalidBlobId
 
@@ -503,18 +503,7 @@ def evidence_query(case: Case, flt: EvidenceFilter) -> Select[EvidenceItem]:
             EvidenceItem.id.in_(select(EvidenceLink.evidence_id).where(EvidenceLink.incident_id == flt.incident_id))
         )
     if flt.actor_id:
-        # Linked to the actor, or to one of the actor's involvements in an incident or relations with another
-        # actor: evidence of what the person did is usually linked to the deed, not to the person.
-        actor = flt.actor_id
-        linked = select(EvidenceLink.evidence_id).where(
-            or_(
-                EvidenceLink.actor_id == actor,
-                EvidenceLink.involvement.has(actor_id=actor),
-                EvidenceLink.relation.has(source_actor_id=actor),
-                EvidenceLink.relation.has(target_actor_id=actor),
-            )
-        )
-        stmt = stmt.where(EvidenceItem.id.in_(linked))
+        stmt = stmt.where(EvidenceItem.id.in_(select(EvidenceLink.evidence_id).where(touching_actor(flt.actor_id))))
     if flt.collected_from:
         stmt = stmt.where(EvidenceItem.collected_at >= flt.collected_from)
     if flt.collected_to:

@@ -16,7 +16,7 @@ import uuid
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, Text, event
+from sqlalchemy import CheckConstraint, ColumnElement, ForeignKey, String, Text, event, or_
 from sqlalchemy.orm import Mapped, ORMExecuteState, Session, mapped_column, relationship, with_loader_criteria
 
 from casefile.db import Base, UUIDPrimaryKey, enum_type, utcnow
@@ -101,6 +101,18 @@ class EvidenceLink(UUIDPrimaryKey, Base):
     @property
     def target_id(self) -> uuid.UUID | None:
         return self.incident_id or self.actor_id or self.relation_id or self.involvement_id or self.charge_id
+
+
+def touching_actor(actor_id: uuid.UUID) -> ColumnElement[bool]:
+    """Links that are evidence about an actor: to the actor, or to one of the actor's involvements in an incident or
+    relations with another actor (evidence of what a person did is usually linked to the deed, not the person). The
+    one definition, for the evidence filter and the actor's page."""
+    return or_(
+        EvidenceLink.actor_id == actor_id,
+        EvidenceLink.involvement.has(actor_id=actor_id),
+        EvidenceLink.relation.has(source_actor_id=actor_id),
+        EvidenceLink.relation.has(target_actor_id=actor_id),
+    )
 
 
 @event.listens_for(Session, "do_orm_execute")

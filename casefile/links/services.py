@@ -14,8 +14,8 @@ from collections.abc import Collection, Sequence
 from typing import Any, cast
 
 from flask_babel import gettext as _
-from sqlalchemy import select
-from sqlalchemy.orm import InstrumentedAttribute, Session
+from sqlalchemy import ColumnElement, select
+from sqlalchemy.orm import InstrumentedAttribute, Session, selectinload
 
 from casefile.actors.models import Actor, ActorRelation, Involvement
 from casefile.auth.models import User
@@ -131,6 +131,30 @@ def unlink(session: Session, item: EvidenceItem, actor: User, link_id: Any) -> N
     session.flush()
     session.expire(item, ["links"])  # reloaded without it (the query hides removed links)
     record_item_event(session, item, actor, Action.UNLINKED, details)
+
+
+def evidence_links(session: Session, where: ColumnElement[bool]) -> list[EvidenceLink]:
+    """The links matching `where` with their items and targets loaded (a fixed number of queries), in ERN order:
+    the "linked evidence" of an incident's or an actor's page."""
+    stmt = (
+        select(EvidenceLink)
+        .join(EvidenceItem, EvidenceItem.id == EvidenceLink.evidence_id)
+        .where(where)
+        .options(
+            selectinload(EvidenceLink.evidence),
+            selectinload(EvidenceLink.incident),
+            selectinload(EvidenceLink.actor),
+            selectinload(EvidenceLink.relation),
+            selectinload(EvidenceLink.involvement),
+            selectinload(EvidenceLink.charge),
+        )
+        .order_by(EvidenceItem.number, EvidenceLink.created_at)
+        .limit(LINKED_SHOWN)
+    )
+    return list(session.scalars(stmt))
+
+
+LINKED_SHOWN = 500
 
 
 def link_label(link: EvidenceLink) -> str:

@@ -106,3 +106,44 @@ def test_evidence_filters_by_linked_actor_and_collection_period(api_for) -> None
     assert titles(api.get(f"/cases/{cid}/evidence?collected_to=2020-07-02")) == ["June note", "July note"]
     assert titles(api.get(f"/cases/{cid}/evidence?collected_to=2020-07-01")) == ["June note"]
     assert api.get(f"/cases/{cid}/evidence?collected_from=soon").status_code == 422
+
+
+def test_incident_and_actor_pages_list_their_linked_evidence(app, client, make_user, add_member) -> None:
+    """In the demo, the detentions note is linked to the militia's involvement at the prison and al-Kani's statement
+    to the relation "al-Kani commands the militia": both show on the militia's page, the statement on al-Kani's, with
+    what they are linked to, and the evidence filter agrees."""
+    import re as _re
+
+    from sqlalchemy import select
+
+    from casefile.actors.models import Actor
+    from casefile.cases.models import Incident
+    from casefile.db import session_scope
+
+    from support import load_demo, login
+
+    case_id = load_demo(app)
+    reader = make_user("reviewer")
+    add_member(case_id, reader, "reviewer")
+    with app.app_context(), session_scope() as s:
+        actors = {a.name: a.id for a in s.scalars(select(Actor).where(Actor.case_id == case_id))}
+        prison = s.scalar(select(Incident.id).where(Incident.case_id == case_id, Incident.title.contains("prison")))
+    login(client, reader)
+
+    def linked(path: str) -> list[str]:
+        html = client.get(path).get_data(as_text=True)
+        table = (
+            html.split('id="linked-evidence"', 1)[1].split("</table>", 1)[0] if 'id="linked-evidence"' in html else ""
+        )
+        return sorted(_re.findall(r'<td dir="auto">([^<]+)</td>\s*<td><span class="badge stance-supports">', table))
+
+    militia = next(i for n, i in actors.items() if n.startswith("Kaniyat"))
+    leader = next(
+        i for n, i in actors.items() if "Kani" in n and n != next(n for n in actors if n.startswith("Kaniyat"))
+    )
+    assert linked(f"/actors/{militia}") == ["Field note on detentions at the prison", "Statement of W-0001"]
+    assert linked(f"/actors/{leader}") == ["Statement of W-0001"]
+    listed = client.get(f"/cases/{case_id}/evidence?actor={militia}").get_data(as_text=True)
+    assert "Field note on detentions at the prison" in listed and "Statement of W-0001" in listed
+    assert prison is not None
+    assert "Field note on detentions at the prison" in linked(f"/incidents/{prison}")
