@@ -38,6 +38,7 @@ from casefile.evidence.forms import (
 )
 from casefile.evidence.models import Derivation, EvidenceItem, OnDuplicate
 from casefile.evidence.uploads import upload_writer
+from casefile.links import consistency
 from casefile.links.forms import STANCE_LABELS, link_form
 from casefile.parsing import parse_choice
 from casefile.web import page_arg
@@ -88,6 +89,8 @@ def list_evidence(case_id: str) -> str:
         args=request.args,
         flt=flt,
         badges=badges,
+        # From what each row already loaded (its links and their incidents): no query per row.
+        flags={item.id: consistency.flags(item) for item in items},
         labels=LABELS,
         page_url=lambda n: url_for("evidence.list_evidence", case_id=case.id, **{**request.args.to_dict(), "page": n}),
         **case_context(case),
@@ -175,6 +178,7 @@ def show(item_id: str) -> str:
         "evidence/item.html",
         same_file=services.same_file_elsewhere(s, item, current_user),
         similar=similar.candidates(s, item),
+        flags=consistency.flags(item),
         item=item,
         trail=trail,
         trail_total=trail_total,

@@ -473,3 +473,49 @@ def test_custody_details_are_a_definition_list_in_the_readers_language(
     arabic = client.get(f"/evidence/{item['id']}", headers={"Accept-Language": "ar"}).get_data(as_text=True)
     assert "<dt>نوع الوسائط</dt><dd><bdi>text/plain</bdi></dd>" in arabic
     assert "media_type" not in arabic
+
+
+def test_an_item_whose_gps_and_capture_time_disagree_with_its_incident_is_flagged(
+    client: FlaskClient, make_user: Callable[..., Account], make_case: Callable[..., uuid.UUID], api_for: Any
+) -> None:
+    """DSCN0010 was taken in Tuscany in 2008; linked to the Tarhouna mass grave of June 2020 it is flagged (about
+    1,230 km away, some 4,400 days before), never refused. The same photo linked to nothing, or a photo without GPS,
+    is not."""
+    owner = make_user("investigator")
+    api, _ = api_for(account=owner)
+    case_id = make_case(owner, "FLAG")
+    incident = api.post(
+        f"/cases/{case_id}/incidents",
+        json={
+            "title": "Mass grave at Tarhouna",
+            "start_date": "2020-06-01",
+            "date_precision": "month",
+            "latitude": 32.435,
+            "longitude": 13.634,
+            "location_precision": "locality",
+        },
+    ).get_json()
+
+    def upload(name: str, incident_ids: str = "") -> dict[str, Any]:
+        data: dict[str, Any] = {"file": (BytesIO((PHOTOS / name).read_bytes()), name), "title": name}
+        if incident_ids:
+            data["incident_ids"] = incident_ids
+        response = api.post(f"/cases/{case_id}/evidence", data=data, content_type="multipart/form-data")
+        assert response.status_code == 201, response.get_data(as_text=True)[:300]
+        return response.get_json()
+
+    flagged = upload("DSCN0010.jpg", incident["id"])
+    unlinked = upload("DSCN0021.jpg")
+    no_gps = upload("Canon_40D.jpg", incident["id"])
+    login(client, owner)
+    page = client.get(f"/evidence/{flagged['id']}").get_data(as_text=True)
+    box = page.split('id="consistency-flags"', 1)[1].split("</div>", 1)[0]
+    km = int(re.search(r"position is ([\d,]+) km from Mass grave at Tarhouna", box).group(1).replace(",", ""))
+    assert 1150 < km < 1300
+    days = int(re.search(r"captured ([\d,]+) days outside", box).group(1).replace(",", ""))
+    assert 4000 < days < 4500
+    assert 'id="consistency-flags"' not in client.get(f"/evidence/{unlinked['id']}").get_data(as_text=True)
+    canon = client.get(f"/evidence/{no_gps['id']}").get_data(as_text=True)
+    assert "position is" not in canon  # no GPS: no position flag (its 2008 capture date is still flagged)
+    listing = client.get(f"/cases/{case_id}/evidence").get_data(as_text=True)
+    assert listing.count("check place or time") == 2
