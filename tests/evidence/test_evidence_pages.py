@@ -519,3 +519,24 @@ def test_an_item_whose_gps_and_capture_time_disagree_with_its_incident_is_flagge
     assert "position is" not in canon  # no GPS: no position flag (its 2008 capture date is still flagged)
     listing = client.get(f"/cases/{case_id}/evidence").get_data(as_text=True)
     assert listing.count("check place or time") == 2
+
+
+def test_the_element_matrix_marks_flagged_evidence_as_the_item_page_does(
+    app: Flask, client: FlaskClient, make_user: Callable[..., Account], add_member: Any
+) -> None:
+    from casefile.legal.models import Charge
+    from support import load_demo
+
+    case_id = load_demo(app)
+    reader = make_user("reviewer")
+    add_member(case_id, reader, "reviewer")
+    login(client, reader)
+    with app.app_context(), session_scope() as s:
+        charge_id = s.scalar(select(Charge.id).where(Charge.case_id == case_id).limit(1))
+    matrix = client.get(f"/charges/{charge_id}").get_data(as_text=True)
+    shown = re.findall(r'href="/evidence/([0-9a-f-]{36})">[A-Z]+-\d+</a>( <span class="badge warn flagged")?', matrix)
+    assert shown
+    for item_id, marked in shown:
+        item_page = client.get(f"/evidence/{item_id}").get_data(as_text=True)
+        assert bool(marked) == ('id="consistency-flags"' in item_page), item_id
+    assert any(marked for _item, marked in shown)  # the demo's Tuscan photo under a Tarhouna incident
