@@ -525,6 +525,7 @@ def test_the_element_matrix_marks_flagged_evidence_as_the_item_page_does(
     app: Flask, client: FlaskClient, make_user: Callable[..., Account], add_member: Any
 ) -> None:
     from casefile.legal.models import Charge
+
     from support import load_demo
 
     case_id = load_demo(app)
