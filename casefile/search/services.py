@@ -92,6 +92,17 @@ def _term(token: str) -> Term:
     return Term(token, len(token) >= PREFIX_MIN_LENGTH)
 
 
+def _key_variants(keys: list[str], parts: list[str]) -> list[list[str]]:
+    """The name keys of a typed word, and, for a Latin word written with its article run together ("alkani",
+    "Elkani"), the keys without it: the article is dropped from indexed names ("al-Kani", "الكاني" give "kn")."""
+    if not keys:
+        return []
+    variants = [keys]
+    if parts and parts[0].startswith(("al", "el")) and keys[0].startswith("al") and len(keys[0]) >= 4:
+        variants.append([keys[0][2:], *keys[1:]])
+    return variants
+
+
 def parse_query(raw: str | None) -> tuple[Word, ...]:
     """The words of a query, each with its alternatives; a ValidationFailed (422) when there is nothing to search
     for or too much."""
@@ -107,10 +118,10 @@ def parse_query(raw: str | None) -> tuple[Word, ...]:
             continue
         alternatives = [tuple(_term(p) for p in dict.fromkeys(parts))]
         keys = [k[:MAX_TOKEN_LENGTH] for k in name_key(chunk).split()]
-        if keys:
-            numbers = [p for p in parts if any(c.isdigit() for c in p)]
-            by_key = tuple(dict.fromkeys([*(Term(k, False) for k in keys), *(_term(n) for n in numbers)]))
-            if by_key != alternatives[0]:
+        numbers = [p for p in parts if any(c.isdigit() for c in p)]
+        for variant in _key_variants(keys, parts):
+            by_key = tuple(dict.fromkeys([*(Term(k, False) for k in variant), *(_term(n) for n in numbers)]))
+            if by_key not in alternatives:
                 alternatives.append(by_key)
         typed.append((parts, tuple(alternatives)))
     # "Al Kani": the article on its own would require a word no Arabic text contains.

@@ -54,6 +54,10 @@ EXPECTED = {
         ("incident", "Executions at the prison"),
     },
     "Mohammed al-Kani": {("actor", KANI)},
+    # The article run together with the name, as people type it.
+    "alkani": {("actor", KANI), ("actor", "Brigade commander")},
+    "Elkani": {("actor", KANI), ("actor", "Brigade commander")},
+    "Mohamed Alkani": {("actor", KANI)},
     "محمد الكانى": {("actor", KANI)},
     # Taa marbuta and haa, and transliterations of the place.
     "ترهونه": {("incident", TARHOUNA)},
