@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -103,12 +103,14 @@ def likely_duplicates(
     aliases: list[str],
     kind: ActorKind,
     exclude: uuid.UUID | None = None,
+    among: Sequence[Actor] | None = None,
 ) -> list[Candidate]:
     """Actors of the case whose name or an alias reads like the given one in any script or spelling.
     A person is compared with persons and a body with bodies: "Mohamed al-Kani" and his militia "Kaniyat" read
     alike but are never one actor, while a militia entered once as an armed group and once as a unit may be."""
     found: list[Candidate] = []
-    for actor in active_actors(session, case):
+    # `among`: the case's actors read once by a caller comparing many names (an import), not once per name.
+    for actor in active_actors(session, case) if among is None else among:
         if actor.id == exclude:
             continue
         score, matched = resemblance(name, aliases, kind, actor)

@@ -6,8 +6,6 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response as WerkzeugResponse
 from wtforms.fields.choices import SelectChoice
 
@@ -32,7 +30,6 @@ from casefile.cases.services import incidents_of
 from casefile.cases.views import apply_error, case_context
 from casefile.db import db_session
 from casefile.errors import ValidationFailed
-from casefile.evidence.models import EvidenceItem
 from casefile.legal import services as legal
 from casefile.legal.catalogue import load_catalogue
 from casefile.legal.models import Charge
@@ -289,18 +286,12 @@ def show_charge(charge_id: str) -> str:
     charge = require_in_case(s, current_user, Charge, charge_id)
     catalogue = load_catalogue()
     rows = legal.matrix(s, charge)
-    # The supporting and contradicting items with their incident links, in one query, for their consistency flags.
     shown = {link.evidence_id for row in rows for link in (*row.supporting, *row.contradicting)}
-    items = s.scalars(
-        select(EvidenceItem)
-        .where(EvidenceItem.id.in_(shown))
-        .options(selectinload(EvidenceItem.links).selectinload(EvidenceLink.incident))
-    )
     return render_template(
         "actors/charge.html",
         charge=charge,
         rows=rows,
-        flagged={item.id for item in items if consistency.flags(item)},
+        flagged=consistency.flagged(s, shown),
         paths=legal.link_analysis(s, charge),
         offence=catalogue.offence(charge.offence_code),
         mode=catalogue.mode(charge.mode_code) if charge.mode_code else None,

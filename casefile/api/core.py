@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -146,11 +146,20 @@ def page_params() -> tuple[int, int]:
     return number("page", 1), min(number("per_page", 50), MAX_PER_PAGE)
 
 
-def paginate(session: Session, stmt: Select[Any], serialise: Callable[[Any], dict[str, Any]]) -> ResponseReturnValue:
+def paginate(
+    session: Session,
+    stmt: Select[Any],
+    serialise: Callable[[Any], dict[str, Any]] | None = None,
+    *,
+    serialise_page: Callable[[Sequence[Any]], list[dict[str, Any]]] | None = None,
+) -> ResponseReturnValue:
+    """A page of `stmt`'s rows in the list envelope. `serialise_page` serialises the whole page at once, for rows
+    whose JSON needs data of its own (counted for the page in one query, never one per row)."""
     page, per_page = page_params()
     total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
     rows = session.scalars(stmt.limit(per_page).offset((page - 1) * per_page)).all()
-    return jsonify({"items": [serialise(r) for r in rows], "page": page, "per_page": per_page, "total": total})
+    items = serialise_page(rows) if serialise_page is not None else [serialise(r) for r in rows] if serialise else []
+    return jsonify({"items": items, "page": page, "per_page": per_page, "total": total})
 
 
 def created(payload: dict[str, Any]) -> ResponseReturnValue:

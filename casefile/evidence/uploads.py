@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import IO, cast
 
-from flask import Request
+from flask import Request, request
 from werkzeug.datastructures import FileStorage
 
 from casefile.components import blob_store
@@ -32,3 +32,12 @@ def upload_writer(upload: FileStorage) -> BlobWriter:
     if not isinstance(stream, BlobWriter):
         raise TypeError("uploads must be parsed by UploadRequest, which streams them into the blob store")
     return stream
+
+
+def uploaded_part(name: str) -> tuple[BlobWriter, str] | None:
+    """The file part `name` of the current request (its writer and the sender's file name), or None when the form
+    has no such part or left it empty (a browser sends an empty part for a file input nobody filled)."""
+    upload = request.files.get(name)
+    if upload is None or (not upload.filename and not upload_writer(upload).size):
+        return None
+    return upload_writer(upload), upload.filename or ""

@@ -6,13 +6,15 @@ from flask import jsonify, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from casefile.api.core import fields_of, json_body, only_fields, page_params, paginate, route
 from casefile.api.schemas import UUID, enum_of
 from casefile.auth.gate import Access, require_case, require_in_case
 from casefile.db import db_session
 from casefile.errors import ValidationFailed
-from casefile.evidence.uploads import upload_writer
+from casefile.evidence.services import count
+from casefile.evidence.uploads import uploaded_part
 from casefile.intake import export as exporting
 from casefile.intake import services, tus_http
 from casefile.intake.jobs import submit_export, submit_preview, submit_run
@@ -29,21 +31,19 @@ from casefile.intake.schemas import (
 )
 from casefile.jobs.api import one_job_json
 from casefile.jobs.models import Job
-from casefile.storage import BlobWriter
 from casefile.web_downloads import send_download
 
 ID = [{"name": "id", "in": "path", "required": True, "schema": UUID}]
 FIELDS = {"kind", "date_order"}
 
 
+def one_import(imp: Import) -> dict:
+    return services.import_json(imp, services.counts_of(db_session(), imp))
+
+
 def accepted(imp: Import, job: Job) -> ResponseReturnValue:
-    payload = {**services.import_json(db_session(), imp), "job": one_job_json(job)}
+    payload = {**one_import(imp), "job": one_job_json(job)}
     return jsonify(payload), 202, {"Location": url_for("api.get_import", id=imp.id)}
-
-
-def uploaded(name: str) -> tuple[BlobWriter, str] | None:
-    upload = request.files.get(name)
-    return (upload_writer(upload), upload.filename or "") if upload is not None else None
 
 
 @route(
@@ -60,7 +60,8 @@ def list_imports(id: str) -> ResponseReturnValue:
     s = db_session()
     case = require_case(s, current_user, id)
     stmt = select(Import).where(Import.case_id == case.id).order_by(Import.created_at.desc())
-    return paginate(s, stmt, lambda imp: services.import_json(s, imp))
+    stmt = stmt.options(selectinload(Import.created_by))
+    return paginate(s, stmt, serialise_page=lambda imports: services.imports_json(s, imports))
 
 
 @route(
@@ -79,7 +80,7 @@ def list_imports(id: str) -> ResponseReturnValue:
 )
 def create_import(id: str) -> ResponseReturnValue:
     # The files stream into the blob store while the request is parsed, before any database work.
-    archive, manifest = uploaded("archive"), uploaded("manifest")
+    archive, manifest = uploaded_part("archive"), uploaded_part("manifest")
     unknown = sorted(str(name) for name in set(request.form) - FIELDS)
     if unknown:
         raise ValidationFailed(f"Unknown field(s): {', '.join(unknown)[:200]}.", field=unknown[0][:50])
@@ -111,10 +112,10 @@ def get_import(id: str) -> ResponseReturnValue:
     imp = require_in_case(s, current_user, Import, id)
     page, per_page = page_params()
     stmt = services.rows_query(imp, request.args.get("status"))
-    total = services.count_rows(s, stmt)
+    total = count(s, stmt)
     rows = s.scalars(stmt.limit(per_page).offset((page - 1) * per_page))
     payload = {
-        **services.import_json(s, imp),
+        **one_import(imp),
         "rows": [services.row_json(r) for r in rows],
         "rows_page": {"page": page, "per_page": per_page, "total": total},
     }
@@ -150,7 +151,7 @@ def discard_import(id: str) -> ResponseReturnValue:
     s = db_session()
     imp = require_in_case(s, current_user, Import, id, Access.WRITE)
     services.discard(s, imp, current_user)
-    return jsonify(services.import_json(s, imp))
+    return jsonify(one_import(imp))
 
 
 @route(

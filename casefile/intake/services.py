@@ -16,7 +16,7 @@ import io
 import re
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import IO, Any
@@ -30,6 +30,7 @@ from casefile.actors.models import Actor
 from casefile.actors.services import (
     DUPLICATE_THRESHOLD,
     LikelyDuplicates,
+    active_actors,
     check_actor,
     create_actor,
     likely_duplicates,
@@ -334,6 +335,7 @@ def plan_actors(
     session: Session, case: Case, imp: Import, rows: Iterator[tuple[int, dict[str, Any]]], progress: Progress
 ) -> Iterator[Planned]:
     earlier: list[tuple[int, Actor]] = []
+    known = active_actors(session, case)
     for done, (number, raw) in enumerate(rows):
         progress(done, None, _("Reading row %(n)d", n=number))
         row = Planned(number, RowStatus.REFUSED, label=_name(str(raw.get("name") or "")))
@@ -352,7 +354,7 @@ def plan_actors(
             yield row
             continue
         aliases = list(actor.aliases)
-        candidates = likely_duplicates(session, case, actor.name, aliases, actor.kind)
+        candidates = likely_duplicates(session, case, actor.name, aliases, actor.kind, among=known)
         same_as = next(
             (
                 n
@@ -548,7 +550,12 @@ def finish(session: Session, imp: Import) -> dict[str, int]:
     return counts_of(session, imp)
 
 
-def import_json(session: Session, imp: Import) -> dict[str, Any]:
+def imports_json(session: Session, imports: Sequence[Import]) -> list[dict[str, Any]]:
+    counts = counts_for(session, [imp.id for imp in imports])
+    return [import_json(imp, counts[imp.id]) for imp in imports]
+
+
+def import_json(imp: Import, counts: dict[str, int]) -> dict[str, Any]:
     return {
         "id": str(imp.id),
         "case_id": str(imp.case_id),
@@ -560,7 +567,7 @@ def import_json(session: Session, imp: Import) -> dict[str, Any]:
         "manifest_sha256": imp.manifest_sha256,
         "date_order": imp.date_order,
         "error": imp.error,
-        "counts": counts_of(session, imp),
+        "counts": counts,
         "job_id": str(imp.job_id) if imp.job_id else None,
         "created_by": imp.created_by.email if imp.created_by else None,
         "created_at": imp.created_at.isoformat(),
@@ -572,12 +579,20 @@ def import_json(session: Session, imp: Import) -> dict[str, Any]:
 
 
 def counts_of(session: Session, imp: Import) -> dict[str, int]:
-    found = dict(
-        session.execute(
-            select(ImportRow.status, func.count()).where(ImportRow.import_id == imp.id).group_by(ImportRow.status)
-        ).all()
+    return counts_for(session, [imp.id])[imp.id]
+
+
+def counts_for(session: Session, import_ids: list[uuid.UUID]) -> dict[uuid.UUID, dict[str, int]]:
+    """Rows per status of each import, in one query (a list of imports never counts import by import)."""
+    counts = {i: dict.fromkeys((status.value for status in RowStatus), 0) for i in import_ids}
+    grouped = (
+        select(ImportRow.import_id, ImportRow.status, func.count())
+        .where(ImportRow.import_id.in_(import_ids))
+        .group_by(ImportRow.import_id, ImportRow.status)
     )
-    return {status.value: int(found.get(status, 0)) for status in RowStatus}
+    for import_id, status, n in session.execute(grouped) if import_ids else ():
+        counts[import_id][RowStatus(status).value] = int(n)
+    return counts
 
 
 def rows_query(imp: Import, status: str | None = None) -> Any:
@@ -598,10 +613,6 @@ def row_json(row: ImportRow) -> dict[str, Any]:
         "target_id": str(row.target_id) if row.target_id else None,
         "ern": row.target_ref or None,
     }
-
-
-def count_rows(session: Session, stmt: Any) -> int:
-    return session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
 
 
 def report_response(session: Session, imp: Import) -> Response:

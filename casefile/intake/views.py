@@ -8,13 +8,15 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from casefile.auth.gate import Access, require_case, require_in_case
 from casefile.cases.models import Case
 from casefile.cases.views import apply_error, case_context
 from casefile.db import db_session
 from casefile.errors import Conflict, ValidationFailed
-from casefile.evidence.uploads import upload_writer
+from casefile.evidence.services import count
+from casefile.evidence.uploads import uploaded_part
 from casefile.intake import export as exporting
 from casefile.intake import services, tus_http
 from casefile.intake.forms import ExportForm, ImportForm
@@ -37,11 +39,6 @@ ROWS_PER_PAGE = 200
 IMPORTS_SHOWN = 50
 
 
-def _uploaded(name: str) -> tuple | None:
-    upload = request.files.get(name)
-    return (upload_writer(upload), upload.filename or "") if upload is not None and upload.filename else None
-
-
 @bp.get("/cases/<case_id>/imports")
 def imports(case_id: str) -> ResponseReturnValue:
     s = db_session()
@@ -60,8 +57,8 @@ def create(case_id: str) -> ResponseReturnValue:
                 case,
                 current_user,
                 form.kind.data,
-                archive=_uploaded("archive"),
-                manifest=_uploaded("manifest"),
+                archive=uploaded_part("archive"),
+                manifest=uploaded_part("manifest"),
                 date_order=form.date_order.data,
             )
             submit_preview(s, imp, case, current_user)
@@ -74,7 +71,11 @@ def create(case_id: str) -> ResponseReturnValue:
 def _page(case: Case, form: ImportForm) -> str:
     s = db_session()
     recent = s.scalars(
-        select(Import).where(Import.case_id == case.id).order_by(Import.created_at.desc()).limit(IMPORTS_SHOWN)
+        select(Import)
+        .where(Import.case_id == case.id)
+        .options(selectinload(Import.created_by))
+        .order_by(Import.created_at.desc())
+        .limit(IMPORTS_SHOWN)
     )
     exports = s.scalars(
         select(CaseExport)
@@ -102,7 +103,7 @@ def show(import_id: str) -> ResponseReturnValue:
         stmt = services.rows_query(imp, status)
     except (ValueError, ValidationFailed):
         return redirect(url_for("imports.show", import_id=imp.id))
-    total = services.count_rows(s, stmt)
+    total = count(s, stmt)
     rows = list(s.scalars(stmt.limit(ROWS_PER_PAGE).offset((page - 1) * ROWS_PER_PAGE)))
     job = s.get(Job, imp.job_id) if imp.job_id else None
     return render_template(

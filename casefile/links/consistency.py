@@ -11,12 +11,18 @@ from __future__ import annotations
 
 import calendar
 import math
+import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
 from casefile.cases.models import DatePrecision, Incident, LocationPrecision
 from casefile.evidence.models import EvidenceItem
+from casefile.links.models import EvidenceLink
 
 RADIUS_KM = {LocationPrecision.EXACT: 1.0, LocationPrecision.VICINITY: 10.0, LocationPrecision.LOCALITY: 25.0}
 EARTH_RADIUS_KM = 6371.0
@@ -90,3 +96,16 @@ def flags(item: EvidenceItem) -> list[Flag]:
             if gap > 0:
                 out.append(Flag("time", incident, gap, 0))
     return out
+
+
+def flagged(session: Session, item_ids: Iterable[uuid.UUID]) -> set[uuid.UUID]:
+    """Which of the items are flagged, their incident links read in one query (the element matrix)."""
+    wanted = set(item_ids)
+    if not wanted:
+        return set()
+    items = session.scalars(
+        select(EvidenceItem)
+        .where(EvidenceItem.id.in_(wanted))
+        .options(selectinload(EvidenceItem.links).selectinload(EvidenceLink.incident))
+    )
+    return {item.id for item in items if flags(item)}

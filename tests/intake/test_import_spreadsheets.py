@@ -11,9 +11,9 @@ from pathlib import Path
 import openpyxl
 import pytest
 from flask import Flask
-from test_imports import post_import, previewed, run
+from test_imports import previewed, run
 
-from support import Account, Api, ledger, run_queued_jobs
+from support import Account, Api, ledger
 
 
 def xlsx(rows: list[list[object]]) -> bytes:
@@ -118,4 +118,3 @@ def test_the_command_line_imports_a_folder_after_its_preview(
     assert again.exit_code == 0 and "Nothing was created" in again.output
     unknown = runner.invoke(args=[*args, "--yes", "--user", "nobody@example.org"])
     assert unknown.exit_code != 0 and "No active user" in unknown.output
-    _ = run_queued_jobs, post_import

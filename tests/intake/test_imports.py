@@ -177,6 +177,12 @@ def test_two_hundred_rows_with_ten_errors_create_the_190_good_ones_and_a_second_
     assert again["counts"]["create"] == 0 and again["counts"]["duplicate"] == 191
     assert run(api, app, again["id"])["counts"]["created"] == 0
     assert api.get(f"/cases/{case_id}/evidence").get_json()["total"] == 190
+    # The list of imports, newest first, with each import's own counts (counted for the page in one query).
+    listed = api.get(f"/cases/{case_id}/imports").get_json()
+    assert [(i["id"], i["counts"]["created"], i["counts"]["duplicate"]) for i in listed["items"]] == [
+        (again["id"], 0, 191),
+        (plan["id"], 190, 1),
+    ]
 
 
 def test_the_report_lists_every_row_and_defuses_formulas(
@@ -300,6 +306,16 @@ def test_the_wizard_previews_then_imports_from_the_pages(
     done = client.get(url).get_data(as_text=True)
     assert 'data-state="done"' in done and len(re.findall(r'data-row="\d+" data-status="created"', done)) == 2
     assert client.get(url + "/report").status_code == 200
+    # The same archive again: its preview finds both files in the case, and the page discards it.
+    again = client.post(
+        f"/cases/{case_id}/imports",
+        data={"csrf_token": token, "kind": "evidence", "date_order": "dmy", "archive": (io.BytesIO(archive), "x.zip")},
+    )
+    run_queued_jobs(app)
+    second = again.headers["Location"]
+    assert len(re.findall(r'data-row="\d+" data-status="duplicate"', client.get(second).get_data(as_text=True))) == 2
+    assert client.post(second + "/discard", data={"csrf_token": token}).status_code == 303
+    assert 'data-state="discarded"' in client.get(second).get_data(as_text=True)
     empty = client.post(f"/cases/{case_id}/imports", data={"csrf_token": token, "kind": "evidence"})
     assert empty.status_code == 422 and "ZIP" in empty.get_data(as_text=True)
 
