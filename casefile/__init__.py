@@ -34,6 +34,7 @@ def load_api_routes() -> None:
     on the shared blueprint and in `casefile.api.core.OPERATIONS` (idempotent: a module is imported once)."""
     from casefile.actors import api as _actors  # noqa: F401
     from casefile.api import openapi as _openapi  # noqa: F401
+    from casefile.capture import api as _capture  # noqa: F401
     from casefile.cases import api as _cases  # noqa: F401
     from casefile.custody import api as _custody  # noqa: F401
     from casefile.dossier import api as _dossier  # noqa: F401
@@ -49,6 +50,7 @@ def load_api_routes() -> None:
 def load_job_handlers() -> None:
     """Each capability registers its job kinds (and schedules) in its own `jobs` module; jobs/ sits below the
     capabilities and never imports them, so the modules are imported here, in every web and worker process."""
+    from casefile.capture import jobs as _capture  # noqa: F401
     from casefile.custody import jobs as _custody  # noqa: F401
     from casefile.dossier import jobs as _dossier  # noqa: F401
     from casefile.evidence import jobs as _evidence  # noqa: F401
@@ -130,6 +132,7 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     from casefile.actors.views import bp as actors_bp
     from casefile.auth.account import bp as account_bp
     from casefile.auth.views import bp as auth_bp
+    from casefile.capture.views import bp as captures_bp
     from casefile.cases.views import bp as cases_bp
     from casefile.custody.views import bp as custody_bp
     from casefile.dossier.views import bp as dossiers_bp
@@ -156,6 +159,7 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
         custody_bp,
         jobs_bp,
         imports_bp,
+        captures_bp,
     ):
         app.register_blueprint(bp)
     register_api(app)

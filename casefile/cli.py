@@ -14,6 +14,7 @@ from casefile.auth import services as auth_services
 from casefile.auth.models import User
 from casefile.auth.passwords import generate_password
 from casefile.backup.cli import backup_cli
+from casefile.capture.cli import capture_command
 from casefile.components import field_cipher, settings
 from casefile.custody.cli import custody_cli, fsck_command
 from casefile.db import session_scope
@@ -151,5 +152,6 @@ def register_cli(app: Flask) -> None:
         jobs_cli,
         backup_cli,
         import_cli,
+        capture_command,
     ):
         app.cli.add_command(group)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
+import ipaddress
 import os
 import secrets
 from collections.abc import Callable
@@ -64,6 +65,18 @@ class Settings:
     temp_max_age_seconds: float = 3600.0
     # A resumable (tus) upload with no byte received for this long is abandoned: it expires and is swept.
     resumable_upload_hours: float = 24.0
+    # Time-stamping authorities (RFC 3161) asked for a token over every signed checkpoint and every web capture's
+    # manifest; empty: timestamps are off. Their tokens must chain to a root in tsa_ca_file (None: the system's).
+    tsa_urls: tuple[str, ...] = ()
+    tsa_ca_file: Path | None = None
+    # Web capture (casefile/capture): addresses on these networks may be captured although they are not public
+    # (loopback, private ranges, link-local, metadata endpoints are refused otherwise); extra roots trusted when a
+    # site's certificate chain is judged (it is recorded either way); limits on one capture.
+    capture_allow_networks: tuple[str, ...] = ()
+    capture_ca_file: Path | None = None
+    capture_browser: str = "/usr/bin/chromium"
+    capture_timeout_seconds: float = 90.0
+    capture_max_bytes: int = 500 * 1024**2
     # The owner's connection for `db upgrade` and `db grant-runtime` when the app itself runs as a lesser role
     # (PostgreSQL); None: the app's own URL.
     migration_database_url: str | None = None
@@ -132,6 +145,25 @@ def _number(env: dict[str, str], name: str, default: float, *, minimum: float) -
     return value
 
 
+def _words(value: str | None) -> tuple[str, ...]:
+    """A list setting: separated by commas or whitespace."""
+    return tuple(part for part in (value or "").replace(",", " ").split() if part)
+
+
+def _networks(env: dict[str, str], name: str) -> tuple[str, ...]:
+    networks = _words(env.get(name))
+    for network in networks:
+        try:
+            ipaddress.ip_network(network, strict=False)
+        except ValueError:
+            raise ValueError(f"{name}: {network[:60]!r} is not a network such as 10.0.0.0/8") from None
+    return networks
+
+
+def _path(env: dict[str, str], name: str) -> Path | None:
+    return Path(env[name]) if env.get(name) else None
+
+
 def load_settings(env: dict[str, str] | None = None, **overrides: Any) -> Settings:
     env = dict(os.environ if env is None else env)
     instance = Path(env.get("CASEFILE_INSTANCE_PATH", "instance")).resolve()
@@ -179,5 +211,12 @@ def load_settings(env: dict[str, str] | None = None, **overrides: Any) -> Settin
         job_stale_seconds=_number(env, "CASEFILE_JOB_STALE_SECONDS", 120.0, minimum=1.0),
         temp_max_age_seconds=_number(env, "CASEFILE_TEMP_MAX_AGE_SECONDS", 3600.0, minimum=0.0),
         resumable_upload_hours=_number(env, "CASEFILE_RESUMABLE_UPLOAD_HOURS", 24.0, minimum=0.01),
+        tsa_urls=_words(env.get("CASEFILE_TSA_URLS")),
+        tsa_ca_file=_path(env, "CASEFILE_TSA_CA_FILE"),
+        capture_allow_networks=_networks(env, "CASEFILE_CAPTURE_ALLOW_NETWORKS"),
+        capture_ca_file=_path(env, "CASEFILE_CAPTURE_CA_FILE"),
+        capture_browser=env.get("CASEFILE_CAPTURE_BROWSER") or "/usr/bin/chromium",
+        capture_timeout_seconds=_number(env, "CASEFILE_CAPTURE_TIMEOUT_SECONDS", 90.0, minimum=5.0),
+        capture_max_bytes=int(_number(env, "CASEFILE_CAPTURE_MAX_BYTES", 500 * 1024**2, minimum=1024**2)),
     )
     return settings.with_overrides(**overrides) if overrides else settings

@@ -2,8 +2,9 @@
 
 from casefile.actors.models import Actor, ActorRelation, Involvement
 from casefile.auth.models import ApiToken, AuthEvent, InstanceSetting, LoginAttempt, Membership, User, UserSession
+from casefile.capture.models import WebCapture
 from casefile.cases.models import Case, Incident
-from casefile.custody.models import Checkpoint, CustodyEntry, LedgerHead
+from casefile.custody.models import Checkpoint, CustodyEntry, LedgerHead, TimestampToken
 from casefile.db import Base
 from casefile.dossier.models import Dossier
 from casefile.evidence.models import EvidenceItem, ImageHash, ImageHashKey, SimilarityDecision
@@ -45,8 +46,10 @@ __all__ = [
     "SearchDocument",
     "SimilarityDecision",
     "Statement",
+    "TimestampToken",
     "User",
     "UserSession",
+    "WebCapture",
     "Witness",
     "metadata",
 ]

@@ -85,6 +85,9 @@ VALUE_LABELS = {
     "context": _l("context"),
     "building": _l("being made"),
     "ready": _l("ready"),
+    # Web captures.
+    "queued": _l("queued"),
+    "capturing": _l("capturing"),
 }
 # The keys of custody entries' details, in words (a key without one is shown as it is).
 DETAIL_LABELS = {
@@ -117,6 +120,10 @@ DETAIL_LABELS = {
     "purpose": _l("Purpose"),
     "changes": _l("Changes"),
     "job": _l("Job"),
+    "capture": _l("Web capture"),
+    "url": _l("Address"),
+    "final_url": _l("Final address"),
+    "manifest_sha256": _l("Manifest SHA-256"),
 }
 RTL_LOCALES = frozenset({"ar"})
 # The tabs of every case page, in the order an investigation goes, between "Overview" and "Members" (the macro
@@ -129,6 +136,7 @@ CASE_TABS: tuple[tuple[str, LazyString], ...] = (
     ("actors.chart", _l("Command chart")),
     ("actors.list_charges", _l("Charges")),
     ("dossiers.list_dossiers", _l("Dossiers")),
+    ("captures.list_captures", _l("Web captures")),
     ("imports.imports", _l("Import and export")),
     ("jobs.case_jobs", _l("Jobs")),
 )

@@ -39,6 +39,7 @@ from flask.testing import FlaskClient
 from PIL import Image
 
 from casefile.api.core import OPERATIONS
+from casefile.capture.models import CaptureState, WebCapture
 from casefile.db import session_scope
 
 from support import Account, Api, login, run_queued_jobs
@@ -249,6 +250,13 @@ RULES: dict[str, Rule | tuple[Rule, ...]] = {
     "imports.create_export": Rule(Kind.READ, data={"format": "csv", "max_classification": "public"}),
     "imports.show_export": R,
     "imports.download_export": R,
+    # Web captures: asking for one writes (a job and evidence); reading them is for members.
+    "api.create_capture": W,
+    "api.list_captures": R,
+    "api.get_capture": R,
+    "captures.create_capture": W,
+    "captures.list_captures": R,
+    "captures.show_capture": R,
     "api.upload_options": R,
     "api.create_upload": W,
     "api.upload_status": R,
@@ -303,6 +311,7 @@ PAGE_PARAMS = {
     "import_id": "import",
     "upload_id": "upload",
     "export_id": "export",
+    "capture_id": "capture",
     "job_id": "job",
     "link_id": "link",
     "user_id": "spare_user",
@@ -319,6 +328,7 @@ API_SEGMENTS = {
     "imports": "import",
     "uploads": "upload",
     "exports": "export",
+    "captures": "capture",
     "jobs": "job",
 }
 
@@ -503,6 +513,19 @@ def build_world(
     made = api.post(f"/cases/{case}/exports", {})
     assert made.status_code == 202, made.get_data(as_text=True)[:300]
     ids["export"] = made.get_json()["id"]
+    with app.app_context(), session_scope() as s:
+        # A capture as a failed one stands (the matrix makes no request to a web site).
+        capture = WebCapture(
+            case_id=uuid.UUID(case),
+            url="https://example.org/",
+            state=CaptureState.FAILED,
+            error="matrix",
+            created_by_id=accounts["investigator"].id,
+            details={},
+        )
+        s.add(capture)
+        s.flush()
+        ids["capture"] = str(capture.id)
     spare_api, _ = api_for(account=spare)
     resumable = spare_api.client.post(
         f"/api/v1/cases/{case}/uploads", headers={**spare_api.headers, "Tus-Resumable": "1.0.0", "Upload-Length": "9"}

@@ -30,3 +30,5 @@ class Action(enum.StrEnum):
     ACQUISITION_RECORDED = "acquisition_recorded"
     # A person decided whether two near-duplicate images are the same image (written on both items).
     SIMILARITY_DECIDED = "similarity_decided"
+    # A web page was captured: on the WACZ item, with the SHA-256 of the capture's manifest (what TSAs timestamp).
+    CAPTURED = "captured"

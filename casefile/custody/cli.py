@@ -6,6 +6,7 @@ import json
 import sys
 import uuid
 from datetime import timedelta
+from typing import Any
 
 import click
 from flask.cli import AppGroup, with_appcontext
@@ -18,6 +19,7 @@ from casefile.custody.fsck import DEFAULT_MIN_AGE, fsck
 from casefile.custody.jobs import submit_verification
 from casefile.custody.ledger import SYSTEM, head
 from casefile.custody.services import create_checkpoint, record_fixity
+from casefile.custody.timestamps import stamp_checkpoints, verification_roots
 from casefile.custody.verify import VerifyReport, verify_ledger
 from casefile.custody.witness import (
     check_published_heads,
@@ -78,11 +80,7 @@ def verify_command(
         raise CouldNotRun(f"NOT VERIFIED: verification could not run: {error}") from error
     for problem in report.problems:
         click.echo(f"PROBLEM {problem.kind}: {problem.message}")
-    published = f"{report.published_checked} published tree heads, " if report.published_checked else ""
-    summary = (
-        f"{report.checked} entries, {report.checkpoints_checked} checkpoints, {published}"
-        f"{report.items_checked} files checked"
-    )
+    summary = _summary(report.to_dict())
     if report.ok:
         click.echo(f"INTACT: {summary}.")
         return
@@ -111,6 +109,7 @@ def _verify_here(case_ref: str | None, *, fixity: bool, record: bool, against: t
             instance_key().public_pem,
             case_ids=case_ids,
             progress=(lambda n: bar.update(10_000)) if show else None,
+            tsa_roots=verification_roots(settings()),
         )
         if show:
             bar.render_finish()
@@ -132,6 +131,15 @@ def _verify_in_background(case_ref: str | None, *, fixity: bool) -> uuid.UUID:
     return job.id
 
 
+def _summary(result: dict[str, Any]) -> str:
+    published = f"{result['published_checked']} published tree heads, " if result.get("published_checked") else ""
+    stamps = f"{result['timestamps_checked']} trusted timestamps, " if result.get("timestamps_checked") else ""
+    return (
+        f"{result['checked']} entries, {result['checkpoints_checked']} checkpoints, {published}{stamps}"
+        f"{result['items_checked']} files checked"
+    )
+
+
 def _report_job(job: Job) -> None:
     """A finished verification job's outcome, as the foreground command reports it (and its exit status)."""
     result = job.result or {}
@@ -139,11 +147,7 @@ def _report_job(job: Job) -> None:
         raise CouldNotRun(f"NOT VERIFIED: the job {job.state.value}: {job.error or ''}")
     for problem in result.get("problems", []):
         click.echo(f"PROBLEM {problem['kind']}: {problem['message']}")
-    published = f"{result['published_checked']} published tree heads, " if result.get("published_checked") else ""
-    summary = (
-        f"{result['checked']} entries, {result['checkpoints_checked']} checkpoints, {published}"
-        f"{result['items_checked']} files checked"
-    )
+    summary = _summary(result)
     if result.get("ok"):
         click.echo(f"INTACT: {summary}.")
         return
@@ -157,8 +161,13 @@ def checkpoint_command() -> None:
     with session_scope() as s:
         cp = create_checkpoint(s, instance_key(), "manual")
         click.echo(f"Checkpoint over {cp.tree_size} entries, root {cp.root_hash}, signed by key {cp.key_id[:16]}…")
+    stamped = stamp_checkpoints(settings(), session_scope)  # after the commit, as publication
+    if stamped.stored:
+        click.echo(f"Trusted timestamps: {stamped.stored} token(s) stored")
     for name in publish_to_witness():  # after the commit: only a head of committed entries may leave
         click.echo(f"Published {name}")
+    if stamped.errors:
+        raise CouldNotRun("Trusted timestamps could not be obtained: " + "; ".join(stamped.errors))
 
 
 @custody_cli.command("tree-head")

@@ -33,9 +33,11 @@ from casefile.custody.actions import Action
 from casefile.custody.ledger import SYSTEM, Actor, head, lock_head
 from casefile.custody.models import Checkpoint, CustodyEntry
 from casefile.custody.services import create_checkpoint, record_fixity
+from casefile.custody.timestamps import newest_checkpoint_unstamped, stamp_checkpoints, verification_roots
 from casefile.custody.verify import FIXITY_COLUMNS, FixityItem, VerifyReport, check_fixity, verify_ledger
 from casefile.custody.witness import check_published_heads, publish_to_witness, witness_heads
 from casefile.db import get_database, session_scope
+from casefile.errors import CasefileError
 from casefile.evidence.models import EvidenceItem
 from casefile.jobs.models import Job, JobState
 from casefile.jobs.registry import register, register_schedule
@@ -70,6 +72,7 @@ def _result(report: VerifyReport, fixity: bool) -> dict[str, Any]:
         "items_checked": report.items_checked,
         "checkpoints_checked": report.checkpoints_checked,
         "published_checked": report.published_checked,
+        "timestamps_checked": report.timestamps_checked,
         "fixity": fixity,
         "problem_count": len(report.problems),
         "problems": problems,
@@ -99,6 +102,7 @@ def verify(ctx: JobContext) -> None:
             case_ids=case_ids,
             progress=lambda done: ctx.progress(done, entries, "Checking the hash chain and the signed checkpoints"),
             file_progress=lambda done, total: ctx.progress(done, total, "Re-hashing the files"),
+            tsa_roots=verification_roots(components.settings()),
         )
         # The heads published outside the instance: an unreachable witness fails the job (retried), never passes it.
         check_published_heads(read_session, instance_key().public_pem, witness_heads(components.settings()), report)
@@ -141,6 +145,10 @@ def ledger_grew(session: Session) -> bool:
     return covered is None or covered < ledger_head.seq
 
 
+def checkpoint_due(session: Session) -> bool:
+    return ledger_grew(session) or newest_checkpoint_unstamped(session, components.settings().tsa_urls)
+
+
 def checkpoint(ctx: JobContext) -> None:
     """Sign a checkpoint if the ledger grew, then copy every checkpoint the witness lacks (this one, those of dossier
     exports, any whose publication failed before) outside the instance. Publication follows the commit, so only heads
@@ -153,9 +161,14 @@ def checkpoint(ctx: JobContext) -> None:
             result = {"created": True, "checkpoint_id": cp.id, "tree_size": cp.tree_size, "root_hash": cp.root_hash}
         else:
             result["tree_size"] = session.scalar(select(func.max(Checkpoint.tree_size))) or 0
+    # After the commit, like publication: a TSA and a witness only ever see heads of committed entries. A TSA that
+    # fails fails the job after the witness has been written; the schedule asks again (checkpoint_due).
+    stamped = stamp_checkpoints(components.settings(), session_scope)
     published = publish_to_witness(ctx.app)
+    if stamped.errors:
+        raise CasefileError("Trusted timestamps could not be obtained: " + "; ".join(stamped.errors))
     with session_scope() as session:
-        ctx.succeed(session, {**result, "published": len(published)})
+        ctx.succeed(session, {**result, "published": len(published), "timestamps": stamped.stored})
 
 
 # The audit runs hourly: slices small enough to pass unnoticed, frequent enough that a file gone bad is found
@@ -232,6 +245,6 @@ register(
     result_template="custody/verify_job_result.html",
 )
 register(CHECKPOINT, checkpoint, label=_l("Signed checkpoint"))
-register_schedule(CHECKPOINT, checkpoint_interval, ledger_grew)
+register_schedule(CHECKPOINT, checkpoint_interval, checkpoint_due)
 register(FIXITY_AUDIT, fixity_audit, label=_l("Fixity audit"), result_template="custody/fixity_audit_result.html")
 register_schedule(FIXITY_AUDIT, audit_interval, has_files)

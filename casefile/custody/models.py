@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Index, String
+from sqlalchemy import JSON, Index, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from casefile.db import Base, utcnow
@@ -61,4 +61,24 @@ class Checkpoint(Base):
     signature: Mapped[str] = mapped_column(String(200))
     key_id: Mapped[str] = mapped_column(String(64))
     reason: Mapped[str] = mapped_column(String(100), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class TimestampToken(Base):
+    """An RFC 3161 token (the whole DER TimeStampResp) from one time-stamping authority over one message: a signed
+    checkpoint's tree-head message, or a web capture's manifest (casefile.custody.tsa). Append-only: the database
+    refuses UPDATE and DELETE (revision 0022). No foreign key, as for ledger rows: a token outlives what it names."""
+
+    __tablename__ = "timestamp_tokens"
+    __table_args__ = (UniqueConstraint("subject", "subject_id", "tsa_url"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subject: Mapped[str] = mapped_column(String(20))  # TimestampSubject
+    subject_id: Mapped[str] = mapped_column(String(64))  # a checkpoint's id, a capture's UUID
+    message_sha256: Mapped[str] = mapped_column(String(64))
+    tsa_url: Mapped[str] = mapped_column(String(500))
+    reply: Mapped[bytes] = mapped_column(LargeBinary)
+    gen_time: Mapped[datetime]  # the TSA's time, from the token
+    serial: Mapped[str] = mapped_column(String(64))
+    tsa_name: Mapped[str] = mapped_column(String(300), default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

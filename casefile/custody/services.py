@@ -4,9 +4,10 @@ manual hand-over entries."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from typing import Any
 
+from cryptography import x509
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -63,6 +64,7 @@ def run_verification(
     fixity: bool = True,
     progress: Callable[[int], None] | None = None,
     file_progress: Callable[[int, int], None] | None = None,
+    tsa_roots: Sequence[x509.Certificate] | None = None,
 ) -> VerifyReport:
     """Verify (reading through `read_session`) and record each item's fixity result in the ledger."""
     report = verify_ledger(
@@ -72,6 +74,7 @@ def run_verification(
         case_ids=case_ids,
         progress=progress,
         file_progress=file_progress,
+        tsa_roots=tsa_roots,
     )
     record_fixity(session, actor, report.fixity)
     return report

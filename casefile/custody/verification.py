@@ -7,6 +7,7 @@ from flask_login import current_user
 from casefile.auth.gate import member_case_ids, require_case
 from casefile.components import blob_store, instance_key, settings
 from casefile.custody.services import run_verification
+from casefile.custody.timestamps import verification_roots
 from casefile.custody.verify import VerifyReport
 from casefile.custody.witness import check_published_heads, witness_heads
 from casefile.db import db_session, get_database
@@ -28,6 +29,7 @@ def verify_for_current_user(case_id: str | None) -> VerifyReport:
             instance_key(),
             current_user,
             case_ids=case_ids,
+            tsa_roots=verification_roots(settings()),
         )
         check_published_heads(read_session, instance_key().public_pem, witness_heads(settings()), report)
         return report

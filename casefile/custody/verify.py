@@ -11,6 +11,7 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, NamedTuple
 
+from cryptography import x509
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -21,6 +22,7 @@ from casefile.custody.ledger import head, iter_entry_fields
 from casefile.custody.merkle import MerkleAccumulator, hash_to_hex
 from casefile.custody.models import Checkpoint
 from casefile.custody.signing import SignedTreeHead, verify_tree_head
+from casefile.custody.timestamps import check_tokens
 from casefile.evidence.models import EvidenceItem
 from casefile.storage import BlobNotFound, BlobStore, StorageError
 
@@ -63,6 +65,7 @@ class VerifyReport:
     items_checked: int = 0
     checkpoints_checked: int = 0
     published_checked: int = 0  # tree heads published outside the instance (casefile.custody.witness)
+    timestamps_checked: int = 0  # RFC 3161 tokens (casefile.custody.timestamps)
     problems: list[Problem] = field(default_factory=list)
     fixity: list[FixityResult] = field(default_factory=list)
 
@@ -77,6 +80,7 @@ class VerifyReport:
             "items_checked": self.items_checked,
             "checkpoints_checked": self.checkpoints_checked,
             "published_checked": self.published_checked,
+            "timestamps_checked": self.timestamps_checked,
             "problems": [p.to_dict() for p in self.problems],
         }
 
@@ -89,10 +93,12 @@ def verify_ledger(
     case_ids: Collection[uuid.UUID] | None = None,
     progress: Callable[[int], None] | None = None,
     file_progress: Callable[[int, int], None] | None = None,
+    tsa_roots: Sequence[x509.Certificate] | None = None,
 ) -> VerifyReport:
     """Walk the whole chain (always the whole chain: a partial walk proves nothing), check the head and
     every checkpoint; with a store, re-hash every blob of the given cases (None: of every case) for fixity.
-    Only reads: the caller records fixity results in the ledger if it wants to."""
+    Only reads: the caller records fixity results in the ledger if it wants to. Timestamp tokens are checked against
+    their checkpoints always, and their signatures against `tsa_roots` when given."""
     report = VerifyReport()
     query = select(*FIXITY_COLUMNS)
     items = {str(item.id): item for item in map(FixityItem._make, session.execute(query))}
@@ -180,6 +186,8 @@ def verify_ledger(
                 str(tree.size),
             )
         )
+    report.timestamps_checked, token_problems = check_tokens(session, tsa_roots)
+    report.problems.extend(Problem(p.kind, p.message) for p in token_problems)
     if store is not None:
         scope = [i for i in sorted(items.values(), key=lambda i: i.ern) if case_ids is None or i.case_id in case_ids]
         check_fixity(store, scope, report, file_progress)

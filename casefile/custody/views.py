@@ -10,9 +10,10 @@ from werkzeug.wrappers import Response
 from casefile.auth.forms import ConfirmForm
 from casefile.auth.gate import require_case
 from casefile.cases.services import cases_for
+from casefile.components import settings
 from casefile.custody.jobs import submit_verification
 from casefile.custody.ledger import head
-from casefile.custody.models import Checkpoint
+from casefile.custody.models import Checkpoint, TimestampToken
 from casefile.custody.verification import verify_for_current_user
 from casefile.db import db_session
 
@@ -25,6 +26,8 @@ def _overview() -> dict[str, object]:
         "head": head(s),
         "checkpoint": s.scalar(select(Checkpoint).order_by(Checkpoint.tree_size.desc()).limit(1)),
         "checkpoints": s.scalar(select(func.count()).select_from(Checkpoint)),
+        "tsa_urls": settings().tsa_urls,
+        "timestamps": s.scalar(select(func.count()).select_from(TimestampToken)),
         "cases": cases_for(s, current_user),
         "form": ConfirmForm(),
     }

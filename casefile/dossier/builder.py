@@ -39,6 +39,7 @@ from casefile.actors.models import Actor
 from casefile.actors.pictures import command_chart_svg, timeline_svg
 from casefile.actors.services import active_actors, involvements_of, relations_of
 from casefile.auth.models import User
+from casefile.capture.models import WebCapture
 from casefile.cases.models import Case
 from casefile.cases.services import format_incident_date, incidents_of
 from casefile.cases.thesaurus import VIOLATION_TYPES
@@ -49,16 +50,19 @@ from casefile.custody.merkle import MerkleTree, proof_to_hex
 from casefile.custody.models import Checkpoint, CustodyEntry
 from casefile.custody.services import create_checkpoint
 from casefile.custody.signing import SignedTreeHead, key_id, sign_bytes
+from casefile.custody.timestamps import TimestampSubject, checkpoint_message, stamp, tokens_for
 from casefile.db import get_database, session_scope
 from casefile.dossier.document import (
     SCHEMA,
     ActorRecord,
+    CaptureRecord,
     ChargeRecord,
     DossierDocument,
     DossierRecord,
     ElementRecord,
     EvidenceRecord,
     ProfileRecord,
+    TimestampRecord,
     TrailEntry,
     TrailFile,
     TreeHeadRecord,
@@ -269,6 +273,7 @@ def build_dossier(app: Flask, spec: BuildSpec, hooks: BuildHooks) -> uuid.UUID:
         # Kept out by the recipient's rules (not merely outside the default selection): counted in the dossier.
         withheld_count = sum(1 for entry in dossier.excluded if entry.get("withheld", True))
         user_email = dossier_creator_email(s, dossier)
+    _stamp_checkpoint(app, checkpoint_id)
 
     # 2. The bag, from one read snapshot.
     with get_database(app).read_sessionmaker() as rs, store.writer() as writer:
@@ -289,6 +294,7 @@ def build_dossier(app: Flask, spec: BuildSpec, hooks: BuildHooks) -> uuid.UUID:
         )
         names = {item.id: f"evidence/{download_name(item)}" for item in items}
         trails = _trails(rs, items, checkpoint.tree_size)
+        stamped = _timestamp_payload(rs, checkpoint, items)
         document = assemble_document(
             rs,
             case,
@@ -308,6 +314,8 @@ def build_dossier(app: Flask, spec: BuildSpec, hooks: BuildHooks) -> uuid.UUID:
             key_id(key.private),
             trails,
             withheld_count,
+            captures=stamped.captures,
+            timestamps=stamped.timestamps,
         )
         html = _pdf_html(document, rs, case, [i.id for i in items], spec.language)
         # _Stream is file-like for writing only (no seek), which is what makes zipfile stream.
@@ -347,6 +355,8 @@ def build_dossier(app: Flask, spec: BuildSpec, hooks: BuildHooks) -> uuid.UUID:
                 body = TrailFile(ern=item.ern, sha256=item.sha256, entries=trails[item.ern])
                 bag.payload(f"custody/{item.ern}.json", [_json(body)], compress=True)
             bag.payload("custody/tree-head.json", [_json(sth.to_dict())], compress=True)
+            for name, data in stamped.files:
+                bag.payload(name, [data], compress=True)
             bag.payload("dossier.json", [_json(document)], compress=True)
             bag.payload("dossier.pdf", [pdf.data])
             _finish_bag(bag, key, profile, dossier_id, checkpoint.tree_size, settings.organisation)
@@ -453,6 +463,9 @@ def assemble_document(
     public_key_id: str,
     trails: dict[str, list[TrailEntry]],
     withheld: int,
+    *,
+    captures: Sequence[CaptureRecord] = (),
+    timestamps: Sequence[TimestampRecord] = (),
 ) -> DossierDocument:
     """dossier.json: the same content as the PDF, machine-readable. Only included evidence is named, witnesses
     only by pseudonym, and no protected identity is ever read. Each item's `sha512` is None here: the builder
@@ -533,6 +546,8 @@ def assemble_document(
         withheld_count=withheld,
         custody={"tree_head": cast("TreeHeadRecord", sth.to_dict()), "public_key_id": public_key_id},
         trails=trails,
+        captures=list(captures),
+        timestamps=list(timestamps),
     )
 
 
@@ -608,6 +623,90 @@ def _actor_record(actor: Actor, profile: Profile) -> ActorRecord:
     }
 
 
+def _stamp_checkpoint(app: Flask, checkpoint_id: int) -> None:
+    """Trusted timestamps of the dossier's checkpoint, after its commit, from each TSA that has not given one yet
+    (a retried build asks only those). A TSA that fails leaves the dossier without its token, which dossier.json
+    then shows: the build goes on."""
+    settings = components.settings(app)
+    if not settings.tsa_urls:
+        return
+    with session_scope(app) as s:
+        message = checkpoint_message(s.get_one(Checkpoint, checkpoint_id))
+        have = [t.tsa_url for t in tokens_for(s, TimestampSubject.CHECKPOINT, [str(checkpoint_id)])]
+    result = stamp(
+        settings, lambda: session_scope(app), TimestampSubject.CHECKPOINT, str(checkpoint_id), message, have=have
+    )
+    for error in result.errors:
+        log.warning("dossier checkpoint %s: no trusted timestamp: %s", checkpoint_id, error)
+
+
+@dataclass(frozen=True)
+class _Stamped:
+    files: list[tuple[str, bytes]]
+    captures: list[CaptureRecord]
+    timestamps: list[TimestampRecord]
+
+
+def _timestamp_payload(session: Session, checkpoint: Checkpoint, items: Sequence[EvidenceItem]) -> _Stamped:
+    """The tokens of the checkpoint the dossier relies on and of the web captures among its items, each beside the
+    exact bytes it covers, so that `openssl ts -verify -in X.tsr -data X -CAfile <TSA root>` checks it."""
+    files: list[tuple[str, bytes]] = []
+    records: list[TimestampRecord] = []
+    ern_of = {item.id: item.ern for item in items}
+    captures = list(
+        session.scalars(
+            select(WebCapture)
+            .where(WebCapture.wacz_item_id.in_(list(ern_of)), WebCapture.manifest.is_not(None))
+            .order_by(WebCapture.created_at)
+        )
+    )
+    # (subject, id) -> (the stem of its token files, the file holding the bytes its tokens cover)
+    checkpoint_data = f"timestamps/checkpoint-{checkpoint.id}.data"
+    subjects = {("checkpoint", str(checkpoint.id)): (f"timestamps/checkpoint-{checkpoint.id}", checkpoint_data)}
+    capture_records: list[CaptureRecord] = []
+    for capture in captures:
+        ern = ern_of[capture.wacz_item_id]  # type: ignore[index]
+        manifest_file = f"captures/{ern}-manifest.json"
+        files.append((manifest_file, (capture.manifest or "").encode("utf-8")))
+        subjects[("capture", str(capture.id))] = (f"timestamps/capture-{ern}", manifest_file)
+        tls = (capture.details or {}).get("tls")
+        capture_records.append(
+            {
+                "ern": ern,
+                "url": capture.url,
+                "final_url": capture.final_url,
+                "http_status": capture.http_status,
+                "captured_at": capture.captured_at.isoformat() if capture.captured_at else None,
+                "tls_valid": tls.get("valid") if isinstance(tls, dict) else None,
+                "manifest_sha256": capture.manifest_sha256,
+                "manifest_file": f"data/{manifest_file}",
+            }
+        )
+    tokens = [
+        *tokens_for(session, TimestampSubject.CHECKPOINT, [str(checkpoint.id)]),
+        *tokens_for(session, TimestampSubject.CAPTURE, [str(c.id) for c in captures]),
+    ]
+    if any(token.subject == TimestampSubject.CHECKPOINT.value for token in tokens):
+        files.append((checkpoint_data, checkpoint_message(checkpoint)))
+    for n, token in enumerate(tokens, start=1):
+        stem, data_file = subjects[(token.subject, token.subject_id)]
+        token_file = f"{stem}-{n}.tsr"
+        files.append((token_file, token.reply))
+        records.append(
+            {
+                "subject": token.subject,
+                "tsa_url": token.tsa_url,
+                "tsa_name": token.tsa_name,
+                "gen_time": token.gen_time.isoformat(),
+                "serial": token.serial,
+                "message_sha256": token.message_sha256,
+                "data_file": f"data/{data_file}",
+                "token_file": f"data/{token_file}",
+            }
+        )
+    return _Stamped(files, capture_records, records)
+
+
 def _pdf_html(
     document: DossierDocument,
     session: Session,
@@ -649,6 +748,10 @@ data/dossier.pdf      the dossier for reading
 data/dossier.json     the same content, machine-readable ({schema})
 data/evidence/        the original files, named by evidence reference number (ERN)
 data/custody/         each item's custody entries with inclusion proofs, and the signed tree head
+data/timestamps/      RFC 3161 trusted timestamps (when the organisation uses a time-stamping authority) of the
+                      signed tree head and of web captures; dossier.json lists each token with the file it covers:
+       openssl ts -verify -in data/timestamps/<token>.tsr -data <data_file> -CAfile <the TSA's root certificate>
+data/captures/        the manifest of each web capture in the dossier (what its timestamps cover)
 """
 
 

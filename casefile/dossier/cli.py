@@ -6,10 +6,12 @@ Needs nothing but the ZIP: no application context, no database (the instance nee
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import click
 from flask.cli import AppGroup
 
+from casefile.custody.tsa import TimestampError, load_roots
 from casefile.dossier.verify import verify_dossier_zip
 
 dossier_cli = AppGroup("dossier", help="Referral dossiers.")
@@ -23,12 +25,22 @@ dossier_cli = AppGroup("dossier", help="Referral dossiers.")
     help="The key id (hex SHA-256 of the DER public key) the dossier must be signed with; "
     "without it any key is accepted, so a forger's own key would pass.",
 )
-def verify_command(path: str, key_id: str | None) -> None:
+@click.option(
+    "--tsa-roots",
+    type=click.Path(exists=True, dir_okay=False, readable=True),
+    help="A PEM file with the roots of the time-stamping authorities: the tokens' signatures and chains are checked "
+    "against them (without it only what each token covers is checked).",
+)
+def verify_command(path: str, key_id: str | None, tsa_roots: str | None) -> None:
     """Verify a dossier ZIP: the bag, its signature, evidence hashes, custody entries and inclusion proofs.
 
     One line per check and per problem; exit status 0 only when everything holds.
     """
-    report = verify_dossier_zip(path, expected_key_id=key_id)
+    try:
+        roots = load_roots(Path(tsa_roots)) if tsa_roots else None
+    except TimestampError as error:
+        raise click.ClickException(str(error)) from None
+    report = verify_dossier_zip(path, expected_key_id=key_id, tsa_roots=roots)
     for check in report.checks:
         click.echo(f"ok       {check}")
     for problem in report.problems:

@@ -197,6 +197,32 @@ class TrailFile(TypedDict):
     entries: list[TrailEntry]
 
 
+class TimestampRecord(TypedDict):
+    """An RFC 3161 token in the package: `token_file` (DER TimeStampResp) over the bytes of `data_file`."""
+
+    subject: str  # checkpoint, capture
+    tsa_url: str
+    tsa_name: str
+    gen_time: str
+    serial: str
+    message_sha256: str
+    data_file: str
+    token_file: str
+
+
+class CaptureRecord(TypedDict):
+    """A web capture among the included items: its WACZ's ERN and the manifest the ledger and the TSAs name."""
+
+    ern: str
+    url: str
+    final_url: str | None
+    http_status: int | None
+    captured_at: str | None
+    tls_valid: bool | None
+    manifest_sha256: str | None
+    manifest_file: str
+
+
 class DossierDocument(TypedDict):
     schema: str  # SCHEMA
     dossier: DossierRecord
@@ -213,3 +239,5 @@ class DossierDocument(TypedDict):
     withheld_count: int
     custody: CustodyRecord
     trails: dict[str, list[TrailEntry]]  # ERN -> entries, as in data/custody/<ERN>.json
+    captures: list[CaptureRecord]
+    timestamps: list[TimestampRecord]  # of the signed tree head and of the included captures

@@ -15,7 +15,9 @@ or compression ratios that look like a ZIP bomb), then checked:
 - each evidence file's size, SHA-256 and SHA-512 against data/dossier.json;
 - each custody trail: every entry_hash recomputes, prev_hash links between consecutive seq numbers (one item's
   entries are not consecutive in the instance-wide ledger, so only those links can be checked), every inclusion
-  proof leads to the signed root, and the trail's item SHA-256 is its evidence file's.
+  proof leads to the signed root, and the trail's item SHA-256 is its evidence file's;
+- each RFC 3161 timestamp: over the signed tree head's message or a capture's manifest (which names its WACZ by
+  the evidence file's hash), and, given the TSA's roots, signed by a certificate chaining to them.
 
 No Flask and no database: a dossier is verified with nothing but the ZIP (and, optionally, a key id).
 """
@@ -31,16 +33,19 @@ import stat
 import tempfile
 import zipfile
 import zlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 import bagit
+from cryptography import x509
+from rfc3161_client import decode_timestamp_response
 
 from casefile.custody.chain import GENESIS_HASH, entry_hash
 from casefile.custody.merkle import hash_from_hex, proof_from_hex, verify_inclusion
 from casefile.custody.signing import SignedTreeHead, key_id, load_public_key, verify_bytes, verify_tree_head
+from casefile.custody.tsa import TimestampError, verify_reply
 from casefile.dossier.document import PROOF_FIELDS, SCHEMA
 
 KEY_FILE = "casefile-public-key.pem"
@@ -96,7 +101,11 @@ class UnsafeZip(ValueError):
 
 
 def verify_dossier_zip(
-    path: str | Path, *, expected_key_id: str | None = None, max_size: int = DEFAULT_MAX_SIZE
+    path: str | Path,
+    *,
+    expected_key_id: str | None = None,
+    max_size: int = DEFAULT_MAX_SIZE,
+    tsa_roots: Sequence[x509.Certificate] | None = None,
 ) -> DossierReport:
     """Verify a dossier ZIP completely; ``report.ok`` only if every check passed."""
     report = DossierReport()
@@ -108,7 +117,7 @@ def verify_dossier_zip(
             return report.finish()
         report.bag_name = bag_dir.name
         report.check(f"{Path(path).name}: one bag folder {bag_dir.name}/ extracted safely")
-        _Verifier(bag_dir, report, expected_key_id).run()
+        _Verifier(bag_dir, report, expected_key_id, tsa_roots).run()
     return report.finish()
 
 
@@ -199,8 +208,15 @@ def describe_bag_problem(detail: Any) -> str:
 
 
 class _Verifier:
-    def __init__(self, bag_dir: Path, report: DossierReport, expected_key_id: str | None) -> None:
+    def __init__(
+        self,
+        bag_dir: Path,
+        report: DossierReport,
+        expected_key_id: str | None,
+        tsa_roots: Sequence[x509.Certificate] | None = None,
+    ) -> None:
         self.dir = bag_dir
+        self.tsa_roots = tsa_roots
         self.report = report
         self.expected_key_id = expected_key_id.lower() if expected_key_id else None
         self.files = sorted(p.relative_to(bag_dir).as_posix() for p in bag_dir.rglob("*") if p.is_file())
@@ -220,6 +236,7 @@ class _Verifier:
         sth = self.check_tree_head(document)
         if sth is not None:
             self.check_trails(document, sth)
+            self.check_timestamps(document, sth)
 
     # helpers
 
@@ -418,6 +435,60 @@ class _Verifier:
                 f"{TREE_HEAD}: tree size {sth.tree_size}, root {sth.root_hash}, {sth.timestamp}, signature verified"
             )
         return sth
+
+    def check_timestamps(self, document: Mapping[str, Any], sth: SignedTreeHead) -> None:
+        """Each RFC 3161 token listed in dossier.json: over the SHA-256 of the file it names, which is the signed tree
+        head's exact message or a web capture's manifest naming its WACZ by the evidence file's hash; with the TSA's
+        roots, its signature and certificate chain too."""
+        records = document.get("timestamps") or []
+        captures = {str(c.get("manifest_file")): c for c in document.get("captures") or [] if isinstance(c, dict)}
+        for record in records if isinstance(records, list) else []:
+            token_file, data_file = str(record.get("token_file", "")), str(record.get("data_file", ""))
+            reply, data = self._read(token_file), self._read(data_file)
+            if reply is None or data is None:
+                self.problem(f"{token_file or '?'}: the token or the file it covers ({data_file}) is missing")
+                continue
+            digest = hashlib.sha256(data).hexdigest()
+            try:
+                imprint = decode_timestamp_response(reply).tst_info.message_imprint.message.hex()
+            except ValueError as error:
+                self.problem(f"{token_file}: not a timestamp reply ({error})")
+                continue
+            if imprint != digest or record.get("message_sha256") != digest:
+                self.problem(f"{token_file}: covers {imprint}, not {data_file} (SHA-256 {digest})")
+                continue
+            if record.get("subject") == "checkpoint" and data != sth.message():
+                self.problem(f"{data_file}: is not the message of the signed tree head {TREE_HEAD}")
+                continue
+            if record.get("subject") == "capture" and not self._capture_manifest_holds(data_file, data, captures):
+                continue
+            if self.tsa_roots is not None:
+                try:
+                    verify_reply(reply, digest, list(self.tsa_roots))
+                except TimestampError as error:
+                    self.problem(f"{token_file}: {error}")
+                    continue
+            checked = "signature and chain verified" if self.tsa_roots is not None else "signature not checked"
+            self.ok(
+                f"{token_file}: {record.get('tsa_name') or record.get('tsa_url')} at {record.get('gen_time')} "
+                f"over {data_file}; {checked}"
+            )
+
+    def _capture_manifest_holds(self, data_file: str, data: bytes, captures: Mapping[str, Any]) -> bool:
+        capture = captures.get(data_file)
+        try:
+            manifest = json.loads(data.decode("utf-8"))
+            archive = manifest["artefacts"][0]
+        except (ValueError, KeyError, IndexError, TypeError):
+            self.problem(f"{data_file}: not a capture manifest")
+            return False
+        if capture is None or archive.get("ern") != capture.get("ern"):
+            self.problem(f"{data_file}: no capture of data/dossier.json names it")
+            return False
+        if self.evidence_sha256.get(archive["ern"]) != archive.get("sha256"):
+            self.problem(f"{data_file}: names {archive['ern']} with SHA-256 {archive.get('sha256')}, not its file's")
+            return False
+        return True
 
     def check_trails(self, document: Mapping[str, Any], sth: SignedTreeHead) -> None:
         trails = [f for f in self.files if f.startswith("data/custody/") and f != TREE_HEAD]

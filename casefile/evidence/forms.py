@@ -59,7 +59,12 @@ DERIVATION_LABELS = {
     Derivation.TRANSLATION: _l("Translation"),
     Derivation.REDACTED: _l("Redacted copy"),
     Derivation.WORKING_COPY: _l("Working copy"),
+    Derivation.SCREENSHOT: _l("Full-page screenshot"),
+    Derivation.PAGE_PRINT: _l("PDF print of the page"),
+    Derivation.PAGE_MEDIA: _l("Media from the page"),
 }
+# What a person may upload as a derivative; the capture's own kinds are made by the capture.
+UPLOADED_DERIVATIONS = (Derivation.TRANSCRIPT, Derivation.TRANSLATION, Derivation.REDACTED, Derivation.WORKING_COPY)
 
 
 def choices(labels: dict, blank: str | None = None) -> list[SelectChoice]:
@@ -126,7 +131,9 @@ class UploadForm(EvidenceFieldsForm):
 
 class DerivativeForm(EvidenceFieldsForm):
     file = MultipleFileField(_l("File"))
-    derivation = SelectField(_l("Type of derivative"), choices=choices(DERIVATION_LABELS))
+    derivation = SelectField(
+        _l("Type of derivative"), choices=choices({d: DERIVATION_LABELS[d] for d in UPLOADED_DERIVATIONS})
+    )
 
 
 class TransferForm(FlaskForm):

@@ -44,6 +44,10 @@ class Derivation(enum.StrEnum):
     TRANSLATION = "translation"
     REDACTED = "redacted_copy"
     WORKING_COPY = "working_copy"
+    # A web capture's artefacts beside its WACZ (casefile/capture): made by the capture, never uploaded by hand.
+    SCREENSHOT = "screenshot"
+    PAGE_PRINT = "page_print"
+    PAGE_MEDIA = "page_media"
 
 
 class OnDuplicate(enum.StrEnum):
