@@ -60,6 +60,7 @@ class PageCapture:
     headers: list[tuple[str, str]] = field(default_factory=list)
     title: str = ""
     text: str = ""
+    page_size: tuple[int, int] = (0, 0)  # the document's full width and height in CSS pixels, as screenshotted
     tls: dict[str, Any] | None = None
     browser: str = ""
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
@@ -242,6 +243,10 @@ def capture_page(
                         **judge_chain(parts.hostname, [base64.b64decode(c) for c in chain], roots),
                     }
                 progress("Taking the screenshot and the PDF print")
+                size = page.evaluate(
+                    "() => [document.documentElement.scrollWidth, document.documentElement.scrollHeight]"
+                )
+                result.page_size = (int(size[0]), int(size[1]))
                 result.screenshot = workdir / "screenshot.png"
                 page.screenshot(path=str(result.screenshot), full_page=True, type="png", timeout=deadline_ms)
                 result.pdf = workdir / "page.pdf"

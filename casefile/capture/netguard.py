@@ -31,7 +31,7 @@ class AddressUnknown(AddressRefused):
 def system_resolver(host: str, port: int) -> list[str]:
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError) as error:
+    except (OSError, UnicodeError, ValueError) as error:  # gaierror; an over-long label; an embedded NUL
         raise AddressUnknown(f"{host} cannot be found: {error}") from None
     return [str(info[4][0]) for info in infos]
 

@@ -205,6 +205,7 @@ def record_capture(
         "final_url": page.final_url,
         "http_status": page.status,
         "title": page.title,
+        "page_size": list(page.page_size),
         "captured_at": page.started_at.isoformat(),
         "finished_at": page.finished_at.isoformat() if page.finished_at else None,
         "requested_by": str(user.id),
@@ -241,6 +242,7 @@ def record_capture(
         "refused": page.refused,
         "media_errors": page.media_errors,
         "received_bytes": page.received_bytes,
+        "page_size": list(page.page_size),
     }
     capture.wacz_item_id = original.id
     capture.captured_at = page.started_at
