@@ -40,6 +40,8 @@ CHROMIUM_ARGS = [
     "--disable-domain-reliability",
     "--disable-client-side-phishing-detection",
     "--no-pings",
+    # WebRTC would send UDP around the proxy (and the guard): only proxied traffic leaves the browser.
+    "--force-webrtc-ip-handling-policy=disable_non_proxied_udp",
 ]
 VIEWPORT = {"width": 1280, "height": 900}
 # How long the page may keep loading resources after `load` before it is taken as it stands.

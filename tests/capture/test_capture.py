@@ -10,6 +10,7 @@ import gzip
 import hashlib
 import io
 import json
+import socket
 import subprocess
 import tempfile
 import uuid
@@ -21,12 +22,14 @@ from typing import Any
 import pytest
 from conftest import tool
 from flask import Flask
+from flask.testing import FlaskClient
 from PIL import Image
 from sqlalchemy import select
 
 from casefile import components
 from casefile.auth.models import User
 from casefile.capture.models import WebCapture
+from casefile.config import Settings
 from casefile.custody.models import CustodyEntry
 from casefile.db import session_scope
 
@@ -284,3 +287,34 @@ def test_the_command_line_captures_into_a_case_as_a_named_person(
     assert refused.exit_code != 0 and "private network address" in refused.output
     queued = runner.invoke(args=["capture", "TRH", site.url("/article"), "--user", email, "--background"])
     assert queued.exit_code == 0 and "Queued capture" in queued.output
+
+
+class TestAnAuthorityThatIsDown:
+    @pytest.fixture
+    def settings(self, settings: Settings) -> Settings:
+        with socket.socket() as probe:  # a port nothing listens on
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        return settings.with_overrides(tsa_urls=(f"http://127.0.0.1:{port}/tsa",))
+
+    def test_the_capture_is_recorded_and_says_it_has_no_timestamp(
+        self,
+        app: Flask,
+        client: FlaskClient,
+        logged_in: Callable[..., Account],
+        make_case: Callable[..., uuid.UUID],
+        site: TestSite,
+    ) -> None:
+        owner = logged_in("investigator")
+        case_id = make_case(owner, reference="TRH")
+        posted = client.post(f"/cases/{case_id}/captures", data={"url": site.url("/article")})
+        assert posted.status_code == 303
+        run_queued_jobs(app)
+        shown = client.get(posted.headers["Location"]).get_data(as_text=True)
+        assert 'data-state="done"' in shown and "No timestamp was obtained for this capture" in shown
+        assert "Connection refused" in shown
+        with app.app_context(), session_scope() as s:
+            capture_row = s.scalars(select(WebCapture)).one()
+            job_id = capture_row.job_id
+        job_page = client.get(f"/jobs/{job_id}").get_data(as_text=True)
+        assert "Open the capture" in job_page and "succeeded" in job_page
