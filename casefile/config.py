@@ -77,6 +77,9 @@ class Settings:
     capture_browser: str = "/usr/bin/chromium"
     capture_timeout_seconds: float = 90.0
     capture_max_bytes: int = 500 * 1024**2
+    # The dossier PDF's signing key and certificate chain (PEM, ECDSA or RSA; casefile/dossier/pdfsign.py); None:
+    # a self-signed one made once into the instance folder.
+    document_signing_path: Path | None = None
     # The owner's connection for `db upgrade` and `db grant-runtime` when the app itself runs as a lesser role
     # (PostgreSQL); None: the app's own URL.
     migration_database_url: str | None = None
@@ -105,7 +108,7 @@ def write_secret(path: Path, data: bytes) -> None:
         os.fsync(fh.fileno())
 
 
-def _instance_secret(path: Path, make: Callable[[], bytes]) -> bytes:
+def instance_secret(path: Path, make: Callable[[], bytes]) -> bytes:
     if not path.exists():
         with contextlib.suppress(FileExistsError):
             write_secret(path, make())
@@ -171,18 +174,18 @@ def load_settings(env: dict[str, str] | None = None, **overrides: Any) -> Settin
 
     secret_key = (
         env.get("CASEFILE_SECRET_KEY")
-        or _instance_secret(instance / "secret_key", lambda: secrets.token_hex(32).encode()).decode().strip()
+        or instance_secret(instance / "secret_key", lambda: secrets.token_hex(32).encode()).decode().strip()
     )
 
     signing_key_path = Path(env["CASEFILE_SIGNING_KEY"]) if env.get("CASEFILE_SIGNING_KEY") else None
     if signing_key_path is None:
         signing_key_path = instance / "signing_key.pem"
-        _instance_secret(signing_key_path, generate_private_key_pem)
+        instance_secret(signing_key_path, generate_private_key_pem)
 
     if env.get("CASEFILE_FIELD_KEYS"):
         field_keys = parse_field_keys(env["CASEFILE_FIELD_KEYS"])
     else:
-        raw = _instance_secret(instance / "field_keys", lambda: base64.b64encode(secrets.token_bytes(32)) + b"\n")
+        raw = instance_secret(instance / "field_keys", lambda: base64.b64encode(secrets.token_bytes(32)) + b"\n")
         field_keys = parse_field_keys(raw.decode())
 
     lock_days = env.get("CASEFILE_S3_OBJECT_LOCK_DAYS")
@@ -216,6 +219,7 @@ def load_settings(env: dict[str, str] | None = None, **overrides: Any) -> Settin
         capture_allow_networks=_networks(env, "CASEFILE_CAPTURE_ALLOW_NETWORKS"),
         capture_ca_file=_path(env, "CASEFILE_CAPTURE_CA_FILE"),
         capture_browser=env.get("CASEFILE_CAPTURE_BROWSER") or "/usr/bin/chromium",
+        document_signing_path=_path(env, "CASEFILE_DOCUMENT_SIGNING"),
         capture_timeout_seconds=_number(env, "CASEFILE_CAPTURE_TIMEOUT_SECONDS", 90.0, minimum=5.0),
         capture_max_bytes=int(_number(env, "CASEFILE_CAPTURE_MAX_BYTES", 500 * 1024**2, minimum=1024**2)),
     )

@@ -106,6 +106,7 @@ def har_to_warc(har_zip: Path, warc_path: Path, info: dict[str, str]) -> int:
 
 def make_wacz(warc_path: Path, wacz_path: Path, *, url: str, title: str) -> None:
     """Package the WARC with its CDX index and pages list (`wacz create`); raises RuntimeError if it refuses."""
+    # wacz pulls in frictionless: imported by the capture job only.
     from wacz.main import main as wacz_main
 
     pages = wacz_path.with_suffix(".pages.jsonl")

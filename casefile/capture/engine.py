@@ -121,6 +121,7 @@ def _ip(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
 def download_media(url: str, folder: Path, proxy: str, max_bytes: int, timeout: float) -> tuple[list[Path], str]:
     """The video and audio a page holds, at the best quality offered, through the proxy. A page with none is not
     an error (the empty list and no message); a page whose media cannot be fetched says why."""
+    # yt-dlp and Playwright are heavy: imported by the capture job only, never by the web process.
     import yt_dlp
     from yt_dlp.utils import DownloadError
 
@@ -180,6 +181,7 @@ def capture_page(
     cookies: Sequence[dict[str, Any]] = (),
     progress: Callable[[str], None] = lambda _step: None,
 ) -> PageCapture:
+    # Playwright is heavy: imported by the capture job only.
     from playwright.sync_api import Error as PlaywrightError
     from playwright.sync_api import sync_playwright
 

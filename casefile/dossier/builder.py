@@ -68,6 +68,7 @@ from casefile.dossier.document import (
     TreeHeadRecord,
 )
 from casefile.dossier.models import Dossier, DossierStatus
+from casefile.dossier.pdfsign import document_signer, sign_pdf
 from casefile.dossier.planner import plan_dossier, witnesses_by_item
 from casefile.dossier.profiles import Profile, load_profiles
 from casefile.errors import Conflict, ValidationFailed
@@ -349,6 +350,19 @@ def build_dossier(app: Flask, spec: BuildSpec, hooks: BuildHooks) -> uuid.UUID:
                 pdf.peak_rss_kib,
             )
             hooks.progress(len(items) + 1, total, "Signing and storing the package")
+            signed = sign_pdf(
+                pdf.data,
+                document_signer(settings),
+                reason=f"{profile.title}: {title_text}"[:200],
+                location=settings.organisation,
+                tsa_urls=settings.tsa_urls,
+            )
+            document["pdf_signature"] = {
+                "signer": signed.signer,
+                "certificate_sha256": signed.certificate_sha256,
+                "timestamped_by": signed.timestamped_by,
+                "timestamp_errors": list(signed.timestamp_errors),
+            }
             for entry, item in zip(document["evidence"], items, strict=True):
                 entry["sha512"] = sha512[item.id]
             for item in items:
@@ -358,7 +372,7 @@ def build_dossier(app: Flask, spec: BuildSpec, hooks: BuildHooks) -> uuid.UUID:
             for name, data in stamped.files:
                 bag.payload(name, [data], compress=True)
             bag.payload("dossier.json", [_json(document)], compress=True)
-            bag.payload("dossier.pdf", [pdf.data])
+            bag.payload("dossier.pdf", [signed.data])
             _finish_bag(bag, key, profile, dossier_id, checkpoint.tree_size, settings.organisation)
         sha256 = writer.commit()
         size = writer.size
@@ -548,6 +562,7 @@ def assemble_document(
         trails=trails,
         captures=list(captures),
         timestamps=list(timestamps),
+        pdf_signature=None,
     )
 
 
@@ -744,7 +759,7 @@ Verify it without installing Casefile:
 3. Custody trails and Merkle inclusion proofs against the signed tree head (Python 3 standard library only):
        python3 verify_dossier.py
 
-data/dossier.pdf      the dossier for reading
+data/dossier.pdf      the dossier for reading, itself signed (PAdES): `pdfsig data/dossier.pdf` (poppler) checks it
 data/dossier.json     the same content, machine-readable ({schema})
 data/evidence/        the original files, named by evidence reference number (ERN)
 data/custody/         each item's custody entries with inclusion proofs, and the signed tree head

@@ -223,6 +223,15 @@ class CaptureRecord(TypedDict):
     manifest_file: str
 
 
+class PdfSignatureRecord(TypedDict):
+    """The PAdES signature of data/dossier.pdf (casefile/dossier/pdfsign.py)."""
+
+    signer: str
+    certificate_sha256: str
+    timestamped_by: str | None
+    timestamp_errors: list[str]
+
+
 class DossierDocument(TypedDict):
     schema: str  # SCHEMA
     dossier: DossierRecord
@@ -241,3 +250,4 @@ class DossierDocument(TypedDict):
     trails: dict[str, list[TrailEntry]]  # ERN -> entries, as in data/custody/<ERN>.json
     captures: list[CaptureRecord]
     timestamps: list[TimestampRecord]  # of the signed tree head and of the included captures
+    pdf_signature: PdfSignatureRecord | None  # filled in once the PDF is signed

@@ -1,0 +1,125 @@
+"""The dossier PDF is signed (PAdES, pyHanko) so that PDF readers show it as signed and unaltered: checked with
+poppler's pdfsig and pyHanko's own validator; one changed byte breaks it; with a TSA the signature is timestamped
+(OpenSSL's TSA, tests/local_servers.py); `dossier verify` checks it against the certificate dossier.json names."""
+
+from __future__ import annotations
+
+import subprocess
+import zipfile
+from collections.abc import Callable, Iterator
+from io import BytesIO
+from pathlib import Path
+
+import pytest
+from asn1crypto import x509 as asn1_x509
+from cryptography.hazmat.primitives import serialization
+from flask import Flask
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign.validation import validate_pdf_signature
+from pyhanko_certvalidator import ValidationContext
+
+from casefile.config import Settings
+from casefile.dossier.pdfsign import SigningUnavailable, document_signer
+
+from local_servers import LocalTSA
+from support import Account, Api, build_dossier_now, run_queued_jobs
+
+
+@pytest.fixture(scope="module")
+def tsa(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalTSA]:
+    authority = LocalTSA(tmp_path_factory.mktemp("tsa"))
+    yield authority
+    authority.close()
+
+
+@pytest.fixture
+def settings(settings: Settings, tsa: LocalTSA) -> Settings:
+    return settings.with_overrides(
+        tsa_urls=(tsa.url,), tsa_ca_file=tsa.root_file, organisation="Libya Crimes Watch"
+    )
+
+
+def _dossier(app: Flask, api: Api, tmp_path: Path) -> tuple[Path, bytes]:
+    case = api.post("/cases", json={"reference": "SIG", "title": "Signed dossier"}).get_json()
+    incident = api.post(f"/cases/{case['id']}/incidents", json={"title": "Graves"}).get_json()
+    uploaded = api.post(
+        f"/cases/{case['id']}/evidence",
+        data={
+            "file": (BytesIO(b"a statement\n"), "statement.txt"),
+            "classification": "public",
+            "incident_ids": incident["id"],
+        },
+        content_type="multipart/form-data",
+    )
+    assert uploaded.status_code == 201
+    built = build_dossier_now(api, app, case["id"], {"profile": "generic"})
+    assert built["status"] == "ready", built
+    path = tmp_path / "dossier.zip"
+    path.write_bytes(api.get(f"/dossiers/{built['id']}/download").get_data())
+    with zipfile.ZipFile(path) as zipped:
+        pdf = zipped.read(next(n for n in zipped.namelist() if n.endswith("data/dossier.pdf")))
+    return path, pdf
+
+
+def _pdfsig(pdf: bytes, tmp_path: Path) -> str:
+    (tmp_path / "check.pdf").write_bytes(pdf)
+    return subprocess.run(["pdfsig", str(tmp_path / "check.pdf")], capture_output=True, text=True).stdout
+
+
+def test_the_pdf_is_signed_timestamped_and_verifies(
+    app: Flask, api_for: Callable[..., tuple[Api, Account]], settings: Settings, tsa: LocalTSA, tmp_path: Path
+) -> None:
+    api, _account = api_for("legal")
+    path, pdf = _dossier(app, api, tmp_path)
+
+    shown = _pdfsig(pdf, tmp_path)
+    assert "Signature Validation: Signature is Valid." in shown and "Total document signed" in shown
+    assert "Libya Crimes Watch (Casefile dossiers)" in shown
+
+    signer = document_signer(settings)
+    root = asn1_x509.Certificate.load(signer.certificate.public_bytes(serialization.Encoding.DER))
+    tsa_root = asn1_x509.Certificate.load(tsa.root.public_bytes(serialization.Encoding.DER))
+    [signature] = PdfFileReader(BytesIO(pdf)).embedded_signatures
+    status = validate_pdf_signature(
+        signature,
+        ValidationContext(trust_roots=[root], allow_fetching=False),
+        ts_validation_context=ValidationContext(trust_roots=[tsa_root], allow_fetching=False),
+    )
+    assert status.bottom_line and status.intact and status.valid and status.trusted
+    assert status.timestamp_validity is not None and status.timestamp_validity.valid  # PAdES B-T
+
+    result = app.test_cli_runner().invoke(args=["dossier", "verify", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "data/dossier.pdf: PAdES signature intact over the whole file" in result.output
+    assert f"timestamped by {tsa.url}" in result.output
+
+    # One changed byte inside the signed range breaks it, for both validators.
+    start = pdf.index(b"/Creator")
+    altered = pdf[:start] + b"/Creatos" + pdf[start + 8 :]
+    assert "Signature is Valid." not in _pdfsig(altered, tmp_path)
+    [broken] = PdfFileReader(BytesIO(altered), strict=False).embedded_signatures
+    assert not validate_pdf_signature(broken, ValidationContext(trust_roots=[root], allow_fetching=False)).intact
+
+
+def test_a_document_signing_file_that_cannot_be_used_fails_the_build_with_its_reason(
+    app: Flask, settings: Settings, tmp_path: Path, api_for: Callable[..., tuple[Api, Account]]
+) -> None:
+    broken = tmp_path / "signing.pem"
+    broken.write_text("not a key")
+    with pytest.raises(SigningUnavailable, match="cannot be used"):
+        document_signer(settings.with_overrides(document_signing_path=broken))
+    app.extensions["casefile_settings"] = settings.with_overrides(document_signing_path=broken)
+    api, _account = api_for("legal")
+    case = api.post("/cases", json={"reference": "BRK", "title": "Broken signer"}).get_json()
+    incident = api.post(f"/cases/{case['id']}/incidents", json={"title": "Graves"}).get_json()
+    api.post(
+        f"/cases/{case['id']}/evidence",
+        data={"file": (BytesIO(b"x\n"), "x.txt"), "classification": "public", "incident_ids": incident["id"]},
+        content_type="multipart/form-data",
+    )
+    accepted = api.post(f"/cases/{case['id']}/dossiers", json={"profile": "generic"}).get_json()
+    run_queued_jobs(app)
+    dossier = api.get(f"/dossiers/{accepted['id']}").get_json()
+    assert dossier["status"] == "failed"
+    job = api.get(f"/jobs/{accepted['job']['id']}").get_json()
+    assert "document-signing file" in job["error"] and "cannot be used" in job["error"]
