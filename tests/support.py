@@ -183,13 +183,38 @@ def run_queued_jobs(app: Flask) -> list[uuid.UUID]:
             ran.append(job_id)
 
 
-def build_dossier_now(api: Api, app: Flask, case_id: Any, body: dict[str, Any]) -> dict[str, Any]:
-    """POST /cases/{id}/dossiers (202, building), run the build job here, and the dossier as GET then shows it."""
+def approve_release(app: Flask, dossier_id: Any) -> None:
+    """A second legal member of the dossier's case (made for the purpose) approves its release, through the same
+    service as the page and the API (tests/dossier/test_release.py tests the approval itself)."""
+    import secrets
+
+    from casefile.auth import services as auth_services
+    from casefile.cases.models import Case
+    from casefile.db import session_scope
+    from casefile.dossier import services
+    from casefile.dossier.models import Dossier
+
+    with app.app_context(), session_scope() as s:
+        dossier = s.get_one(Dossier, uuid.UUID(str(dossier_id)))
+        approver = auth_services.create_user(
+            s, f"approver-{secrets.token_hex(4)}@example.org", "legal", secrets.token_urlsafe(16)
+        )
+        auth_services.add_member(s, s.get_one(Case, dossier.case_id), approver, "legal", False)
+        services.approve(s, dossier, approver)
+
+
+def build_dossier_now(
+    api: Api, app: Flask, case_id: Any, body: dict[str, Any], *, approve: bool = True
+) -> dict[str, Any]:
+    """POST /cases/{id}/dossiers (202, building), run the build job here, have a second legal member approve its
+    release (unless `approve` is False), and the dossier as GET then shows it."""
     response = api.post(f"/cases/{case_id}/dossiers", json=body)
     assert response.status_code == 202, response.get_data(as_text=True)[:500]
     accepted = response.get_json()
     assert accepted["status"] == "building" and accepted["job"]["id"] == accepted["job_id"]
     run_queued_jobs(app)
+    if approve and api.get(f"/dossiers/{accepted['id']}").get_json()["status"] == "ready":
+        approve_release(app, accepted["id"])
     response = api.get(f"/dossiers/{accepted['id']}")
     assert response.status_code == 200, response.get_data(as_text=True)[:500]
     return response.get_json()

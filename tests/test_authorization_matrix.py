@@ -42,7 +42,7 @@ from casefile.api.core import OPERATIONS
 from casefile.capture.models import CaptureState, WebCapture
 from casefile.db import session_scope
 
-from support import Account, Api, login, run_queued_jobs
+from support import Account, Api, approve_release, login, run_queued_jobs
 
 SESSION_COOKIE = "casefile_session"
 API_PREFIX = "/api/v1"
@@ -66,6 +66,7 @@ class Kind(enum.Enum):
     MEMBERS_VIEW = "members, and administrators of any case"
     MEMBERS_MANAGE = "administrators, of any case"
     CANCEL_JOB = "who asked, members who may write, and administrators of any case"
+    RELEASE = "legal members of the case (the builder, an investigator, is refused as not legal)"
 
 
 @dataclass(frozen=True)
@@ -272,6 +273,8 @@ RULES: dict[str, Rule | tuple[Rule, ...]] = {
     "dossiers.build": W,
     "dossiers.show": R,
     "dossiers.download": R,
+    "dossiers.approve": Rule(Kind.RELEASE, note="already approved in the world: 409 for the legal member"),
+    "api.approve_dossier": Rule(Kind.RELEASE, note="already approved in the world: 409 for the legal member"),
     "api.list_dossiers": R,
     "api.preview_dossier": Rule(Kind.READ, note="a preview writes nothing: reviewers may preview"),
     "api.create_dossier": W,
@@ -389,6 +392,8 @@ def expected(kind: Kind, subject: Subject) -> str | int:
         return "ok" if subject.identities and writer else 403
     if kind is Kind.CANCEL_JOB:
         return "ok" if writer else 403
+    if kind is Kind.RELEASE:
+        return "ok" if subject.case_role == "legal" else 403
     raise AssertionError(kind)
 
 
@@ -533,6 +538,7 @@ def build_world(
     assert resumable.status_code == 201, resumable.get_data(as_text=True)[:300]
     ids["upload"] = resumable.headers["Location"].rsplit("/", 1)[-1]
     assert run_queued_jobs(app)  # built and previewed, so the download is there to be refused or allowed
+    approve_release(app, ids["dossier"])  # by a legal member made for it: released, so members may download
     with app.app_context(), session_scope() as s:
         from casefile.auth.models import User
         from casefile.cases.models import Case

@@ -15,7 +15,7 @@ from typing import Any, Protocol, TypeVar
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from casefile.auth.models import Membership, Role, User
+from casefile.auth.models import CaseRole, Membership, Role, User
 from casefile.cases.models import Case
 from casefile.errors import Forbidden, NotFound
 
@@ -35,6 +35,8 @@ class Access(enum.Enum):
     WRITE = "write"
     IDENTITIES = "identities"
     MANAGE_MEMBERS = "manage_members"
+    # Approving a dossier's release: the legal members of the case (a second one: the builder never approves).
+    RELEASE = "release"
 
 
 def parse_id(value: Any) -> uuid.UUID:
@@ -59,6 +61,8 @@ def allowed(user: User, member: Membership | None, access: Access) -> bool:
         return True
     if access is Access.WRITE:
         return member.can_write
+    if access is Access.RELEASE:
+        return member.role is CaseRole.LEGAL
     return member.can_view_identities
 
 
@@ -73,6 +77,7 @@ _FORBIDDEN = {
     Access.WRITE: "Your role in this case is read-only.",
     Access.IDENTITIES: "You do not have permission to see protected identities in this case.",
     Access.MANAGE_MEMBERS: "Only administrators manage case members.",
+    Access.RELEASE: "Only a legal member of the case approves the release of a dossier.",
     Access.READ: "Not found.",
 }
 

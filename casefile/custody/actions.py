@@ -32,3 +32,5 @@ class Action(enum.StrEnum):
     SIMILARITY_DECIDED = "similarity_decided"
     # A web page was captured: on the WACZ item, with the SHA-256 of the capture's manifest (what TSAs timestamp).
     CAPTURED = "captured"
+    # A second legal member approved a built dossier's release (case-level, naming the dossier and its SHA-256).
+    RELEASE_APPROVED = "release_approved"

@@ -101,9 +101,25 @@ def get_dossier(id: str) -> ResponseReturnValue:
 
 
 @route(
+    "/dossiers/{id}/approve",
+    "POST",
+    summary="Approve a built dossier's release (a legal member of the case who did not build it; recorded in the "
+    "custody ledger): until then it cannot be downloaded",
+    tag="dossiers",
+    response=DOSSIER,
+    params=ID,
+    errors=(401, 403, 404, 409),
+)
+def approve_dossier(id: str) -> ResponseReturnValue:
+    s = db_session()
+    dossier = require_in_case(s, current_user, Dossier, id)
+    return jsonify(services.dossier_json(services.approve(s, dossier, current_user)))
+
+
+@route(
     "/dossiers/{id}/download",
     "GET",
-    summary="The dossier ZIP (recorded in the custody ledger); 409 until the dossier is ready",
+    summary="The dossier ZIP (recorded in the custody ledger); 409 until the dossier is ready and approved",
     tag="dossiers",
     response={"type": "string", "format": "binary", "x-content-type": "application/octet-stream"},
     params=ID,

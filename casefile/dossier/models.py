@@ -47,9 +47,18 @@ class Dossier(UUIDPrimaryKey, Base):
     error: Mapped[str | None] = mapped_column(Text)
     created_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Release takes two people: a legal member other than the builder approves a ready dossier before anyone may
+    # download it (an `approved` ledger entry records who and which package).
+    approved_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    approved_at: Mapped[datetime | None]
 
     case: Mapped[Case] = relationship()
 
     @property
     def ready(self) -> bool:
         return self.status is DossierStatus.READY
+
+    @property
+    def released(self) -> bool:
+        """Built and approved: it may be downloaded."""
+        return self.ready and self.approved_at is not None

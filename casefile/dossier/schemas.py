@@ -31,7 +31,8 @@ DOSSIER = obj(
         "status": {
             **enum_of(DossierStatus),
             "description": "building: its job is queued or running (follow `job_id` at GET /jobs/{id}); ready: "
-            "may be downloaded; failed: `error` says why",
+            "built, and once a second legal member has approved it (`released`) may be downloaded; failed: `error` "
+            "says why",
         },
         "profile": string(),
         "title": string(),
@@ -44,6 +45,9 @@ DOSSIER = obj(
         "job_id": nullable(UUID),
         "error": nullable(string()),
         "created_at": DATETIME,
+        "approved_by_id": nullable(UUID),
+        "approved_at": nullable(DATETIME),
+        "released": {"type": "boolean", "description": "built and approved by a second legal member"},
     }
 )
 

@@ -4,17 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
+from casefile.auth.gate import Access, allowed, membership, require_case
 from casefile.auth.models import User
 from casefile.cases.models import Case
 from casefile.custody.actions import Action
 from casefile.custody.ledger import record_custody
+from casefile.db import utcnow
 from casefile.dossier.builder import get_profile
 from casefile.dossier.models import Dossier, DossierStatus
 from casefile.dossier.planner import Plan, plan_dossier
 from casefile.downloads import Download, Started
-from casefile.errors import Conflict
+from casefile.errors import Conflict, Forbidden
 
 
 def preview(session: Session, case: Case, profile_code: Any, evidence_ids: list[Any] | None) -> Plan:
@@ -22,12 +25,49 @@ def preview(session: Session, case: Case, profile_code: Any, evidence_ids: list[
     return plan_dossier(session, case, get_profile(profile_code), evidence_ids)
 
 
+def approve(session: Session, dossier: Dossier, user: User) -> Dossier:
+    """Release takes two people: a legal member of the case who did not build the dossier approves it, once it is
+    built; the approval is a ledger entry naming the package's SHA-256. The caller found the dossier through the
+    gate; the legal role is asked of the gate here."""
+    require_case(session, user, dossier.case_id, Access.RELEASE)
+    if dossier.status is not DossierStatus.READY or dossier.sha256 is None:
+        raise Conflict(_("Only a dossier that has been built can be approved."))
+    if dossier.approved_at is not None:
+        raise Conflict(_("This dossier's release has already been approved."))
+    if dossier.created_by_id == user.id:
+        raise Forbidden(_("You built this dossier: a second legal member must approve its release."))
+    dossier.approved_by_id = user.id
+    dossier.approved_at = utcnow()
+    session.flush()
+    record_custody(
+        session,
+        actor=user,
+        action=Action.RELEASE_APPROVED,
+        case_id=dossier.case_id,
+        details={"dossier": str(dossier.id), "dossier_sha256": dossier.sha256},
+    )
+    return dossier
+
+
+def may_approve(session: Session, dossier: Dossier, user: User) -> bool:
+    """Whether the page offers this user the approval (the service decides again)."""
+    return (
+        dossier.ready
+        and dossier.approved_at is None
+        and dossier.created_by_id != user.id
+        and allowed(user, membership(session, user, dossier.case_id), Access.RELEASE)
+    )
+
+
 def dossier_download(session: Session, dossier: Dossier, user: User) -> Download:
-    """The dossier ZIP, after its `downloaded` custody entry (pages and API alike); 409 until it is ready."""
+    """The dossier ZIP, after its `downloaded` custody entry (pages and API alike); 409 until it is ready and a
+    second legal member has approved its release."""
     if dossier.status is not DossierStatus.READY or dossier.sha256 is None or dossier.size is None:
         if dossier.status is DossierStatus.FAILED:
             raise Conflict("This dossier could not be built, so there is nothing to download.")
         raise Conflict("This dossier is still being built; download it once it is ready.")
+    if dossier.approved_at is None:
+        raise Conflict(_("This dossier awaits approval by a second legal member before it can be downloaded."))
     entry = record_custody(
         session,
         actor=user,
@@ -55,6 +95,9 @@ def dossier_json(dossier: Dossier) -> dict[str, Any]:
         "job_id": str(dossier.job_id) if dossier.job_id else None,
         "error": dossier.error,
         "created_at": dossier.created_at.isoformat(),
+        "approved_by_id": str(dossier.approved_by_id) if dossier.approved_by_id else None,
+        "approved_at": dossier.approved_at.isoformat() if dossier.approved_at else None,
+        "released": dossier.released,
     }
 
 

@@ -4,6 +4,7 @@ excluded and why; build; download. Past dossiers are listed with their SHA-256."
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -12,7 +13,9 @@ from wtforms import SelectField, SelectMultipleField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length
 
+from casefile.auth.forms import ConfirmForm
 from casefile.auth.gate import Access, require_case, require_in_case
+from casefile.auth.models import User
 from casefile.cases.models import Case
 from casefile.cases.views import case_context
 from casefile.db import db_session
@@ -22,7 +25,7 @@ from casefile.dossier.jobs import submit_build
 from casefile.dossier.models import Dossier
 from casefile.dossier.planner import default_selection
 from casefile.dossier.profiles import load_profiles
-from casefile.errors import CasefileError
+from casefile.errors import CasefileError, Conflict
 from casefile.evidence.models import EvidenceItem
 from casefile.jobs.models import Job
 from casefile.web_downloads import send_download
@@ -121,13 +124,32 @@ def show(dossier_id: str) -> str:
     s = db_session()
     dossier = require_in_case(s, current_user, Dossier, dossier_id)
     job = s.get(Job, dossier.job_id) if dossier.job_id is not None else None
+    approver = s.get(User, dossier.approved_by_id) if dossier.approved_by_id is not None else None
     return render_template(
         "dossier/dossier.html",
         dossier=dossier,
         job=job,
+        approver=approver,
+        may_approve=services.may_approve(s, dossier, current_user),
+        built_by_me=dossier.created_by_id == current_user.id,
+        approve_form=ConfirmForm(),
         profile=load_profiles().get(dossier.profile),
         **case_context(dossier.case),
     )
+
+
+@bp.post("/dossiers/<dossier_id>/approve")
+def approve(dossier_id: str) -> Response:
+    s = db_session()
+    dossier = require_in_case(s, current_user, Dossier, dossier_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        services.approve(s, dossier, current_user)
+        flash(_("The dossier's release is approved: it may now be downloaded."), "success")
+    except Conflict as error:  # already approved, or not built: the page says so (a refusal is a 403 page)
+        flash(error.message, "error")
+    return redirect(url_for("dossiers.show", dossier_id=dossier.id), 303)
 
 
 @bp.get("/dossiers/<dossier_id>/download")

@@ -31,6 +31,7 @@ from casefile.dossier.models import Dossier
 from support import (
     Account,
     Api,
+    approve_release,
     flip_blob_byte,
     ledger,
     load_demo,
@@ -86,6 +87,15 @@ def build_via_api(app: Flask, api: Api, case_id: Any, body: dict[str, Any]) -> d
     job = api_call(app, api, "GET", f"/jobs/{accepted['job_id']}", 200)
     assert job["state"] == "succeeded" and job["result"]["dossier_id"] == dossier["id"]
     assert job["progress"]["done"] == job["progress"]["total"] == len(dossier["included"]) + 2
+    # Built, not yet released: a second legal member approves it before anyone downloads it.
+    assert dossier["released"] is False and dossier["approved_at"] is None
+    waiting = checked(
+        app, "GET", f"/dossiers/{dossier['id']}/download", api.get(f"/dossiers/{dossier['id']}/download"), 409
+    )
+    assert "awaits approval by a second legal member" in waiting["error"]["message"]
+    approve_release(app, dossier["id"])
+    dossier = api_call(app, api, "GET", f"/dossiers/{dossier['id']}", 200)
+    assert dossier["released"] is True and dossier["approved_by_id"]
     return dossier
 
 
@@ -365,10 +375,17 @@ def test_web_wizard_previews_builds_lists_and_downloads(
         assert len(refused) == (chosen[1] in hidden)
         assert all("refused" in " ".join(e["reasons"]) for e in refused)
 
+    # Built: it waits for a second legal member; its builder is told so and may not approve it.
+    waiting = client.get(built.headers["Location"]).get_data(as_text=True)
+    assert 'data-status="ready"' in waiting and 'id="dossier-approval"' in waiting and 'id="dossier-self"' in waiting
+    assert f"/dossiers/{dossier_id}/download" not in waiting
+    assert client.get(f"/dossiers/{dossier_id}/download").status_code == 409
+    approve_release(app, dossier_id)
     shown = client.get(built.headers["Location"])
     assert shown.status_code == 200
     html = shown.get_data(as_text=True)
     assert 'data-status="ready"' in html and f"/dossiers/{dossier_id}/download" in html and "jobs.js" not in html
+    assert 'id="dossier-approved"' in html and 'id="dossier-approval"' not in html
     assert sha256 in html and title in html and f"{bag_name}.zip" in html
     listing = client.get(f"/cases/{case_id}/dossiers").get_data(as_text=True)
     table = listing.split('id="dossiers"', 1)[1].split("</table>", 1)[0]

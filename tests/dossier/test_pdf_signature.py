@@ -34,9 +34,7 @@ def tsa(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalTSA]:
 
 @pytest.fixture
 def settings(settings: Settings, tsa: LocalTSA) -> Settings:
-    return settings.with_overrides(
-        tsa_urls=(tsa.url,), tsa_ca_file=tsa.root_file, organisation="Libya Crimes Watch"
-    )
+    return settings.with_overrides(tsa_urls=(tsa.url,), tsa_ca_file=tsa.root_file, organisation="Libya Crimes Watch")
 
 
 def _dossier(app: Flask, api: Api, tmp_path: Path) -> tuple[Path, bytes]:

@@ -23,7 +23,7 @@ from casefile.dossier.planner import plan_dossier
 from casefile.dossier.profiles import load_profiles
 from casefile.dossier.schemas import DOSSIER_CREATE, DOSSIER_PLAN
 
-from support import Account, Api, login, run_queued_jobs, upload, validate
+from support import Account, Api, approve_release, login, run_queued_jobs, upload, validate
 
 PROFILES = sorted(load_profiles())
 NOT_SELECTED = "not in the default selection"
@@ -131,6 +131,7 @@ def test_a_built_dossier_lists_the_unselected_items_as_excluded(app: Flask, scen
     assert set(excluded) == {scene.loose["ern"], scene.loose_secret["ern"]}
     assert NOT_SELECTED in excluded[scene.loose["ern"]]
     # The recipient is told of nothing withheld: the two were never part of this dossier's selection.
+    approve_release(app, dossier["id"])
     download = scene.api.get(f"/dossiers/{dossier['id']}/download")
     assert download.status_code == 200
     path = tmp_path / "dossier.zip"

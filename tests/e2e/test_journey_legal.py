@@ -19,7 +19,7 @@ from typing import BinaryIO
 
 import pytest
 from flask import Flask
-from playwright.sync_api import Page, expect
+from playwright.sync_api import BrowserContext, Page, expect
 
 from casefile.dossier import builder
 
@@ -84,6 +84,7 @@ def test_legal_closes_the_gap_and_builds_the_icc_dossier_without_protected_names
     make_user: Callable[..., Account],
     add_member: Callable[..., None],
     log_in: Callable[[Page, Account], None],
+    new_context: Callable[[], BrowserContext],
     submit: Callable[[Page, str], None],
     screenshot: Callable[..., Path],
     monkeypatch: pytest.MonkeyPatch,
@@ -186,6 +187,29 @@ def test_legal_closes_the_gap_and_builds_the_icc_dossier_without_protected_names
     assert seen == sorted(seen) and [p for p in seen if 0 < p < 100], f"percentages shown while building: {seen}"
     expect(page.locator("#included")).to_contain_text(FIELD_NOTE)
     expect(page.locator("#included")).not_to_contain_text(refused_ern)
+
+    # Release takes two people: its builder may not approve it, and nothing can be downloaded yet.
+    expect(page.locator("#dossier-approval")).to_contain_text("Awaiting approval")
+    expect(page.locator("#dossier-self")).to_have_text(
+        "You built this dossier: a second legal member must approve its release."
+    )
+    expect(page.get_by_role("button", name="Approve the release", exact=True)).to_have_count(0)
+    expect(page.get_by_role("link", name="Download (ZIP)", exact=True)).to_have_count(0)
+    # The form is not offered to the builder; posting it anyway (with the session's valid CSRF token) is refused.
+    token = page.locator('input[name="csrf_token"]').first.get_attribute("value") or ""
+    refused = page.request.post(page.url + "/approve", form={"csrf_token": token})
+    assert refused.status == 403 and "a second legal member must approve" in refused.text(), refused.status
+    second = make_user("legal")
+    add_member(case_id, second, "legal", identities=False)
+    approver_page = new_context().new_page()
+    log_in(approver_page, second)
+    approver_page.goto(page.url)
+    expect(approver_page.locator("#dossier-approval")).to_be_visible()
+    approver_page.get_by_role("button", name="Approve the release", exact=True).click()
+    expect(approver_page.get_by_role("status")).to_contain_text("The dossier's release is approved")
+    expect(approver_page.locator("#dossier-approved")).to_contain_text(second.email)
+    page.reload()
+    expect(page.locator("#dossier-approved")).to_contain_text(second.email)
     with page.expect_download() as download_info:
         page.get_by_role("link", name="Download (ZIP)", exact=True).click()
     download = download_info.value

@@ -30,7 +30,7 @@ from casefile.dossier.models import Dossier, DossierStatus
 from casefile.jobs.models import Job
 from casefile.storage.base import TEMP_PREFIX
 
-from support import Account, Api
+from support import Account, Api, approve_release
 from worker_support import STALE_SECONDS, Worker, wait_for
 
 pytestmark = pytest.mark.usefixtures("queue_backend")
@@ -148,6 +148,7 @@ def test_a_dossier_build_killed_mid_stream(
         with app.app_context(), session_scope() as s:
             signed = s.scalars(select(Checkpoint).where(Checkpoint.reason == f"dossier {dossier_id}")).all()
         assert len(signed) == 1 and dossier["tree_size"] == signed[0].tree_size
+        approve_release(app, dossier_id)
         download = api.get(f"/dossiers/{dossier_id}/download")
         assert download.status_code == 200
         assert hashlib.sha256(download.get_data()).hexdigest() == dossier["sha256"]
