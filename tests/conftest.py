@@ -29,6 +29,7 @@ from casefile.config import Settings
 from casefile.custody.signing import generate_private_key_pem
 from casefile.db import session_scope
 
+from local_servers import LocalTSA, TestSite
 from support import PASSWORD, Account, Api, login
 
 # Test modules read the declared API operations at import time (e.g. to parametrise over every route).
@@ -336,3 +337,32 @@ def live_server(app: Flask) -> Iterator[str]:
         # their keep-alive connections have ended): no ResourceWarning, no thread outliving the test's database.
         server.server_close()
         assert not thread.is_alive(), "the live server thread did not stop"
+
+
+# --- real peers on loopback: a website over HTTPS with its own CA, and OpenSSL's time-stamping authority -------
+
+
+@pytest.fixture(scope="session")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestSite]:
+    served = TestSite(tmp_path_factory.mktemp("site"))
+    yield served
+    served.close()
+
+
+@pytest.fixture(scope="session")
+def tsa(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalTSA]:
+    authority = LocalTSA(tmp_path_factory.mktemp("tsa"))
+    yield authority
+    authority.close()
+
+
+@pytest.fixture
+def capture_settings(settings: Settings, site: TestSite, tsa: LocalTSA) -> Settings:
+    """Captures may reach the test site on loopback (and judge its chain against its own CA); one local TSA."""
+    return settings.with_overrides(
+        capture_allow_networks=("127.0.0.0/8", "::1/128"),
+        capture_ca_file=site.ca_file,
+        capture_timeout_seconds=30.0,
+        tsa_urls=(tsa.url,),
+        tsa_ca_file=tsa.root_file,
+    )

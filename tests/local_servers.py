@@ -13,6 +13,7 @@ import ipaddress
 import os
 import ssl
 import subprocess
+import sys
 import tempfile
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -25,6 +26,11 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 PEM = serialization.Encoding.PEM
+
+
+def tool(name: str) -> str:
+    """A console script installed beside the interpreter running the tests (`wacz validate`, …)."""
+    return str(Path(sys.executable).parent / name)
 
 
 def _name(common_name: str) -> x509.Name:
@@ -272,6 +278,15 @@ class LocalTSA:
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.server.server_address[1]}/tsa"
+
+    def openssl_verify(self, token: Path, data: Path) -> subprocess.CompletedProcess[str]:
+        """`openssl ts -verify` of a stored reply over a file, against this TSA's root: what a recipient runs."""
+        return subprocess.run(
+            ["openssl", "ts", "-verify", "-in", str(token), "-data", str(data), "-CAfile", str(self.root_file)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
 
     def close(self) -> None:
         self.server.shutdown()

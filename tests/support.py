@@ -183,6 +183,25 @@ def run_queued_jobs(app: Flask) -> list[uuid.UUID]:
             ran.append(job_id)
 
 
+def case_for_a_dossier(api: Api, reference: str) -> dict[str, Any]:
+    """A new case holding one public item linked to an incident: the least any dossier profile will include."""
+    from io import BytesIO
+
+    case = api.post("/cases", json={"reference": reference, "title": f"Case {reference}"}).get_json()
+    incident = api.post(f"/cases/{case['id']}/incidents", json={"title": "Graves"}).get_json()
+    uploaded = api.post(
+        f"/cases/{case['id']}/evidence",
+        data={
+            "file": (BytesIO(b"a statement\n"), "statement.txt"),
+            "classification": "public",
+            "incident_ids": incident["id"],
+        },
+        content_type="multipart/form-data",
+    )
+    assert uploaded.status_code == 201, uploaded.get_data(as_text=True)[:300]
+    return case
+
+
 def approve_release(app: Flask, dossier_id: Any) -> None:
     """A second legal member of the dossier's case (made for the purpose) approves its release, through the same
     service as the page and the API (tests/dossier/test_release.py tests the approval itself)."""

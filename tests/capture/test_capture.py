@@ -6,6 +6,7 @@ production."""
 
 from __future__ import annotations
 
+import base64
 import gzip
 import hashlib
 import io
@@ -20,7 +21,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import tool
 from flask import Flask
 from flask.testing import FlaskClient
 from PIL import Image
@@ -33,7 +33,7 @@ from casefile.config import Settings
 from casefile.custody.models import CustodyEntry
 from casefile.db import session_scope
 
-from local_servers import STATEMENT, LocalTSA, TestSite
+from local_servers import STATEMENT, LocalTSA, TestSite, tool
 from support import Account, Api, build_dossier_now, run_queued_jobs
 
 pytestmark = pytest.mark.usefixtures("app")
@@ -147,22 +147,8 @@ def test_an_article_behind_a_redirect_is_captured_archived_and_timestamped(
     [token] = body["timestamps"]
     assert token["message_sha256"] == body["manifest_sha256"] and token["tsa_url"] == tsa.url
     (tmp_path / "manifest.json").write_bytes(manifest)
-    (tmp_path / "capture.tsr").write_bytes(__import__("base64").b64decode(token["token_base64"]))
-    verified = subprocess.run(
-        [
-            "openssl",
-            "ts",
-            "-verify",
-            "-in",
-            str(tmp_path / "capture.tsr"),
-            "-data",
-            str(tmp_path / "manifest.json"),
-            "-CAfile",
-            str(tsa.root_file),
-        ],
-        capture_output=True,
-        text=True,
-    )
+    (tmp_path / "capture.tsr").write_bytes(base64.b64decode(token["token_base64"]))
+    verified = tsa.openssl_verify(tmp_path / "capture.tsr", tmp_path / "manifest.json")
     assert verified.returncode == 0 and "Verification: OK" in verified.stdout, verified.stderr
 
     # The page's text is searchable; the capture is listed.
@@ -247,21 +233,7 @@ def test_a_dossier_carries_the_capture_and_the_timestamps_it_relies_on(
     assert subjects == ["capture", "checkpoint"]
     bag = tmp_path / "bag" / root
     for token in document["timestamps"]:  # each one verified by OpenSSL against the TSA's root
-        verified = subprocess.run(
-            [
-                "openssl",
-                "ts",
-                "-verify",
-                "-in",
-                str(bag / token["token_file"]),
-                "-data",
-                str(bag / token["data_file"]),
-                "-CAfile",
-                str(tsa.root_file),
-            ],
-            capture_output=True,
-            text=True,
-        )
+        verified = tsa.openssl_verify(bag / token["token_file"], bag / token["data_file"])
         assert "Verification: OK" in verified.stdout, (token, verified.stderr)
     result = app.test_cli_runner().invoke(args=["dossier", "verify", str(path), "--tsa-roots", str(tsa.root_file)])
     assert result.exit_code == 0, result.output

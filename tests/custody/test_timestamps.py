@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import hashlib
-import subprocess
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import datetime
@@ -26,13 +25,6 @@ from casefile.jobs.runner import run_schedules
 
 from local_servers import LocalTSA
 from support import Account, Api, run_queued_jobs, upload
-
-
-@pytest.fixture(scope="module")
-def tsa(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalTSA]:
-    authority = LocalTSA(tmp_path_factory.mktemp("tsa"))
-    yield authority
-    authority.close()
 
 
 @pytest.fixture(scope="module")
@@ -83,21 +75,7 @@ def test_a_checkpoint_is_timestamped_and_openssl_verifies_the_token(
     )
     (tmp_path / "tree-head.json").write_bytes(message)
     (tmp_path / "checkpoint.tsr").write_bytes(token.reply)
-    verified = subprocess.run(
-        [
-            "openssl",
-            "ts",
-            "-verify",
-            "-in",
-            str(tmp_path / "checkpoint.tsr"),
-            "-data",
-            str(tmp_path / "tree-head.json"),
-            "-CAfile",
-            str(tsa.root_file),
-        ],
-        capture_output=True,
-        text=True,
-    )
+    verified = tsa.openssl_verify(tmp_path / "checkpoint.tsr", tmp_path / "tree-head.json")
     assert verified.returncode == 0 and "Verification: OK" in verified.stdout, verified.stderr
 
     # `custody verify` checks it, and the scheduled checkpoint job stamps the next one.

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import subprocess
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from io import BytesIO
 from pathlib import Path
 
@@ -22,14 +22,7 @@ from casefile.config import Settings
 from casefile.dossier.pdfsign import SigningUnavailable, document_signer
 
 from local_servers import LocalTSA
-from support import Account, Api, build_dossier_now, run_queued_jobs
-
-
-@pytest.fixture(scope="module")
-def tsa(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalTSA]:
-    authority = LocalTSA(tmp_path_factory.mktemp("tsa"))
-    yield authority
-    authority.close()
+from support import Account, Api, build_dossier_now, case_for_a_dossier, run_queued_jobs
 
 
 @pytest.fixture
@@ -38,18 +31,7 @@ def settings(settings: Settings, tsa: LocalTSA) -> Settings:
 
 
 def _dossier(app: Flask, api: Api, tmp_path: Path) -> tuple[Path, bytes]:
-    case = api.post("/cases", json={"reference": "SIG", "title": "Signed dossier"}).get_json()
-    incident = api.post(f"/cases/{case['id']}/incidents", json={"title": "Graves"}).get_json()
-    uploaded = api.post(
-        f"/cases/{case['id']}/evidence",
-        data={
-            "file": (BytesIO(b"a statement\n"), "statement.txt"),
-            "classification": "public",
-            "incident_ids": incident["id"],
-        },
-        content_type="multipart/form-data",
-    )
-    assert uploaded.status_code == 201
+    case = case_for_a_dossier(api, "SIG")
     built = build_dossier_now(api, app, case["id"], {"profile": "generic"})
     assert built["status"] == "ready", built
     path = tmp_path / "dossier.zip"
@@ -108,13 +90,7 @@ def test_a_document_signing_file_that_cannot_be_used_fails_the_build_with_its_re
         document_signer(settings.with_overrides(document_signing_path=broken))
     app.extensions["casefile_settings"] = settings.with_overrides(document_signing_path=broken)
     api, _account = api_for("legal")
-    case = api.post("/cases", json={"reference": "BRK", "title": "Broken signer"}).get_json()
-    incident = api.post(f"/cases/{case['id']}/incidents", json={"title": "Graves"}).get_json()
-    api.post(
-        f"/cases/{case['id']}/evidence",
-        data={"file": (BytesIO(b"x\n"), "x.txt"), "classification": "public", "incident_ids": incident["id"]},
-        content_type="multipart/form-data",
-    )
+    case = case_for_a_dossier(api, "BRK")
     accepted = api.post(f"/cases/{case['id']}/dossiers", json={"profile": "generic"}).get_json()
     run_queued_jobs(app)
     dossier = api.get(f"/dossiers/{accepted['id']}").get_json()

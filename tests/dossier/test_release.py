@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from io import BytesIO
 
 from flask import Flask
 
 from casefile.custody.actions import Action
 
-from support import Account, Api, build_dossier_now, ledger
+from support import Account, Api, build_dossier_now, case_for_a_dossier, ledger
 
 
 def test_a_second_legal_member_approves_before_anyone_downloads(
@@ -20,13 +19,7 @@ def test_a_second_legal_member_approves_before_anyone_downloads(
     add_member: Callable[..., None],
 ) -> None:
     builder_api, builder = api_for("legal")
-    case = builder_api.post("/cases", json={"reference": "REL", "title": "Release"}).get_json()
-    incident = builder_api.post(f"/cases/{case['id']}/incidents", json={"title": "Graves"}).get_json()
-    builder_api.post(
-        f"/cases/{case['id']}/evidence",
-        data={"file": (BytesIO(b"x\n"), "x.txt"), "classification": "public", "incident_ids": incident["id"]},
-        content_type="multipart/form-data",
-    )
+    case = case_for_a_dossier(builder_api, "REL")
     dossier = build_dossier_now(builder_api, app, case["id"], {"profile": "generic"}, approve=False)
     assert dossier["status"] == "ready" and dossier["released"] is False
     path = f"/dossiers/{dossier['id']}"
@@ -70,13 +63,7 @@ def test_a_dossier_still_building_cannot_be_approved(
     app: Flask, api_for: Callable[..., tuple[Api, Account]], add_member: Callable[..., None]
 ) -> None:
     builder_api, _builder = api_for("legal")
-    case = builder_api.post("/cases", json={"reference": "BLD", "title": "Building"}).get_json()
-    incident = builder_api.post(f"/cases/{case['id']}/incidents", json={"title": "Graves"}).get_json()
-    builder_api.post(
-        f"/cases/{case['id']}/evidence",
-        data={"file": (BytesIO(b"y\n"), "y.txt"), "classification": "public", "incident_ids": incident["id"]},
-        content_type="multipart/form-data",
-    )
+    case = case_for_a_dossier(builder_api, "BLD")
     accepted = builder_api.post(f"/cases/{case['id']}/dossiers", json={"profile": "generic"}).get_json()
     approver_api, approver = api_for("legal")
     add_member(case["id"], approver, "legal")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import threading
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -24,34 +24,15 @@ from casefile.config import Settings
 from casefile.db import session_scope
 from casefile.jobs.runner import run
 
-from local_servers import LocalTSA, TestSite
+from local_servers import TestSite
 from support import Account
 
 CAPTURE_URL = re.compile(r"/captures/([0-9a-f-]{36})$")
 
 
-@pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestSite]:
-    served = TestSite(tmp_path_factory.mktemp("site"))
-    yield served
-    served.close()
-
-
-@pytest.fixture(scope="module")
-def tsa(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalTSA]:
-    authority = LocalTSA(tmp_path_factory.mktemp("tsa"))
-    yield authority
-    authority.close()
-
-
 @pytest.fixture
-def settings(settings: Settings, site: TestSite, tsa: LocalTSA) -> Settings:
-    return settings.with_overrides(
-        capture_allow_networks=("127.0.0.0/8", "::1/128"),
-        capture_ca_file=site.ca_file,
-        tsa_urls=(tsa.url,),
-        tsa_ca_file=tsa.root_file,
-    )
+def settings(capture_settings: Settings) -> Settings:
+    return capture_settings
 
 
 def test_investigator_captures_an_article_and_opens_it(
