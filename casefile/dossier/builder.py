@@ -465,6 +465,22 @@ def _trails(session: Session, items: Sequence[EvidenceItem], tree_size: int) -> 
     return trails
 
 
+def _people(session: Session, trails: dict[str, list[TrailEntry]]) -> dict[str, PersonRecord]:
+    """The people behind the trails' `user:<uuid>` actors: one query for all of them."""
+    ids = {
+        uuid.UUID(actor.removeprefix("user:"))
+        for entries in trails.values()
+        for entry in entries
+        if (actor := str(entry["actor"])).startswith("user:")
+    }
+    if not ids:
+        return {}
+    return {
+        f"user:{user.id}": {"name": user.name or user.email, "role": user.role.value}
+        for user in session.scalars(select(User).where(User.id.in_(ids)))
+    }
+
+
 def assemble_document(
     session: Session,
     case: Case,
@@ -563,6 +579,7 @@ def assemble_document(
         captures=list(captures),
         timestamps=list(timestamps),
         pdf_signature=None,
+        people=_people(session, trails),
     )
 
 

@@ -232,6 +232,13 @@ class PdfSignatureRecord(TypedDict):
     timestamp_errors: list[str]
 
 
+class PersonRecord(TypedDict):
+    """Who a ledger actor `user:<uuid>` is, for readers of the dossier (the trails keep the id)."""
+
+    name: str
+    role: str
+
+
 class DossierDocument(TypedDict):
     schema: str  # SCHEMA
     dossier: DossierRecord
@@ -251,3 +258,4 @@ class DossierDocument(TypedDict):
     captures: list[CaptureRecord]
     timestamps: list[TimestampRecord]  # of the signed tree head and of the included captures
     pdf_signature: PdfSignatureRecord | None  # filled in once the PDF is signed
+    people: dict[str, PersonRecord]  # ledger actor ("user:<uuid>") -> name and role

@@ -182,12 +182,13 @@ def render_dossier_html(
     language = str(language or profile.get("language") or "en")
     direction = "rtl" if language.replace("_", "-").split("-")[0].lower() in RTL_LANGUAGES else "ltr"
     template = _environment().get_template(TEMPLATE_NAME)
+    view = _view(document)
     return template.render(
         _=translate,
         lang=language,
         direction=direction,
         sections=_sections(profile.get("sections")),
-        doc=_view(document),
+        doc=view,
         command_chart=_svg(command_chart_svg),
         timeline=_svg(timeline_svg),
     )
@@ -283,6 +284,12 @@ def _format_size(value: object) -> str:
         if amount < 1024 or unit == "TiB":
             return f"{amount:.1f} {unit} ({size:,} B)"
     return f"{size} B"  # pragma: no cover - the loop always returns
+
+
+# A read and how a download ended: counted (a download once), not listed in the PDF's trails.
+READ_ACTIONS = frozenset({"viewed", "downloaded", "download_completed", "download_aborted"})
+# Increasing restriction (casefile.evidence.models.Classification): the dossier is marked with its highest.
+CLASSIFICATION_ORDER = {"public": 0, "confidential": 1, "under_seal": 2, "secret": 3}
 
 
 def _summarise_details(details: object, limit: int = 240) -> str:
@@ -497,9 +504,18 @@ def _view(document: Mapping[str, Any]) -> dict[str, Any]:
     for ern in sorted(str(k) for k in trails if str(k) not in seen):
         custody_items.append({"ern": ern, "title": None, "entries": [_mapping(e) for e in _list(trails.get(ern))]})
 
+    # Reads are counted, not listed: a trail of views would bury the acquisition, transfers and checks a reader of
+    # the PDF looks for (dossier.json and data/custody/ keep every entry).
+    for trail in custody_items:
+        trail["reads"] = sum(1 for e in trail["entries"] if e.get("action") in ("viewed", "downloaded"))
+        trail["entries"] = [e for e in trail["entries"] if e.get("action") not in READ_ACTIONS]
     custody_entries = sum(len(t["entries"]) for t in custody_items)
     custody = _mapping(document.get("custody"))
+    levels = [str(i.get("classification") or "") for i in items]
+    marking = max(levels, key=lambda level: CLASSIFICATION_ORDER.get(level, 0), default="public")
     return {
+        "marking": marking,
+        "people": {str(k): _mapping(v) for k, v in _mapping(document.get("people")).items()},
         "schema": document.get("schema"),
         "dossier": _mapping(document.get("dossier")),
         "profile": _mapping(_mapping(document.get("dossier")).get("profile")),

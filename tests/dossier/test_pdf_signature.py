@@ -4,6 +4,7 @@ poppler's pdfsig and pyHanko's own validator; one changed byte breaks it; with a
 
 from __future__ import annotations
 
+import re
 import subprocess
 import zipfile
 from collections.abc import Callable
@@ -18,7 +19,9 @@ from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko_certvalidator import ValidationContext
 
+from casefile.auth.models import User
 from casefile.config import Settings
+from casefile.db import session_scope
 from casefile.dossier.pdfsign import SigningUnavailable, document_signer
 
 from local_servers import LocalTSA
@@ -31,8 +34,12 @@ def settings(settings: Settings, tsa: LocalTSA) -> Settings:
 
 
 def _dossier(app: Flask, api: Api, tmp_path: Path) -> tuple[Path, bytes]:
-    case = case_for_a_dossier(api, "SIG")
-    built = build_dossier_now(api, app, case["id"], {"profile": "generic"})
+    return _dossier_of(app, api, case_for_a_dossier(api, "SIG")["id"], tmp_path)
+
+
+def _dossier_of(app: Flask, api: Api, case_id: str, tmp_path: Path) -> tuple[Path, bytes]:
+    """Build a generic dossier of the case, approved, and download it: the ZIP's path and its PDF."""
+    built = build_dossier_now(api, app, case_id, {"profile": "generic"})
     assert built["status"] == "ready", built
     path = tmp_path / "dossier.zip"
     path.write_bytes(api.get(f"/dossiers/{built['id']}/download").get_data())
@@ -97,3 +104,36 @@ def test_a_document_signing_file_that_cannot_be_used_fails_the_build_with_its_re
     assert dossier["status"] == "failed"
     job = api.get(f"/jobs/{accepted['job']['id']}").get_json()
     assert "document-signing file" in job["error"] and "cannot be used" in job["error"]
+
+
+def test_every_page_is_marked_people_are_named_and_reads_are_counted(
+    app: Flask, api_for: Callable[..., tuple[Api, Account]], tmp_path: Path
+) -> None:
+    api, legal = api_for("legal")
+    case = case_for_a_dossier(api, "MRK")
+    [item] = api.get(f"/cases/{case['id']}/evidence").get_json()["items"]
+    for _ in range(3):  # three reads of the file: counted in the PDF, not listed
+        assert api.get(f"/evidence/{item['id']}/content").status_code == 200
+    _path, pdf = _dossier_of(app, api, case["id"], tmp_path)
+    (tmp_path / "read.pdf").write_bytes(pdf)
+    pages = int(
+        re.search(
+            r"Pages:\s+(\d+)",
+            subprocess.run(["pdfinfo", str(tmp_path / "read.pdf")], capture_output=True, text=True).stdout,
+        ).group(1)  # type: ignore[union-attr]
+    )
+    assert pages >= 2
+    for number in range(1, pages + 1):
+        text = subprocess.run(
+            ["pdftotext", "-f", str(number), "-l", str(number), str(tmp_path / "read.pdf"), "-"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        assert text.count("PUBLIC") >= 2, f"page {number} lacks its marking in the header and footer"
+    text = subprocess.run(["pdftotext", str(tmp_path / "read.pdf"), "-"], capture_output=True, text=True).stdout
+    assert str(legal.id) not in text and "user:" not in text
+    with app.app_context(), session_scope() as s:
+        name = s.get_one(User, legal.id).name
+    assert f"{name} (legal)" in text  # the uploader of the file, by name and role
+    assert re.search(r"\b3 reads \(views and downloads\) recorded, not listed here", text)
