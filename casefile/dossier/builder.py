@@ -61,6 +61,7 @@ from casefile.dossier.document import (
     DossierRecord,
     ElementRecord,
     EvidenceRecord,
+    PersonRecord,
     ProfileRecord,
     TimestampRecord,
     TrailEntry,
