@@ -43,6 +43,7 @@ from casefile.components import settings
 from casefile.db import finish_request, get_database, session_scope, utcnow
 from casefile.errors import CasefileError, DuplicateFile, ValidationFailed
 from casefile.extensions import login_manager
+from casefile.labels import ACTION_LABELS, DETAIL_LABELS
 from casefile.storage import StorageError
 from casefile.witnesses.crypto import FieldKeyError
 
@@ -88,42 +89,6 @@ VALUE_LABELS = {
     # Web captures.
     "queued": _l("queued"),
     "capturing": _l("capturing"),
-}
-# The keys of custody entries' details, in words (a key without one is shown as it is).
-DETAIL_LABELS = {
-    "ern": _l("ERN"),
-    "size": _l("Size (bytes)"),
-    "media_type": _l("Media type"),
-    "original_filename": _l("Original file name"),
-    "declared_sha256": _l("Declared SHA-256"),
-    "metadata_status": _l("Metadata"),
-    "incidents": _l("Incidents"),
-    "parent": _l("Derived from"),
-    "derivation": _l("Derivation"),
-    "derivative": _l("Derivative"),
-    "copy_of": _l("Copy of"),
-    "import": _l("Import"),
-    "import_row": _l("Import row"),
-    "resumable_upload": _l("Resumable upload"),
-    "source": _l("Source"),
-    "collected_at": _l("Collected at"),
-    "collected_by": _l("Collected by"),
-    "collection_place": _l("Collection place"),
-    "via": _l("Through"),
-    "other": _l("Other item"),
-    "decision": _l("Decision"),
-    "dossier": _l("Dossier"),
-    "export": _l("Export"),
-    "reason": _l("Reason"),
-    "from": _l("From"),
-    "to": _l("To"),
-    "purpose": _l("Purpose"),
-    "changes": _l("Changes"),
-    "job": _l("Job"),
-    "capture": _l("Web capture"),
-    "url": _l("Address"),
-    "final_url": _l("Final address"),
-    "manifest_sha256": _l("Manifest SHA-256"),
 }
 RTL_LOCALES = frozenset({"ar"})
 # The tabs of every case page, in the order an investigation goes, between "Overview" and "Members" (the macro
@@ -472,5 +437,8 @@ def init_app(app: Flask) -> None:
     # Globals rather than context: imported macros see globals but not the request context.
     app.jinja_env.globals["case_tabs"] = lambda: CASE_TABS
     app.jinja_env.filters["label"] = lambda value: VALUE_LABELS.get(str(value), value)
-    app.jinja_env.filters["detail_label"] = lambda key: DETAIL_LABELS.get(str(key), key)
+    app.jinja_env.filters["action_label"] = lambda code: (
+        _(ACTION_LABELS[str(code)]) if str(code) in ACTION_LABELS else code
+    )
+    app.jinja_env.filters["detail_label"] = lambda key: _(DETAIL_LABELS[str(key)]) if str(key) in DETAIL_LABELS else key
     app.jinja_env.filters["dict_without"] = lambda d, key: {k: v for k, v in d.items() if k != key}

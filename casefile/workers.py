@@ -14,7 +14,12 @@ from __future__ import annotations
 
 import functools
 import multiprocessing
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from multiprocessing.context import ForkServerContext
+from typing import TypeVar
+
+T = TypeVar("T")
 
 
 @functools.cache
@@ -22,3 +27,12 @@ def worker_context() -> ForkServerContext:
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["casefile.dossier.pdf", "casefile.evidence.text", "pypdf"])
     return context
+
+
+def outside_event_loop(work: Callable[[], T]) -> T:
+    """Run `work` in a thread of its own and wait for it. Libraries with a synchronous face over asyncio (pyHanko's
+    signing, Playwright's sync API) refuse to start inside a thread whose event loop is running; a job's thread has
+    none in production, but whoever runs jobs from a thread that has one (a test driving a browser, a future async
+    worker) must not make a dossier or a capture fail for that."""
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="outside-loop") as pool:
+        return pool.submit(work).result()

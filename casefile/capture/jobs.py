@@ -35,6 +35,7 @@ from casefile.jobs.registry import register
 from casefile.jobs.runner import JobContext
 from casefile.jobs.services import submit
 from casefile.storage import CHUNK_SIZE, BlobWriter
+from casefile.workers import outside_event_loop
 
 CAPTURE = "capture.page"
 STEPS = 6
@@ -85,16 +86,18 @@ def capture(ctx: JobContext) -> None:
     with tempfile.TemporaryDirectory(dir=work_root, prefix=f"{capture_id}-") as folder:
         workdir = Path(folder)
         try:
-            page = capture_page(
-                url,
-                workdir,
-                guard=services.guard_for(settings),
-                browser_path=settings.capture_browser,
-                timeout=settings.capture_timeout_seconds,
-                max_bytes=settings.capture_max_bytes,
-                roots=_site_roots(ctx),
-                cookies=cookies,
-                progress=lambda step: ctx.progress(next(steps, STEPS), STEPS, step),
+            page = outside_event_loop(
+                lambda: capture_page(
+                    url,
+                    workdir,
+                    guard=services.guard_for(settings),
+                    browser_path=settings.capture_browser,
+                    timeout=settings.capture_timeout_seconds,
+                    max_bytes=settings.capture_max_bytes,
+                    roots=_site_roots(ctx),
+                    cookies=cookies,
+                    progress=lambda step: ctx.progress(next(steps, STEPS), STEPS, step),
+                )
             )
         except CaptureFailed as error:
             raise CasefileError(str(error)) from None

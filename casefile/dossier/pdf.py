@@ -46,6 +46,7 @@ from weasyprint.urls import URLFetcher, URLFetcherResponse
 from casefile import REPO_ROOT
 from casefile.dossier.document import DossierDocument
 from casefile.dossier.shaping import shape_svg_text
+from casefile.labels import ACTION_LABELS, DETAIL_LABELS, TARGET_LABELS
 
 __all__ = [
     "SECTIONS",
@@ -287,13 +288,17 @@ def _format_size(value: object) -> str:
 
 
 # A read and how a download ended: counted (a download once), not listed in the PDF's trails.
+UUID_TEXT = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 READ_ACTIONS = frozenset({"viewed", "downloaded", "download_completed", "download_aborted"})
 # Increasing restriction (casefile.evidence.models.Classification): the dossier is marked with its highest.
 CLASSIFICATION_ORDER = {"public": 0, "confidential": 1, "under_seal": 2, "secret": 3}
 
 
-def _summarise_details(details: object, limit: int = 240) -> str:
-    """A custody entry's details as ``key: value; key: value``, values shortened, the whole capped at ``limit``."""
+def _summarise_details(
+    details: object, translate: Translate = lambda m: m, incidents: Mapping[str, str] | None = None, limit: int = 240
+) -> str:
+    """A custody entry's details for a reader: keys in words, empty values left out, incidents by title, link
+    targets by kind, ids (which mean nothing on paper) left to data/custody/; shortened, capped at ``limit``."""
     if not details:
         return ""
     if not isinstance(details, Mapping):
@@ -302,13 +307,26 @@ def _summarise_details(details: object, limit: int = 240) -> str:
         parts = []
         for key in sorted(details, key=str):
             value = details[key]
-            if isinstance(value, str):
+            if value in (None, "", [], {}) or (isinstance(value, str) and UUID_TEXT.fullmatch(value)):
+                continue
+            if key == "target_id":
+                continue  # shown with its kind, below (a witness's pseudonym; an id is left out above)
+            if key == "incidents" and isinstance(value, list):
+                shown = "; ".join((incidents or {}).get(str(v), str(v)) for v in value)
+            elif key == "target_type":
+                target = details.get("target_id")
+                named = f" {target}" if isinstance(target, str) and not UUID_TEXT.fullmatch(target) else ""
+                shown = translate(TARGET_LABELS.get(str(value), str(value))) + named
+            elif key == "stance":
+                shown = translate(str(value))  # supports, contradicts, context: words in the catalogue
+            elif isinstance(value, str):
                 shown = value
             else:
                 shown = json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
             if len(shown) > 80:
                 shown = shown[:79] + "…"
-            parts.append(f"{key}: {shown}")
+            label = translate(DETAIL_LABELS[key]) if key in DETAIL_LABELS else str(key)
+            parts.append(f"{label}: {shown}")
         text = "; ".join(parts)
     text = re.sub(r"\s+", " ", text).strip()
     return text if len(text) <= limit else text[: limit - 1] + "…"
@@ -516,6 +534,8 @@ def _view(document: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "marking": marking,
         "people": {str(k): _mapping(v) for k, v in _mapping(document.get("people")).items()},
+        "incident_titles": {str(i.get("id")): str(i.get("title") or "") for i in incidents},
+        "action_labels": ACTION_LABELS,
         "schema": document.get("schema"),
         "dossier": _mapping(document.get("dossier")),
         "profile": _mapping(_mapping(document.get("dossier")).get("profile")),

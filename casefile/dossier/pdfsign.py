@@ -24,6 +24,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from casefile.config import Settings, instance_secret
 from casefile.errors import CasefileError
+from casefile.workers import outside_event_loop
 
 FILE_NAME = "document_signing.pem"
 FIELD = "CasefileSignature"
@@ -110,10 +111,10 @@ def sign_pdf(pdf: bytes, signer: DocumentSigner, *, reason: str, location: str, 
     errors: list[str] = []
     for url in tsa_urls:
         try:
-            return _signed(pdf, signer, reason, location, url, errors)
+            return outside_event_loop(lambda url=url: _signed(pdf, signer, reason, location, url, errors))
         except _TimestampFailed as error:
             errors.append(f"{url}: {error}")
-    return _signed(pdf, signer, reason, location, None, errors)
+    return outside_event_loop(lambda: _signed(pdf, signer, reason, location, None, errors))
 
 
 class _TimestampFailed(Exception):

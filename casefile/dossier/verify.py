@@ -48,6 +48,7 @@ from casefile.custody.merkle import hash_from_hex, proof_from_hex, verify_inclus
 from casefile.custody.signing import SignedTreeHead, key_id, load_public_key, verify_bytes, verify_tree_head
 from casefile.custody.tsa import TimestampError, verify_reply
 from casefile.dossier.document import PROOF_FIELDS, SCHEMA
+from casefile.workers import outside_event_loop
 
 KEY_FILE = "casefile-public-key.pem"
 SIGNED_FILE = "tagmanifest-sha256.txt"
@@ -466,7 +467,7 @@ class _Verifier:
             fingerprint = hashlib.sha256(signer.dump()).hexdigest()
             # Trusting the embedded certificate here checks integrity only; trust is the fingerprint comparison.
             context = ValidationContext(trust_roots=[asn1_x509.Certificate.load(signer.dump())], allow_fetching=False)
-            status = validate_pdf_signature(signature, context)
+            status = outside_event_loop(lambda: validate_pdf_signature(signature, context))
         except (PdfReadError, ValueError, KeyError) as error:  # pyHanko's validation errors are ValueErrors
             self.problem(f"data/dossier.pdf: its signature cannot be read ({error})")
             return

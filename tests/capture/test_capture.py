@@ -221,6 +221,7 @@ def test_a_dossier_carries_the_capture_and_the_timestamps_it_relies_on(
     assert download.status_code == 200
     path = tmp_path / "dossier.zip"
     path.write_bytes(download.get_data())
+    download.close()  # the streamed file
     with zipfile.ZipFile(path) as zipped:
         names = zipped.namelist()
         [document_name] = [n for n in names if n.endswith("data/dossier.json")]

@@ -23,6 +23,7 @@ from casefile.auth.models import User
 from casefile.config import Settings
 from casefile.db import session_scope
 from casefile.dossier.pdfsign import SigningUnavailable, document_signer
+from casefile.workers import outside_event_loop
 
 from local_servers import LocalTSA
 from support import Account, Api, build_dossier_now, case_for_a_dossier, run_queued_jobs
@@ -42,7 +43,9 @@ def _dossier_of(app: Flask, api: Api, case_id: str, tmp_path: Path) -> tuple[Pat
     built = build_dossier_now(api, app, case_id, {"profile": "generic"})
     assert built["status"] == "ready", built
     path = tmp_path / "dossier.zip"
-    path.write_bytes(api.get(f"/dossiers/{built['id']}/download").get_data())
+    download = api.get(f"/dossiers/{built['id']}/download")
+    path.write_bytes(download.get_data())
+    download.close()  # the streamed file
     with zipfile.ZipFile(path) as zipped:
         pdf = zipped.read(next(n for n in zipped.namelist() if n.endswith("data/dossier.pdf")))
     return path, pdf
@@ -67,10 +70,14 @@ def test_the_pdf_is_signed_timestamped_and_verifies(
     root = asn1_x509.Certificate.load(signer.certificate.public_bytes(serialization.Encoding.DER))
     tsa_root = asn1_x509.Certificate.load(tsa.root.public_bytes(serialization.Encoding.DER))
     [signature] = PdfFileReader(BytesIO(pdf)).embedded_signatures
-    status = validate_pdf_signature(
-        signature,
-        ValidationContext(trust_roots=[root], allow_fetching=False),
-        ts_validation_context=ValidationContext(trust_roots=[tsa_root], allow_fetching=False),
+    # pyHanko's synchronous validation runs an event loop: in a thread of its own, as the verifier does (a browser
+    # test's running loop may share this worker's main thread).
+    status = outside_event_loop(
+        lambda: validate_pdf_signature(
+            signature,
+            ValidationContext(trust_roots=[root], allow_fetching=False),
+            ts_validation_context=ValidationContext(trust_roots=[tsa_root], allow_fetching=False),
+        )
     )
     assert status.bottom_line and status.intact and status.valid and status.trusted
     assert status.timestamp_validity is not None and status.timestamp_validity.valid  # PAdES B-T
@@ -85,7 +92,8 @@ def test_the_pdf_is_signed_timestamped_and_verifies(
     altered = pdf[:start] + b"/Creatos" + pdf[start + 8 :]
     assert "Signature is Valid." not in _pdfsig(altered, tmp_path)
     [broken] = PdfFileReader(BytesIO(altered), strict=False).embedded_signatures
-    assert not validate_pdf_signature(broken, ValidationContext(trust_roots=[root], allow_fetching=False)).intact
+    context = ValidationContext(trust_roots=[root], allow_fetching=False)
+    assert not outside_event_loop(lambda: validate_pdf_signature(broken, context)).intact
 
 
 def test_a_document_signing_file_that_cannot_be_used_fails_the_build_with_its_reason(
@@ -133,6 +141,10 @@ def test_every_page_is_marked_people_are_named_and_reads_are_counted(
         assert text.count("PUBLIC") >= 2, f"page {number} lacks its marking in the header and footer"
     text = subprocess.run(["pdftotext", str(tmp_path / "read.pdf"), "-"], capture_output=True, text=True).stdout
     assert str(legal.id) not in text and "user:" not in text
+    # Custody details in words: no empty values, no stored keys, incidents by title.
+    assert "null" not in text and "declared_sha256" not in text and "media_type" not in text
+    flat = " ".join(text.split())  # table cells wrap
+    assert "Incidents: Graves" in flat and "Original file name: statement.txt" in flat and "recorded (ingested)" in flat
     with app.app_context(), session_scope() as s:
         name = s.get_one(User, legal.id).name
     assert f"{name} (legal)" in text  # the uploader of the file, by name and role

@@ -55,6 +55,7 @@ def test_a_second_legal_member_approves_before_anyone_downloads(
 
     download = builder_api.get(f"{path}/download")
     assert download.status_code == 200 and len(download.get_data()) == dossier["size"]
+    download.close()  # the streamed file
     assert [e.action for e in ledger(app)[before + 1 :]] == [Action.DOWNLOADED, Action.DOWNLOAD_COMPLETED]
     assert uuid.UUID(body["approved_by_id"]) == approver.id and builder.id != approver.id
 

@@ -121,7 +121,7 @@ def test_investigator_uploads_photos_with_progress_and_sees_hash_and_gps(
     expect(row.get_by_role("link", name="TRH-00001", exact=True)).to_be_visible()
     row.get_by_role("link", name="TRH-00001", exact=True).click()
     expect(page).to_have_url(ITEM_URL)
-    expect(page.locator("body")).to_contain_text("acquisition_recorded")
+    expect(page.locator('#custody-trail td[data-action="acquisition_recorded"]')).to_have_text("acquired again")
     page.get_by_role("navigation", name="Case").get_by_role("link", name="Evidence", exact=True).click()
     expect(page.get_by_role("heading", name=re.compile(r"^Evidence"), level=1)).to_contain_text("(2)")
 

@@ -270,8 +270,11 @@ def test_item_page_shows_what_a_reviewer_needs(app: Flask, client: FlaskClient, 
     assert f'href="/evidence/{item.id}/download"' in html
     assert "Not yet verified" in html and "Verified intact" not in html
     # The custody trail: the ingest and this very view, with their entry hashes.
-    rows = re.findall(r"<tr>\s*<td class=\"mono\">(\d+)</td>.*?<td>(\w+)</td>", html, re.S)
-    assert [action for _seq, action in rows] == ["ingested", "viewed"]
+    rows = re.findall(r"<tr>\s*<td class=\"mono\">(\d+)</td>.*?<td data-action=\"(\w+)\">([^<]+)</td>", html, re.S)
+    assert [(action, words) for _seq, action, words in rows] == [
+        ("ingested", "recorded (ingested)"),
+        ("viewed", "viewed"),
+    ]
     entries = trail(app, item.id)
     assert [e.action for e in entries] == ["ingested", "viewed"]
     for entry in entries:
