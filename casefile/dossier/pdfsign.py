@@ -12,6 +12,7 @@ With a time-stamping authority configured the signature carries an RFC 3161 time
 from __future__ import annotations
 
 import datetime
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from io import BytesIO
@@ -109,12 +110,12 @@ def sign_pdf(pdf: bytes, signer: DocumentSigner, *, reason: str, location: str, 
     """The PDF with one PAdES signature over all of it, timestamped by the first configured TSA that answers (PAdES
     B-T); if none does, signed without a timestamp, and the errors say why (the dossier records them)."""
     errors: list[str] = []
-    for url in tsa_urls:
+    for url in [*tsa_urls, None]:
         try:
-            return outside_event_loop(lambda url=url: _signed(pdf, signer, reason, location, url, errors))
+            return outside_event_loop(functools.partial(_signed, pdf, signer, reason, location, url, errors))
         except _TimestampFailed as error:
             errors.append(f"{url}: {error}")
-    return outside_event_loop(lambda: _signed(pdf, signer, reason, location, None, errors))
+    raise AssertionError("signing without a timestamp cannot fail for want of one")  # pragma: no cover
 
 
 class _TimestampFailed(Exception):
