@@ -84,8 +84,6 @@ def request_capture(
     except AddressRefused as error:
         raise ValidationFailed(str(error), field="url") from None
     raw_ids = data.get("incident_ids") or []
-    if isinstance(raw_ids, str):
-        raw_ids = [part for part in raw_ids.replace(",", " ").split() if part]
     if not isinstance(raw_ids, list):
         raise ValidationFailed(_("incident_ids is a list of incident ids."), field="incident_ids")
     incidents = incidents_in_case(session, case, raw_ids)
@@ -277,14 +275,6 @@ def captures_query(case: Case) -> Select[WebCapture]:
     return select(WebCapture).where(WebCapture.case_id == case.id).order_by(WebCapture.created_at.desc())
 
 
-def get_capture(session: Session, case: Case, capture_id: Any) -> WebCapture | None:
-    try:
-        wanted = uuid.UUID(str(capture_id))
-    except ValueError:
-        return None
-    return session.scalar(select(WebCapture).where(WebCapture.id == wanted, WebCapture.case_id == case.id))
-
-
 def derivatives(session: Session, capture: WebCapture) -> list[EvidenceItem]:
     if capture.wacz_item_id is None:
         return []
@@ -293,6 +283,11 @@ def derivatives(session: Session, capture: WebCapture) -> list[EvidenceItem]:
             select(EvidenceItem).where(EvidenceItem.parent_id == capture.wacz_item_id).order_by(EvidenceItem.number)
         )
     )
+
+
+def screenshot_of(items: Sequence[EvidenceItem]) -> EvidenceItem | None:
+    """The capture's full-page screenshot among its derivatives."""
+    return next((item for item in items if item.derivation is Derivation.SCREENSHOT), None)
 
 
 def timestamps(session: Session, capture: WebCapture) -> list[TimestampToken]:

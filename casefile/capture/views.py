@@ -87,13 +87,12 @@ def show_capture(capture_id: str) -> ResponseReturnValue:
     capture = require_in_case(s, current_user, WebCapture, capture_id)
     job = s.get(Job, capture.job_id) if capture.job_id else None
     items = services.derivatives(s, capture)
-    screenshot = next((i for i in items if i.derivation and i.derivation.value == "screenshot"), None)
     return render_template(
         "capture/capture.html",
         capture=capture,
         job=job,
         items=items,
-        screenshot=screenshot,
+        screenshot=services.screenshot_of(items),
         tokens=services.timestamps(s, capture),
         manifest_intact=services.manifest_intact(capture),
         timestamps_on=bool(settings().tsa_urls),

@@ -75,7 +75,8 @@ def stamp(
     """Ask each configured TSA not in `have` for a token over `message` and store each good one in its own short
     transaction (`scope` opens one). A TSA that fails is named in the result; the others still count."""
     result = StampResult()
-    urls = [url for url in settings.tsa_urls if url not in set(have)]
+    already = set(have)
+    urls = [url for url in settings.tsa_urls if url not in already]
     if not urls:
         return result
     try:

@@ -25,7 +25,6 @@ No Flask and no database: a dossier is verified with nothing but the ZIP (and, o
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import logging
 import re
@@ -446,8 +445,8 @@ class _Verifier:
         record = document.get("pdf_signature")
         if not isinstance(record, dict):
             return  # a dossier built before PDFs were signed
-        data = self._read("data/dossier.pdf")
-        if data is None:
+        rel = "data/dossier.pdf"
+        if rel not in self.files:
             return  # reported as a missing payload file
         # pyHanko is heavy: imported only when a dossier's PDF is checked.
         from asn1crypto import x509 as asn1_x509
@@ -457,17 +456,20 @@ class _Verifier:
         from pyhanko.sign.validation.status import SignatureCoverageLevel
         from pyhanko_certvalidator import ValidationContext
 
+        # Read from the file, not into memory: pyHanko hashes the signed byte ranges as a stream.
         try:
-            signatures = PdfFileReader(io.BytesIO(data), strict=False).embedded_signatures
-            if len(signatures) != 1:
-                self.problem(f"data/dossier.pdf: {len(signatures)} signatures, expected one")
-                return
-            signature = signatures[0]
-            signer = signature.signer_cert
-            fingerprint = hashlib.sha256(signer.dump()).hexdigest()
-            # Trusting the embedded certificate here checks integrity only; trust is the fingerprint comparison.
-            context = ValidationContext(trust_roots=[asn1_x509.Certificate.load(signer.dump())], allow_fetching=False)
-            status = outside_event_loop(lambda: validate_pdf_signature(signature, context))
+            with (self.dir / rel).open("rb") as pdf:
+                signatures = PdfFileReader(pdf, strict=False).embedded_signatures
+                if len(signatures) != 1:
+                    self.problem(f"{rel}: {len(signatures)} signatures, expected one")
+                    return
+                signature = signatures[0]
+                signer = signature.signer_cert
+                fingerprint = hashlib.sha256(signer.dump()).hexdigest()
+                # Trusting the embedded certificate here checks integrity only; trust is the fingerprint comparison.
+                roots = [asn1_x509.Certificate.load(signer.dump())]
+                context = ValidationContext(trust_roots=roots, allow_fetching=False)
+                status = outside_event_loop(lambda: validate_pdf_signature(signature, context))
         except (PdfReadError, ValueError, KeyError) as error:  # pyHanko's validation errors are ValueErrors
             self.problem(f"data/dossier.pdf: its signature cannot be read ({error})")
             return

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
+from flask.testing import FlaskClient
 from sqlalchemy import select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
@@ -24,7 +25,7 @@ from casefile.db import session_scope
 from casefile.jobs.runner import run_schedules
 
 from local_servers import LocalTSA
-from support import Account, Api, run_queued_jobs, upload
+from support import Account, Api, login, run_queued_jobs, upload
 
 
 @pytest.fixture(scope="module")
@@ -56,6 +57,8 @@ def _tokens(app: Flask) -> list[TimestampToken]:
 
 def test_a_checkpoint_is_timestamped_and_openssl_verifies_the_token(
     app: Flask,
+    client: FlaskClient,
+    make_user: Callable[..., Account],
     api_for: Callable[..., tuple[Api, Account]],
     make_case: Callable[..., uuid.UUID],
     tsa: LocalTSA,
@@ -81,6 +84,11 @@ def test_a_checkpoint_is_timestamped_and_openssl_verifies_the_token(
     # `custody verify` checks it, and the scheduled checkpoint job stamps the next one.
     result = app.test_cli_runner().invoke(args=["custody", "verify", "--no-fixity"])
     assert result.exit_code == 0 and "1 trusted timestamps" in result.output, result.output
+    # The reviewers' page says so too, and which authority is configured.
+    login(client, make_user("reviewer"))
+    page = client.get("/custody").get_data(as_text=True)
+    state = page.split('id="timestamps-state"', 1)[1].split("</dd>", 1)[0]
+    assert "1 trusted timestamp" in state and tsa.url in state
     upload(api, case_id, b"another exhibit\n", "another.txt")
     with app.app_context():
         assert run_schedules(app)  # the ledger grew: the checkpoint schedule is due
@@ -161,7 +169,12 @@ class TestTimestampsOff:
         return settings.with_overrides(tsa_urls=())
 
     def test_everything_works_without_a_tsa(
-        self, app: Flask, api_for: Callable[..., tuple[Api, Account]], make_case: Callable[..., uuid.UUID]
+        self,
+        app: Flask,
+        client: FlaskClient,
+        make_user: Callable[..., Account],
+        api_for: Callable[..., tuple[Api, Account]],
+        make_case: Callable[..., uuid.UUID],
     ) -> None:
         api, owner = api_for("investigator")
         upload(api, make_case(owner), b"an exhibit\n", "exhibit.txt")
@@ -170,3 +183,6 @@ class TestTimestampsOff:
         assert _tokens(app) == []
         verified = app.test_cli_runner().invoke(args=["custody", "verify", "--no-fixity"])
         assert verified.exit_code == 0 and "INTACT" in verified.output
+        login(client, make_user("reviewer"))
+        page = client.get("/custody").get_data(as_text=True)
+        assert "Trusted timestamps are off" in page.split('id="timestamps-state"', 1)[1].split("</dd>", 1)[0]

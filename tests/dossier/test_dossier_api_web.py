@@ -32,6 +32,7 @@ from support import (
     Account,
     Api,
     approve_release,
+    case_for_a_dossier,
     flip_blob_byte,
     ledger,
     load_demo,
@@ -471,19 +472,7 @@ def test_an_arabic_dossier_has_arabic_headings(app, api_for, tmp_path) -> None:
     from casefile.dossier.models import Dossier
 
     api, _account = api_for("legal")
-    case = api.post("/cases", json={"reference": "ARB", "title": "Arabic dossier"}).get_json()
-    incident = api.post(f"/cases/{case['id']}/incidents", json={"title": "Graves"}).get_json()
-    uploaded = api.post(
-        f"/cases/{case['id']}/evidence",
-        data={
-            "file": (BytesIO(b"note"), "n.txt"),
-            "title": "Note",
-            "incident_ids": incident["id"],
-            "classification": "public",
-        },
-        content_type="multipart/form-data",
-    )
-    assert uploaded.status_code == 201
+    case = case_for_a_dossier(api, "ARB")  # one public item linked to an incident (it asserts the upload's 201)
     built = api.post(f"/cases/{case['id']}/dossiers", json={"profile": "generic", "language": "ar"})
     assert built.status_code == 202, built.get_data(as_text=True)
     run_queued_jobs(app)
