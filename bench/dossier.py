@@ -95,6 +95,7 @@ def child() -> int:
     from casefile.config import load_settings
     from casefile.db import session_scope
     from casefile.dossier import builder as builder_module
+    from casefile.dossier.builder import DossierRequest
     from casefile.dossier.jobs import submit_build
     from casefile.dossier.models import Dossier, DossierStatus
     from casefile.jobs import runner
@@ -174,7 +175,10 @@ def child() -> int:
         check, the three steps, success); the queue's hand-over is not what is measured."""
         with session_scope(app) as s:
             dossier, submitted = submit_build(
-                s, s.get_one(Case, build_case), s.get_one(User, user_id), PROFILE, title, evidence_ids
+                s,
+                s.get_one(Case, build_case),
+                s.get_one(User, user_id),
+                DossierRequest(PROFILE, title, evidence_ids),
             )
         runner.run(app, components.job_queue(app), submitted.id)
         with session_scope(app) as s:

@@ -49,6 +49,9 @@ class Settings:
     # Bad API tokens from one address in a minute before every token from it is refused for the rest of the minute.
     token_failures_per_address_per_minute: int = 20
     organisation: str = "Casefile"
+    # Printed on every dossier's cover and in its contact section: recipients answer the organisation, not the tool.
+    organisation_address: str = ""
+    organisation_contact: str = ""
     # Background jobs (casefile/jobs): None is a SQLite queue in the instance folder; redis://… is shared by every
     # web server and worker. A running job silent for job_stale_seconds lost its worker and is retried or failed.
     queue_url: str | None = None
@@ -204,6 +207,8 @@ def load_settings(env: dict[str, str] | None = None, **overrides: Any) -> Settin
         https=env.get("CASEFILE_HTTPS", "").lower() in ("1", "true", "yes"),
         proxy_hops=int(_number(env, "CASEFILE_PROXY_HOPS", 0, minimum=0)),
         organisation=env.get("CASEFILE_ORGANISATION", "Casefile"),
+        organisation_address=env.get("CASEFILE_ORGANISATION_ADDRESS", ""),
+        organisation_contact=env.get("CASEFILE_ORGANISATION_CONTACT", ""),
         queue_url=env.get("CASEFILE_QUEUE_URL") or None,  # checked by casefile.jobs.queue when the app is made
         queue_name=env.get("CASEFILE_QUEUE_NAME") or "casefile",
         checkpoint_witness=env.get("CASEFILE_CHECKPOINT_WITNESS") or None,

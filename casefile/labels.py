@@ -4,9 +4,21 @@ dossier PDF (rendered outside a request, in the dossier's language) with the dos
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
+from flask_babel import LazyString, lazy_gettext
+
+K = TypeVar("K")
+
 
 def N_(message: str) -> str:
     return message
+
+
+def lazy_labels(kind: Callable[[str], K], words: dict[str, str]) -> dict[K, LazyString]:
+    """The pages' copy of a word list: keyed by the enum, each word translated when shown."""
+    return {kind(code): lazy_gettext(word) for code, word in words.items()}
 
 
 # The keys of custody entries' details (a key without one is shown as it is).
@@ -86,3 +98,100 @@ TARGET_LABELS = {
     "charge_element": N_("element of a charge"),
     "witness": N_("witness"),
 }
+
+# The values of the case file's own fields, in words: the pages show them through the forms' lazy copies
+# (casefile/*/forms.py), the dossier PDF through its language's catalogue.
+ACTOR_KIND_LABELS = {
+    "person": N_("Person"),
+    "organisation": N_("Organisation"),
+    "armed_group": N_("Armed group"),
+    "unit": N_("Unit"),
+    "state_body": N_("State body"),
+}
+RELATION_LABELS = {
+    "commands": N_("commands"),
+    "superior_of": N_("is superior of"),
+    "member_of": N_("is member of"),
+    "subordinate_unit_of": N_("is a subordinate unit of"),
+    "affiliated_with": N_("is affiliated with"),
+    "allied_with": N_("is allied with"),
+    "supplies": N_("supplies"),
+    "finances": N_("finances"),
+}
+DEGREE_LABELS = {
+    "direct_perpetrator": N_("Direct perpetrator"),
+    "gave_orders": N_("Gave orders"),
+    "planned": N_("Planned"),
+    "instigated": N_("Instigated"),
+    "aided": N_("Aided or abetted"),
+    "contributed_to_common_purpose": N_("Contributed to a common purpose"),
+    "failed_to_prevent": N_("Failed to prevent"),
+    "failed_to_punish": N_("Failed to punish"),
+}
+INVOLVEMENT_STATUS_LABELS = {"alleged": N_("Alleged"), "suspected": N_("Suspected"), "established": N_("Established")}
+CONFIDENCE_LABELS = {"low": N_("Low"), "medium": N_("Medium"), "high": N_("High")}
+EVIDENCE_KIND_LABELS = {
+    "testimony": N_("Testimony"),
+    "photo": N_("Photo"),
+    "video": N_("Video"),
+    "audio": N_("Audio"),
+    "document": N_("Document"),
+    "report": N_("Report"),
+    "open_source_capture": N_("Open-source capture"),
+    "forensic_report": N_("Forensic report"),
+    "physical_item_record": N_("Physical item record"),
+    "other": N_("Other"),
+}
+CLASSIFICATION_LABELS = {
+    "public": N_("Public"),
+    "confidential": N_("Confidential"),
+    "under_seal": N_("Under seal"),
+    "secret": N_("Secret"),
+}
+DERIVATION_LABELS = {
+    "transcript": N_("Transcript"),
+    "translation": N_("Translation"),
+    "redacted_copy": N_("Redacted copy"),
+    "working_copy": N_("Working copy"),
+    "screenshot": N_("Full-page screenshot"),
+    "page_print": N_("PDF print of the page"),
+    "page_media": N_("Media from the page"),
+}
+CONSENT_PURPOSE_LABELS = {
+    "internal_analysis": N_("Internal analysis"),
+    "share_icc": N_("Sharing with the ICC"),
+    "share_un": N_("Sharing with UN bodies"),
+    "share_sanctions": N_("Sharing with sanctions authorities"),
+    "publication": N_("Publication"),
+}
+LOCATION_PRECISION_LABELS = {
+    "exact": N_("Exact"),
+    "vicinity": N_("Vicinity"),
+    "locality": N_("Locality (town or village)"),
+    "unknown": N_("Unknown"),
+}
+STANCE_LABELS = {"supports": N_("Supports"), "contradicts": N_("Contradicts"), "context": N_("Context")}
+
+# Each list by the name templates give it: {{ code|label("relation") }} on the pages and in the dossier PDF.
+WORDS = {
+    "action": ACTION_LABELS,
+    "target": TARGET_LABELS,
+    "actor_kind": ACTOR_KIND_LABELS,
+    "relation": RELATION_LABELS,
+    "degree": DEGREE_LABELS,
+    "involvement_status": INVOLVEMENT_STATUS_LABELS,
+    "confidence": CONFIDENCE_LABELS,
+    "evidence_kind": EVIDENCE_KIND_LABELS,
+    "classification": CLASSIFICATION_LABELS,
+    "derivation": DERIVATION_LABELS,
+    "consent_purpose": CONSENT_PURPOSE_LABELS,
+    "stance": STANCE_LABELS,
+    "location_precision": LOCATION_PRECISION_LABELS,
+}
+
+
+def word_for(code: object, kind: str, translate: Callable[[str], str]) -> str:
+    """A stored code in words (translated), or the code itself when the list has no word for it."""
+    text = str(code or "")
+    word = WORDS[kind].get(text)
+    return translate(word) if word else text

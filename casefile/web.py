@@ -43,7 +43,7 @@ from casefile.components import settings
 from casefile.db import finish_request, get_database, session_scope, utcnow
 from casefile.errors import CasefileError, DuplicateFile, ValidationFailed
 from casefile.extensions import login_manager
-from casefile.labels import ACTION_LABELS, DETAIL_LABELS
+from casefile.labels import ACTION_LABELS, DETAIL_LABELS, word_for
 from casefile.storage import StorageError
 from casefile.witnesses.crypto import FieldKeyError
 
@@ -91,6 +91,15 @@ VALUE_LABELS = {
     "capturing": _l("capturing"),
 }
 RTL_LOCALES = frozenset({"ar"})
+
+
+def _label(value: object, kind: str | None = None) -> object:
+    """A code in words: {{ status|label }} (VALUE_LABELS) or {{ code|label("relation") }} (casefile.labels.WORDS)."""
+    if kind is not None:
+        return word_for(value, kind, _)
+    return VALUE_LABELS.get(str(value), value)
+
+
 # The tabs of every case page, in the order an investigation goes, between "Overview" and "Members" (the macro
 # case_nav adds those two): (endpoint taking case_id, label). Declared here, in one place, not registered by
 # each blueprint as it is imported, so the order never depends on import order.
@@ -436,7 +445,7 @@ def init_app(app: Flask) -> None:
 
     # Globals rather than context: imported macros see globals but not the request context.
     app.jinja_env.globals["case_tabs"] = lambda: CASE_TABS
-    app.jinja_env.filters["label"] = lambda value: VALUE_LABELS.get(str(value), value)
+    app.jinja_env.filters["label"] = _label
     app.jinja_env.filters["action_label"] = lambda code: (
         _(ACTION_LABELS[str(code)]) if str(code) in ACTION_LABELS else code
     )

@@ -49,6 +49,7 @@ def actor_json(actor: Actor, duplicates: list[services.Candidate] | None = None)
         "aliases": list(actor.aliases),
         "description": actor.description,
         "date_of_birth": actor.date_of_birth,
+        "place_of_birth": actor.place_of_birth,
         "nationality": actor.nationality,
         "identifiers": list(actor.identifiers),
         "merged_into_id": str(actor.merged_into_id) if actor.merged_into_id else None,

@@ -6,41 +6,15 @@ from wtforms import BooleanField, DateField, SelectField, SelectMultipleField, S
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
+from casefile import labels
 from casefile.actors.models import ActorKind, Confidence, Degree, InvolvementStatus, RelationType
+from casefile.labels import lazy_labels
 
-KIND_LABELS = {
-    ActorKind.PERSON: _l("Person"),
-    ActorKind.ORGANISATION: _l("Organisation"),
-    ActorKind.ARMED_GROUP: _l("Armed group"),
-    ActorKind.UNIT: _l("Unit"),
-    ActorKind.STATE_BODY: _l("State body"),
-}
-RELATION_LABELS = {
-    RelationType.COMMANDS: _l("commands"),
-    RelationType.SUPERIOR_OF: _l("is superior of"),
-    RelationType.MEMBER_OF: _l("is member of"),
-    RelationType.SUBORDINATE_UNIT_OF: _l("is a subordinate unit of"),
-    RelationType.AFFILIATED_WITH: _l("is affiliated with"),
-    RelationType.ALLIED_WITH: _l("is allied with"),
-    RelationType.SUPPLIES: _l("supplies"),
-    RelationType.FINANCES: _l("finances"),
-}
-DEGREE_LABELS = {
-    Degree.DIRECT_PERPETRATOR: _l("Direct perpetrator"),
-    Degree.GAVE_ORDERS: _l("Gave orders"),
-    Degree.PLANNED: _l("Planned"),
-    Degree.INSTIGATED: _l("Instigated"),
-    Degree.AIDED: _l("Aided or abetted"),
-    Degree.CONTRIBUTED: _l("Contributed to a common purpose"),
-    Degree.FAILED_TO_PREVENT: _l("Failed to prevent"),
-    Degree.FAILED_TO_PUNISH: _l("Failed to punish"),
-}
-STATUS_LABELS = {
-    InvolvementStatus.ALLEGED: _l("Alleged"),
-    InvolvementStatus.SUSPECTED: _l("Suspected"),
-    InvolvementStatus.ESTABLISHED: _l("Established"),
-}
-CONFIDENCE_LABELS = {Confidence.LOW: _l("Low"), Confidence.MEDIUM: _l("Medium"), Confidence.HIGH: _l("High")}
+KIND_LABELS = lazy_labels(ActorKind, labels.ACTOR_KIND_LABELS)
+RELATION_LABELS = lazy_labels(RelationType, labels.RELATION_LABELS)
+DEGREE_LABELS = lazy_labels(Degree, labels.DEGREE_LABELS)
+STATUS_LABELS = lazy_labels(InvolvementStatus, labels.INVOLVEMENT_STATUS_LABELS)
+CONFIDENCE_LABELS = lazy_labels(Confidence, labels.CONFIDENCE_LABELS)
 
 
 def choices(labels: dict) -> list[SelectChoice]:
@@ -53,6 +27,7 @@ class ActorForm(FlaskForm):
     aliases = TextAreaField(_l("Aliases"), description=_l("One per line, in any script and spelling."))
     description = TextAreaField(_l("Description"), validators=[Length(max=20000)])
     date_of_birth = StringField(_l("Date of birth (as known)"), validators=[Length(max=40)])
+    place_of_birth = StringField(_l("Place of birth"), validators=[Length(max=200)])
     nationality = StringField(_l("Nationality"), validators=[Length(max=100)])
     identifiers = TextAreaField(_l("Identifiers"), description=_l("One per line as type: value, e.g. passport: X123"))
     confirm_new = BooleanField(_l("This is a different actor from the similar ones listed"))

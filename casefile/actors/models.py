@@ -74,6 +74,7 @@ class Actor(UUIDPrimaryKey, Base):
     description: Mapped[str] = mapped_column(Text, default="")
     # Identifiers for sanctions work.
     date_of_birth: Mapped[str] = mapped_column(String(40), default="")
+    place_of_birth: Mapped[str] = mapped_column(String(200), default="")
     nationality: Mapped[str] = mapped_column(String(100), default="")
     identifiers: Mapped[list[Any]] = mapped_column(JSON, default=list)
     # A merged duplicate keeps its row (and its history) and points at the actor it became.

@@ -19,6 +19,7 @@ ACTOR = obj(
         "aliases": {"type": "array", "items": string()},
         "description": string(),
         "date_of_birth": string(),
+        "place_of_birth": string(),
         "nationality": string(),
         "identifiers": {"type": "array", "items": IDENTIFIER},
         "merged_into_id": nullable(UUID),
@@ -33,6 +34,7 @@ _ACTOR_FIELDS = {
     "aliases": {"type": "array", "items": string(maxLength=300), "maxItems": 100},
     "description": string(maxLength=20000),
     "date_of_birth": string(maxLength=40),
+    "place_of_birth": string(maxLength=200),
     "nationality": string(maxLength=100),
     "identifiers": {
         "type": "array",

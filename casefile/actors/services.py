@@ -83,6 +83,8 @@ def _apply(actor: Actor, data: Mapping[str, Any], partial: bool) -> None:
         actor.description = clean_text(data.get("description"), "description", max_length=20000)
     if given("date_of_birth"):
         actor.date_of_birth = clean_text(data.get("date_of_birth"), "date_of_birth", max_length=40)
+    if given("place_of_birth"):
+        actor.place_of_birth = clean_text(data.get("place_of_birth"), "place_of_birth", max_length=200)
     if given("nationality"):
         actor.nationality = clean_text(data.get("nationality"), "nationality", max_length=100)
     if given("identifiers"):

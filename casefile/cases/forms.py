@@ -14,8 +14,10 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
+from casefile import labels
 from casefile.cases.models import CaseStatus, DatePrecision, LocationPrecision
 from casefile.cases.thesaurus import VIOLATION_TYPES
+from casefile.labels import lazy_labels
 
 # Forms check shape only; the rules (reference format, date order, ranges) live in cases.services.
 
@@ -42,12 +44,7 @@ DATE_PRECISION_LABELS = {
     DatePrecision.YEAR: _l("Year only"),
     DatePrecision.APPROXIMATE: _l("Approximate"),
 }
-LOCATION_PRECISION_LABELS = {
-    LocationPrecision.EXACT: _l("Exact"),
-    LocationPrecision.VICINITY: _l("Vicinity"),
-    LocationPrecision.LOCALITY: _l("Locality (town or village)"),
-    LocationPrecision.UNKNOWN: _l("Unknown"),
-}
+LOCATION_PRECISION_LABELS = lazy_labels(LocationPrecision, labels.LOCATION_PRECISION_LABELS)
 
 
 class IncidentForm(FlaskForm):

@@ -148,7 +148,8 @@ def load_demo(session: Session, app: Flask) -> bool:
 def _add_actors_and_charge(session: Session, case: Case, owner: User, incidents: dict[str, Any]) -> None:
     """al-Kani and the Kaniyat, Haftar and his forces; the Kaniyat–Haftar link alleged but thinly supported;
     a charge against Haftar (murder as a crime against humanity, art. 28(a)) whose matrix shows the gap on
-    effective command and control."""
+    effective command and control; and the Global Magnitsky criterion of serious human rights abuse against
+    al-Kani, for a sanctions submission about him."""
 
     def actor(kind: str, name: str, aliases: list[str], description: str, **extra: Any) -> Actor:
         return create_actor(
@@ -162,6 +163,9 @@ def _add_actors_and_charge(session: Session, case: Case, owner: User, incidents:
         "Leader of the Kaniyat militia in Tarhouna; designated by the US Treasury under the Global "
         "Magnitsky programme in November 2020.",
         nationality="Libyan",
+        place_of_birth="Tarhouna, Libya (as reported)",
+        # Not his: a value marked as the demonstration's own, so the identification section has one to show.
+        identifiers=[{"type": "national ID (demonstration value)", "value": "LY-DEMO-0000001"}],
     )
     kaniyat = actor(
         "armed_group",
@@ -298,6 +302,22 @@ def _add_actors_and_charge(session: Session, case: Case, owner: User, incidents:
         element_code="rome-7-1-a.e1",
     )
     # The link between the militia and Haftar's command is the gap the demo is about: nothing supports it yet.
+    glomag = create_charge(
+        session,
+        case,
+        {
+            "suspect_id": kani.id,
+            "offence_code": "eo13818-1-a-ii-a",
+            "incident_ids": [incidents["prison"].id, incidents["graves"].id, incidents["disappearances"].id],
+            "note": "Serious human rights abuse in Tarhouna by the militia he led.",
+        },
+    )
+    for item, element, why in (
+        (photo, "eo13818-1-a-ii-a.e2", "Bodies recovered from graves."),
+        (note, "eo13818-1-a-ii-a.e2", "Detainees taken to the prison and not seen again."),
+        (statement, "eo13818-1-a-ii-a.e3", "The witness describes al-Kani giving orders at the prison."),
+    ):
+        link_evidence(session, item, owner, "charge_element", glomag.id, "supports", why, element_code=element)
 
 
 def _add_witnesses(session: Session, app: Flask, case: Case, owner: User, incidents: dict[str, Any]) -> None:
@@ -308,14 +328,14 @@ def _add_witnesses(session: Session, app: Flask, case: Case, owner: User, incide
     people = [
         (
             {"full_name": "Demo Witness One (أحمد المثال)", "contact": "+218 00 000 0001", "risk_level": "high"},
-            [("internal_analysis", True), ("share_icc", True), ("share_un", True)],
+            [("internal_analysis", True), ("share_icc", True), ("share_un", True), ("share_sanctions", True)],
             "Interview about the detention of a brother at the prison complex (demonstration text).",
             date(2020, 7, 14),
             "prison",
         ),
         (
             {"full_name": "Demo Witness Two (فاطمة المثال)", "contact": "+218 00 000 0002", "risk_level": "extreme"},
-            [("internal_analysis", True), ("share_icc", False)],
+            [("internal_analysis", True), ("share_icc", False), ("share_sanctions", False)],
             "Interview about the discovery of the graves (demonstration text).",
             date(2020, 7, 20),
             "graves",

@@ -12,6 +12,7 @@ from casefile.api.schemas import UUID
 from casefile.auth.gate import Access, require_case, require_in_case
 from casefile.db import db_session
 from casefile.dossier import services
+from casefile.dossier.builder import DossierRequest
 from casefile.dossier.jobs import submit_build
 from casefile.dossier.models import Dossier
 from casefile.dossier.schemas import DOSSIER, DOSSIER_ACCEPTED, DOSSIER_CREATE, DOSSIER_PLAN
@@ -22,11 +23,23 @@ from casefile.web_downloads import send_download
 ID = [{"name": "id", "in": "path", "required": True, "schema": UUID}]
 
 
-def _evidence_ids(data: dict) -> list | None:
-    ids = data.get("evidence_ids")
-    if ids is not None and not isinstance(ids, list):
-        raise ValidationFailed("evidence_ids must be a list.", field="evidence_ids")
-    return ids
+def _request(data: dict) -> DossierRequest:
+    for name in ("evidence_ids", "target_ids", "charge_ids"):
+        if data.get(name) is not None and not isinstance(data[name], list):
+            raise ValidationFailed(f"{name} must be a list.", field=name)
+    if not isinstance(data.get("analysis", False), bool):
+        raise ValidationFailed("analysis must be true or false.", field="analysis")
+    return DossierRequest(
+        profile=data.get("profile"),
+        title=data.get("title"),
+        evidence_ids=data.get("evidence_ids"),
+        language=data.get("language"),
+        target_ids=data.get("target_ids"),
+        charge_ids=data.get("charge_ids"),
+        analysis=bool(data.get("analysis", False)),
+        cover_letter=data.get("cover_letter"),
+        narrative=data.get("narrative"),
+    )
 
 
 @route(
@@ -60,7 +73,7 @@ def preview_dossier(id: str) -> ResponseReturnValue:
     s = db_session()
     case = require_case(s, current_user, id)
     data = only_fields(json_body(), fields_of(DOSSIER_CREATE))
-    return jsonify(services.plan_json(services.preview(s, case, data.get("profile"), _evidence_ids(data))))
+    return jsonify(services.plan_json(services.preview(s, case, _request(data))))
 
 
 @route(
@@ -79,9 +92,7 @@ def create_dossier(id: str) -> ResponseReturnValue:
     s = db_session()
     case = require_case(s, current_user, id, Access.WRITE)
     data = only_fields(json_body(), fields_of(DOSSIER_CREATE))
-    dossier, job = submit_build(
-        s, case, current_user, data.get("profile"), data.get("title"), _evidence_ids(data), data.get("language")
-    )
+    dossier, job = submit_build(s, case, current_user, _request(data))
     response = jsonify({**services.dossier_json(dossier), "job": one_job_json(job)})
     response.status_code = 202
     response.headers["Location"] = url_for("api.get_dossier", id=dossier.id)

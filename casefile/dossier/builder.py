@@ -35,12 +35,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from casefile import components
-from casefile.actors.models import Actor
+from casefile.actors.models import Actor, ActorRelation, Involvement
 from casefile.actors.pictures import command_chart_svg, timeline_svg
 from casefile.actors.services import active_actors, involvements_of, relations_of
 from casefile.auth.models import User
 from casefile.capture.models import WebCapture
-from casefile.cases.models import Case
+from casefile.cases.models import Case, Incident
 from casefile.cases.services import format_incident_date, incidents_of
 from casefile.cases.thesaurus import VIOLATION_TYPES
 from casefile.custody.actions import Action
@@ -55,14 +55,18 @@ from casefile.db import get_database, session_scope
 from casefile.dossier.document import (
     SCHEMA,
     ActorRecord,
+    AnalysisRecord,
     CaptureRecord,
     ChargeRecord,
+    ConductRecord,
     DossierDocument,
     DossierRecord,
     ElementRecord,
     EvidenceRecord,
     PersonRecord,
+    PositionRecord,
     ProfileRecord,
+    TargetRecord,
     TimestampRecord,
     TrailEntry,
     TrailFile,
@@ -70,13 +74,14 @@ from casefile.dossier.document import (
 )
 from casefile.dossier.models import Dossier, DossierStatus
 from casefile.dossier.pdfsign import document_signer, sign_pdf
-from casefile.dossier.planner import plan_dossier, witnesses_by_item
+from casefile.dossier.planner import Plan, Scope, plan_dossier, resolve_scope, scope_incident_ids, witnesses_by_item
 from casefile.dossier.profiles import Profile, load_profiles
 from casefile.errors import Conflict, ValidationFailed
 from casefile.evidence.models import EvidenceItem
 from casefile.evidence.services import download_name
 from casefile.legal import services as legal
 from casefile.legal.catalogue import load_catalogue
+from casefile.legal.models import Charge
 from casefile.links.models import EvidenceLink, Stance
 from casefile.parsing import clean_text
 from casefile.storage import CHUNK_SIZE, BlobStore, BlobWriter
@@ -85,6 +90,7 @@ from casefile.workers import worker_context
 log = logging.getLogger(__name__)
 
 DOSSIER_LANGUAGES = ("en", "ar")
+MAX_MARKDOWN = 50_000  # characters of a cover letter or narrative: pages of text, not a book
 
 
 def get_profile(code: Any) -> Profile:
@@ -159,18 +165,53 @@ def _manifest(hashes: dict[str, str]) -> bytes:
 
 @dataclass(frozen=True)
 class BuildSpec:
-    """What the build job needs beyond the dossier's row (its parameters, JSON)."""
+    """What the build job needs beyond the dossier's row (its parameters, JSON; the scope is on the row)."""
 
     dossier_id: str
     evidence_ids: list[str] | None
     language: str
+    cover_letter: str = ""
+    narrative: str = ""
 
     def to_params(self) -> dict[str, Any]:
-        return {"dossier_id": self.dossier_id, "evidence_ids": self.evidence_ids, "language": self.language}
+        return {
+            "dossier_id": self.dossier_id,
+            "evidence_ids": self.evidence_ids,
+            "language": self.language,
+            "cover_letter": self.cover_letter,
+            "narrative": self.narrative,
+        }
 
     @classmethod
     def from_params(cls, params: dict[str, Any]) -> BuildSpec:
-        return cls(str(params["dossier_id"]), params.get("evidence_ids"), str(params.get("language") or "en"))
+        return cls(
+            str(params["dossier_id"]),
+            params.get("evidence_ids"),
+            str(params.get("language") or "en"),
+            str(params.get("cover_letter") or ""),
+            str(params.get("narrative") or ""),
+        )
+
+
+@dataclass(frozen=True)
+class DossierRequest:
+    """What a user asks for: everything but the case and the user, as the form or the API gives it."""
+
+    profile: Any
+    title: Any = None
+    evidence_ids: Sequence[Any] | None = None
+    language: Any = None
+    target_ids: Sequence[Any] | None = None
+    charge_ids: Sequence[Any] | None = None
+    analysis: bool = False
+    cover_letter: Any = None
+    narrative: Any = None
+
+
+def stored_scope(session: Session, case: Case, profile: Profile, dossier: Dossier) -> Scope:
+    """The scope recorded with a dossier (an empty record: the whole case, every charge of the profile)."""
+    scope = dossier.scope or {}
+    return resolve_scope(session, case, profile, scope.get("target_ids"), scope.get("charge_ids"))
 
 
 class BuildHooks(Protocol):
@@ -184,24 +225,26 @@ class BuildHooks(Protocol):
     def succeed(self, session: Session, result: dict[str, Any] | None = None) -> None: ...
 
 
-def prepare_build(
-    session: Session,
-    case: Case,
-    user: User,
-    profile_code: Any,
-    title: Any,
-    evidence_ids: Sequence[Any] | None = None,
-    language: Any = None,
-) -> tuple[Dossier, BuildSpec]:
+def plan_request(session: Session, case: Case, request: DossierRequest) -> Plan:
+    """The plan of a request (the preview, and the check before a build): profile, scope and items resolved."""
+    profile = get_profile(request.profile)
+    scope = resolve_scope(session, case, profile, request.target_ids, request.charge_ids)
+    return plan_dossier(session, case, profile, request.evidence_ids, scope)
+
+
+def prepare_build(session: Session, case: Case, user: User, request: DossierRequest) -> tuple[Dossier, BuildSpec]:
     """Check a build request and record its dossier (status `building`, flushed): everything that can be known
-    wrong before any work (unknown profile, bad title or language, unknown items, nothing includable) is refused
-    here, with nothing written. The build itself is the job's (`build_dossier`)."""
-    profile = get_profile(profile_code)
-    title_text = clean_text(title, "title", max_length=300) or profile.title
-    language = language or profile.language
+    wrong before any work (unknown profile, targets or charges, a charge the recipient does not take, bad title,
+    language or Markdown, unknown items, nothing includable) is refused here, with nothing written. The build itself
+    is the job's (`build_dossier`)."""
+    plan = plan_request(session, case, request)
+    profile = plan.profile
+    title_text = clean_text(request.title, "title", max_length=300) or profile.title
+    letter = clean_text(request.cover_letter, "cover_letter", max_length=MAX_MARKDOWN)
+    narrative = clean_text(request.narrative, "narrative", max_length=MAX_MARKDOWN)
+    language = request.language or profile.language
     if language not in DOSSIER_LANGUAGES:
         raise ValidationFailed(f"Dossier language must be one of: {', '.join(DOSSIER_LANGUAGES)}.", field="language")
-    plan = plan_dossier(session, case, profile, evidence_ids)
     if not plan.included:
         raise ValidationFailed("Nothing may be included in this dossier under this profile.", field="evidence_ids")
     dossier_id = uuid.uuid4()
@@ -215,13 +258,15 @@ def prepare_build(
         created_by_id=user.id,
         included=[],
         excluded=[],
+        scope={**plan.scope.to_json(), "analysis": bool(request.analysis)},
     )
     session.add(dossier)
     session.flush()
-    # The items the request chose (as checked ids), or None for the default selection at build time.
+    # The items the request chose (as checked ids), or None for the selection at build time.
     considered = [*plan.included, *(item for item, _reasons in plan.excluded)]
-    chosen = None if evidence_ids is None else [str(item.id) for item in considered]
-    return dossier, BuildSpec(dossier_id=str(dossier_id), evidence_ids=chosen, language=language)
+    chosen = None if request.evidence_ids is None else [str(item.id) for item in considered]
+    spec = BuildSpec(str(dossier_id), chosen, language, cover_letter=letter, narrative=narrative)
+    return dossier, spec
 
 
 def build_dossier(app: Flask, spec: BuildSpec, hooks: BuildHooks) -> uuid.UUID:
@@ -248,7 +293,9 @@ def build_dossier(app: Flask, spec: BuildSpec, hooks: BuildHooks) -> uuid.UUID:
             user = s.get(User, dossier.created_by_id) if dossier.created_by_id is not None else None
             if user is None:
                 raise ValidationFailed("The user who asked for this dossier no longer exists.")
-            plan = plan_dossier(s, case, profile, spec.evidence_ids)
+            scope = stored_scope(s, case, profile, dossier)
+            # Chosen items of a scoped dossier are additions to what the scope finds, which the plan finds again.
+            plan = plan_dossier(s, case, profile, spec.evidence_ids, scope)
             if not plan.included:
                 raise ValidationFailed("Nothing may be included in this dossier under this profile any more.")
             for item in plan.included:
@@ -275,6 +322,7 @@ def build_dossier(app: Flask, spec: BuildSpec, hooks: BuildHooks) -> uuid.UUID:
         # Kept out by the recipient's rules (not merely outside the default selection): counted in the dossier.
         withheld_count = sum(1 for entry in dossier.excluded if entry.get("withheld", True))
         user_email = dossier_creator_email(s, dossier)
+        analysis = bool((dossier.scope or {}).get("analysis"))
     _stamp_checkpoint(app, checkpoint_id)
 
     # 2. The bag, from one read snapshot.
@@ -285,6 +333,7 @@ def build_dossier(app: Flask, spec: BuildSpec, hooks: BuildHooks) -> uuid.UUID:
             rs.scalars(select(EvidenceItem).where(EvidenceItem.ern.in_(included_erns)).order_by(EvidenceItem.number))
         )
         witness_codes = {item_id: w.code for item_id, w in witnesses_by_item(rs, items).items()}
+        scope = stored_scope(rs, case, profile, rs.get_one(Dossier, dossier_id))
         total = len(items) + 2  # every file streamed, then the PDF, then the package
         hooks.progress(0, total, "Streaming the evidence files")
         sth = SignedTreeHead(
@@ -309,13 +358,20 @@ def build_dossier(app: Flask, spec: BuildSpec, hooks: BuildHooks) -> uuid.UUID:
                 generated_at=datetime.now(UTC).isoformat(),
                 generated_by=user_email,
                 organisation=settings.organisation,
+                organisation_address=settings.organisation_address,
+                organisation_contact=settings.organisation_contact,
                 profile=cast("ProfileRecord", profile.to_dict()),
+                language=spec.language,
+                cover_letter=spec.cover_letter,
+                narrative=spec.narrative,
+                analysis=analysis,
             ),
             names,
             sth,
             key_id(key.private),
             trails,
             withheld_count,
+            scope=scope,
             captures=stamped.captures,
             timestamps=stamped.timestamps,
         )
@@ -495,15 +551,36 @@ def assemble_document(
     trails: dict[str, list[TrailEntry]],
     withheld: int,
     *,
+    scope: Scope | None = None,
     captures: Sequence[CaptureRecord] = (),
     timestamps: Sequence[TimestampRecord] = (),
 ) -> DossierDocument:
     """dossier.json: the same content as the PDF, machine-readable. Only included evidence is named, witnesses
     only by pseudonym, and no protected identity is ever read. Each item's `sha512` is None here: the builder
-    fills it in once the file has streamed (the PDF, rendered meanwhile, shows SHA-256 only)."""
-    included = {i.id: i for i in items}
+    fills it in once the file has streamed (the PDF, rendered meanwhile, shows SHA-256 only).
+
+    With targets, the dossier is about them: their identification, the incidents they are involved in or charged
+    with, the actors they are related to, and the chosen charges; without, about the whole case."""
+    scope = scope or Scope()
     ern = {i.id: i.ern for i in items}
-    links = session.scalars(select(EvidenceLink).where(EvidenceLink.evidence_id.in_(list(included)))).all()
+    links = list(session.scalars(select(EvidenceLink).where(EvidenceLink.evidence_id.in_(list(ern)))))
+    target_ids = {a.id for a in scope.targets}
+    incidents = incidents_of(session, case)
+    relations = relations_of(session, case)
+    involvements = involvements_of(session, case)
+    actors = active_actors(session, case)
+    if target_ids:
+        incidents = [i for i in incidents if i.id in scope_incident_ids(session, scope)]
+        relations = [r for r in relations if {r.source_actor_id, r.target_actor_id} & target_ids]
+        involvements = [v for v in involvements if v.actor_id in target_ids]
+        related = target_ids | {r.source_actor_id for r in relations} | {r.target_actor_id for r in relations}
+        actors = [a for a in actors if a.id in related]
+    charges = _charge_records(session, scope.charges, ern)
+    scope_incidents = scope_incident_ids(session, scope) if target_ids else set()
+    contradicting = [
+        link for link in links if link.stance is Stance.CONTRADICTS and _in_scope(link, scope, scope_incidents)
+    ]
+    exculpatory_ids = {link.evidence_id for link in contradicting}
 
     def counts(column: str) -> dict[uuid.UUID, list[int]]:
         out: dict[uuid.UUID, list[int]] = {}
@@ -527,6 +604,11 @@ def assemble_document(
             "summary": case.summary,
             "situation": case.situation,
         },
+        targets=[
+            cast("TargetRecord", {**_actor_record(a, profile), "positions": _positions(a, relations)})
+            for a in scope.targets
+        ],
+        conduct=_conduct_records(incidents, involvements, links, ern) if target_ids else [],
         incidents=[
             {
                 "id": str(i.id),
@@ -540,11 +622,11 @@ def assemble_document(
                 "latitude": i.latitude,
                 "longitude": i.longitude,
                 "location_precision": i.location_precision.value,
-                "violation_types": [str(VIOLATION_TYPES.get(v, v)) for v in i.violation_types],
+                "violation_types": _violation_labels(i),
             }
-            for i in incidents_of(session, case)
+            for i in incidents
         ],
-        actors=[_actor_record(a, profile) for a in active_actors(session, case)],
+        actors=[_actor_record(a, profile) for a in actors],
         relations=[
             {
                 "source": r.source.name,
@@ -556,7 +638,7 @@ def assemble_document(
                 "supporting": rel_counts.get(r.id, [0, 0])[0],
                 "contradicting": rel_counts.get(r.id, [0, 0])[1],
             }
-            for r in relations_of(session, case)
+            for r in relations
         ],
         involvements=[
             {
@@ -568,10 +650,23 @@ def assemble_document(
                 "supporting": inv_counts.get(v.id, [0, 0])[0],
                 "contradicting": inv_counts.get(v.id, [0, 0])[1],
             }
-            for v in involvements_of(session, case)
+            for v in involvements
         ],
-        charges=_charge_records(session, case, ern),
-        evidence=[_evidence_record(item, ern, witness_codes, names) for item in items],
+        charges=charges,
+        exculpatory=[
+            {
+                "ern": item.ern,
+                "title": item.title,
+                "contradicts": sorted({_link_subject(link) for link in contradicting if link.evidence_id == item.id}),
+                "notes": [link.note for link in contradicting if link.evidence_id == item.id and link.note],
+            }
+            for item in items
+            if item.id in exculpatory_ids
+        ],
+        analysis=_analysis(charges) if dossier["analysis"] else None,
+        evidence=[
+            _evidence_record(item, ern, witness_codes, names, exculpatory=item.id in exculpatory_ids) for item in items
+        ],
         # Withheld items are not named in the package: a refused witness must not even appear by pseudonym.
         excluded=[],
         withheld_count=withheld,
@@ -584,43 +679,147 @@ def assemble_document(
     )
 
 
-def _charge_records(session: Session, case: Case, ern: dict[uuid.UUID, str]) -> list[ChargeRecord]:
-    """Each charge with its element matrix, counting only the evidence in this dossier (`ern`)."""
+def _violation_labels(incident: Incident) -> list[str]:
+    return [str(VIOLATION_TYPES.get(v, v)) for v in incident.violation_types]
+
+
+def _in_scope(link: EvidenceLink, scope: Scope, incident_ids: set[uuid.UUID]) -> bool:
+    """Whether a link is about what the dossier alleges: anything, for a whole-case dossier; else a target, one of
+    their relations or involvements, a chosen charge, or an incident of those."""
+    if not scope.targets:
+        return True
+    target_ids = {a.id for a in scope.targets}
+    if link.actor_id in target_ids or (link.charge_id in {c.id for c in scope.charges}):
+        return True
+    if link.relation is not None:
+        return bool({link.relation.source_actor_id, link.relation.target_actor_id} & target_ids)
+    if link.involvement is not None:
+        return link.involvement.actor_id in target_ids
+    return link.incident_id in incident_ids
+
+
+def _link_subject(link: EvidenceLink) -> str:
+    """What a link is evidence of, in words (names and titles, never ids)."""
+    if link.relation is not None:
+        return f"{link.relation.source.name} — {link.relation.relation.value} — {link.relation.target.name}"
+    if link.involvement is not None:
+        return f"{link.involvement.actor.name} — {link.involvement.incident.title}"
+    if link.charge is not None:
+        offence = load_catalogue().offence(link.charge.offence_code)
+        element = f" ({link.element_code})" if link.element_code else ""
+        return f"{link.charge.suspect.name} — {offence.title}{element}"
+    if link.actor is not None:
+        return link.actor.name
+    return link.incident.title if link.incident is not None else ""
+
+
+def _positions(actor: Actor, relations: Sequence[ActorRelation]) -> list[PositionRecord]:
+    """A target's positions and affiliations: its relations to other actors (commands X, member of Y), dated."""
+    return [
+        {
+            "relation": r.relation.value,
+            "other": r.target.name,
+            "valid_from": r.valid_from.isoformat() if r.valid_from else None,
+            "valid_to": r.valid_to.isoformat() if r.valid_to else None,
+            "confidence": r.confidence.value,
+        }
+        for r in relations
+        if r.source_actor_id == actor.id
+    ]
+
+
+def _conduct_records(
+    incidents: Sequence[Incident],
+    involvements: Sequence[Involvement],
+    links: Sequence[EvidenceLink],
+    ern: dict[uuid.UUID, str],
+) -> list[ConductRecord]:
+    """Per incident of the scope: what happened, the targets' part, and the dossier's evidence of either."""
+    records: list[ConductRecord] = []
+    for incident in incidents:
+        parts = [v for v in involvements if v.incident_id == incident.id]
+        about = {incident.id, *(v.id for v in parts)}
+        relevant = [link for link in links if link.incident_id in about or link.involvement_id in about]
+        records.append(
+            {
+                "incident_id": str(incident.id),
+                "title": incident.title,
+                "description": incident.description,
+                "date_display": format_incident_date(incident),
+                "place_name": incident.place_name,
+                "violation_types": _violation_labels(incident),
+                "involvements": [
+                    {
+                        "actor": v.actor.name,
+                        "degree": v.degree.value,
+                        "mode_of_liability": v.mode_of_liability,
+                        "status": v.status.value,
+                        "note": v.note,
+                    }
+                    for v in parts
+                ],
+                "supporting": sorted({ern[k.evidence_id] for k in relevant if k.stance is not Stance.CONTRADICTS}),
+                "contradicting": sorted({ern[k.evidence_id] for k in relevant if k.stance is Stance.CONTRADICTS}),
+            }
+        )
+    return records
+
+
+def _analysis(charges: Sequence[ChargeRecord]) -> list[AnalysisRecord]:
+    """The analysis annex: per charge, the elements no item of the dossier supports, and those contradicted."""
+    return [
+        {
+            "suspect": charge["suspect"],
+            "offence": charge["offence"]["code"],
+            "elements": len(charge["elements"]),
+            "gaps": [e["code"] for e in charge["elements"] if not e["supporting"]],
+            "contested": [e["code"] for e in charge["elements"] if e["supporting"] and e["contradicting"]],
+        }
+        for charge in charges
+    ]
+
+
+def _charge_records(session: Session, charges: Sequence[Charge], ern: dict[uuid.UUID, str]) -> list[ChargeRecord]:
+    """Each chosen charge or criterion with its elements, counting only the evidence in this dossier (`ern`)."""
     catalogue = load_catalogue()
-    charges: list[ChargeRecord] = []
-    for charge in legal.charges_of(session, case):
+    records: list[ChargeRecord] = []
+    for charge in charges:
         elements: list[ElementRecord] = []
         for row in legal.matrix(session, charge):
-            supporting = [ern[link.evidence_id] for link in row.supporting if link.evidence_id in ern]
-            contradicting = [ern[link.evidence_id] for link in row.contradicting if link.evidence_id in ern]
             elements.append(
                 {
                     "code": row.element.code,
                     "group": row.group,
                     "text": row.element.text,
                     "reference": row.element.reference,
-                    "status": "gap" if not supporting else ("contested" if contradicting else "supported"),
-                    "supporting": supporting,
-                    "contradicting": contradicting,
+                    "supporting": [ern[link.evidence_id] for link in row.supporting if link.evidence_id in ern],
+                    "contradicting": [ern[link.evidence_id] for link in row.contradicting if link.evidence_id in ern],
                 }
             )
         offence = catalogue.offence(charge.offence_code)
         mode = catalogue.mode(charge.mode_code) if charge.mode_code else None
-        charges.append(
+        framework = catalogue.framework_of(charge.offence_code)
+        records.append(
             {
                 "suspect": charge.suspect.name,
+                "framework": framework.code,
+                "sanctions": framework.is_sanctions,
                 "offence": {"code": offence.code, "title": offence.title, "reference": offence.reference},
                 "mode": {"code": mode.code, "title": mode.title, "reference": mode.reference} if mode else None,
                 "incidents": [i.title for i in charge.incidents],
                 "elements": elements,
-                "gaps": sum(1 for e in elements if e["status"] == "gap"),
             }
         )
-    return charges
+    return records
 
 
 def _evidence_record(
-    item: EvidenceItem, ern: dict[uuid.UUID, str], witness_codes: dict[uuid.UUID, str], names: dict[uuid.UUID, str]
+    item: EvidenceItem,
+    ern: dict[uuid.UUID, str],
+    witness_codes: dict[uuid.UUID, str],
+    names: dict[uuid.UUID, str],
+    *,
+    exculpatory: bool = False,
 ) -> EvidenceRecord:
     return {
         "ern": item.ern,
@@ -640,6 +839,7 @@ def _evidence_record(
         "derivation": item.derivation.value if item.derivation else None,
         "file": names[item.id],
         "description": item.description,
+        "exculpatory": exculpatory,
     }
 
 
@@ -651,6 +851,7 @@ def _actor_record(actor: Actor, profile: Profile) -> ActorRecord:
         "aliases": list(actor.aliases),
         "description": actor.description,
         "date_of_birth": actor.date_of_birth if profile.include_actor_identifiers else "",
+        "place_of_birth": actor.place_of_birth if profile.include_actor_identifiers else "",
         "nationality": actor.nationality,
         "identifiers": list(actor.identifiers) if profile.include_actor_identifiers else [],
     }

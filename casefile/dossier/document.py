@@ -13,14 +13,31 @@ document is what it always was for the code that reads it: JSON-ready dicts and 
 
 from __future__ import annotations
 
-from typing import Any, Final, Literal, TypedDict
+from typing import Any, Final, TypedDict
 
-SCHEMA: Final = "casefile-dossier/1"
+SCHEMA: Final = "casefile-dossier/2"
+# What the verifiers accept: schema 2 added the dossier's scope and sections, and left the evidence, trail and tree
+# head fields that verification reads as schema 1 had them.
+VERIFIABLE_SCHEMAS: Final = ("casefile-dossier/1", SCHEMA)
+
+# The body sections a profile may ask for, and the annexes after them (numbered in the PDF). "analysis" (the
+# element matrix's gaps and contested elements) is added only when the user asks for it with a dossier.
+SECTIONS: Final = (
+    "letter",
+    "summary",
+    "targets",
+    "conduct",
+    "incidents",
+    "actors",
+    "charges",
+    "criteria",
+    "exculpatory",
+    "contact",
+)
+ANNEXES: Final = ("evidence", "custody", "analysis")
 
 # Added by the builder to each ledger entry of a custody trail; the entry's hash covers the other fields.
 PROOF_FIELDS: Final = ("leaf_index", "inclusion_proof")
-
-ElementStatus = Literal["supported", "contested", "gap"]
 
 
 class ProfileRecord(TypedDict):
@@ -30,6 +47,8 @@ class ProfileRecord(TypedDict):
     title: str
     recipient: str
     sections: list[str]
+    annexes: list[str]
+    frameworks: list[str]
     allowed_classifications: list[str]
     consent_purpose: str
     language: str
@@ -41,7 +60,13 @@ class DossierRecord(TypedDict):
     generated_at: str  # ISO 8601, UTC
     generated_by: str  # the user's e-mail address
     organisation: str
+    organisation_address: str
+    organisation_contact: str
     profile: ProfileRecord
+    language: str  # of the PDF's headings and labels
+    cover_letter: str  # Markdown, as written in the wizard ("" for none)
+    narrative: str  # Markdown: the narrative summary
+    analysis: bool  # whether the analysis annex (gaps) was asked for
 
 
 class CaseRecord(TypedDict):
@@ -78,8 +103,77 @@ class ActorRecord(TypedDict):
     aliases: list[str]
     description: str
     date_of_birth: str  # "" unless the profile includes actor identifiers
+    place_of_birth: str  # likewise
     nationality: str
     identifiers: list[IdentifierRecord]  # [] unless the profile includes actor identifiers
+
+
+class PositionRecord(TypedDict):
+    """A target's position or affiliation: a relation from the target to another actor, with its dates."""
+
+    relation: str  # code (casefile.labels.RELATION_LABELS)
+    other: str  # the other actor's name
+    valid_from: str | None
+    valid_to: str | None
+    confidence: str
+
+
+class TargetRecord(TypedDict):
+    """A person or entity the dossier is about, identified as a sanctions authority needs (date and place of birth
+    and identifiers only where the profile includes actor identifiers)."""
+
+    id: str
+    name: str
+    kind: str
+    aliases: list[str]  # every script and spelling recorded
+    description: str
+    date_of_birth: str
+    place_of_birth: str
+    nationality: str
+    identifiers: list[IdentifierRecord]
+    positions: list[PositionRecord]
+
+
+class ConductInvolvement(TypedDict):
+    actor: str  # a target's name
+    degree: str  # code (casefile.labels.DEGREE_LABELS)
+    mode_of_liability: str
+    status: str  # code (casefile.labels.INVOLVEMENT_STATUS_LABELS)
+    note: str
+
+
+class ConductRecord(TypedDict):
+    """An incident the targets are involved in or charged with: what happened, their part, and the evidence."""
+
+    incident_id: str
+    title: str
+    description: str
+    date_display: str
+    place_name: str
+    violation_types: list[str]  # labels
+    involvements: list[ConductInvolvement]
+    supporting: list[str]  # ERNs of this dossier's items linked to the incident or the involvement
+    contradicting: list[str]
+
+
+class ExculpatoryRecord(TypedDict):
+    """An included item that contradicts what the dossier alleges, and what it contradicts."""
+
+    ern: str
+    title: str
+    contradicts: list[str]  # in words: "Mohamed al-Kani — involvement in …", an element, a relation
+    notes: list[str]  # the links' notes
+
+
+class AnalysisRecord(TypedDict):
+    """The analysis annex, only when asked for: per charge, the elements without supporting evidence (gaps) and
+    those contradicted."""
+
+    suspect: str
+    offence: str  # code
+    elements: int
+    gaps: list[str]  # element codes
+    contested: list[str]
 
 
 class RelationRecord(TypedDict):
@@ -116,18 +210,21 @@ class ElementRecord(TypedDict):
     group: str
     text: str
     reference: str
-    status: ElementStatus  # gap: no supporting evidence in this dossier
     supporting: list[str]  # ERNs of this dossier's items
     contradicting: list[str]
 
 
 class ChargeRecord(TypedDict):
+    """A charge, or a designation criterion against a target, with the evidence per element. Gaps are not counted
+    here: only the analysis annex does, when asked for."""
+
     suspect: str  # actor name
+    framework: str  # catalogue framework code (rome, eo13818, eughr, unsc-libya)
+    sanctions: bool  # a designation criterion rather than a crime
     offence: LegalReference
     mode: LegalReference | None
     incidents: list[str]  # incident titles
     elements: list[ElementRecord]
-    gaps: int
 
 
 class EvidenceRecord(TypedDict):
@@ -148,6 +245,7 @@ class EvidenceRecord(TypedDict):
     derivation: str | None
     file: str  # path under data/, e.g. "evidence/TRH-00001.jpg"
     description: str
+    exculpatory: bool  # contradicts the targets or charges
 
 
 class ExcludedRecord(TypedDict):
@@ -243,11 +341,15 @@ class DossierDocument(TypedDict):
     schema: str  # SCHEMA
     dossier: DossierRecord
     case: CaseRecord
+    targets: list[TargetRecord]  # [] when the dossier covers the whole case
+    conduct: list[ConductRecord]
     incidents: list[IncidentRecord]
     actors: list[ActorRecord]
     relations: list[RelationRecord]
     involvements: list[InvolvementRecord]
-    charges: list[ChargeRecord]
+    charges: list[ChargeRecord]  # the chosen ones, of the profile's frameworks
+    exculpatory: list[ExculpatoryRecord]
+    analysis: list[AnalysisRecord] | None  # None unless the analysis annex was asked for
     evidence: list[EvidenceRecord]
     # Withheld items are not named in the package (a refused witness must not even appear by pseudonym): the
     # builder leaves this empty and gives only withheld_count.

@@ -10,7 +10,6 @@ end hook marks the dossier failed in the same transaction and notes it in the le
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
@@ -18,7 +17,7 @@ from sqlalchemy.orm import Session
 from casefile.auth.gate import Access
 from casefile.auth.models import User
 from casefile.cases.models import Case
-from casefile.dossier.builder import BuildSpec, build_dossier, prepare_build, record_failed_build
+from casefile.dossier.builder import BuildSpec, DossierRequest, build_dossier, prepare_build, record_failed_build
 from casefile.dossier.models import Dossier
 from casefile.jobs.models import Job, JobState
 from casefile.jobs.registry import register
@@ -28,18 +27,10 @@ from casefile.jobs.services import submit
 BUILD = "dossier.build"
 
 
-def submit_build(
-    session: Session,
-    case: Case,
-    user: User,
-    profile_code: Any,
-    title: Any,
-    evidence_ids: list[Any] | None = None,
-    language: Any = None,
-) -> tuple[Dossier, Job]:
+def submit_build(session: Session, case: Case, user: User, request: DossierRequest) -> tuple[Dossier, Job]:
     """Record a dossier as `building` and queue its build (flushed; the job is handed over at commit). 422 for a
     request that cannot be built, with nothing written."""
-    dossier, spec = prepare_build(session, case, user, profile_code, title, evidence_ids, language)
+    dossier, spec = prepare_build(session, case, user, request)
     job = submit(session, BUILD, case, user, spec.to_params())
     dossier.job_id = job.id
     session.flush()

@@ -43,6 +43,8 @@ class Dossier(UUIDPrimaryKey, Base):
     tree_size: Mapped[int | None]
     included: Mapped[list[Any]] = mapped_column(JSON, default=list)
     excluded: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    # Who and what it is about: {"target_ids": [...], "charge_ids": [...], "analysis": bool}; {} is the whole case.
+    scope: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     job_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("jobs.id", ondelete="RESTRICT"))
     error: Mapped[str | None] = mapped_column(Text)
     created_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))

@@ -44,12 +44,12 @@ from markupsafe import Markup
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from casefile import REPO_ROOT
-from casefile.dossier.document import DossierDocument
+from casefile.dossier.document import ANNEXES, SECTIONS, DossierDocument
+from casefile.dossier.markdown import render_markdown
 from casefile.dossier.shaping import shape_svg_text
-from casefile.labels import ACTION_LABELS, DETAIL_LABELS, TARGET_LABELS
+from casefile.labels import ACTION_LABELS, DETAIL_LABELS, TARGET_LABELS, word_for
 
 __all__ = [
-    "SECTIONS",
     "LocalOnlyFetcher",
     "RenderedPdf",
     "html_to_pdf",
@@ -60,9 +60,6 @@ __all__ = [
 
 TEMPLATES_DIR = REPO_ROOT / "templates"
 TEMPLATE_NAME = "dossier/pdf.html"
-
-# Every section a profile may ask for; a profile lists the ones it wants, in the order it wants them.
-SECTIONS = ("summary", "incidents", "actors", "charges", "evidence", "custody")
 
 # Past these, the evidence index has one line per item and the custody trail one summary line per item.
 COMPACT_EVIDENCE_ITEMS = 150
@@ -184,11 +181,16 @@ def render_dossier_html(
     direction = "rtl" if language.replace("_", "-").split("-")[0].lower() in RTL_LANGUAGES else "ltr"
     template = _environment().get_template(TEMPLATE_NAME)
     view = _view(document)
+    annexes = _sections(profile.get("annexes"), ANNEXES)
+    if document.get("analysis") is not None:
+        annexes.append("analysis")
     return template.render(
         _=translate,
+        label=lambda code, kind: word_for(code, kind, translate),
         lang=language,
         direction=direction,
-        sections=_sections(profile.get("sections")),
+        sections=_sections(profile.get("sections"), SECTIONS),
+        annexes=annexes,
         doc=view,
         command_chart=_svg(command_chart_svg),
         timeline=_svg(timeline_svg),
@@ -290,6 +292,21 @@ def _format_size(value: object) -> str:
 # A read and how a download ended: counted (a download once), not listed in the PDF's trails.
 UUID_TEXT = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 READ_ACTIONS = frozenset({"viewed", "downloaded", "download_completed", "download_aborted"})
+# What a reader of the custody section looks for, listed per item: acquisition, transfers, derivatives, exports,
+# changes to the record and integrity checks. Other entries (links to the case's analysis, notes) are counted.
+CUSTODY_ACTIONS = frozenset(
+    {
+        "ingested",
+        "acquisition_recorded",
+        "captured",
+        "transferred",
+        "derivative_created",
+        "metadata_changed",
+        "exported",
+        "fixity_verified",
+        "fixity_failed",
+    }
+)
 # Increasing restriction (casefile.evidence.models.Classification): the dossier is marked with its highest.
 CLASSIFICATION_ORDER = {"public": 0, "confidential": 1, "under_seal": 2, "secret": 3}
 
@@ -403,12 +420,12 @@ def _list(value: object) -> list[Any]:
     return list(value) if isinstance(value, Iterable) else []
 
 
-def _sections(value: object) -> list[str]:
-    """The profile's sections in the profile's order, known names only, each once."""
+def _sections(value: object, known: tuple[str, ...]) -> list[str]:
+    """The profile's sections (or annexes) in the profile's order, known names only, each once."""
     wanted: list[str] = []
     for name in _list(value):
         name = str(name)
-        if name in SECTIONS and name not in wanted:
+        if name in known and name not in wanted:
             wanted.append(name)
     return wanted
 
@@ -479,20 +496,15 @@ def _view(document: Mapping[str, Any]) -> dict[str, Any]:
         elements = []
         previous_group: object = object()
         for element in map(_mapping, _list(charge.get("elements"))):
-            status = str(element.get("status") or "gap").lower()
             elements.append(
                 {
                     **element,
-                    "status": status,
                     "supporting": [str(e) for e in _list(element.get("supporting"))],
                     "contradicting": [str(e) for e in _list(element.get("contradicting"))],
                     "new_group": element.get("group") != previous_group and bool(element.get("group")),
                 }
             )
             previous_group = element.get("group")
-        gaps = charge.get("gaps")
-        if not isinstance(gaps, int) or isinstance(gaps, bool):
-            gaps = sum(1 for e in elements if e["status"] == "gap")
         charges.append(
             {
                 **charge,
@@ -501,8 +513,6 @@ def _view(document: Mapping[str, Any]) -> dict[str, Any]:
                 "mode": _mapping(charge.get("mode")) or None,
                 "incidents": [incident_title(i) for i in _list(charge.get("incidents"))],
                 "elements": elements,
-                "gaps": gaps,
-                "contested": sum(1 for e in elements if e["status"] == "contested"),
             }
         )
 
@@ -526,19 +536,58 @@ def _view(document: Mapping[str, Any]) -> dict[str, Any]:
     # the PDF looks for (dossier.json and data/custody/ keep every entry).
     for trail in custody_items:
         trail["reads"] = sum(1 for e in trail["entries"] if e.get("action") in ("viewed", "downloaded"))
-        trail["entries"] = [e for e in trail["entries"] if e.get("action") not in READ_ACTIONS]
+        trail["other"] = sum(1 for e in trail["entries"] if e.get("action") not in CUSTODY_ACTIONS | READ_ACTIONS)
+        trail["entries"] = [e for e in trail["entries"] if e.get("action") in CUSTODY_ACTIONS]
     custody_entries = sum(len(t["entries"]) for t in custody_items)
     custody = _mapping(document.get("custody"))
     levels = [str(i.get("classification") or "") for i in items]
     marking = max(levels, key=lambda level: CLASSIFICATION_ORDER.get(level, 0), default="public")
+    dossier = _mapping(document.get("dossier"))
     return {
         "marking": marking,
+        "cover_letter": render_markdown(str(dossier.get("cover_letter") or "")),
+        "narrative": render_markdown(str(dossier.get("narrative") or "")),
+        "targets": [
+            {
+                **t,
+                "aliases": [str(v) for v in _list(t.get("aliases"))],
+                "identifiers": [_mapping(x) for x in _list(t.get("identifiers"))],
+                "positions": [_mapping(x) for x in _list(t.get("positions"))],
+            }
+            for t in map(_mapping, _list(document.get("targets")))
+        ],
+        "conduct": [
+            {
+                **c,
+                "involvements": [_mapping(v) for v in _list(c.get("involvements"))],
+                "violation_types": [str(v) for v in _list(c.get("violation_types"))],
+                "supporting": [str(e) for e in _list(c.get("supporting"))],
+                "contradicting": [str(e) for e in _list(c.get("contradicting"))],
+            }
+            for c in map(_mapping, _list(document.get("conduct")))
+        ],
+        "exculpatory": [
+            {
+                **e,
+                "contradicts": [str(v) for v in _list(e.get("contradicts"))],
+                "notes": [str(v) for v in _list(e.get("notes"))],
+            }
+            for e in map(_mapping, _list(document.get("exculpatory")))
+        ],
+        "analysis": [
+            {
+                **a,
+                "gaps": [str(v) for v in _list(a.get("gaps"))],
+                "contested": [str(v) for v in _list(a.get("contested"))],
+            }
+            for a in map(_mapping, _list(document.get("analysis")))
+        ],
         "people": {str(k): _mapping(v) for k, v in _mapping(document.get("people")).items()},
         "incident_titles": {str(i.get("id")): str(i.get("title") or "") for i in incidents},
         "action_labels": ACTION_LABELS,
         "schema": document.get("schema"),
-        "dossier": _mapping(document.get("dossier")),
-        "profile": _mapping(_mapping(document.get("dossier")).get("profile")),
+        "dossier": dossier,
+        "profile": _mapping(dossier.get("profile")),
         "case": _mapping(document.get("case")),
         "incidents": [{**i, "violation_types": [str(v) for v in _list(i.get("violation_types"))]} for i in incidents],
         "actors": [

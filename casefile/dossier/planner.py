@@ -3,10 +3,14 @@
 The planner decides; the builder only packs what the planner allowed. A testimony (or any derivative of
 one) is included only when its witness's latest consent record for the profile's purpose is a grant.
 
-Without a choice of items, the planner considers every item of the case and takes the default selection: what is
-evidence of something (linked to an incident, actor, relation, involvement or charge element, or a witness
-statement). Every item it considers ends up included or excluded with its reasons in words; nothing is left out
-silently.
+A dossier may be about chosen targets (actors) and charges or designation criteria (`Scope`): then the planner
+considers every item that supports or contradicts them (linked to a target, to a relation or involvement of one, to
+an element of a chosen charge, or to an incident of those involvements and charges), plus the items the user adds.
+What contradicts them is exculpatory: it is considered like the rest and labelled, never left out by the choice of
+scope. Without targets or a choice of items, the planner considers every item of the case and takes the default
+selection: what is evidence of something (linked to an incident, actor, relation, involvement or charge element,
+or a witness statement). Every item it considers ends up included or excluded with its reasons in words; nothing is
+left out silently.
 """
 
 from __future__ import annotations
@@ -17,16 +21,139 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session, selectinload
 
+from casefile.actors.models import Actor, ActorRelation, Involvement
 from casefile.cases.models import Case
 from casefile.dossier.profiles import Profile
 from casefile.errors import ValidationFailed
 from casefile.evidence.models import EvidenceItem
-from casefile.links.models import EvidenceLink
+from casefile.labels import CLASSIFICATION_LABELS, CONSENT_PURPOSE_LABELS
+from casefile.legal.catalogue import load_catalogue
+from casefile.legal.models import Charge
+from casefile.legal.services import charges_of
+from casefile.links.models import EvidenceLink, Stance
 from casefile.witnesses.models import Statement, Witness
 from casefile.witnesses.services import current_consents
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Who the dossier is about and which charges or designation criteria it carries. No targets: the whole case,
+    with every charge of the profile's frameworks."""
+
+    targets: tuple[Actor, ...] = ()
+    charges: tuple[Charge, ...] = ()
+
+    def to_json(self) -> dict[str, list[str]]:
+        return {"target_ids": [str(a.id) for a in self.targets], "charge_ids": [str(c.id) for c in self.charges]}
+
+
+def _ids(raw_ids: Sequence[Any], field_name: str, message: str) -> list[uuid.UUID]:
+    if isinstance(raw_ids, str | bytes) or not isinstance(raw_ids, Sequence):
+        raise ValidationFailed(message, field=field_name)
+    try:
+        return [uuid.UUID(str(raw)) for raw in raw_ids]
+    except ValueError:
+        raise ValidationFailed(message, field=field_name) from None
+
+
+def resolve_scope(
+    session: Session,
+    case: Case,
+    profile: Profile,
+    target_ids: Sequence[Any] | None,
+    charge_ids: Sequence[Any] | None,
+) -> Scope:
+    """The chosen targets and charges, checked: actors and charges of this case, each charge under one of the
+    profile's frameworks and against one of the targets. Without `charge_ids`: every charge of the profile's
+    frameworks (against the targets, if any)."""
+    targets: list[Actor] = []
+    if target_ids:
+        wanted = _ids(target_ids, "target_ids", _("Unknown actor."))
+        targets = list(
+            session.scalars(
+                select(Actor)
+                .where(Actor.id.in_(wanted), Actor.case_id == case.id, Actor.merged_into_id.is_(None))
+                .order_by(Actor.name)
+            )
+        )
+        if len(targets) != len(set(wanted)):
+            raise ValidationFailed(_("Unknown actor."), field="target_ids")
+    target_set = {a.id for a in targets}
+    catalogue = load_catalogue()
+
+    def framework_code(charge: Charge) -> str:
+        return catalogue.framework_of(charge.offence_code).code
+
+    if charge_ids is None:
+        charges = [
+            c
+            for c in charges_of(session, case)
+            if (not profile.frameworks or framework_code(c) in profile.frameworks)
+            and (not target_set or c.suspect_id in target_set)
+        ]
+        return Scope(tuple(targets), tuple(charges))
+    wanted = _ids(charge_ids, "charge_ids", _("Unknown charge."))
+    by_id = {c.id: c for c in charges_of(session, case) if c.id in set(wanted)}
+    if len(by_id) != len(set(wanted)):
+        raise ValidationFailed(_("Unknown charge."), field="charge_ids")
+    for charge in by_id.values():
+        offence = catalogue.offence(charge.offence_code)
+        if profile.frameworks and framework_code(charge) not in profile.frameworks:
+            raise ValidationFailed(
+                _(
+                    "“%(offence)s” comes from %(framework)s, which a dossier for %(recipient)s does not carry.",
+                    offence=offence.title,
+                    framework=catalogue.framework_of(charge.offence_code).title,
+                    recipient=profile.recipient or profile.title,
+                ),
+                field="charge_ids",
+            )
+        if target_set and charge.suspect_id not in target_set:
+            raise ValidationFailed(
+                _(
+                    "“%(offence)s” is against %(suspect)s, who is not one of this dossier's targets.",
+                    offence=offence.title,
+                    suspect=charge.suspect.name,
+                ),
+                field="charge_ids",
+            )
+    return Scope(tuple(targets), tuple(by_id[i] for i in dict.fromkeys(wanted)))
+
+
+def scope_incident_ids(session: Session, scope: Scope) -> set[uuid.UUID]:
+    """The incidents the targets are involved in or charged with."""
+    target_ids = [a.id for a in scope.targets]
+    involved = set(session.scalars(select(Involvement.incident_id).where(Involvement.actor_id.in_(target_ids))))
+    return involved | {incident.id for charge in scope.charges for incident in charge.incidents}
+
+
+def scope_evidence(session: Session, case: Case, scope: Scope) -> dict[uuid.UUID, bool]:
+    """Every item linked to the scope (the targets, their relations and involvements, the chosen charges, the
+    incidents of those), → whether it contradicts any of them (exculpatory)."""
+    target_ids = [a.id for a in scope.targets]
+    relations = select(ActorRelation.id).where(
+        or_(ActorRelation.source_actor_id.in_(target_ids), ActorRelation.target_actor_id.in_(target_ids))
+    )
+    involvements = select(Involvement.id).where(Involvement.actor_id.in_(target_ids))
+    rows = session.execute(
+        select(EvidenceLink.evidence_id, EvidenceLink.stance).where(
+            EvidenceLink.case_id == case.id,
+            or_(
+                EvidenceLink.actor_id.in_(target_ids),
+                EvidenceLink.relation_id.in_(relations),
+                EvidenceLink.involvement_id.in_(involvements),
+                EvidenceLink.charge_id.in_([c.id for c in scope.charges]),
+                EvidenceLink.incident_id.in_(scope_incident_ids(session, scope)),
+            ),
+        )
+    ).all()
+    found: dict[uuid.UUID, bool] = {}
+    for evidence_id, stance in rows:
+        found[evidence_id] = found.get(evidence_id, False) or stance is Stance.CONTRADICTS
+    return found
 
 
 @dataclass
@@ -35,6 +162,9 @@ class Plan:
     included: list[EvidenceItem] = field(default_factory=list)
     excluded: list[tuple[EvidenceItem, list[str]]] = field(default_factory=list)
     witnesses: dict[uuid.UUID, Witness] = field(default_factory=dict)  # item id → witness, for pseudonyms
+    scope: Scope = field(default_factory=Scope)
+    # Items that contradict the targets or charges: included like the rest, and labelled.
+    exculpatory: set[uuid.UUID] = field(default_factory=set)
     # Excluded only because the default selection does not take them (linked to nothing): not "withheld" from
     # the recipient by the profile's rules, so not counted as such in the dossier.
     unselected: set[uuid.UUID] = field(default_factory=set)
@@ -121,15 +251,38 @@ def chosen_items(session: Session, case: Case, evidence_ids: Sequence[Any]) -> l
     return items
 
 
-def plan_dossier(session: Session, case: Case, profile: Profile, evidence_ids: Sequence[Any] | None) -> Plan:
-    """Without `evidence_ids`, every item of the case is considered and those outside the default selection are
-    excluded with that reason (and any other that applies); with them, exactly the chosen items are."""
-    if evidence_ids is None:
+def _lower_first(words: str) -> str:
+    """A label inside a sentence: "Sharing with the ICC" → "sharing with the ICC"."""
+    return words[:1].lower() + words[1:]
+
+
+def plan_dossier(
+    session: Session,
+    case: Case,
+    profile: Profile,
+    evidence_ids: Sequence[Any] | None,
+    scope: Scope | None = None,
+) -> Plan:
+    """With targets in `scope`, every item that supports or contradicts the scope is considered, plus the items of
+    `evidence_ids`. Without targets: without `evidence_ids`, every item of the case is considered and those outside
+    the default selection are excluded with that reason (and any other that applies); with them, exactly the chosen
+    items are."""
+    scope = scope or Scope()
+    exculpatory: set[uuid.UUID] = set()
+    if scope.targets:
+        linked = scope_evidence(session, case, scope)
+        exculpatory = {item_id for item_id, contradicts in linked.items() if contradicts}
+        added = chosen_items(session, case, evidence_ids or [])
+        found = list(session.scalars(select(EvidenceItem).where(EvidenceItem.id.in_(list(linked)))))
+        items = sorted({i.id: i for i in [*found, *added]}.values(), key=lambda i: i.number)
+        unselected: set[uuid.UUID] = set()
+    elif evidence_ids is None:
         items, unselected = _every_item(session, case)
     else:
         items, unselected = chosen_items(session, case, evidence_ids), set()
     witnesses = witnesses_by_item(session, items)
-    plan = Plan(profile, witnesses=witnesses, unselected=unselected)
+    plan = Plan(profile, witnesses=witnesses, unselected=unselected, scope=scope, exculpatory=exculpatory)
+    purpose = _lower_first(_(CONSENT_PURPOSE_LABELS[profile.consent_purpose.value]))  # "sharing with the ICC"
     for item in items:
         reasons = []
         if item.id in unselected:
@@ -141,7 +294,10 @@ def plan_dossier(session: Session, case: Case, profile: Profile, evidence_ids: S
             )
         if item.classification not in profile.allowed_classifications:
             reasons.append(
-                _("classified %(level)s, which this profile does not allow", level=item.classification.value)
+                _(
+                    "classified %(level)s, which this profile does not allow",
+                    level=_lower_first(_(CLASSIFICATION_LABELS[item.classification.value])),
+                )
             )
         witness = witnesses.get(item.id)
         if witness is not None:
@@ -152,7 +308,7 @@ def plan_dossier(session: Session, case: Case, profile: Profile, evidence_ids: S
                     _(
                         "no consent of witness %(code)s to %(purpose)s is recorded",
                         code=witness.code,
-                        purpose=profile.consent_purpose.value,
+                        purpose=purpose,
                     )
                 )
             elif not record.granted:
@@ -161,14 +317,14 @@ def plan_dossier(session: Session, case: Case, profile: Profile, evidence_ids: S
                     _(
                         "witness %(code)s withdrew consent to %(purpose)s on %(date)s",
                         code=witness.code,
-                        purpose=profile.consent_purpose.value,
+                        purpose=purpose,
                         date=record.recorded_on.isoformat(),
                     )
                     if withdrawn
                     else _(
                         "witness %(code)s refused consent to %(purpose)s on %(date)s",
                         code=witness.code,
-                        purpose=profile.consent_purpose.value,
+                        purpose=purpose,
                         date=record.recorded_on.isoformat(),
                     )
                 )

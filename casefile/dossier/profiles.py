@@ -1,4 +1,9 @@
-"""Dossier profiles: one YAML file per recipient in config/dossier_profiles/."""
+"""Dossier profiles: one YAML file per recipient in config/dossier_profiles/.
+
+A profile is the recipient's practice: which legal frameworks its charges or designation criteria come from (a
+sanctions submission carries no Rome Statute charge), the sections of the body in order and the annexes after
+them, which classification levels may leave, which witness consent purpose testimony needs, and the language.
+"""
 
 from __future__ import annotations
 
@@ -9,11 +14,11 @@ from pathlib import Path
 import yaml
 
 from casefile import REPO_ROOT
+from casefile.dossier.document import ANNEXES, SECTIONS
 from casefile.evidence.models import Classification
 from casefile.witnesses.models import ConsentPurpose
 
 PROFILE_DIR = REPO_ROOT / "config" / "dossier_profiles"
-SECTIONS = ("summary", "incidents", "actors", "charges", "evidence", "custody")
 
 
 @dataclass(frozen=True)
@@ -22,10 +27,12 @@ class Profile:
     title: str
     recipient: str
     sections: tuple[str, ...]
+    annexes: tuple[str, ...]
+    # Codes of catalogue frameworks whose charges or criteria the dossier may carry; empty: any.
+    frameworks: frozenset[str]
     allowed_classifications: frozenset[Classification]
     consent_purpose: ConsentPurpose
     include_actor_identifiers: bool
-    target_identifiers_required: bool
     language: str
 
     def to_dict(self) -> dict[str, object]:
@@ -34,6 +41,8 @@ class Profile:
             "title": self.title,
             "recipient": self.recipient,
             "sections": list(self.sections),
+            "annexes": list(self.annexes),
+            "frameworks": sorted(self.frameworks),
             "allowed_classifications": sorted(c.value for c in self.allowed_classifications),
             "consent_purpose": self.consent_purpose.value,
             "language": self.language,
@@ -50,6 +59,10 @@ def _load(path: Path) -> Profile:
         sections = tuple(data["sections"])
         if not set(sections) <= set(SECTIONS):
             raise ProfileError(f"{path.name}: unknown section in {sections}")
+        annexes = tuple(data.get("annexes") or ())
+        # The analysis annex (gap counts) is never in a profile: the user asks for it with each dossier.
+        if not set(annexes) <= set(ANNEXES) - {"analysis"}:
+            raise ProfileError(f"{path.name}: unknown annex in {annexes}")
         redaction = data.get("redaction") or {}
         if redaction.get("witnesses", "pseudonym") != "pseudonym":
             raise ProfileError(f"{path.name}: witnesses can only appear by pseudonym")
@@ -58,10 +71,11 @@ def _load(path: Path) -> Profile:
             title=str(data["title"]),
             recipient=str(data.get("recipient") or ""),
             sections=sections,
+            annexes=annexes,
+            frameworks=frozenset(str(code) for code in data.get("frameworks") or ()),
             allowed_classifications=frozenset(Classification(c) for c in data["allowed_classifications"]),
             consent_purpose=ConsentPurpose(data["consent_purpose"]),
             include_actor_identifiers=redaction.get("actor_identifiers", "omit") == "include",
-            target_identifiers_required=bool(data.get("target_identifiers_required", False)),
             language=str(data.get("language", "en")),
         )
     except (KeyError, TypeError, ValueError) as error:

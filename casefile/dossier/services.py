@@ -13,16 +13,16 @@ from casefile.cases.models import Case
 from casefile.custody.actions import Action
 from casefile.custody.ledger import record_custody
 from casefile.db import utcnow
-from casefile.dossier.builder import get_profile
+from casefile.dossier.builder import DossierRequest, plan_request
 from casefile.dossier.models import Dossier, DossierStatus
-from casefile.dossier.planner import Plan, plan_dossier
+from casefile.dossier.planner import Plan
 from casefile.downloads import Download, Started
 from casefile.errors import Conflict, Forbidden
 
 
-def preview(session: Session, case: Case, profile_code: Any, evidence_ids: list[Any] | None) -> Plan:
+def preview(session: Session, case: Case, request: DossierRequest) -> Plan:
     """What a build would include and exclude, with the reasons, without writing anything."""
-    return plan_dossier(session, case, get_profile(profile_code), evidence_ids)
+    return plan_request(session, case, request)
 
 
 def approve(session: Session, dossier: Dossier, user: User) -> Dossier:
@@ -94,6 +94,9 @@ def dossier_json(dossier: Dossier) -> dict[str, Any]:
         "excluded": dossier.excluded,
         "job_id": str(dossier.job_id) if dossier.job_id else None,
         "error": dossier.error,
+        "target_ids": list((dossier.scope or {}).get("target_ids") or []),
+        "charge_ids": list((dossier.scope or {}).get("charge_ids") or []),
+        "analysis": bool((dossier.scope or {}).get("analysis")),
         "created_at": dossier.created_at.isoformat(),
         "approved_by_id": str(dossier.approved_by_id) if dossier.approved_by_id else None,
         "approved_at": dossier.approved_at.isoformat() if dossier.approved_at else None,
@@ -104,6 +107,13 @@ def dossier_json(dossier: Dossier) -> dict[str, Any]:
 def plan_json(plan: Plan) -> dict[str, Any]:
     return {
         "profile": plan.profile.to_dict(),
-        "included": [{"id": str(i.id), "ern": i.ern, "title": i.title} for i in plan.included],
+        "targets": [{"id": str(a.id), "name": a.name} for a in plan.scope.targets],
+        "charges": [
+            {"id": str(c.id), "suspect": c.suspect.name, "offence_code": c.offence_code} for c in plan.scope.charges
+        ],
+        "included": [
+            {"id": str(i.id), "ern": i.ern, "title": i.title, "exculpatory": i.id in plan.exculpatory}
+            for i in plan.included
+        ],
         "excluded": [{"id": str(i.id), "ern": i.ern, "title": i.title, "reasons": r} for i, r in plan.excluded],
     }

@@ -46,7 +46,7 @@ from casefile.custody.chain import GENESIS_HASH, entry_hash
 from casefile.custody.merkle import hash_from_hex, proof_from_hex, verify_inclusion
 from casefile.custody.signing import SignedTreeHead, key_id, load_public_key, verify_bytes, verify_tree_head
 from casefile.custody.tsa import TimestampError, verify_reply
-from casefile.dossier.document import PROOF_FIELDS, SCHEMA
+from casefile.dossier.document import PROOF_FIELDS, SCHEMA, VERIFIABLE_SCHEMAS
 from casefile.workers import outside_event_loop
 
 KEY_FILE = "casefile-public-key.pem"
@@ -370,7 +370,7 @@ class _Verifier:
         # The document comes from the bag, untrusted: read as plain JSON against the shape of
         # casefile.dossier.document.DossierDocument, every part checked before it is used.
         evidence = document.get("evidence")
-        if document.get("schema") != SCHEMA or not isinstance(evidence, list):
+        if document.get("schema") not in VERIFIABLE_SCHEMAS or not isinstance(evidence, list):
             self.problem(f"data/dossier.json: not a {SCHEMA} document with an evidence list")
             return
         self.report.item_count = len(evidence)

@@ -35,7 +35,7 @@ import zipfile
 import zlib
 
 # As in casefile/dossier/document.py (this script runs without Casefile); tests/dossier/test_document.py compares.
-GENESIS_HASH, TREE_HEAD_TYPE, SCHEMA = "0" * 64, "casefile-tree-head-v1", "casefile-dossier/1"
+GENESIS_HASH, TREE_HEAD_TYPE, SCHEMA = "0" * 64, "casefile-tree-head-v1", "casefile-dossier/2"
 TREE_HEAD_FIELDS = {"tree_size": int, "root_hash": str, "timestamp": str, "signature": str, "key_id": str}
 KEY_FILE, SIGNED_FILE, SIG_FILE = "casefile-public-key.pem", "tagmanifest-sha256.txt", "tagmanifest-sha256.txt.sig"
 TAGMANIFEST_512 = "tagmanifest-sha512.txt"  # not signed, but must agree with the files the signature covers
@@ -210,7 +210,7 @@ def load_json(bag, path):
 def check_evidence(bag, document):
     """{ERN: SHA-256 of its file as found} for the evidence that data/dossier.json lists."""
     found, referenced, evidence = {}, set(), document.get("evidence")
-    if document.get("schema") != SCHEMA or not isinstance(evidence, list):
+    if document.get("schema") not in ("casefile-dossier/1", SCHEMA) or not isinstance(evidence, list):
         problem(f"data/dossier.json: not a {SCHEMA} document with an evidence list")
         evidence = []
     for record in evidence:

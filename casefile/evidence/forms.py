@@ -15,28 +15,14 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, Optional
 
+from casefile import labels
 from casefile.evidence.models import Classification, Derivation, EvidenceKind
 from casefile.evidence.services import EDITABLE_FIELDS
+from casefile.labels import lazy_labels
 from casefile.witnesses.services import STATEMENT_FIELDS
 
-KIND_LABELS = {
-    EvidenceKind.TESTIMONY: _l("Testimony"),
-    EvidenceKind.PHOTO: _l("Photo"),
-    EvidenceKind.VIDEO: _l("Video"),
-    EvidenceKind.AUDIO: _l("Audio"),
-    EvidenceKind.DOCUMENT: _l("Document"),
-    EvidenceKind.REPORT: _l("Report"),
-    EvidenceKind.OPEN_SOURCE: _l("Open-source capture"),
-    EvidenceKind.FORENSIC_REPORT: _l("Forensic report"),
-    EvidenceKind.PHYSICAL_ITEM: _l("Physical item record"),
-    EvidenceKind.OTHER: _l("Other"),
-}
-CLASSIFICATION_LABELS = {
-    Classification.PUBLIC: _l("Public"),
-    Classification.CONFIDENTIAL: _l("Confidential"),
-    Classification.UNDER_SEAL: _l("Under seal"),
-    Classification.SECRET: _l("Secret"),
-}
+KIND_LABELS = lazy_labels(EvidenceKind, labels.EVIDENCE_KIND_LABELS)
+CLASSIFICATION_LABELS = lazy_labels(Classification, labels.CLASSIFICATION_LABELS)
 # The meaning of each grade is shown wherever a grade is chosen or displayed.
 RELIABILITY_LABELS = {
     "A": _l("A – completely reliable"),
@@ -54,15 +40,7 @@ CREDIBILITY_LABELS = {
     "5": _l("5 – improbable"),
     "6": _l("6 – truth cannot be judged"),
 }
-DERIVATION_LABELS = {
-    Derivation.TRANSCRIPT: _l("Transcript"),
-    Derivation.TRANSLATION: _l("Translation"),
-    Derivation.REDACTED: _l("Redacted copy"),
-    Derivation.WORKING_COPY: _l("Working copy"),
-    Derivation.SCREENSHOT: _l("Full-page screenshot"),
-    Derivation.PAGE_PRINT: _l("PDF print of the page"),
-    Derivation.PAGE_MEDIA: _l("Media from the page"),
-}
+DERIVATION_LABELS = lazy_labels(Derivation, labels.DERIVATION_LABELS)
 # What a person may upload as a derivative; the capture's own kinds are made by the capture.
 UPLOADED_DERIVATIONS = (Derivation.TRANSCRIPT, Derivation.TRANSLATION, Derivation.REDACTED, Derivation.WORKING_COPY)
 

@@ -10,18 +10,16 @@ from wtforms import SelectField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length
 
+from casefile import labels
 from casefile.actors.services import active_actors, involvements_of, relations_of
 from casefile.cases.models import Case
 from casefile.cases.services import incidents_of
 from casefile.evidence.forms import choices
+from casefile.labels import lazy_labels
 from casefile.legal.services import charge_elements, charges_of
 from casefile.links.models import Stance
 
-STANCE_LABELS = {
-    Stance.SUPPORTS: _l("Supports"),
-    Stance.CONTRADICTS: _l("Contradicts"),
-    Stance.CONTEXT: _l("Context"),
-}
+STANCE_LABELS = lazy_labels(Stance, labels.STANCE_LABELS)
 
 
 class LinkForm(FlaskForm):

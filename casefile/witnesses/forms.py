@@ -6,6 +6,8 @@ from wtforms import DateField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
+from casefile import labels
+from casefile.labels import lazy_labels
 from casefile.witnesses.models import ConsentPurpose, RiskLevel
 
 RISK_LABELS = {
@@ -14,13 +16,7 @@ RISK_LABELS = {
     RiskLevel.HIGH: _l("High"),
     RiskLevel.EXTREME: _l("Extreme"),
 }
-PURPOSE_LABELS = {
-    ConsentPurpose.INTERNAL: _l("Internal analysis"),
-    ConsentPurpose.ICC: _l("Sharing with the ICC"),
-    ConsentPurpose.UN: _l("Sharing with UN bodies"),
-    ConsentPurpose.SANCTIONS: _l("Sharing with sanctions authorities"),
-    ConsentPurpose.PUBLICATION: _l("Publication"),
-}
+PURPOSE_LABELS = lazy_labels(ConsentPurpose, labels.CONSENT_PURPOSE_LABELS)
 
 
 class IdentityForm(FlaskForm):

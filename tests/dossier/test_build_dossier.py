@@ -39,6 +39,7 @@ from casefile.cases.models import Case
 from casefile.custody.actions import Action
 from casefile.custody.signing import key_id
 from casefile.db import session_scope
+from casefile.dossier.builder import DossierRequest
 from casefile.dossier.document import SCHEMA, DossierDocument
 from casefile.dossier.jobs import submit_build
 from casefile.dossier.models import Dossier, DossierStatus
@@ -176,8 +177,10 @@ def build(
     title: str = "Tarhouna — referral",
     evidence_ids: list[str] | None = None,
     language: str | None = None,
+    **scope: Any,
 ) -> Built:
-    """Submit the build as the API does and run its job in this process (the queue's own tests run workers)."""
+    """Submit the build as the API does and run its job in this process (the queue's own tests run workers);
+    `scope`: target_ids, charge_ids, analysis, cover_letter, narrative."""
     app = demo.app
     tmp_path.mkdir(parents=True, exist_ok=True)
     with app.app_context():
@@ -186,10 +189,7 @@ def build(
                 s,
                 s.get_one(Case, demo.case_id),
                 s.get_one(User, demo.account.id),
-                profile,
-                title,
-                evidence_ids,
-                language,
+                DossierRequest(profile, title, evidence_ids, language, **scope),
             )
         run_queued_jobs(app)
         with session_scope() as s:
@@ -362,7 +362,7 @@ def test_icc_dossier_withholds_the_refused_testimony_and_every_identity_and_read
     assert not {refused, translated["ern"], redacted["ern"]} & included
     for ern in (refused, translated["ern"], redacted["ern"]):
         reasons = built.excluded_reasons(ern)
-        assert "W-0002" in reasons and "refused" in reasons and "share_icc" in reasons, (ern, reasons)
+        assert "W-0002" in reasons and "refused" in reasons and "sharing with the ICC" in reasons, (ern, reasons)
 
     members = built.members()
     document = json.loads(members["data/dossier.json"])
@@ -381,14 +381,14 @@ def test_icc_dossier_withholds_the_refused_testimony_and_every_identity_and_read
     found = {(name, needle) for name, data in haystacks.items() for needle in needles if needle.encode() in data}
     assert found == set()
 
-    # The PDF: Arabic names come out as text, every included item by ERN and SHA-256, the matrix's gaps.
+    # The PDF: Arabic names come out as text, every included item by ERN and SHA-256.
     assert ARABIC_ACTOR in " ".join(text.split())
     flat = squeezed(text)
     for item in built.included:
         assert item["ern"] in flat
         assert item["sha256"] in flat, f"{item['ern']}: SHA-256 {item['sha256']} not in the PDF"
-    assert sum(c["gaps"] for c in document["charges"]) > 0
-    assert "GAP" in text
+    # No gap counts unless the analysis annex is asked for (tests/dossier/test_scoped_dossiers.py).
+    assert document["analysis"] is None and "GAP" not in text
 
 
 def shape_problems(value: Any, hint: Any, where: str = "$") -> list[str]:
@@ -457,7 +457,7 @@ def test_un_profile_needs_share_un_consent(demo: Demo, tmp_path: Path) -> None:
     assert consented in {i["ern"] for i in built.included}
     assert silent not in {i["ern"] for i in built.included}
     reasons = built.excluded_reasons(silent)
-    assert "no consent" in reasons and "W-0002" in reasons and "share_un" in reasons, reasons
+    assert "no consent" in reasons and "W-0002" in reasons and "sharing with UN bodies" in reasons, reasons
     members = built.members()
     assert not [n for n, data in members.items() if b"W-0002" in data or silent.encode() in data]
     assert json.loads(members["data/dossier.json"])["dossier"]["profile"]["consent_purpose"] == "share_un"
@@ -485,7 +485,7 @@ def test_withdrawn_consent_and_secret_classification_exclude_items(demo: Demo, t
     assert statement not in included and photo not in included
     assert included, "the field note and the other photo are still allowed"
     reasons = built.excluded_reasons(statement)
-    assert "withdrew" in reasons and "W-0001" in reasons and "share_icc" in reasons, reasons
+    assert "withdrew" in reasons and "W-0001" in reasons and "sharing with the ICC" in reasons, reasons
     reasons = built.excluded_reasons(photo)
     assert "classified secret" in reasons, reasons
     members = built.members()

@@ -150,7 +150,7 @@ def test_api_preview_build_get_list_and_download(
     assert plan["profile"]["code"] == ICC
     assert statements["W-0001"] in {i["ern"] for i in plan["included"]}
     (refused,) = [e for e in plan["excluded"] if e["ern"] == statements["W-0002"]]
-    assert any("refused" in r and "share_icc" in r for r in refused["reasons"]), refused
+    assert any("refused" in r and "sharing with the ICC" in r for r in refused["reasons"]), refused
     assert len(ledger(app)) == before and dossier_count(app) == 0
 
     # Building needs write access: a reviewer may not, an outsider does not even see the case.
@@ -349,7 +349,7 @@ def test_web_wizard_previews_builds_lists_and_downloads(
     included_table = html.split('id="included"', 1)[1].split("</table>", 1)[0]
     excluded_table = html.split('id="excluded"', 1)[1].split("</table>", 1)[0]
     assert statements["W-0001"] in included_table and statements["W-0002"] not in included_table
-    assert statements["W-0002"] in excluded_table and "refused consent to share_icc" in excluded_table
+    assert statements["W-0002"] in excluded_table and "refused consent to sharing with the ICC" in excluded_table
     assert f'action="/cases/{case_id}/dossiers"' in html
     hidden = re.findall(r'<input type="hidden" name="evidence_ids" value="([^"]+)">', html)
     allowed = [chosen[0], *chosen[2:]]

@@ -65,8 +65,10 @@ def trail(ern: str, first_seq: int) -> list[dict[str, Any]]:
 
 
 def make_document(sections: list[str] | None = None) -> dict[str, Any]:
+    """A dossier document; `sections` may name annexes (evidence, custody) too, which go to the profile's annexes."""
+    chosen = sections or ["summary", "incidents", "actors", "charges", "evidence", "custody"]
     return {
-        "schema": "casefile-dossier/1",
+        "schema": "casefile-dossier/2",
         "dossier": {
             "id": "7f1d2c3e-0a9b-4c8d-9e7f-112233445566",
             "title": f"Tarhouna mass graves — referral {HOSTILE}",
@@ -79,7 +81,8 @@ def make_document(sections: list[str] | None = None) -> dict[str, Any]:
                 "recipient": "Office of the Prosecutor, International Criminal Court",
                 "consent_purpose": "share_icc",
                 "language": "en",
-                "sections": sections or ["summary", "incidents", "actors", "charges", "evidence", "custody"],
+                "sections": [s for s in chosen if s not in ("evidence", "custody")],
+                "annexes": [s for s in chosen if s in ("evidence", "custody")],
             },
         },
         "case": {
@@ -188,14 +191,12 @@ def make_document(sections: list[str] | None = None) -> dict[str, Any]:
                 },
                 "mode": {"code": "rome-25-3-b", "title": "Ordering", "reference": "art. 25(3)(b)"},
                 "incidents": ["Executions at Tarhouna prison"],
-                "gaps": 1,
                 "elements": [
                     {
                         "code": "rome-7-1-a.e1",
                         "group": "Murder",
                         "text": "The perpetrator killed one or more persons.",
                         "reference": "EoC art. 7(1)(a), element 1",
-                        "status": "contested",
                         "supporting": ["TRH-00001"],
                         "contradicting": ["TRH-00003"],
                     },
@@ -205,7 +206,6 @@ def make_document(sections: list[str] | None = None) -> dict[str, Any]:
                         "text": "The conduct was part of a widespread or systematic attack directed against a civilian "
                         "population.",
                         "reference": "art. 7(1)",
-                        "status": "gap",
                         "supporting": [],
                         "contradicting": [],
                     },
@@ -214,7 +214,6 @@ def make_document(sections: list[str] | None = None) -> dict[str, Any]:
                         "group": "Ordering",
                         "text": "The accused ordered the conduct.",
                         "reference": "art. 25(3)(b)",
-                        "status": "supported",
                         "supporting": ["TRH-00002"],
                         "contradicting": [],
                     },
@@ -392,14 +391,26 @@ def test_cover(full_text: str) -> None:
     assert make_document()["custody"]["tree_head"]["root_hash"] in squeeze(cover)
 
 
-def test_element_matrix_marks_gaps_and_contradicting_evidence(full_text: str) -> None:
+def test_element_matrix_shows_the_evidence_and_no_gaps_unless_asked(full_text: str, tmp_path: Path) -> None:
     charges = full_text[full_text.index("Charges and element matrix\n") :]
-    assert "GAP" in charges
     assert "rome-7-ctx.e1" in charges
-    assert "CONTESTED" in charges
     matrix = charges[charges.index("What must be proved") :]
     assert "TRH-00003" in matrix  # the contradicting ERN is in the matrix, not only in the index
-    assert re.search(r"1\s+of\s+3\s+elements\s+have\s+no\s+supporting\s+evidence", charges)
+    assert "GAP" not in full_text and "CONTESTED" not in full_text
+    document = make_document()
+    document["analysis"] = [
+        {
+            "suspect": "Khalifa Haftar",
+            "offence": "rome-7-1-a",
+            "elements": 3,
+            "gaps": ["rome-7-ctx.e1"],
+            "contested": ["rome-7-1-a.e1"],
+        }
+    ]
+    text = pdftotext(render(document), tmp_path)
+    annex = text[text.rindex("Annex 3") :]
+    assert "Analysis: unproven and contested elements" in annex and "GAP" in annex and "CONTESTED" in annex
+    assert "rome-7-ctx.e1" in annex and "rome-7-1-a.e1" in annex
 
 
 def test_unsupported_relation_is_flagged(full_text: str) -> None:
@@ -449,7 +460,7 @@ def test_user_text_keeps_its_own_direction() -> None:
 def test_language_and_translation(tmp_path: Path) -> None:
     translations = {
         "Evidence index": "فهرس الوثائق",
-        "GAP": "ثغرة",
+        "Supporting evidence": "بينات داعمة",
         "Page {page} of {pages}": "صفحة {page} من {pages}",
     }
     document = make_document()
@@ -463,7 +474,7 @@ def test_language_and_translation(tmp_path: Path) -> None:
 
     text = plain(pdftotext(render(document, **kwargs), tmp_path))
     assert "فهرس الوثائق" in text
-    assert "ثغرة" in text
+    assert "بينات داعمة" in text
     assert "صفحة" in text
     assert ARABIC_NAME in text
     for item in document["evidence"]:
@@ -483,10 +494,12 @@ def test_sections_not_in_the_profile_are_absent(tmp_path: Path) -> None:
         assert item["sha256"] in squeeze(text)
 
 
-def test_sections_follow_the_profile_order(tmp_path: Path) -> None:
-    text = pdftotext(render(make_document(sections=["evidence", "summary", "nonsense", "evidence"])), tmp_path)
-    assert text.index("Evidence index\n") < text.index("Excluded from this dossier")
-    assert text.count("Evidence index\n") == 2  # contents on the cover, then the section once
+def test_sections_follow_the_profile_order_and_annexes_come_last(tmp_path: Path) -> None:
+    document = make_document(sections=["incidents", "summary", "nonsense", "incidents", "evidence"])
+    text = pdftotext(render(document), tmp_path)
+    assert text.index("Mass grave at the dump site") < text.index("Excluded from this dossier")
+    assert text.index("Excluded from this dossier") < text.rindex("Annex 1 — Evidence index")
+    assert text.count("Incidents\n") >= 2  # contents on the cover, then the section once
 
 
 def test_empty_document_renders(tmp_path: Path) -> None:

@@ -155,7 +155,7 @@ def test_legal_closes_the_gap_and_builds_the_icc_dossier_without_protected_names
     excluded = page.locator("#excluded tbody tr").filter(has_text="Statement of W-0002")
     expect(excluded).to_have_count(1)
     expect(excluded.locator("td").nth(2)).to_contain_text("consent")
-    expect(excluded.locator("td").nth(2)).to_contain_text("witness W-0002 refused consent to share_icc")
+    expect(excluded.locator("td").nth(2)).to_contain_text("witness W-0002 refused consent to sharing with the ICC")
     refused_ern = excluded.locator("td").first.inner_text().strip()
     assert re.fullmatch(r"TRH-\d{5}", refused_ern), refused_ern
     included = page.locator("#included")
