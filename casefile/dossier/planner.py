@@ -16,12 +16,12 @@ left out silently.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy import ColumnElement, Select, or_, select, true
 from sqlalchemy.orm import Session, selectinload
 
 from casefile.actors.models import Actor, ActorRelation, Involvement
@@ -130,30 +130,35 @@ def scope_incident_ids(session: Session, scope: Scope) -> set[uuid.UUID]:
     return involved | {incident.id for charge in scope.charges for incident in charge.incidents}
 
 
-def scope_evidence(session: Session, case: Case, scope: Scope) -> dict[uuid.UUID, bool]:
-    """Every item linked to the scope (the targets, their relations and involvements, the chosen charges, the
-    incidents of those), → whether it contradicts any of them (exculpatory)."""
+def about_scope(scope: Scope) -> ColumnElement[bool]:
+    """Links that are evidence about what the dossier alleges: to a target, to a relation or involvement of one, to
+    an element of a chosen charge, or to an incident of those involvements and charges. Without targets: every link.
+    The one definition, for the selection, the exculpatory label and the dossier's exculpatory section."""
+    if not scope.targets:
+        return true()
     target_ids = [a.id for a in scope.targets]
-    relations = select(ActorRelation.id).where(
-        or_(ActorRelation.source_actor_id.in_(target_ids), ActorRelation.target_actor_id.in_(target_ids))
-    )
     involvements = select(Involvement.id).where(Involvement.actor_id.in_(target_ids))
-    rows = session.execute(
-        select(EvidenceLink.evidence_id, EvidenceLink.stance).where(
-            EvidenceLink.case_id == case.id,
-            or_(
-                EvidenceLink.actor_id.in_(target_ids),
-                EvidenceLink.relation_id.in_(relations),
-                EvidenceLink.involvement_id.in_(involvements),
-                EvidenceLink.charge_id.in_([c.id for c in scope.charges]),
-                EvidenceLink.incident_id.in_(scope_incident_ids(session, scope)),
-            ),
-        )
-    ).all()
-    found: dict[uuid.UUID, bool] = {}
-    for evidence_id, stance in rows:
-        found[evidence_id] = found.get(evidence_id, False) or stance is Stance.CONTRADICTS
-    return found
+    return or_(
+        EvidenceLink.actor_id.in_(target_ids),
+        EvidenceLink.relation_id.in_(
+            select(ActorRelation.id).where(
+                or_(ActorRelation.source_actor_id.in_(target_ids), ActorRelation.target_actor_id.in_(target_ids))
+            )
+        ),
+        EvidenceLink.involvement_id.in_(involvements),
+        EvidenceLink.charge_id.in_([c.id for c in scope.charges]),
+        EvidenceLink.incident_id.in_(select(Involvement.incident_id).where(Involvement.actor_id.in_(target_ids))),
+        EvidenceLink.incident_id.in_([i.id for charge in scope.charges for i in charge.incidents]),
+    )
+
+
+def exculpatory_links(scope: Scope, evidence_ids: Collection[uuid.UUID]) -> Select[EvidenceLink]:
+    """The links by which these items contradict what the dossier alleges."""
+    return select(EvidenceLink).where(
+        EvidenceLink.evidence_id.in_(list(evidence_ids)),
+        EvidenceLink.stance == Stance.CONTRADICTS,
+        about_scope(scope),
+    )
 
 
 @dataclass
@@ -268,12 +273,10 @@ def plan_dossier(
     the default selection are excluded with that reason (and any other that applies); with them, exactly the chosen
     items are."""
     scope = scope or Scope()
-    exculpatory: set[uuid.UUID] = set()
     if scope.targets:
-        linked = scope_evidence(session, case, scope)
-        exculpatory = {item_id for item_id, contradicts in linked.items() if contradicts}
+        linked = select(EvidenceLink.evidence_id).where(EvidenceLink.case_id == case.id, about_scope(scope))
         added = chosen_items(session, case, evidence_ids or [])
-        found = list(session.scalars(select(EvidenceItem).where(EvidenceItem.id.in_(list(linked)))))
+        found = list(session.scalars(select(EvidenceItem).where(EvidenceItem.id.in_(linked))))
         items = sorted({i.id: i for i in [*found, *added]}.values(), key=lambda i: i.number)
         unselected: set[uuid.UUID] = set()
     elif evidence_ids is None:
@@ -281,6 +284,9 @@ def plan_dossier(
     else:
         items, unselected = chosen_items(session, case, evidence_ids), set()
     witnesses = witnesses_by_item(session, items)
+    exculpatory = set(
+        session.scalars(exculpatory_links(scope, [i.id for i in items]).with_only_columns(EvidenceLink.evidence_id))
+    )
     plan = Plan(profile, witnesses=witnesses, unselected=unselected, scope=scope, exculpatory=exculpatory)
     purpose = _lower_first(_(CONSENT_PURPOSE_LABELS[profile.consent_purpose.value]))  # "sharing with the ICC"
     for item in items:
