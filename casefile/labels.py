@@ -1,5 +1,7 @@
-"""Words for the codes stored in custody entries, as message ids: the pages translate them with Flask-Babel, the
-dossier PDF (rendered outside a request, in the dossier's language) with the dossier's catalogue. One list for both.
+"""Words for stored codes (custody actions and detail keys, link targets, and the values of fields: relations,
+degrees, classifications, consent purposes…), as message ids: the pages translate them with Flask-Babel (the forms'
+`lazy_labels` copies, the `label` template filter), the dossier PDF (rendered outside a request, in the dossier's
+language) with the dossier's catalogue. One list for both.
 """
 
 from __future__ import annotations

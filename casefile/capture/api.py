@@ -37,8 +37,7 @@ def create_capture(id: str) -> ResponseReturnValue:
     s = db_session()
     case = require_case(s, current_user, id, Access.WRITE)
     data = only_fields(json_body(), fields_of(CAPTURE_CREATE))
-    capture = services.request_capture(s, settings(), field_cipher(), case, current_user, data)
-    job = submit_capture(s, capture, case, current_user)
+    capture, job = submit_capture(s, settings(), field_cipher(), case, current_user, data)
     payload = {**services.capture_json(s, capture), "job": one_job_json(job)}
     return jsonify(payload), 202, {"Location": url_for("api.get_capture", id=capture.id)}
 

@@ -43,7 +43,7 @@ def capture_command(
             user = s.scalar(select(User).where(User.email == email.strip().lower()))
             if user is None or not user.active:
                 raise click.ClickException(f"No active user {email!r}.")
-            capture = services.request_capture(
+            capture, job = submit_capture(
                 s,
                 components.settings(),
                 components.field_cipher(),
@@ -51,7 +51,6 @@ def capture_command(
                 user,
                 {"url": url, "incident_ids": list(incidents), "note": note},
             )
-            job = submit_capture(s, capture, case, user)
             capture_id, job_id = capture.id, job.id
     except CasefileError as error:
         raise click.ClickException(error.message) from None

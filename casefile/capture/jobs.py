@@ -12,7 +12,9 @@ import contextlib
 import io
 import tempfile
 import uuid
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -26,6 +28,7 @@ from casefile.capture.archive import har_to_warc, make_wacz
 from casefile.capture.engine import CaptureFailed, capture_page
 from casefile.capture.models import CaptureState, WebCapture
 from casefile.cases.models import Case
+from casefile.config import Settings
 from casefile.custody.timestamps import TimestampSubject, stamp
 from casefile.custody.tsa import TimestampError, load_roots
 from casefile.db import session_scope, utcnow
@@ -34,18 +37,24 @@ from casefile.jobs.models import Job
 from casefile.jobs.registry import register
 from casefile.jobs.runner import JobContext
 from casefile.jobs.services import submit
-from casefile.storage import CHUNK_SIZE, BlobWriter
+from casefile.storage import BlobWriter, copy_into
+from casefile.witnesses.crypto import FieldCipher
 from casefile.workers import outside_event_loop
 
 CAPTURE = "capture.page"
 STEPS = 6
 
 
-def submit_capture(session: Session, capture: WebCapture, case: Case, user: User) -> Job:
+def submit_capture(
+    session: Session, settings: Settings, cipher: FieldCipher, case: Case, user: User, data: Mapping[str, Any]
+) -> tuple[WebCapture, Job]:
+    """Check and record a capture request and queue its job (the pages, the API and the CLI alike); 422 for a
+    request that cannot be captured, with nothing written."""
+    capture = services.request_capture(session, settings, cipher, case, user, data)
     job = submit(session, CAPTURE, case, user, {"capture_id": str(capture.id)})
     capture.job_id = job.id
     session.flush()
-    return job
+    return capture, job
 
 
 def _site_roots(ctx: JobContext) -> list:
@@ -61,9 +70,7 @@ def _site_roots(ctx: JobContext) -> list:
 
 def _stored(writer: BlobWriter, path: Path) -> BlobWriter:
     with path.open("rb") as file:
-        while chunk := file.read(CHUNK_SIZE):
-            writer.write(chunk)
-    return writer
+        return copy_into(writer, file)
 
 
 def capture(ctx: JobContext) -> None:

@@ -20,7 +20,6 @@ from casefile.cases.views import apply_error, case_context
 from casefile.components import field_cipher, settings
 from casefile.db import db_session
 from casefile.errors import ValidationFailed
-from casefile.evidence.forms import DERIVATION_LABELS
 from casefile.jobs.models import Job
 
 bp = Blueprint("captures", __name__)
@@ -61,7 +60,7 @@ def create_capture(case_id: str) -> ResponseReturnValue:
     form = _form(case)
     if form.validate_on_submit():
         try:
-            capture = services.request_capture(
+            capture, _job = submit_capture(
                 s,
                 settings(),
                 field_cipher(),
@@ -74,7 +73,6 @@ def create_capture(case_id: str) -> ResponseReturnValue:
                     "cookies": form.cookies.data,
                 },
             )
-            submit_capture(s, capture, case, current_user)
             return redirect(url_for("captures.show_capture", capture_id=capture.id), 303)
         except ValidationFailed as error:
             apply_error(form, error)
@@ -96,6 +94,5 @@ def show_capture(capture_id: str) -> ResponseReturnValue:
         tokens=services.timestamps(s, capture),
         manifest_intact=services.manifest_intact(capture),
         timestamps_on=bool(settings().tsa_urls),
-        derivation_labels=DERIVATION_LABELS,
         **case_context(capture.case),
     )

@@ -27,7 +27,7 @@ from casefile.intake import services
 from casefile.intake.manifest import ManifestError
 from casefile.intake.models import Import, ImportKind, ImportRow, ImportState, RowStatus
 from casefile.intake.sources import FolderSource, Source, SourceError, ZipSource
-from casefile.storage import CHUNK_SIZE, BlobWriter
+from casefile.storage import BlobWriter, copy_into
 
 import_cli = AppGroup("import", help="Bring evidence, incidents or actors into a case in bulk.")
 
@@ -41,11 +41,8 @@ SHOWN_PROBLEMS = 50
 
 
 def _stored(path: Path) -> tuple[BlobWriter, str]:
-    writer = components.blob_store().writer()
     with path.open("rb") as file:
-        while chunk := file.read(CHUNK_SIZE):
-            writer.write(chunk)
-    return writer, path.name
+        return copy_into(components.blob_store().writer(), file), path.name
 
 
 @contextmanager

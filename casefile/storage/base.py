@@ -30,6 +30,7 @@ __all__ = [
     "BlobStoreBase",
     "BlobWriter",
     "TempFileBlobWriter",
+    "copy_into",
     "is_blob_id",
     "normalise_expected_sha256",
     "validate_blob_id",
@@ -43,6 +44,13 @@ CHUNK_SIZE = 1 << 20
 
 # fullmatch (not "^...$" with re.match) so a trailing newline cannot slip through.
 _BLOB_ID_RE = re.compile(r"[0-9a-f]{64}")
+
+
+def copy_into(writer: BlobWriter, stream: BinaryIO, chunk_size: int = CHUNK_SIZE) -> BlobWriter:
+    """Stream ``stream`` into ``writer`` (which hashes as it goes), chunk by chunk; returns the writer."""
+    while chunk := stream.read(chunk_size):
+        writer.write(chunk)
+    return writer
 
 
 def is_blob_id(value: object) -> bool:
@@ -213,9 +221,7 @@ class BlobStoreBase(abc.ABC):
         # Validate up front so a malformed hash fails before we copy a large stream.
         expected = None if expected_sha256 is None else normalise_expected_sha256(expected_sha256)
         with self.writer() as writer:
-            while chunk := stream.read(chunk_size):
-                writer.write(chunk)
-            return writer.commit(expected)
+            return copy_into(writer, stream, chunk_size).commit(expected)
 
     def rehash(self, sha256: str) -> str:
         """Recompute the SHA-256 of the stored bytes (fixity check); streams, never loads whole."""
