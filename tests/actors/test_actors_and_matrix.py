@@ -61,6 +61,35 @@ def test_the_form_shows_duplicates_before_creating(client, api_for) -> None:
     assert confirmed.status_code == 302
 
 
+def test_identification_fields_from_the_api_and_the_form(client, api_for) -> None:
+    """What a sanctions submission identifies a target by: date and place of birth, nationality, identifiers."""
+    api, account = api_for("investigator")
+    cid = _case(api)
+    body = {
+        "kind": "person",
+        "name": "Mohamed al-Kani",
+        "date_of_birth": "circa 1977",
+        "place_of_birth": "Tarhouna, Libya",
+        "nationality": "Libyan",
+        "identifiers": [{"type": "passport", "value": "X123"}],
+        "confirm_new": True,
+    }
+    created = api.post(f"/cases/{cid}/actors", json=body)
+    assert created.status_code == 201, created.get_data(as_text=True)
+    actor = created.get_json()
+    assert (actor["place_of_birth"], actor["date_of_birth"]) == ("Tarhouna, Libya", "circa 1977")
+    assert api.post(f"/cases/{cid}/actors", json={**body, "place_of_birth": "x" * 201}).status_code == 422
+    login(client, account)
+    edited = client.post(
+        f"/actors/{actor['id']}/edit",
+        data={"kind": "person", "name": "Mohamed al-Kani", "place_of_birth": "ترهونة، ليبيا", "nationality": "Libyan"},
+    )
+    assert edited.status_code == 302, edited.get_data(as_text=True)[:500]
+    page = client.get(f"/actors/{actor['id']}").get_data(as_text=True)
+    assert "ترهونة، ليبيا" in page
+    assert api.get(f"/actors/{actor['id']}").get_json()["place_of_birth"] == "ترهونة، ليبيا"
+
+
 def test_merge_keeps_every_link_and_is_audited(app, api_for) -> None:
     api, _ = api_for("investigator")
     cid = _case(api)

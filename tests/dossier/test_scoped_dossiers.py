@@ -10,11 +10,14 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+import uuid
+from io import BytesIO
 from pathlib import Path
 
 import bagit
 import pytest
 from flask.testing import FlaskClient
+from pypdf import PdfReader
 from test_build_dossier import (  # the demo and the tools a recipient verifies with
     BAGIT_PY,
     Demo,
@@ -29,9 +32,12 @@ from test_build_dossier import (  # the demo and the tools a recipient verifies 
 from test_dossier_api_web import api_call
 
 from casefile.config import Settings
+from casefile.db import session_scope
+from casefile.dossier.models import Dossier
+from casefile.dossier.pdf import render_dossier_html
 from casefile.dossier.verify import verify_dossier_zip
 
-from support import login
+from support import login, run_queued_jobs
 
 GLOMAG, ICC = "us-treasury-glomag", "icc-otp-art15"
 ADDRESS = "12 Rue de l'Exemple\n1202 Genève"
@@ -218,6 +224,17 @@ def test_icc_communication_with_letter_narrative_and_analysis_annex(demo: Demo, 
     # The Markdown became markup, the script stayed text: nothing of it is an element of the PDF's HTML.
     pdf = built.members()["data/dossier.pdf"]
     assert b"javascript" not in pdf.lower()
+    html = render_dossier_html(document, command_chart_svg=None, timeline_svg=None)
+    assert "<script" not in html and 'href="javascript' not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "<strong>this communication</strong>" in html and "<h4>Background</h4>" in html
+    # The PDF's links are only those the organisation wrote with http(s) or mailto: none here.
+    reader = PdfReader(BytesIO(pdf))
+    uris = [
+        str(annotation.get_object().get("/A", {}).get("/URI", ""))
+        for page in reader.pages
+        for annotation in page.get("/Annots") or []
+    ]
+    assert not [uri for uri in uris if uri.lower().startswith("javascript")], uris
 
 
 def test_wizard_previews_a_scoped_dossier_and_keeps_the_choices_to_edit(client: FlaskClient, demo: Demo) -> None:
@@ -243,3 +260,22 @@ def test_wizard_previews_a_scoped_dossier_and_keeps_the_choices_to_edit(client: 
     edit = html.split('id="edit"', 1)[1]
     assert re.search(rf'<option selected value="{kani}">|<option value="{kani}" selected>', edit), edit[:2000]
     assert f'<input type="hidden" name="target_ids" value="{kani}">' in html
+
+    # Building from the preview: the hidden fields carry the same request, and the dossier is about al-Kani.
+    hidden = dict.fromkeys(("profile", "title", "language", "target_ids", "narrative"))
+    for name in hidden:
+        found = re.search(rf'<input type="hidden" name="{name}" value="([^"]*)">', html)
+        assert found, name
+        hidden[name] = found.group(1).replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    built = client.post(f"/cases/{demo.case_id}/dossiers", data=hidden)
+    assert built.status_code == 302, built.get_data(as_text=True)[:500]
+    dossier_id = uuid.UUID(built.headers["Location"].rsplit("/", 1)[1])
+    run_queued_jobs(demo.app)
+    with demo.app.app_context(), session_scope() as s:
+        dossier = s.get_one(Dossier, dossier_id)
+        assert dossier.status.value == "ready", dossier.error
+        assert dossier.scope["target_ids"] == [kani] and dossier.scope["analysis"] is False
+        charges = dossier.scope["charge_ids"]
+    assert charges == [charge_id(demo, "eo13818-1-a-ii-a")]
+    dossier_json = api_call(demo.app, demo.api, "GET", f"/dossiers/{dossier_id}", 200)
+    assert dossier_json["target_ids"] == [kani] and dossier_json["charge_ids"] == charges
