@@ -39,10 +39,12 @@ def load_api_routes() -> None:
     from casefile.custody import api as _custody  # noqa: F401
     from casefile.dossier import api as _dossier  # noqa: F401
     from casefile.evidence import api as _evidence  # noqa: F401
+    from casefile.fieldintake import api as _fieldintake  # noqa: F401
     from casefile.intake import api as _intake  # noqa: F401
     from casefile.jobs import api as _jobs  # noqa: F401
     from casefile.legal import api as _legal  # noqa: F401
     from casefile.links import api as _links  # noqa: F401
+    from casefile.provenance import api as _provenance  # noqa: F401
     from casefile.search import api as _search  # noqa: F401
     from casefile.witnesses import api as _witnesses  # noqa: F401
 
@@ -54,7 +56,9 @@ def load_job_handlers() -> None:
     from casefile.custody import jobs as _custody  # noqa: F401
     from casefile.dossier import jobs as _dossier  # noqa: F401
     from casefile.evidence import jobs as _evidence  # noqa: F401
+    from casefile.fieldintake import jobs as _fieldintake  # noqa: F401
     from casefile.intake import jobs as _intake  # noqa: F401
+    from casefile.provenance import jobs as _provenance  # noqa: F401
     from casefile.search import jobs as _search  # noqa: F401
 
 
@@ -137,11 +141,14 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     from casefile.custody.views import bp as custody_bp
     from casefile.dossier.views import bp as dossiers_bp
     from casefile.evidence.views import bp as evidence_bp
+    from casefile.fieldintake.protocol import bp as openrosa_bp
+    from casefile.fieldintake.views import bp as fieldintake_bp
     from casefile.health import bp as health_bp
     from casefile.intake.views import bp as imports_bp
     from casefile.jobs.views import bp as jobs_bp
     from casefile.links.views import bp as links_bp
     from casefile.main import bp as main_bp
+    from casefile.provenance.views import bp as provenance_bp
     from casefile.search import init_app as init_search
     from casefile.witnesses.views import bp as witnesses_bp
 
@@ -160,8 +167,14 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
         jobs_bp,
         imports_bp,
         captures_bp,
+        fieldintake_bp,
+        openrosa_bp,
+        provenance_bp,
     ):
         app.register_blueprint(bp)
+    # Phones authenticate every request with their device credential (Digest), never a cookie: nothing for a
+    # forged cross-site request to ride on.
+    csrf.exempt(openrosa_bp)
     register_api(app)
     init_search(app)  # the search page and the `search reindex` command
     register_cli(app)

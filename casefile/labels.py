@@ -39,6 +39,11 @@ DETAIL_LABELS = {
     "import": N_("Import"),
     "import_row": N_("Import row"),
     "resumable_upload": N_("Resumable upload"),
+    "proofmode_bundle": N_("ProofMode bundle"),
+    "proofmode_bundle_sha256": N_("Bundle SHA-256"),
+    "key_fingerprint": N_("Signing key fingerprint"),
+    "proofmode_verification": N_("ProofMode verification"),
+    "proofmode_problems": N_("Verification problems"),
     "source": N_("Source"),
     "collected_at": N_("Collected at"),
     "collected_by": N_("Collected by"),
@@ -90,6 +95,8 @@ ACTION_LABELS = {
     "similarity_decided": N_("near-duplicate decided"),
     "captured": N_("web page captured"),
     "release_approved": N_("release approved"),
+    "submission_received": N_("field submission received"),
+    "submission_rejected": N_("field submission rejected"),
 }
 # Link targets (EvidenceLink.target_type), in words.
 TARGET_LABELS = {
@@ -158,6 +165,7 @@ DERIVATION_LABELS = {
     "screenshot": N_("Full-page screenshot"),
     "page_print": N_("PDF print of the page"),
     "page_media": N_("Media from the page"),
+    "proof_file": N_("Proof file (ProofMode bundle)"),
 }
 CONSENT_PURPOSE_LABELS = {
     "internal_analysis": N_("Internal analysis"),
@@ -173,6 +181,45 @@ LOCATION_PRECISION_LABELS = {
     "unknown": N_("Unknown"),
 }
 STANCE_LABELS = {"supports": N_("Supports"), "contradicts": N_("Contradicts"), "context": N_("Context")}
+# Provenance (casefile/provenance): C2PA Content Credentials and ProofMode proofs.
+PROVENANCE_KIND_LABELS = {"c2pa": N_("C2PA Content Credentials"), "proofmode": N_("ProofMode proof")}
+PROVENANCE_STATUS_LABELS = {
+    "verified": N_("Verifies"),
+    "untrusted": N_("Intact, but the signer is not on a trust list here"),
+    "failed": N_("Does not verify"),
+    "unreadable": N_("Could not be read"),
+}
+PROVENANCE_OUTCOME_LABELS = {
+    "ok": N_("verifies"),
+    "missing": N_("missing"),
+    "mismatch": N_("does not match"),
+    "unreadable": N_("unreadable"),
+    "not_checked": N_("not checked"),
+    "signature_invalid": N_("does not verify"),
+    "other_key": N_("made by another key"),
+    "key_unusable": N_("key unusable"),
+    "unsupported": N_("not checked (kind of signature)"),
+}
+# C2PA's standard actions (c2pa.actions assertion); an action without a word is shown as its code.
+C2PA_ACTION_LABELS = {
+    "c2pa.created": N_("Created"),
+    "c2pa.opened": N_("Opened"),
+    "c2pa.edited": N_("Edited"),
+    "c2pa.edited.metadata": N_("Metadata edited"),
+    "c2pa.cropped": N_("Cropped"),
+    "c2pa.resized": N_("Resized"),
+    "c2pa.color_adjustments": N_("Colour adjusted"),
+    "c2pa.filtered": N_("Filtered"),
+    "c2pa.drawing": N_("Drawn on"),
+    "c2pa.placed": N_("Placed into"),
+    "c2pa.removed": N_("Something removed"),
+    "c2pa.redacted": N_("Redacted"),
+    "c2pa.converted": N_("Converted"),
+    "c2pa.transcoded": N_("Transcoded"),
+    "c2pa.repackaged": N_("Repackaged"),
+    "c2pa.published": N_("Published"),
+    "c2pa.orientation": N_("Rotated or flipped"),
+}
 
 # Each list by the name templates give it: {{ code|label("relation") }} on the pages and in the dossier PDF.
 WORDS = {
@@ -189,6 +236,10 @@ WORDS = {
     "consent_purpose": CONSENT_PURPOSE_LABELS,
     "stance": STANCE_LABELS,
     "location_precision": LOCATION_PRECISION_LABELS,
+    "provenance_kind": PROVENANCE_KIND_LABELS,
+    "provenance_status": PROVENANCE_STATUS_LABELS,
+    "provenance_outcome": PROVENANCE_OUTCOME_LABELS,
+    "c2pa_action": C2PA_ACTION_LABELS,
 }
 
 

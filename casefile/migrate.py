@@ -35,7 +35,16 @@ def downgrade(database_url: str, revision: str) -> None:
 
 
 APPEND_ONLY_TABLES = frozenset({"custody_entries", "custody_checkpoints", "witness_consents", "auth_events"})
-NEVER_DELETED_TABLES = frozenset({"evidence_items", "evidence_links", "witnesses", "witness_statements"})
+NEVER_DELETED_TABLES = frozenset(
+    {
+        "evidence_items",
+        "evidence_links",
+        "witnesses",
+        "witness_statements",
+        "field_submissions",
+        "field_submission_files",
+    }
+)
 RUNTIME_RIGHTS = {
     **dict.fromkeys(APPEND_ONLY_TABLES, "SELECT, INSERT"),
     **dict.fromkeys(NEVER_DELETED_TABLES, "SELECT, INSERT, UPDATE"),

@@ -8,10 +8,12 @@ from casefile.custody.models import Checkpoint, CustodyEntry, LedgerHead, Timest
 from casefile.db import Base
 from casefile.dossier.models import Dossier
 from casefile.evidence.models import EvidenceItem, ImageHash, ImageHashKey, SimilarityDecision
+from casefile.fieldintake.models import DeviceCredential, DigestNonceUse, FieldForm, FieldSubmission, SubmissionFile
 from casefile.intake.models import CaseExport, Import, ImportRow, ResumableUpload
 from casefile.jobs.models import Job
 from casefile.legal.models import Charge
 from casefile.links.models import EvidenceLink
+from casefile.provenance.models import ProvenanceRecord
 from casefile.search.models import SearchDocument
 from casefile.witnesses.models import ConsentRecord, Statement, Witness
 
@@ -28,9 +30,13 @@ __all__ = [
     "Checkpoint",
     "ConsentRecord",
     "CustodyEntry",
+    "DeviceCredential",
+    "DigestNonceUse",
     "Dossier",
     "EvidenceItem",
     "EvidenceLink",
+    "FieldForm",
+    "FieldSubmission",
     "ImageHash",
     "ImageHashKey",
     "Import",
@@ -42,10 +48,12 @@ __all__ = [
     "LedgerHead",
     "LoginAttempt",
     "Membership",
+    "ProvenanceRecord",
     "ResumableUpload",
     "SearchDocument",
     "SimilarityDecision",
     "Statement",
+    "SubmissionFile",
     "TimestampToken",
     "User",
     "UserSession",

@@ -89,6 +89,13 @@ VALUE_LABELS = {
     # Web captures.
     "queued": _l("queued"),
     "capturing": _l("capturing"),
+    # Field submissions.
+    "incomplete": _l("incomplete (more parts to come)"),
+    "decrypting": _l("being decrypted"),
+    "pending": _l("awaiting review"),
+    "accepting": _l("being recorded"),
+    "accepted": _l("accepted"),
+    "rejected": _l("rejected"),
 }
 RTL_LOCALES = frozenset({"ar"})
 
@@ -112,12 +119,18 @@ CASE_TABS: tuple[tuple[str, LazyString], ...] = (
     ("dossiers.list_dossiers", _l("Dossiers")),
     ("captures.list_captures", _l("Web captures")),
     ("imports.imports", _l("Import and export")),
+    ("fieldintake.field_intake", _l("Field intake")),
     ("jobs.case_jobs", _l("Jobs")),
 )
 
 
 def is_api_request() -> bool:
     return request.path.startswith("/api/")
+
+
+def is_device_request() -> bool:
+    """Phones (OpenRosa, /openrosa/): their own credentials on every request, never a session cookie."""
+    return request.path.startswith("/openrosa/")
 
 
 def wants_json_errors() -> bool:
@@ -129,8 +142,9 @@ def wants_json_errors() -> bool:
 def load_user(session_key: str) -> User | None:
     """The user of a login session, from its server-side record (one query); the outcome is kept for
     `_keep_login_session`, which ends a session that has timed out."""
-    # Cookies never authenticate the API: it takes Bearer tokens only, so it needs no CSRF defence.
-    if is_api_request():
+    # Cookies never authenticate the API or phones: they take Bearer tokens or device credentials only, so they
+    # need no CSRF defence.
+    if is_api_request() or is_device_request():
         return None
     try:
         with get_database().read_sessionmaker() as s:
@@ -144,6 +158,10 @@ def load_user(session_key: str) -> User | None:
 
 @login_manager.request_loader
 def load_user_from_token(req) -> User | None:
+    if is_device_request():
+        from casefile.fieldintake.protocol import load_device_user
+
+        return load_device_user()
     if not is_api_request():
         return None
     header = req.headers.get("Authorization", "")
@@ -171,7 +189,7 @@ def _keep_login_session() -> bool:
     session that ended anywhere (another browser, another server) is over here too. The record was read by
     `load_user`; the cookie's own times are checked as well (they are exact, the record's last use is kept to the
     minute). A session past either timeout is ended on the server. Returns True when it has just expired."""
-    if is_api_request() or request.endpoint == "static":
+    if is_api_request() or is_device_request() or request.endpoint == "static":
         return False
     current_user._get_current_object()  # loads the user (one query) now, before the request's unit of work opens
     found: sessions.Lookup | None = g.get("login_session")
@@ -218,12 +236,16 @@ def _require_login() -> ResponseReturnValue | None:
     if request.endpoint in PUBLIC_ENDPOINTS or request.endpoint is None:
         return None
     if not current_user.is_authenticated:
+        if is_device_request():
+            from casefile.fieldintake.protocol import unauthorized
+
+            return unauthorized()
         if is_api_request():
             return api_error(401, "unauthorized", "A valid API token is required (Authorization: Bearer …).")
         if expired:
             return redirect(url_for("auth.login"))
         return redirect(url_for("auth.login", next=request.full_path if request.method == "GET" else None))
-    if is_api_request():
+    if is_api_request() or is_device_request():
         return None
     if current_user.must_change_password and request.endpoint not in PASSWORD_CHANGE_ENDPOINTS:
         flash(_("The password you were given works once: choose your own to continue."), "warning")

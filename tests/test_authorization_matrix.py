@@ -67,6 +67,7 @@ class Kind(enum.Enum):
     MEMBERS_MANAGE = "administrators, of any case"
     CANCEL_JOB = "who asked, members who may write, and administrators of any case"
     RELEASE = "legal members of the case (the builder, an investigator, is refused as not legal)"
+    DEVICE = "phones with a device credential only: a session or an API token counts for nothing (401 for all)"
 
 
 @dataclass(frozen=True)
@@ -258,6 +259,35 @@ RULES: dict[str, Rule | tuple[Rule, ...]] = {
     "captures.create_capture": W,
     "captures.list_captures": R,
     "captures.show_capture": R,
+    # ProofMode bundles: importing one writes (a job and evidence); the form page is for those who may.
+    "api.create_proofmode_bundle": W,
+    "provenance.bundle_form": W,
+    "provenance.import_bundle": W,
+    # Field intake: offering forms, making phone logins and reviewing submissions write; a person's phone logins
+    # are their own (nobody here owns the world's one); the OpenRosa side takes device credentials only.
+    "api.list_field_forms": R,
+    "api.create_field_form": W,
+    "api.withdraw_field_form": W,
+    "api.create_device_credential": Rule(Kind.WRITE, data={"label": "Matrix phone"}),
+    "api.list_device_credentials": R,
+    "api.revoke_device_credential": Rule(Kind.NOBODY, note="the spare user's phone"),
+    "api.list_field_submissions": R,
+    "api.get_field_submission": R,
+    "api.accept_field_submission": W,
+    "api.reject_field_submission": Rule(Kind.WRITE, data={"reason": "matrix"}),
+    "fieldintake.field_intake": R,
+    "fieldintake.offer_form": W,
+    "fieldintake.withdraw_form": W,
+    "fieldintake.create_credential": Rule(Kind.WRITE, data={"label": "Matrix phone"}),
+    "fieldintake.revoke_credential": Rule(Kind.NOBODY, note="the spare user's phone"),
+    "fieldintake.show_submission": R,
+    "fieldintake.accept_submission": W,
+    "fieldintake.reject_submission": Rule(Kind.WRITE, data={"reason": "matrix"}),
+    "openrosa.form_list": Rule(Kind.DEVICE),
+    "openrosa.download": Rule(Kind.DEVICE),
+    "openrosa.manifest": Rule(Kind.DEVICE),
+    "openrosa.media": Rule(Kind.DEVICE),
+    "openrosa.submission": Rule(Kind.DEVICE),
     "api.upload_options": R,
     "api.create_upload": W,
     "api.upload_status": R,
@@ -315,6 +345,10 @@ PAGE_PARAMS = {
     "upload_id": "upload",
     "export_id": "export",
     "capture_id": "capture",
+    "form_pk": "field_form",
+    "submission_id": "field_submission",
+    "credential_id": "device_credential",
+    "name": "media_name",
     "job_id": "job",
     "link_id": "link",
     "user_id": "spare_user",
@@ -332,6 +366,9 @@ API_SEGMENTS = {
     "uploads": "upload",
     "exports": "export",
     "captures": "capture",
+    "field-forms": "field_form",
+    "field-submissions": "field_submission",
+    "device-credentials": "device_credential",
     "jobs": "job",
 }
 
@@ -360,6 +397,8 @@ TAGS = {s.name: f"M{i}" for i, s in enumerate(SUBJECTS)}
 
 def expected(kind: Kind, subject: Subject) -> str | int:
     """The outcome the gate's rules give this subject: "ok", "login", 403 or 404."""
+    if kind is Kind.DEVICE:
+        return 401
     if subject.role is None or subject.crossed:
         return "ok" if kind is Kind.PUBLIC else "login"
     if kind in (Kind.PUBLIC, Kind.LOGIN):
@@ -532,6 +571,31 @@ def build_world(
         s.flush()
         ids["capture"] = str(capture.id)
     spare_api, _ = api_for(account=spare)
+    ids["field_form"] = created(
+        api.post(f"/cases/{case}/field-forms", data={"encrypted": "false"}, content_type="multipart/form-data"),
+        "a field form",
+    )["id"]
+    ids["device_credential"] = created(
+        spare_api.post(f"/cases/{case}/device-credentials", {"label": "Spare phone"}), "a device credential"
+    )["id"]
+    ids["media_name"] = "incidents.csv"
+    with app.app_context(), session_scope() as s:
+        from casefile.fieldintake.models import FieldSubmission, SubmissionState
+
+        # A submission awaiting review, as a phone's would stand (the matrix speaks no OpenRosa itself).
+        submission = FieldSubmission(
+            case_id=uuid.UUID(case),
+            form_pk=uuid.UUID(ids["field_form"]),
+            instance_id="uuid:matrix",
+            credential_id=uuid.UUID(ids["device_credential"]),
+            submitted_by_id=spare.id,
+            state=SubmissionState.PENDING,
+            xml_sha256="0" * 64,
+            fields={"description": "matrix"},
+        )
+        s.add(submission)
+        s.flush()
+        ids["field_submission"] = str(submission.id)
     resumable = spare_api.client.post(
         f"/api/v1/cases/{case}/uploads", headers={**spare_api.headers, "Tus-Resumable": "1.0.0", "Upload-Length": "9"}
     )

@@ -34,3 +34,7 @@ class Action(enum.StrEnum):
     CAPTURED = "captured"
     # A second legal member approved a built dossier's release (case-level, naming the dossier and its SHA-256).
     RELEASE_APPROVED = "release_approved"
+    # A phone's submission arrived complete (case-level, naming every file's SHA-256 as received), and how its
+    # review ended when it was rejected (accepted files get their own `ingested` entries, naming the submission).
+    SUBMISSION_RECEIVED = "submission_received"
+    SUBMISSION_REJECTED = "submission_rejected"

@@ -66,6 +66,7 @@ from casefile.dossier.document import (
     PersonRecord,
     PositionRecord,
     ProfileRecord,
+    ProvenanceEntry,
     TargetRecord,
     TimestampRecord,
     TrailEntry,
@@ -92,6 +93,7 @@ from casefile.legal.catalogue import load_catalogue
 from casefile.legal.models import Charge
 from casefile.links.models import EvidenceLink, Stance
 from casefile.parsing import clean_text
+from casefile.provenance.services import provenance_of
 from casefile.storage import CHUNK_SIZE, BlobStore, BlobWriter
 from casefile.workers import worker_context
 
@@ -614,6 +616,7 @@ def assemble_document(
         return out
 
     rel_counts, inv_counts = counts("relation_id"), counts("involvement_id")
+    provenance = provenance_of(session, items)
     return DossierDocument(
         schema=SCHEMA,
         dossier=dossier,
@@ -684,7 +687,10 @@ def assemble_document(
         ],
         analysis=_analysis(charges) if dossier["analysis"] else None,
         evidence=[
-            _evidence_record(item, ern, witness_codes, names, exculpatory=item.id in exculpatory_ids) for item in items
+            _evidence_record(
+                item, ern, witness_codes, names, exculpatory=item.id in exculpatory_ids, provenance=provenance[item.id]
+            )
+            for item in items
         ],
         # Withheld items are not named in the package: a refused witness must not even appear by pseudonym.
         excluded=[],
@@ -824,6 +830,7 @@ def _evidence_record(
     names: dict[uuid.UUID, str],
     *,
     exculpatory: bool = False,
+    provenance: list[dict[str, Any]] | None = None,
 ) -> EvidenceRecord:
     return {
         "ern": item.ern,
@@ -844,6 +851,7 @@ def _evidence_record(
         "file": names[item.id],
         "description": item.description,
         "exculpatory": exculpatory,
+        "provenance": cast("list[ProvenanceEntry]", provenance or []),
     }
 
 

@@ -227,6 +227,29 @@ class ChargeRecord(TypedDict):
     elements: list[ElementRecord]
 
 
+class SignedRecord(TypedDict):
+    what: str
+    sha256: str | None
+    outcome: str
+
+
+class ProvenanceEntry(TypedDict):
+    """An item's signed provenance (casefile.provenance.services.provenance_of): C2PA Content Credentials read at
+    ingest, a ProofMode proof checked at import. Added to schema 2 without a new schema name: a key added, nothing
+    a verifier reads changed."""
+
+    kind: str  # c2pa, proofmode
+    status: str  # verified, untrusted, failed, unreadable
+    intact: bool
+    signer: str
+    key: str  # OpenPGP fingerprint, or the certificate's serial number
+    signed_at: str | None
+    checked_at: str | None
+    signed: list[SignedRecord]
+    problems: list[str]
+    details: dict[str, Any]
+
+
 class EvidenceRecord(TypedDict):
     ern: str
     title: str
@@ -246,6 +269,7 @@ class EvidenceRecord(TypedDict):
     file: str  # path under data/, e.g. "evidence/TRH-00001.jpg"
     description: str
     exculpatory: bool  # contradicts the targets or charges
+    provenance: list[ProvenanceEntry]  # [] when no signed provenance came with the file
 
 
 class ExcludedRecord(TypedDict):

@@ -31,6 +31,7 @@ from casefile.evidence.schemas import (
 from casefile.evidence.uploads import upload_writer
 from casefile.links.api import link_json
 from casefile.parsing import parse_choice
+from casefile.provenance.services import provenance_of
 from casefile.web_downloads import send_download
 from casefile.witnesses.services import receive_upload
 
@@ -171,7 +172,7 @@ def get_evidence(id: str) -> ResponseReturnValue:
         {"id": str(f.id), "ern": f.ern, "case_id": str(f.case_id), "case_reference": f.case_reference}
         for f in services.same_file_elsewhere(s, item, current_user)
     ]
-    return jsonify({**evidence_json(item), "same_file": same})
+    return jsonify({**evidence_json(item), "same_file": same, "provenance": provenance_of(s, [item])[item.id]})
 
 
 def similar_json(candidate: similar.Candidate) -> dict[str, Any]:

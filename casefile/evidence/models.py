@@ -48,6 +48,8 @@ class Derivation(enum.StrEnum):
     SCREENSHOT = "screenshot"
     PAGE_PRINT = "page_print"
     PAGE_MEDIA = "page_media"
+    # A ProofMode bundle's other files beside its media (casefile/provenance): proof, signatures, key, timestamps.
+    PROOF_FILE = "proof_file"
 
 
 class OnDuplicate(enum.StrEnum):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from casefile.api.schemas import DATETIME, UUID, enum_of, nullable, obj, string
 from casefile.evidence.models import Classification, Derivation, DerivedStatus, EvidenceKind, OnDuplicate
 from casefile.links.schemas import LINK
+from casefile.provenance.schemas import PROVENANCE_LIST
 
 # How much of collected_at is known; null: as precise as written.
 PRECISION = nullable({"type": "string", "enum": ["day", "month", "year"]})
@@ -68,8 +69,13 @@ EVIDENCE_DETAIL = {
             "description": "other items with the same SHA-256 (copies in this case, the same file in other cases), "
             "in the cases you are a member of only",
         },
+        "provenance": {
+            **PROVENANCE_LIST,
+            "description": "what signed provenance came with the file (C2PA Content Credentials read at ingest, a "
+            "ProofMode proof checked at import): what was signed, by which key, when, and whether it verifies",
+        },
     },
-    "required": [*EVIDENCE["required"], "same_file"],
+    "required": [*EVIDENCE["required"], "same_file", "provenance"],
 }
 
 _EVIDENCE_FORM = {

@@ -41,6 +41,7 @@ from casefile.evidence.uploads import upload_writer
 from casefile.links import consistency
 from casefile.links.forms import STANCE_LABELS, link_form
 from casefile.parsing import parse_choice
+from casefile.provenance.services import provenance_of
 from casefile.web import page_arg
 from casefile.web_downloads import send_download
 from casefile.witnesses.models import Statement
@@ -184,6 +185,7 @@ def show(item_id: str) -> str:
         trail_total=trail_total,
         actors=actor_labels(s, trail),
         statement=s.get(Statement, item.id),
+        provenance=provenance_of(s, [item])[item.id],
         badge=last_fixity(s, [item.id]).get(item.id),
         link_form=link_form(s, item.case),
         transfer_form=TransferForm(),

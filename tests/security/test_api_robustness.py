@@ -30,6 +30,9 @@ SEGMENT_OBJECT = {
     "actors": "actor",
     "charges": "charge",
     "dossiers": "dossier",
+    "field-forms": "filler",
+    "field-submissions": "filler",
+    "device-credentials": "filler",
 }
 
 
@@ -63,6 +66,7 @@ def world(api_for: Callable[..., tuple[Api, Account]]) -> tuple[Api, Account, di
         api.post(f"/cases/{case}/charges", {"suspect_id": ids["actor"], "offence_code": "rome-7-1-a"})
     )
     ids["dossier"] = "00000000-0000-4000-8000-000000000000"  # no dossier needed: the id is only a path filler
+    ids["filler"] = ids["dossier"]
     return api, account, ids
 
 
