@@ -222,6 +222,54 @@ C2PA_ACTION_LABELS = {
 }
 
 # Each list by the name templates give it: {{ code|label("relation") }} on the pages and in the dossier PDF.
+# Roles (global and in a case).
+ROLE_LABELS = {
+    "admin": N_("admin"),
+    "investigator": N_("investigator"),
+    "legal": N_("legal"),
+    "reviewer": N_("reviewer"),
+}
+# The audit log's events and the keys of their details (casefile/auth/audit.py), in words.
+AUDIT_EVENT_LABELS = {
+    "login_success": N_("logged in"),
+    "login_failure": N_("login failed"),
+    "login_throttled": N_("logins throttled"),
+    "logout": N_("logged out"),
+    "logout_everywhere": N_("logged out everywhere"),
+    "session_expired": N_("session expired"),
+    "password_changed": N_("password changed"),
+    "password_reset": N_("password reset by an administrator"),
+    "second_factor_enabled": N_("second factor set up"),
+    "second_factor_disabled": N_("second factor turned off"),
+    "second_factor_failure": N_("second factor refused"),
+    "recovery_code_used": N_("recovery code used"),
+    "token_created": N_("API token made"),
+    "token_revoked": N_("API token revoked"),
+    "token_rejected": N_("invalid API token"),
+    "token_throttled": N_("API tokens throttled"),
+    "user_created": N_("account made"),
+    "user_deactivated": N_("account deactivated"),
+    "user_reactivated": N_("account reactivated"),
+    "membership_added": N_("added to a case"),
+    "membership_changed": N_("membership changed"),
+    "membership_removed": N_("removed from a case"),
+    "settings_changed": N_("security settings changed"),
+}
+AUDIT_DETAIL_LABELS = {
+    "case": N_("Case"),
+    "role": N_("Role"),
+    "can_view_identities": N_("May see protected identities"),
+    "lead": N_("Case lead"),
+    "before": N_("Before"),
+    "reason": N_("Reason"),
+    "failures_per_minute": N_("Failures per minute"),
+    "name": N_("Name"),
+    "token": N_("Token"),
+    "remaining": N_("Recovery codes left"),
+    "recovery": N_("With a recovery code"),
+    "second_factor_required_roles": N_("Roles that must use a second factor"),
+    "second_factor_identity_viewers": N_("Identity viewers must use a second factor"),
+}
 WORDS = {
     "action": ACTION_LABELS,
     "target": TARGET_LABELS,
@@ -240,6 +288,9 @@ WORDS = {
     "provenance_status": PROVENANCE_STATUS_LABELS,
     "provenance_outcome": PROVENANCE_OUTCOME_LABELS,
     "c2pa_action": C2PA_ACTION_LABELS,
+    "audit_event": AUDIT_EVENT_LABELS,
+    "role": ROLE_LABELS,
+    "audit_detail": AUDIT_DETAIL_LABELS,
 }
 
 

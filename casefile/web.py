@@ -43,7 +43,7 @@ from casefile.components import settings
 from casefile.db import finish_request, get_database, session_scope, utcnow
 from casefile.errors import CasefileError, DuplicateFile, ValidationFailed
 from casefile.extensions import login_manager
-from casefile.labels import ACTION_LABELS, DETAIL_LABELS, word_for
+from casefile.labels import ACTION_LABELS, DETAIL_LABELS, ROLE_LABELS, word_for
 from casefile.storage import StorageError
 from casefile.witnesses.crypto import FieldKeyError
 
@@ -63,10 +63,7 @@ VALUE_LABELS = {
     "open": _l("open"),
     "referred": _l("referred"),
     "closed": _l("closed"),
-    "admin": _l("admin"),
-    "investigator": _l("investigator"),
-    "legal": _l("legal"),
-    "reviewer": _l("reviewer"),
+    **{code: _l(word) for code, word in ROLE_LABELS.items()},
     # Imports: what, their states, and what became of each row.
     "evidence": _l("evidence"),
     "incidents": _l("incidents"),

@@ -221,6 +221,12 @@ def settings(
 @pytest.fixture
 def app(settings: Settings) -> Iterator[Flask]:
     application = create_app(settings)
+    # An instance requires a second factor of whoever may see protected identities (on by default, tested in
+    # tests/auth/test_second_factor_policy.py); the other tests give that permission to users without one.
+    from casefile.auth import totp
+
+    with application.app_context(), session_scope() as s:
+        totp.set_identity_viewers_required(s, False)
     yield application
     application.extensions["casefile_db"].dispose()
 

@@ -64,7 +64,7 @@ class Kind(enum.Enum):
     AUDITORS = "administrators and reviewers (global role)"
     NOBODY = "no one: another user's own object (404 for every logged-in user)"
     MEMBERS_VIEW = "members, and administrators of any case"
-    MEMBERS_MANAGE = "administrators, of any case"
+    MEMBERS_MANAGE = "administrators, of any case, and the case's leads (its creator, here the investigator)"
     CANCEL_JOB = "who asked, members who may write, and administrators of any case"
     RELEASE = "legal members of the case (the builder, an investigator, is refused as not legal)"
     DEVICE = "phones with a device credential only: a session or an API token counts for nothing (401 for all)"
@@ -130,11 +130,16 @@ RULES: dict[str, Rule | tuple[Rule, ...]] = {
     "cases.edit_incident": W,
     "cases.members": Rule(Kind.MEMBERS_VIEW),
     "cases.add_member": Rule(Kind.MEMBERS_MANAGE),
-    "cases.remove_member": Rule(Kind.MEMBERS_MANAGE, note="user_id is a spare member"),
+    "cases.remove_member": Rule(
+        Kind.MEMBERS_MANAGE, params={"user_id": "removable"}, note="user_id: a spare member per subject"
+    ),
     "api.get_case": R,
     "api.patch_case": W,
     "api.list_members": Rule(Kind.MEMBERS_VIEW),
     "api.add_member": Rule(Kind.MEMBERS_MANAGE),
+    "api.remove_member": Rule(
+        Kind.MEMBERS_MANAGE, params={"user_id": "removable_by_api"}, note="user_id: a spare member per subject"
+    ),
     "api.list_incidents": R,
     "api.create_incident": W,
     "api.get_incident": R,
@@ -379,6 +384,7 @@ class Subject:
     role: str | None  # global role; None: anonymous
     case_role: str | None = None  # None: not a member of the world's case
     identities: bool = False
+    lead: bool = False  # the world's case was made by the investigator, its first lead
     # Present credentials meant for the other side (cookie on the API, token on a page): must count for nothing.
     crossed: bool = False
 
@@ -389,8 +395,8 @@ SUBJECTS = (
     Subject("admin", "admin"),
     Subject("reviewer", "reviewer", "reviewer", identities=True),
     Subject("legal", "legal", "legal"),
-    Subject("investigator", "investigator", "investigator", identities=True),
-    Subject("investigator-crossed", "investigator", "investigator", identities=True, crossed=True),
+    Subject("investigator", "investigator", "investigator", identities=True, lead=True),
+    Subject("investigator-crossed", "investigator", "investigator", identities=True, lead=True, crossed=True),
 )
 TAGS = {s.name: f"M{i}" for i, s in enumerate(SUBJECTS)}
 
@@ -413,7 +419,7 @@ def expected(kind: Kind, subject: Subject) -> str | int:
         return 404
     member = subject.case_role is not None
     if kind is Kind.MEMBERS_MANAGE:
-        return "ok" if subject.role == "admin" else (403 if member else 404)
+        return "ok" if subject.role == "admin" or subject.lead else (403 if member else 404)
     if kind is Kind.MEMBERS_VIEW:
         return "ok" if member or subject.role == "admin" else 404
     if kind is Kind.CANCEL_JOB and subject.role == "admin":
@@ -629,6 +635,12 @@ def build_world(
         from casefile.legal.services import charge_elements
 
         codes = [e.code for _group, e in charge_elements(s.get(Charge, uuid.UUID(ids["charge"])))]
+    for name in world.own:
+        # Members to remove, one per subject and way (page, API), so one subject's removal leaves the others theirs.
+        for key in ("removable", "removable_by_api"):
+            removable = make_user("investigator")
+            add_member(case, removable, "investigator")
+            world.own[name][key] = str(removable.id)
     for n, name in enumerate(sorted(world.own)):
         # An item of one's own, linked to the incident at upload, for removing that link over the API.
         own_upload = api.post(

@@ -323,3 +323,18 @@ def test_rows_survive_upgrades(cfg: Config, engine: Engine) -> None:
 
 def rows_projected(table_rows: list[tuple[Any, ...]], keep: set[str]) -> list[tuple[Any, ...]]:
     return sorted((tuple(kv for kv in row if kv[0] in keep) for row in table_rows), key=repr)
+
+
+def test_0027_makes_each_case_creator_its_lead(cfg: Config, engine: Engine) -> None:
+    """Cases made before case leads: the creator's membership becomes the lead's, nobody else's."""
+    command.upgrade(cfg, "head")
+    insert_sample_rows(engine)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE memberships SET is_lead = FALSE"))
+    command.downgrade(cfg, "0026")
+    command.upgrade(cfg, "0027")
+    with engine.connect() as conn:
+        leads = conn.execute(
+            text("SELECT u.email FROM memberships m JOIN users u ON u.id = m.user_id WHERE m.is_lead")
+        ).scalars()
+        assert list(leads) == ["survivor@example.org"]

@@ -13,7 +13,7 @@ from casefile.auth import login_flow, services, totp
 from casefile.auth.audit import EVENTS, audit_query
 from casefile.auth.forms import ConfirmForm, EnrolForm, PasswordForm, SecuritySettingsForm, TokenForm
 from casefile.auth.gate import parse_id, require_admin, require_audit_reader
-from casefile.auth.models import Role, SessionEnd, User
+from casefile.auth.models import SessionEnd, User
 from casefile.auth.passwords import verify_password
 from casefile.components import field_cipher
 from casefile.db import db_session, utcnow
@@ -41,7 +41,7 @@ def overview() -> str:
         password_form=PasswordForm(),
         token_form=TokenForm(),
         confirm=ConfirmForm(),
-        required=totp.must_enrol(s, me) or me.role is Role.ADMIN or me.role.value in totp.required_roles(s),
+        required=totp.must_use(s, me),
     )
 
 
@@ -169,9 +169,18 @@ def audit() -> str:
     since, until = day("since"), day("until")
     page = page_arg()
     stmt = audit_query(event, email, since, until + timedelta(days=1) if until else None)
-    rows = list(s.scalars(stmt.limit(101).offset((page - 1) * 100)))
+    fetched = list(s.scalars(stmt.limit(101).offset((page - 1) * 100)))
+    rows = fetched[:100]
+    # Names and roles instead of ids: the accounts of the page's rows, in one query.
+    people = services.people_by_id(s, {i for r in rows for i in (r.user_id, r.actor_id) if i is not None})
     return render_template(
-        "auth/audit.html", rows=rows[:100], more=len(rows) > 100, page=page, events=EVENTS, args=request.args
+        "auth/audit.html",
+        rows=rows,
+        more=len(fetched) > 100,
+        page=page,
+        events=EVENTS,
+        args=request.args,
+        people=people,
     )
 
 
@@ -182,10 +191,15 @@ def security_settings() -> str | Response:
     form = SecuritySettingsForm()
     if form.validate_on_submit():
         roles = totp.set_required_roles(s, form.roles.data or [])
+        viewers = totp.set_identity_viewers_required(s, bool(form.identity_viewers.data))
         services.record_auth_event(
-            s, "settings_changed", actor=current_user, details={"second_factor_required_roles": sorted(roles)}
+            s,
+            "settings_changed",
+            actor=current_user,
+            details={"second_factor_required_roles": sorted(roles), "second_factor_identity_viewers": viewers},
         )
         flash(_("Security settings saved."), "info")
         return redirect(url_for("account.security_settings"))
     form.roles.data = sorted(totp.required_roles(s))
+    form.identity_viewers.data = totp.identity_viewers_required(s)
     return render_template("auth/security.html", form=form)

@@ -29,6 +29,9 @@ class MemberForm(FlaskForm):
     email = EmailField(_l("Email"), validators=[DataRequired(), Length(max=254)])
     role = SelectField(_l("Role in this case"), choices=[SelectChoice(r.value) for r in CaseRole])
     can_view_identities = BooleanField(_l("May see protected witness identities"))
+    lead = BooleanField(
+        _l("Case lead"), description=_l("Manages the members of this case (adds, changes and removes them).")
+    )
 
 
 class SecondFactorForm(FlaskForm):
@@ -54,4 +57,8 @@ class SecuritySettingsForm(FlaskForm):
     roles = SelectMultipleField(
         _l("Roles that must use a second factor (administrators always do)"),
         choices=[SelectChoice(r.value) for r in Role],
+    )
+    identity_viewers = BooleanField(
+        _l("Everyone who may see protected witness identities must use a second factor"),
+        description=_l("Whatever their role: the permission is given per case. On unless you turn it off."),
     )

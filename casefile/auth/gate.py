@@ -54,7 +54,7 @@ def membership(session: Session, user: User, case_id: uuid.UUID) -> Membership |
 
 def allowed(user: User, member: Membership | None, access: Access) -> bool:
     if access is Access.MANAGE_MEMBERS:
-        return user.is_admin
+        return user.is_admin or (member is not None and member.is_lead and member.can_write)
     if member is None:
         return False
     if access is Access.READ:
@@ -76,7 +76,7 @@ def _check(user: User, member: Membership | None, access: Access) -> None:
 _FORBIDDEN = {
     Access.WRITE: "Your role in this case is read-only.",
     Access.IDENTITIES: "You do not have permission to see protected identities in this case.",
-    Access.MANAGE_MEMBERS: "Only administrators manage case members.",
+    Access.MANAGE_MEMBERS: "Only administrators and the case's leads manage its members.",
     Access.RELEASE: "Only a legal member of the case approves the release of a dossier.",
     Access.READ: "Not found.",
 }

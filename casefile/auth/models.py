@@ -94,6 +94,8 @@ class Membership(UUIDPrimaryKey, Base):
     case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
     role: Mapped[CaseRole] = mapped_column(enum_type(CaseRole, "membership_role"))
     can_view_identities: Mapped[bool] = mapped_column(default=False)
+    # A lead manages the case's members without being an administrator (the case's creator is its first lead).
+    is_lead: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     user: Mapped[User] = relationship(back_populates="memberships")

@@ -24,6 +24,7 @@ from casefile.cases.models import Case
 from casefile.custody.models import CustodyEntry
 from casefile.db import utcnow
 from casefile.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from casefile.labels import word_for
 
 if TYPE_CHECKING:
     from casefile.witnesses.crypto import FieldCipher
@@ -237,8 +238,8 @@ def enable_second_factor(
 
 def disable_second_factor(session: Session, cipher: FieldCipher, user: User, code: str, address: str) -> None:
     """Turn the second factor off, for a role that need not use one, with a current code as proof."""
-    if user.role.value in totp.required_roles(session):
-        raise Forbidden(_("Your role must use a second factor."))
+    if totp.must_use(session, user):
+        raise Forbidden(_("Your role, or your permission to see protected identities, requires a second factor."))
     if totp.verify(session, cipher, user, code) is None:
         raise ValidationFailed(_("Enter a current code to turn the second factor off."), field="code")
     totp.disable(session, user)
@@ -332,15 +333,36 @@ def add_member(
     role: str | CaseRole,
     can_view_identities: bool = False,
     actor: User | None = None,
+    lead: bool | None = None,
 ) -> Membership:
-    """Add a user to a case, or change their role and identity permission if already a member."""
+    """Add a user to a case, or change their role, identity permission and lead right if already a member
+    (`lead` None keeps it). `actor` is an administrator or a lead of the case (the gate checked); a lead who may not
+    see protected identities cannot give that permission to anyone."""
     case_role = parse_role(role, CaseRole) if isinstance(role, str) else role
     if not user.active:
         raise ValidationFailed("This account is deactivated.", field="email")
+    if lead and case_role is CaseRole.REVIEWER:
+        raise ValidationFailed(_("A reviewer only reads: a case lead must be able to write."), field="lead")
     membership = session.scalar(select(Membership).where(Membership.case_id == case.id, Membership.user_id == user.id))
+    if can_view_identities and actor is not None and not actor.is_admin:
+        own = session.scalar(
+            select(Membership.can_view_identities).where(Membership.case_id == case.id, Membership.user_id == actor.id)
+        )
+        already = membership is not None and membership.can_view_identities
+        if not own and not already:
+            raise ValidationFailed(
+                _("You may not see protected identities in this case, so you cannot give that permission."),
+                field="can_view_identities",
+            )
     event = "membership_changed"
     before = (
-        {"role": membership.role.value, "can_view_identities": membership.can_view_identities} if membership else {}
+        {
+            "role": membership.role.value,
+            "can_view_identities": membership.can_view_identities,
+            "lead": membership.is_lead,
+        }
+        if membership
+        else {}
     )
     if membership is None:
         event = "membership_added"
@@ -348,6 +370,10 @@ def add_member(
         session.add(membership)
     membership.role = case_role
     membership.can_view_identities = bool(can_view_identities)
+    if lead is not None:
+        membership.is_lead = bool(lead)
+    if membership.is_lead and case_role is CaseRole.REVIEWER:
+        membership.is_lead = False  # a lead who becomes a reviewer stops managing members
     session.flush()
     record_auth_event(
         session,
@@ -358,6 +384,7 @@ def add_member(
             "case": case.reference,
             "role": case_role.value,
             "can_view_identities": membership.can_view_identities,
+            "lead": membership.is_lead,
             **({"before": before} if before else {}),
         },
     )
@@ -374,6 +401,24 @@ def remove_member(session: Session, case: Case, user_id: uuid.UUID, actor: User 
     record_auth_event(session, "membership_removed", user=user, actor=actor, details={"case": case.reference})
 
 
+PEOPLE_SHOWN = 1000
+
+
+def people_by_id(session: Session, ids: set[uuid.UUID]) -> dict[uuid.UUID, User]:
+    """The accounts behind ids shown on a page (audit log, custody trails), in one query."""
+    if not ids:
+        return {}
+    return {user.id: user for user in session.scalars(select(User).where(User.id.in_(ids)))}
+
+
+def active_people(session: Session) -> list[tuple[str, str]]:
+    """(email, name) of the active accounts, for the member picker: who may be added to a case."""
+    rows = session.execute(
+        select(User.email, User.name).where(User.active.is_(True)).order_by(User.email).limit(PEOPLE_SHOWN)
+    )
+    return [(email, name) for email, name in rows]
+
+
 def members_of(session: Session, case: Case) -> list[Membership]:
     return list(
         session.scalars(
@@ -386,9 +431,17 @@ def members_of(session: Session, case: Case) -> list[Membership]:
     )
 
 
-def actor_labels(session: Session, entries: Iterable[CustodyEntry]) -> dict[str, str]:
-    """`user:<uuid>` → that user's email, for every actor of the given entries, in one query."""
+def person_label(user: User) -> str:
+    """How pages name a person: "Name (role)"."""
+    return f"{user.name or user.email} ({word_for(user.role.value, 'role', _)})"
+
+
+def actors_of(session: Session, entries: Iterable[CustodyEntry]) -> dict[str, User]:
+    """`user:<uuid>` → that person, for every actor of the given entries, in one query."""
     ids = {uuid.UUID(e.actor[5:]) for e in entries if e.actor.startswith("user:")}
-    if not ids:
-        return {}
-    return {f"user:{uid}": email for uid, email in session.execute(select(User.id, User.email).where(User.id.in_(ids)))}
+    return {f"user:{user.id}": user for user in people_by_id(session, ids).values()}
+
+
+def actor_labels(session: Session, entries: Iterable[CustodyEntry]) -> dict[str, str]:
+    """`user:<uuid>` → "Name (role)" of that person, for every actor of the given entries, in one query."""
+    return {actor: person_label(user) for actor, user in actors_of(session, entries).items()}

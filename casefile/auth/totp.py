@@ -14,14 +14,16 @@ import time
 
 import pyotp
 import segno
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from casefile.auth.models import InstanceSetting, Role, User
+from casefile.auth.models import InstanceSetting, Membership, Role, User
 from casefile.witnesses.crypto import FieldCipher
 
 ISSUER = "Casefile"
 RECOVERY_CODES = 10
 REQUIRED_ROLES_KEY = "second_factor_required_roles"
+IDENTITY_VIEWERS_KEY = "second_factor_identity_viewers"
 
 
 def _context(user: User) -> str:
@@ -118,5 +120,38 @@ def set_required_roles(session: Session, roles: list[str]) -> set[str]:
     return set(chosen)
 
 
+def identity_viewers_required(session: Session) -> bool:
+    """The instance policy: whoever may see protected witness identities in any case must use a second factor
+    (on unless an administrator turned it off)."""
+    setting = session.get(InstanceSetting, IDENTITY_VIEWERS_KEY)
+    return setting is None or setting.value is not False
+
+
+def set_identity_viewers_required(session: Session, required: bool) -> bool:
+    setting = session.get(InstanceSetting, IDENTITY_VIEWERS_KEY)
+    if setting is None:
+        session.add(InstanceSetting(key=IDENTITY_VIEWERS_KEY, value=bool(required)))
+    else:
+        setting.value = bool(required)
+    session.flush()
+    return bool(required)
+
+
+def must_use(session: Session, user: User) -> bool:
+    """Whether the instance's policy requires this person to use a second factor: by role, or because they may see
+    protected identities (a permission of one of their memberships) while the identity policy is on."""
+    if user.role.value in required_roles(session):
+        return True
+    if not identity_viewers_required(session):
+        return False
+    return bool(
+        session.scalar(
+            select(Membership.id)
+            .where(Membership.user_id == user.id, Membership.can_view_identities.is_(True))
+            .limit(1)
+        )
+    )
+
+
 def must_enrol(session: Session, user: User) -> bool:
-    return not user.totp_enabled and user.role.value in required_roles(session)
+    return not user.totp_enabled and must_use(session, user)

@@ -13,7 +13,14 @@ from sqlalchemy.orm import selectinload
 from casefile.api.core import created, fields_of, json_body, only_fields, paginate, route
 from casefile.api.schemas import DATE, UUID
 from casefile.auth import services as auth_services
-from casefile.auth.gate import Access, member_case_ids, require_case, require_in_case, require_members_visible
+from casefile.auth.gate import (
+    Access,
+    member_case_ids,
+    parse_id,
+    require_case,
+    require_in_case,
+    require_members_visible,
+)
 from casefile.auth.models import Membership, User
 from casefile.cases import services
 from casefile.cases.models import Case, Incident
@@ -77,8 +84,10 @@ def member_json(m: Membership) -> dict[str, Any]:
     return {
         "user_id": str(m.user_id),
         "email": m.user.email,
+        "name": m.user.name,
         "role": m.role.value,
         "can_view_identities": m.can_view_identities,
+        "lead": m.is_lead,
     }
 
 
@@ -159,7 +168,8 @@ def list_members(id: str) -> ResponseReturnValue:
 @route(
     "/cases/{id}/members",
     "POST",
-    summary="Add a member or change their role (admins)",
+    summary="Add a member or change their role, identity permission and lead right (administrators and the case's "
+    "leads)",
     tag="cases",
     request_schema=MEMBER_CREATE,
     response=MEMBER,
@@ -181,8 +191,27 @@ def add_member(id: str) -> ResponseReturnValue:
     role = data.get("role")
     if not isinstance(role, str):
         raise ValidationFailed("role is required.", field="role")
-    membership = auth_services.add_member(s, case, user, role, flag, actor=current_user)
+    lead = data.get("lead")
+    if lead is not None and not isinstance(lead, bool):
+        raise ValidationFailed("lead must be true or false.", field="lead")
+    membership = auth_services.add_member(s, case, user, role, flag, actor=current_user, lead=lead)
     return created(member_json(membership))
+
+
+@route(
+    "/cases/{id}/members/{user_id}",
+    "DELETE",
+    summary="Remove a member from the case (administrators and the case's leads)",
+    tag="cases",
+    status=204,
+    params=[*ID, {"name": "user_id", "in": "path", "required": True, "schema": UUID}],
+    errors=(401, 403, 404),
+)
+def remove_member(id: str, user_id: str) -> ResponseReturnValue:
+    s = db_session()
+    case = require_case(s, current_user, id, Access.MANAGE_MEMBERS)
+    auth_services.remove_member(s, case, parse_id(user_id), actor=current_user)
+    return "", 204
 
 
 @route(

@@ -48,6 +48,7 @@ MEMBER_CREATE = {
         "email": string(format="email"),
         "role": enum_of(CaseRole),
         "can_view_identities": {"type": "boolean"},
+        "lead": {"type": "boolean", "description": "manages the case's members (kept as it is when absent)"},
     },
     "required": ["email", "role"],
     "additionalProperties": False,
@@ -57,8 +58,10 @@ MEMBER = obj(
     {
         "user_id": UUID,
         "email": string(),
+        "name": string(),
         "role": enum_of(CaseRole),
         "can_view_identities": {"type": "boolean"},
+        "lead": {"type": "boolean"},
     }
 )
 

@@ -93,7 +93,7 @@ def create_case(session: Session, creator: User, data: Mapping[str, Any]) -> Cas
     session.flush()
     # The creator works on the case; an admin creating a case joins it as an investigator.
     role = CaseRole.LEGAL if creator.role is Role.LEGAL else CaseRole.INVESTIGATOR
-    session.add(Membership(case_id=case.id, user_id=creator.id, role=role))
+    session.add(Membership(case_id=case.id, user_id=creator.id, role=role, is_lead=True))
     session.flush()
     return case
 

@@ -154,21 +154,29 @@ def edit_incident(incident_id: str) -> str | Response | tuple[str, int]:
     ), status
 
 
-@bp.get("/cases/<case_id>/members")
-def members(case_id: str) -> str:
-    case = require_members_visible(db_session(), current_user, case_id)
+def _members_page(case: Case, form: MemberForm, status: int = 200) -> tuple[str, int]:
+    s = db_session()
+    context = case_context(case)
+    can_manage = allowed(current_user, context["membership"], Access.MANAGE_MEMBERS)  # type: ignore[arg-type]
     return render_template(
         "cases/members.html",
-        form=MemberForm(),
+        form=form,
         confirm=ConfirmForm(),
-        memberships=auth_services.members_of(db_session(), case),
-        can_manage=current_user.is_admin,
-        **case_context(case),
-    )
+        memberships=auth_services.members_of(s, case),
+        can_manage=can_manage,
+        # The picker's choices: who could be added (active accounts), for those who add members only.
+        people=auth_services.active_people(s) if can_manage else [],
+        **context,
+    ), status
+
+
+@bp.get("/cases/<case_id>/members")
+def members(case_id: str) -> tuple[str, int]:
+    return _members_page(require_members_visible(db_session(), current_user, case_id), MemberForm())
 
 
 @bp.post("/cases/<case_id>/members")
-def add_member(case_id: str) -> str | Response | tuple[str, int]:
+def add_member(case_id: str) -> tuple[str, int] | Response:
     s = db_session()
     case = require_case(s, current_user, case_id, Access.MANAGE_MEMBERS)
     form = MemberForm()
@@ -176,21 +184,21 @@ def add_member(case_id: str) -> str | Response | tuple[str, int]:
         try:
             user = auth_services.get_user_by_email(s, form.email.data or "")
             auth_services.add_member(
-                s, case, user, form.role.data, bool(form.can_view_identities.data), actor=current_user
+                s,
+                case,
+                user,
+                form.role.data,
+                bool(form.can_view_identities.data),
+                actor=current_user,
+                lead=bool(form.lead.data),
             )
         except CasefileError as error:
-            form.email.errors = [error.message]
+            target = getattr(form, error.field or "", None) or form.email
+            target.errors = [*target.errors, error.message]
         else:
             flash(_("%(email)s is a member of %(ref)s.", email=user.email, ref=case.reference), "info")
             return redirect(url_for("cases.members", case_id=case.id))
-    return render_template(
-        "cases/members.html",
-        form=form,
-        confirm=ConfirmForm(),
-        memberships=auth_services.members_of(s, case),
-        can_manage=True,
-        **case_context(case),
-    ), 422
+    return _members_page(case, form, 422)
 
 
 @bp.post("/cases/<case_id>/members/<user_id>/remove")

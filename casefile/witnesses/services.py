@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from casefile.auth.models import User
-from casefile.auth.services import actor_labels
+from casefile.auth.services import actors_of, person_label
 from casefile.cases.models import Case
 from casefile.cases.services import clean_text, parse_choice, parse_date
 from casefile.custody.actions import Action
@@ -114,9 +114,10 @@ class IdentityReveal:
     """Who saw a protected identity, when and why: read back from the ledger, never the identity itself."""
 
     at: datetime
-    by: str
+    by: str  # the person's email (the API's)
     reason: str
     seq: int
+    by_label: str = ""  # "Name (role)", for pages
 
 
 def identity_reveals(session: Session, witness: Witness, limit: int = REVEALS_SHOWN) -> list[IdentityReveal]:
@@ -134,9 +135,15 @@ def identity_reveals(session: Session, witness: Witness, limit: int = REVEALS_SH
             .limit(limit)
         )
     )
-    labels = actor_labels(session, entries)
+    people = actors_of(session, entries)
     return [
-        IdentityReveal(at=e.at, by=labels.get(e.actor, e.actor), reason=str(e.details.get("reason", "")), seq=e.seq)
+        IdentityReveal(
+            at=e.at,
+            by=people[e.actor].email if e.actor in people else e.actor,
+            reason=str(e.details.get("reason", "")),
+            seq=e.seq,
+            by_label=person_label(people[e.actor]) if e.actor in people else e.actor,
+        )
         for e in entries
     ]
 

@@ -332,8 +332,10 @@ def test_admin_adds_members(api: ApiFactory, make_user: Callable[..., Account]) 
     assert response.get_json() == {
         "user_id": str(newcomer_account.id),
         "email": newcomer_account.email,
+        "name": newcomer_account.email.split("@")[0],
         "role": "legal",
         "can_view_identities": True,
+        "lead": False,
     }
     assert newcomer.get(f"/cases/{case['id']}").get_json()["reference"] == "MEM"
     assert [c["reference"] for c in newcomer.get("/cases").get_json()["items"]] == ["MEM"]
@@ -347,11 +349,16 @@ def test_admin_adds_members(api: ApiFactory, make_user: Callable[..., Account]) 
     error_of(newcomer.patch(f"/cases/{case['id']}", {"title": "x"}), 403)
 
 
-def test_only_admins_add_members(api: ApiFactory, make_user: Callable[..., Account]) -> None:
+def test_only_admins_and_leads_add_members(api: ApiFactory, make_user: Callable[..., Account]) -> None:
     owner, _ = api("investigator")
     case = new_case(owner, "ONLY")
     outsider = make_user("investigator")
-    error_of(owner.post(f"/cases/{case['id']}/members", {"email": outsider.email, "role": "investigator"}), 403)
+    member, member_account = api("investigator")
+    # The creator leads the case (tests/cases/test_case_leads.py); a member who is not a lead may not add anyone.
+    assert (
+        owner.post(f"/cases/{case['id']}/members", {"email": member_account.email, "role": "legal"}).status_code == 201
+    )
+    error_of(member.post(f"/cases/{case['id']}/members", {"email": outsider.email, "role": "investigator"}), 403)
     legal, legal_account = api("legal")
     error_of(legal.post(f"/cases/{case['id']}/members", {"email": legal_account.email, "role": "legal"}), 404)
     outsider_api, _ = api(account=outsider)

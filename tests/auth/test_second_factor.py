@@ -84,7 +84,10 @@ def test_an_admin_setting_requires_it_for_chosen_roles(app, client: FlaskClient,
     third = app.test_client()
     login(third, investigator)
     assert third.get("/").status_code == 200
-    assert events(app, "settings_changed")[0].details == {"second_factor_required_roles": ["admin", "legal"]}
+    assert events(app, "settings_changed")[0].details == {
+        "second_factor_required_roles": ["admin", "legal"],
+        "second_factor_identity_viewers": False,  # the form's box was not sent: turned off
+    }
 
 
 def test_second_factor_step_expires_and_is_throttled(app, client: FlaskClient, make_user) -> None:
@@ -175,3 +178,21 @@ def test_deactivated_users_token_is_refused(app, make_user, api_for) -> None:
 
         set_active(s, s.get(User, account.id), False)
     assert api.get("/cases").status_code == 401
+
+
+def test_the_audit_log_names_people_and_their_roles_not_ids(
+    app, client: FlaskClient, make_user, make_case, api_for
+) -> None:
+    lead_api, lead = api_for("investigator")
+    case = lead_api.post("/cases", {"reference": "AUD", "title": "Audit"}).get_json()
+    newcomer = make_user("legal")
+    lead_api.post(f"/cases/{case['id']}/members", {"email": newcomer.email, "role": "legal", "lead": True})
+    lead_api.post(f"/cases/{case['id']}/members", {"email": newcomer.email, "role": "investigator"})
+    login(client, make_user("reviewer"))
+    page = client.get("/admin/audit?event=membership_changed").get_data(as_text=True)
+    row = page.split('data-event="membership_changed"', 1)[1].split("</tr>", 1)[0]
+    assert "membership changed" in row
+    assert f'{newcomer.email.split("@")[0]}</bdi> <span class="hint">(legal)' in row  # the account, as it was
+    assert f'{lead.email.split("@")[0]}</bdi> <span class="hint">(investigator)' in row  # who did it
+    assert str(lead.id) not in row and "{" not in row  # no ids, no Python dicts
+    assert "<dt>Case lead</dt><dd>yes</dd>" in row and "<dt>Before</dt>" in row and "Role: <bdi>legal</bdi>" in row

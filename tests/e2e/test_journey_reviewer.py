@@ -40,7 +40,7 @@ def test_reviewer_downloads_verifies_custody_and_cannot_edit(
     reviewer = make_user("reviewer")
     add_member(case_id, reviewer, "reviewer", identities=False)
     log_in(page, reviewer)
-    me = reviewer.email  # the custody trail names each actor by email
+    me = f"{reviewer.email.split('@')[0]} (reviewer)"  # the custody trail names each actor and their role
 
     page.get_by_role("link", name="TRH", exact=True).click()
     expect(page.get_by_role("heading", name="Tarhouna mass graves", level=1)).to_be_visible()
