@@ -22,7 +22,9 @@ from casefile.custody.models import CustodyEntry
 from casefile.db import utcnow
 from casefile.dossier.models import Dossier
 from casefile.evidence.models import EvidenceItem
+from casefile.fieldintake.models import FieldForm, FieldSubmission, SubmissionFile
 from casefile.intake.models import CaseExport, Import
+from casefile.provenance.models import ProvenanceRecord
 from casefile.storage import BlobLocked, BlobNotFound, BlobStore
 
 DEFAULT_MIN_AGE = timedelta(days=7)
@@ -66,6 +68,29 @@ def row_references(session: Session) -> Iterator[tuple[str, str, str]]:
     for export_id, package in session.execute(exports.order_by(CaseExport.created_at)):
         if package:
             yield f"export {export_id}", "case export", package
+    # What phones sent (casefile/fieldintake), accepted or not: kept with the intake record, as received and, for
+    # an encrypted submission, as decrypted; and the XLSForms a case uploaded.
+    sources = select(FieldForm.id, FieldForm.source_sha256).where(FieldForm.source_sha256.is_not(None))
+    for form_id, source in session.execute(sources.order_by(FieldForm.created_at)):
+        yield f"field form {form_id}", "XLSForm", source
+    for submission_id, xml in session.execute(
+        select(FieldSubmission.id, FieldSubmission.xml_sha256).order_by(FieldSubmission.received_at)
+    ):
+        yield f"field submission {submission_id}", "submission XML", xml
+    for submission_id, received, plain in session.execute(
+        select(SubmissionFile.submission_id, SubmissionFile.received_sha256, SubmissionFile.sha256).order_by(
+            SubmissionFile.submission_id, SubmissionFile.position
+        )
+    ):
+        yield f"field submission {submission_id}", "file as received", received
+        if plain and plain != received:
+            yield f"field submission {submission_id}", "file decrypted", plain
+    # ProofMode bundles as received (the files taken out of them are evidence items of their own).
+    bundles = select(ProvenanceRecord.evidence_id, ProvenanceRecord.bundle_sha256).where(
+        ProvenanceRecord.bundle_sha256.is_not(None)
+    )
+    for evidence_id, bundle in session.execute(bundles.order_by(ProvenanceRecord.checked_at)):
+        yield f"item {evidence_id}", "ProofMode bundle", bundle
 
 
 def fsck(

@@ -49,6 +49,8 @@ class ProvenanceRecord(UUIDPrimaryKey, Base):
     signed_at: Mapped[datetime | None]  # when the signature says it was made (the signer's clock)
     # Every check with its outcome, the proof's capture metadata, the files: casefile/provenance/proofmode.py.
     summary: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # The ProofMode bundle (ZIP) as it was received, kept in the blob store beside the files taken out of it.
+    bundle_sha256: Mapped[str | None] = mapped_column(String(64))
     checked_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     evidence: Mapped[EvidenceItem] = relationship()

@@ -276,6 +276,7 @@ def record_check(
         key_fingerprint=str(key.get("fingerprint") or "")[:100],
         signed_at=_moment(summary.get("signed_at")),
         summary=summary,
+        bundle_sha256=(summary.get("bundle") or {}).get("sha256"),
         checked_at=_moment(summary.get("checked_at")) or datetime.now().astimezone(),
     )
     session.add(record)

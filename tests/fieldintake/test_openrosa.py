@@ -164,6 +164,10 @@ def test_encrypted_submission_is_decrypted_by_the_server(
     assert files["p.jpg"].received_sha256 == hashlib.sha256(encrypted["p.jpg.enc"]).hexdigest()
     assert files["submission.xml"].sha256 == hashlib.sha256(plain).hexdigest()
     assert files["submission.xml"].role == "form"
+    from casefile.custody.fsck import fsck
+
+    with app.app_context(), session_scope() as s:
+        assert fsck(s, app.extensions["casefile_blobs"]).orphans == []  # as received and as decrypted, both named
 
 
 def test_tampered_encrypted_submission_fails_and_keeps_its_files(app: Flask, field: Callable[..., Field]) -> None:

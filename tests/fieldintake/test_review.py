@@ -242,3 +242,24 @@ def test_a_named_witness_who_consented_gets_the_statement(app: Flask, field: Cal
     assert statements[0]["interview_date"] == "2020-06-10" and statements[0]["language"] == "ar"
     [accepted] = [s for s in queue(f.api, f.case_id, "accepted") if s["instance_id"] == instance]
     assert statements[0]["evidence_id"] == accepted["files"][0]["evidence_id"]
+
+
+def test_what_phones_sent_is_referenced_for_fsck_and_backups(app: Flask, field: Callable[..., Field]) -> None:
+    """Pending, rejected or decrypted: every file of a submission is named by a row, so fsck calls none an orphan
+    and a backup copies them all."""
+    from casefile.backup.blobs import referenced_blobs
+    from casefile.custody.fsck import fsck
+    from casefile.db import session_scope
+
+    f = field()
+    submit(f, files={"a.jpg": PHOTO})
+    submit(f, description="To reject", files={"b.jpg": PHOTO_2})
+    rejected = next(s for s in queue(f.api, f.case_id) if s["fields"]["description"] == "To reject")
+    f.api.post(f"/field-submissions/{rejected['id']}/reject", json={"reason": "test"})
+    with app.app_context(), session_scope() as s:
+        report = fsck(s, app.extensions["casefile_blobs"])
+        backed_up = {ref.sha256 for ref in referenced_blobs(s)}
+    assert report.ok and report.orphans == []
+    wanted = {hashlib.sha256(PHOTO).hexdigest(), hashlib.sha256(PHOTO_2).hexdigest()}
+    wanted |= {s["submission_sha256"] for s in queue(f.api, f.case_id, "")}
+    assert wanted <= backed_up

@@ -110,6 +110,15 @@ def test_a_signed_bundle_imports_through_the_api_and_verifies(
     assert ingested.details["key_fingerprint"] == fingerprint(pgp_key)
     assert ingested.details["proofmode_verification"] == "verified" and ingested.details["proofmode_problems"] == []
 
+    # The bundle as received is kept and named by its check: fsck calls nothing an orphan, a backup copies it.
+    from casefile.backup.blobs import referenced_blobs
+    from casefile.custody.fsck import fsck
+    from casefile.db import session_scope
+
+    with app.app_context(), session_scope() as s:
+        assert fsck(s, app.extensions["casefile_blobs"]).orphans == []
+        assert ingested.details["proofmode_bundle_sha256"] in {ref.sha256 for ref in referenced_blobs(s)}
+
 
 def test_one_flipped_byte_in_the_photo_is_imported_with_its_failure_stated(
     app: Flask, world: tuple[Api, Account, uuid.UUID], pgp_key: Any, client: FlaskClient
