@@ -172,6 +172,7 @@ RULES: dict[str, Rule | tuple[Rule, ...]] = {
     "api.create_evidence": Rule(Kind.WRITE, note="multipart with a small file"),
     "api.get_evidence": R,
     "api.patch_evidence": W,
+    "api.evidence_preview": Rule(Kind.READ, note="the world's item is a photo with a preview"),
     "api.evidence_content": R,
     "api.create_derivative": Rule(Kind.WRITE, note="multipart with a small file"),
     "api.create_link": W,

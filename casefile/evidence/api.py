@@ -15,9 +15,9 @@ from casefile.auth.gate import Access, require_case, require_in_case
 from casefile.components import blob_store
 from casefile.custody.actions import Action
 from casefile.db import db_session
-from casefile.errors import ValidationFailed
+from casefile.errors import NotFound, ValidationFailed
 from casefile.evidence import services, similar
-from casefile.evidence.content import evidence_file
+from casefile.evidence.content import evidence_file, preview_image
 from casefile.evidence.models import Derivation, EvidenceItem, OnDuplicate
 from casefile.evidence.schemas import (
     DERIVATIVE_UPLOAD,
@@ -33,7 +33,7 @@ from casefile.links.api import link_json
 from casefile.parsing import parse_choice
 from casefile.provenance.services import provenance_of
 from casefile.web_downloads import send_download
-from casefile.witnesses.services import receive_upload
+from casefile.witnesses.services import receive_upload, typed_statement
 
 ID = [{"name": "id", "in": "path", "required": True, "schema": UUID}]
 
@@ -136,8 +136,13 @@ def list_evidence(id: str) -> ResponseReturnValue:
 )
 def create_evidence(id: str) -> ResponseReturnValue:
     # Parse the upload first (it streams into the blob store) so no database lock is held meanwhile.
-    upload = uploaded_file()
     data = form_data()
+    typed = data.pop("statement_text", None)
+    if typed is not None and "file" not in request.files:
+        writer, filename = typed_statement(blob_store(), typed, data.get("witness_id"))
+    else:
+        upload = uploaded_file()
+        writer, filename = upload_writer(upload), upload.filename
     s = db_session()
     case = require_case(s, current_user, id, Access.WRITE)
     item, new = receive_upload(
@@ -145,8 +150,8 @@ def create_evidence(id: str) -> ResponseReturnValue:
         blob_store(),
         case,
         current_user,
-        upload_writer(upload),
-        filename=upload.filename,
+        writer,
+        filename=filename,
         data=data,
         on_duplicate=parse_choice(data.get("on_duplicate") or OnDuplicate.ASK, OnDuplicate, "on_duplicate"),
         witness_id=data.get("witness_id") or None,
@@ -248,6 +253,23 @@ def patch_evidence(id: str) -> ResponseReturnValue:
 def evidence_content(id: str) -> ResponseReturnValue:
     s = db_session()
     return send_download(evidence_file(s, require_in_case(s, current_user, EvidenceItem, id), current_user, "api"))
+
+
+@route(
+    "/evidence/{id}/preview",
+    "GET",
+    summary="The item's preview: a photo's, or a PDF's first pages side by side (a JPEG without metadata, recorded "
+    "as viewed); 404 when it has none",
+    tag="evidence",
+    response={"type": "string", "format": "binary", "x-content-type": "image/jpeg"},
+    params=ID,
+)
+def evidence_preview(id: str) -> ResponseReturnValue:
+    s = db_session()
+    download = preview_image(s, require_in_case(s, current_user, EvidenceItem, id), current_user)
+    if download is None:
+        raise NotFound("This item has no preview.")
+    return send_download(download, inline=True)
 
 
 @route(

@@ -13,7 +13,7 @@ from casefile.evidence.metadata import extract_metadata
 from casefile.evidence.preview import make_thumbnail
 from casefile.evidence.similar import Perceptual, perceptual_hashes
 from casefile.evidence.sniff import is_image
-from casefile.evidence.text import extract_file_text, is_pdf
+from casefile.evidence.text import extract_file_text, is_pdf, read_pdf
 from casefile.provenance.c2pa_check import may_carry, read_credentials
 
 # A large image's preview and metadata are made after the upload: decoding tens of megapixels takes seconds.
@@ -44,14 +44,12 @@ PENDING = Derived({"status": "pending"}, "", None)
 def derive(staged: BinaryIO, media_type: str) -> Derived:
     """A file's derived data: embedded metadata, text for search, preview image. `staged` is a local file (the
     PDF parser runs in its own process and needs its path). Never raises for what the file holds."""
-    thumbnail = make_thumbnail(staged) if is_image(media_type) else None
     metadata = extract_metadata(staged, media_type)
     credentials = read_credentials(staged, media_type)
     if credentials is not None:
         metadata["c2pa"] = credentials
-    return Derived(
-        metadata,
-        extract_file_text(staged.name, media_type),
-        thumbnail,
-        perceptual_hashes(thumbnail),
-    )
+    if is_pdf(media_type):
+        text, pages = read_pdf(staged.name)  # its first pages as the preview; never near-duplicate "images"
+        return Derived(metadata, text, pages, None)
+    thumbnail = make_thumbnail(staged) if is_image(media_type) else None
+    return Derived(metadata, extract_file_text(staged.name, media_type), thumbnail, perceptual_hashes(thumbnail))

@@ -90,6 +90,12 @@ class UploadForm(EvidenceFieldsForm):
     interviewer = StringField(_l("Interviewer"), validators=[Length(max=200)])
     language = StringField(_l("Language"), validators=[Length(max=100)])
     interpreter = StringField(_l("Interpreter"), validators=[Length(max=200)])
+    statement_text = TextAreaField(
+        _l("Or type the statement"),
+        validators=[Length(max=200_000)],
+        description=_l("Instead of a file: recorded as a text file (UTF-8), hashed and numbered like any upload."),
+        render_kw={"rows": 8},
+    )
     incidents = SelectMultipleField(_l("Incidents"), choices=[], validate_choice=False)
     sha256 = StringField(
         _l("Expected SHA-256 (optional)"),

@@ -1,4 +1,4 @@
-"""Preview thumbnails of evidence images.
+"""Preview thumbnails of evidence images, and of PDFs (their first pages, side by side: make_pdf_preview).
 
 ``make_thumbnail`` is a pure function over a seekable binary file object: it
 reads the blob from offset 0, restores the caller's position and returns JPEG
@@ -83,6 +83,53 @@ def _render(fp: BinaryIO, max_side: int) -> bytes | None:
         output = io.BytesIO()
         clean.save(output, "JPEG", quality=JPEG_QUALITY, optimize=True)
         return output.getvalue()
+
+
+PDF_PREVIEW_PAGES = 3
+PDF_PAGE_HEIGHT = 360  # each page's height in the strip; the strip is then fitted within DEFAULT_MAX_SIDE
+_PAGE_GAP = 8
+
+
+def make_pdf_preview(path: str) -> bytes | None:
+    """A JPEG of the PDF's first pages side by side, rendered by PDFium (pypdfium2) from the file at `path`, or
+    None (an encrypted, broken or empty PDF). Runs in the PDF worker process (evidence/text.py), which bounds its
+    time and memory; a page is rendered at the scale its preview needs, never at full size."""
+    try:
+        import pypdfium2 as pdfium  # imported on first use, in the worker: only PDF derivation needs it
+        from pypdf import PdfReader
+
+        with open(path, "rb") as fp:
+            if PdfReader(fp, strict=False).is_encrypted:
+                return None  # as for its text: an encrypted document stays as it came, not even opened
+        document = pdfium.PdfDocument(path)
+        try:
+            pages = []
+            for index in range(min(len(document), PDF_PREVIEW_PAGES)):
+                page = document[index]
+                width, height = page.get_size()
+                if width <= 0 or height <= 0:
+                    continue
+                scale = min(PDF_PAGE_HEIGHT / height, 2 * PDF_PAGE_HEIGHT / width, 4.0)
+                pages.append(page.render(scale=scale).to_pil().convert("RGB"))
+        finally:
+            document.close()
+    except Exception:
+        return None
+    if not pages:
+        return None
+    strip = Image.new(
+        "RGB",
+        (sum(p.width for p in pages) + _PAGE_GAP * (len(pages) - 1), max(p.height for p in pages)),
+        (205, 210, 218),
+    )
+    x = 0
+    for page_image in pages:
+        strip.paste(page_image, (x, 0))
+        x += page_image.width + _PAGE_GAP
+    strip.thumbnail((DEFAULT_MAX_SIDE * 2, DEFAULT_MAX_SIDE), Image.Resampling.LANCZOS)
+    output = io.BytesIO()
+    strip.save(output, "JPEG", quality=JPEG_QUALITY, optimize=True)
+    return output.getvalue()
 
 
 def _flatten_to_rgb(image: Image.Image) -> Image.Image:

@@ -112,8 +112,12 @@ EVIDENCE_UPLOAD = {
             "item), acquisition (no new item: 200 with the existing item, the new arrival recorded in its custody "
             "trail), copy (201: a separate item marked as a copy)",
         },
+        "statement_text": string(
+            maxLength=200000,
+            description="instead of `file`, with `witness_id`: a statement typed in, recorded as a UTF-8 text file",
+        ),
     },
-    "required": ["file"],
+    "description": "`file`, or `statement_text` with `witness_id`",
 }
 
 DERIVATIVE_UPLOAD = {

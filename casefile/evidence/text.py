@@ -131,15 +131,20 @@ def _pdf(fp: BinaryIO) -> str:
 
 
 def extract_file_text(path: str, media_type: str) -> str:
-    """extract_text of a file on disk (an upload staged for ingest). A PDF is parsed in a worker process
+    """extract_text of a file on disk (an upload staged for ingest); a PDF's through `read_pdf`. Never raises."""
+    if _base_type(media_type) == PDF:
+        return read_pdf(path)[0]
+    try:
+        with open(path, "rb") as fp:
+            return extract_text(fp, media_type)
+    except OSError:
+        return ""
+
+
+def read_pdf(path: str) -> tuple[str, bytes | None]:
+    """A PDF's text and the preview of its first pages (evidence/preview.py), made in a worker process
     (casefile.workers) that may take at most PDF_SECONDS and PDF_MEMORY bytes of address space: a hostile PDF can
-    neither hold the upload for long nor exhaust or crash the web process. Never raises."""
-    if _base_type(media_type) != PDF:
-        try:
-            with open(path, "rb") as fp:
-                return extract_text(fp, media_type)
-        except OSError:
-            return ""
+    neither hold the job for long nor exhaust or crash the process that asked. Never raises."""
     from casefile.workers import worker_context
 
     context = worker_context()
@@ -152,14 +157,15 @@ def extract_file_text(path: str, media_type: str) -> str:
         worker.start()
         sending.close()  # only the worker writes: the pipe reads as closed when it exits without an answer
         if receiving.poll(PDF_SECONDS):
-            return str(receiving.recv())
+            text, preview = receiving.recv()
+            return str(text), preview if isinstance(preview, bytes) else None
         log.warning("PDF text extraction gave up after %.0f s", PDF_SECONDS)
-        return ""
+        return "", None
     except EOFError:
-        return ""  # the worker died (killed at its memory limit, or crashed) before it answered
+        return "", None  # the worker died (killed at its memory limit, or crashed) before it answered
     except Exception:
         log.exception("PDF text extraction could not run")
-        return ""
+        return "", None
     finally:
         receiving.close()
         if worker.is_alive():
@@ -169,9 +175,12 @@ def extract_file_text(path: str, media_type: str) -> str:
 
 
 def _pdf_text_worker(path: str, answer: Connection, memory: int) -> None:
+    from casefile.evidence.preview import make_pdf_preview
+
     resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
     with open(path, "rb") as fp:
-        answer.send(extract_text(fp, PDF))
+        text = extract_text(fp, PDF)
+    answer.send((text, make_pdf_preview(path)))
     answer.close()
 
 

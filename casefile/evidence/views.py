@@ -37,6 +37,7 @@ from casefile.evidence.forms import (
     UploadForm,
 )
 from casefile.evidence.models import Derivation, EvidenceItem, OnDuplicate
+from casefile.evidence.text import has_text
 from casefile.evidence.uploads import upload_writer
 from casefile.links import consistency
 from casefile.links.forms import STANCE_LABELS, link_form
@@ -45,7 +46,7 @@ from casefile.provenance.services import provenance_of
 from casefile.web import page_arg
 from casefile.web_downloads import send_download
 from casefile.witnesses.models import Statement
-from casefile.witnesses.services import receive_upload, witnesses_of
+from casefile.witnesses.services import receive_upload, typed_statement, witnesses_of
 
 bp = Blueprint("evidence", __name__)
 PER_PAGE = 50
@@ -114,8 +115,9 @@ def upload(case_id: str) -> str | Response | tuple[Any, int]:
     form = _upload_form(case)
     if request.method == "POST":
         files = [f for f in request.files.getlist("file") if f.filename or f.stream]
-        if not form.validate_on_submit() or not files:
-            message = _("Choose at least one file.") if not files else _("Check the form for errors.")
+        typed = (form.statement_text.data or "").strip() if not files else ""
+        if not form.validate_on_submit() or not (files or typed):
+            message = _("Choose at least one file.") if not (files or typed) else _("Check the form for errors.")
             if wants_json():
                 return jsonify({"error": {"code": "validation_failed", "message": message}}), 422
             flash(message, "error")
@@ -124,14 +126,17 @@ def upload(case_id: str) -> str | Response | tuple[Any, int]:
         items: list[EvidenceItem] = []
         acquired: list[EvidenceItem] = []
         try:
-            for f in files:
+            uploads = [(upload_writer(f), f.filename) for f in files]
+            if typed:  # a statement typed in instead of a file
+                uploads = [typed_statement(blob_store(), typed, form.witness_id.data)]
+            for writer, filename in uploads:
                 item, new = receive_upload(
                     s,
                     blob_store(),
                     case,
                     current_user,
-                    upload_writer(f),
-                    filename=f.filename,
+                    writer,
+                    filename=filename,
                     data=form.service_data(),
                     on_duplicate=on_duplicate,
                     witness_id=form.witness_id.data or None,
@@ -169,6 +174,16 @@ def upload(case_id: str) -> str | Response | tuple[Any, int]:
     return render_template("evidence/upload.html", form=form, **case_context(case))
 
 
+TEXT_PREVIEW_CHARS = 5000
+
+
+def text_preview(item: EvidenceItem) -> dict[str, object]:
+    """The beginning of a text file's or a PDF's text (what search reads), shown on its page: reading it is part of
+    viewing the item, which the page records (`viewed`)."""
+    text = item.text_content if has_text(item.media_type) else ""
+    return {"text_preview": text[:TEXT_PREVIEW_CHARS], "text_cut": len(text) > TEXT_PREVIEW_CHARS}
+
+
 @bp.get("/evidence/<item_id>")
 def show(item_id: str) -> str:
     s = db_session()
@@ -185,6 +200,7 @@ def show(item_id: str) -> str:
         trail_total=trail_total,
         actors=actor_labels(s, trail),
         statement=s.get(Statement, item.id),
+        **text_preview(item),
         provenance=provenance_of(s, [item])[item.id],
         badge=last_fixity(s, [item.id]).get(item.id),
         link_form=link_form(s, item.case),

@@ -25,6 +25,7 @@ from casefile.cases.services import clean_text, parse_choice, parse_date
 from casefile.custody.actions import Action
 from casefile.custody.ledger import record_custody, record_item_event
 from casefile.custody.models import CustodyEntry
+from casefile.db import utcnow
 from casefile.errors import ValidationFailed
 from casefile.evidence.models import EvidenceItem, OnDuplicate
 from casefile.evidence.services import ingest, record_acquisition
@@ -332,6 +333,23 @@ def rotate_field_keys(session: Session, cipher: FieldCipher) -> tuple[int, int]:
         witness.identity_ciphertext = cipher.encrypt(identity, context(witness.id))
     session.flush()
     return changed, total
+
+
+STATEMENT_TEXT_CHARS = 200_000
+
+
+def typed_statement(store: BlobStore, text: Any, witness_id: Any) -> tuple[BlobWriter, str]:
+    """A statement typed in instead of uploaded: its text becomes a UTF-8 text file (the evidence, hashed like any
+    upload), named for the day it was typed. Only as a witness's statement: a typed note of unknown origin is not
+    evidence of anything."""
+    if not witness_id:
+        raise ValidationFailed(_("Choose the witness whose statement this is."), field="witness_id")
+    body = clean_text(text, "statement_text", max_length=STATEMENT_TEXT_CHARS).strip()
+    if not body:
+        raise ValidationFailed(_("Type the statement, or choose a file."), field="statement_text")
+    writer = store.writer()
+    writer.write(body.encode("utf-8") + b"\n")  # clean_text kept tabs and line feeds only
+    return writer, f"statement-{utcnow():%Y%m%d-%H%M%S}.txt"
 
 
 def receive_upload(

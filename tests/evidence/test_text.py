@@ -183,7 +183,8 @@ def test_the_pdf_worker_runs_under_its_memory_limit(tmp_path: Path, monkeypatch:
         worker.start()
         sending.close()
         try:
-            answers.append(receiving.recv() if receiving.poll(60) else "no answer")
+            # The worker answers with the text and the preview of the first pages (evidence/preview.py).
+            answers.append(receiving.recv()[0] if receiving.poll(60) else "no answer")
         except EOFError:
             answers.append("died")  # MemoryError: the worker ends without an answer, as extract_file_text expects
         worker.join()
