@@ -72,7 +72,8 @@ def row_references(session: Session) -> Iterator[tuple[str, str, str]]:
     # an encrypted submission, as decrypted; and the XLSForms a case uploaded.
     sources = select(FieldForm.id, FieldForm.source_sha256).where(FieldForm.source_sha256.is_not(None))
     for form_id, source in session.execute(sources.order_by(FieldForm.created_at)):
-        yield f"field form {form_id}", "XLSForm", source
+        if source:
+            yield f"field form {form_id}", "XLSForm", source
     for submission_id, xml in session.execute(
         select(FieldSubmission.id, FieldSubmission.xml_sha256).order_by(FieldSubmission.received_at)
     ):
@@ -90,7 +91,8 @@ def row_references(session: Session) -> Iterator[tuple[str, str, str]]:
         ProvenanceRecord.bundle_sha256.is_not(None)
     )
     for evidence_id, bundle in session.execute(bundles.order_by(ProvenanceRecord.checked_at)):
-        yield f"item {evidence_id}", "ProofMode bundle", bundle
+        if bundle:
+            yield f"item {evidence_id}", "ProofMode bundle", bundle
 
 
 def fsck(

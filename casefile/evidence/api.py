@@ -142,7 +142,7 @@ def create_evidence(id: str) -> ResponseReturnValue:
         writer, filename = typed_statement(blob_store(), typed, data.get("witness_id"))
     else:
         upload = uploaded_file()
-        writer, filename = upload_writer(upload), upload.filename
+        writer, filename = upload_writer(upload), upload.filename or ""
     s = db_session()
     case = require_case(s, current_user, id, Access.WRITE)
     item, new = receive_upload(
