@@ -79,7 +79,7 @@ def _date(value: str) -> str:
         return ""
 
 
-def item_fields(session: Session, case: Case, submission: FieldSubmission, user: User) -> dict[str, Any]:
+def item_fields(session: Session, case: Case, submission: FieldSubmission) -> dict[str, Any]:
     """What the submission's answers say about each file: the evidence fields, incident and witness."""
     fields = submission.fields
     answer = lambda name: openrosa.answer(fields, name)  # noqa: E731
@@ -92,7 +92,8 @@ def item_fields(session: Session, case: Case, submission: FieldSubmission, user:
     data: dict[str, Any] = {
         "description": answer("description"),
         "collection_place": place[:300],
-        "collected_by": (getattr(user, "name", "") or user.email)[:200],
+        # Who collected it: the person whose phone sent it (not the investigator who accepted it).
+        "collected_by": (submission.submitted_by.name or submission.submitted_by.email)[:200],
         "source": _("Field report %(form)s from %(device)s", form=submission.form.form_id, device=submission.device_id)[
             :500
         ],
@@ -202,7 +203,7 @@ def _record(
     if user is None:
         raise CasefileError(_("The person who accepted the submission no longer exists."))
     case = submission.case
-    plan = item_fields(s, case, submission, user)
+    plan = item_fields(s, case, submission)
     data = {**plan["data"], "title": f"{submission.form.title}: {name}"[:300]}
     with store.open(sha256) as source, store.writer() as writer:
         copy_into(writer, source)

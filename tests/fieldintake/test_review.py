@@ -53,23 +53,31 @@ def queue(api: Api, case_id: uuid.UUID, state: str = "pending") -> list[dict[str
     return response.get_json()["items"]
 
 
-def test_accepting_records_each_file_as_evidence_with_its_provenance(app: Flask, field: Callable[..., Field]) -> None:
+def test_accepting_records_each_file_as_evidence_with_its_provenance(
+    app: Flask,
+    field: Callable[..., Field],
+    api_for: Callable[..., tuple[Api, Account]],
+    add_member: Callable[..., None],
+) -> None:
     f = field()
     instance = submit(f, files={"1717.jpg": PHOTO, "1718.jpg": PHOTO_2})
     [pending] = queue(f.api, f.case_id)
     assert pending["instance_id"] == instance and pending["fields"]["description"] == "Bodies moved at night."
-    accepted = f.api.post(f"/field-submissions/{pending['id']}/accept")
+    reviewer_api, reviewer = api_for("investigator")  # a colleague reviews what the phone's owner collected
+    add_member(f.case_id, reviewer, "investigator")
+    accepted = reviewer_api.post(f"/field-submissions/{pending['id']}/accept")
     assert accepted.status_code == 202, accepted.get_data(as_text=True)
     assert accepted.get_json()["state"] == "accepting" and accepted.get_json()["job"]["state"] == "queued"
     run_queued_jobs(app)
     done = f.api.get(f"/field-submissions/{pending['id']}").get_json()
-    assert done["state"] == "accepted" and done["reviewed_by"] == f.account.email
+    assert done["state"] == "accepted" and done["reviewed_by"] == reviewer.email
     items = [f.api.get(f"/evidence/{x['evidence_id']}").get_json() for x in done["files"]]
     assert [i["sha256"] for i in items] == [hashlib.sha256(PHOTO).hexdigest(), hashlib.sha256(PHOTO_2).hexdigest()]
     first = items[0]
     assert first["collected_at"].startswith("2020-06-05") and first["collected_precision"] == "month"
     assert first["collection_place"] == "Tarhouna (32.4351, 13.6335 ±4 m)"
     assert first["description"] == "Bodies moved at night."
+    assert first["collected_by"] == f.account.email.split("@")[0]  # the phone's owner, not who accepted it
     links = f.api.get(f"/evidence/{first['id']}").get_json()["links"]
     assert [link["target_id"] for link in links] == [f.incident_id]
     [ingested] = [e for e in ledger(app) if e.action == "ingested" and str(e.evidence_id) == first["id"]]
@@ -81,7 +89,7 @@ def test_accepting_records_each_file_as_evidence_with_its_provenance(app: Flask,
     assert ingested.details["field_submission"] == pending["id"]
     verify = f.api.get(f"/custody/verify?case_id={f.case_id}").get_json()
     assert verify["ok"] is True, verify
-    again = f.api.post(f"/field-submissions/{pending['id']}/accept")
+    again = reviewer_api.post(f"/field-submissions/{pending['id']}/accept")
     assert again.status_code == 409
 
 
