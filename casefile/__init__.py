@@ -46,6 +46,7 @@ def load_api_routes() -> None:
     from casefile.links import api as _links  # noqa: F401
     from casefile.provenance import api as _provenance  # noqa: F401
     from casefile.search import api as _search  # noqa: F401
+    from casefile.verification import api as _verification  # noqa: F401
     from casefile.witnesses import api as _witnesses  # noqa: F401
 
 
@@ -150,6 +151,7 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     from casefile.main import bp as main_bp
     from casefile.provenance.views import bp as provenance_bp
     from casefile.search import init_app as init_search
+    from casefile.verification.views import bp as verification_bp
     from casefile.witnesses.views import bp as witnesses_bp
 
     for bp in (
@@ -170,6 +172,7 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
         fieldintake_bp,
         openrosa_bp,
         provenance_bp,
+        verification_bp,
     ):
         app.register_blueprint(bp)
     # Phones authenticate every request with their device credential (Digest), never a cookie: nothing for a

@@ -222,6 +222,33 @@ C2PA_ACTION_LABELS = {
 }
 
 # Each list by the name templates give it: {{ code|label("relation") }} on the pages and in the dossier PDF.
+# Verification (casefile/verification): statuses, what a check looked at, its outcome, the protocol's phases.
+VERIFICATION_STATUS_LABELS = {
+    "new": N_("new"),
+    "in_verification": N_("in verification"),
+    "verified": N_("verified"),
+    "disputed": N_("disputed"),
+    "unverifiable": N_("unverifiable"),
+}
+CHECK_AREA_LABELS = {
+    "source": N_("Source (who made it, how it reached us)"),
+    "metadata": N_("Metadata (EXIF, file properties)"),
+    "provenance": N_("Provenance (signatures, content credentials)"),
+    "duplicates": N_("Duplicates and earlier copies"),
+    "geolocation": N_("Geolocation (where)"),
+    "chronolocation": N_("Chronolocation (when)"),
+    "identification": N_("Identification (who, which unit, which vehicle)"),
+}
+CHECK_OUTCOME_LABELS = {
+    "confirmed": N_("confirmed"),
+    "inconclusive": N_("inconclusive"),
+    "contradicted": N_("contradicted"),
+}
+VERIFICATION_PHASE_LABELS = {
+    "source_analysis": N_("Source analysis"),
+    "technical_analysis": N_("Technical analysis"),
+    "content_analysis": N_("Content analysis"),
+}
 # Roles (global and in a case).
 ROLE_LABELS = {
     "admin": N_("admin"),
@@ -289,6 +316,10 @@ WORDS = {
     "provenance_outcome": PROVENANCE_OUTCOME_LABELS,
     "c2pa_action": C2PA_ACTION_LABELS,
     "audit_event": AUDIT_EVENT_LABELS,
+    "verification_status": VERIFICATION_STATUS_LABELS,
+    "check_area": CHECK_AREA_LABELS,
+    "check_outcome": CHECK_OUTCOME_LABELS,
+    "verification_phase": VERIFICATION_PHASE_LABELS,
     "role": ROLE_LABELS,
     "audit_detail": AUDIT_DETAIL_LABELS,
 }

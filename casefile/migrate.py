@@ -34,7 +34,9 @@ def downgrade(database_url: str, revision: str) -> None:
     command.downgrade(alembic_config(database_url), revision)
 
 
-APPEND_ONLY_TABLES = frozenset({"custody_entries", "custody_checkpoints", "witness_consents", "auth_events"})
+APPEND_ONLY_TABLES = frozenset(
+    {"custody_entries", "custody_checkpoints", "witness_consents", "auth_events", "verification_checks"}
+)
 NEVER_DELETED_TABLES = frozenset(
     {
         "evidence_items",

@@ -15,6 +15,7 @@ from casefile.legal.models import Charge
 from casefile.links.models import EvidenceLink
 from casefile.provenance.models import ProvenanceRecord
 from casefile.search.models import SearchDocument
+from casefile.verification.models import VerificationCheck
 from casefile.witnesses.models import ConsentRecord, Statement, Witness
 
 metadata = Base.metadata
@@ -57,6 +58,7 @@ __all__ = [
     "TimestampToken",
     "User",
     "UserSession",
+    "VerificationCheck",
     "WebCapture",
     "Witness",
     "metadata",

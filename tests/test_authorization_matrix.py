@@ -174,6 +174,14 @@ RULES: dict[str, Rule | tuple[Rule, ...]] = {
     "api.patch_evidence": W,
     "api.evidence_preview": Rule(Kind.READ, note="the world's item is a photo with a preview"),
     "api.evidence_content": R,
+    # Verification: reading it is for members; checks and status changes write (four eyes is tested elsewhere).
+    "api.get_verification": R,
+    "api.create_verification_check": Rule(
+        Kind.WRITE, data={"area": "source", "outcome": "confirmed", "method": "matrix"}
+    ),
+    "api.change_verification_status": Rule(Kind.WRITE, data={"status": "in_verification"}),
+    "verification.record_check": Rule(Kind.WRITE, data={"area": "source", "outcome": "confirmed", "method": "m"}),
+    "verification.set_status": Rule(Kind.WRITE, data={"status": "in_verification"}),
     "api.create_derivative": Rule(Kind.WRITE, note="multipart with a small file"),
     "api.create_link": W,
     "api.remove_link": Rule(

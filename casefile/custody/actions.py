@@ -38,3 +38,6 @@ class Action(enum.StrEnum):
     # review ended when it was rejected (accepted files get their own `ingested` entries, naming the submission).
     SUBMISSION_RECEIVED = "submission_received"
     SUBMISSION_REJECTED = "submission_rejected"
+    # Verification (casefile/verification): a check of the item recorded, and its status changed.
+    VERIFICATION_CHECKED = "verification_checked"
+    VERIFICATION_STATUS_CHANGED = "verification_status_changed"

@@ -13,7 +13,7 @@ document is what it always was for the code that reads it: JSON-ready dicts and 
 
 from __future__ import annotations
 
-from typing import Any, Final, TypedDict
+from typing import Any, Final, NotRequired, TypedDict
 
 SCHEMA: Final = "casefile-dossier/2"
 # What the verifiers accept: schema 2 added the dossier's scope and sections, and left the evidence, trail and tree
@@ -52,6 +52,7 @@ class ProfileRecord(TypedDict):
     allowed_classifications: list[str]
     consent_purpose: str
     language: str
+    verified_only: NotRequired[bool]  # only verified evidence included (absent in dossiers built before it existed)
 
 
 class DossierRecord(TypedDict):

@@ -29,7 +29,7 @@ from casefile.cases.models import Case
 from casefile.dossier.profiles import Profile
 from casefile.errors import ValidationFailed
 from casefile.evidence.models import EvidenceItem
-from casefile.labels import CLASSIFICATION_LABELS, CONSENT_PURPOSE_LABELS
+from casefile.labels import CLASSIFICATION_LABELS, CONSENT_PURPOSE_LABELS, VERIFICATION_STATUS_LABELS
 from casefile.legal.catalogue import load_catalogue
 from casefile.legal.models import Charge
 from casefile.legal.services import charges_of
@@ -303,6 +303,13 @@ def plan_dossier(
                 _(
                     "classified %(level)s, which this profile does not allow",
                     level=_lower_first(_(CLASSIFICATION_LABELS[item.classification.value])),
+                )
+            )
+        if profile.verified_only and item.verification_status != "verified":
+            reasons.append(
+                _(
+                    "not verified (%(status)s), and this profile takes verified evidence only",
+                    status=_(VERIFICATION_STATUS_LABELS.get(item.verification_status, item.verification_status)),
                 )
             )
         witness = witnesses.get(item.id)

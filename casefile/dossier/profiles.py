@@ -34,6 +34,9 @@ class Profile:
     consent_purpose: ConsentPurpose
     include_actor_identifiers: bool
     language: str
+    # Only items whose verification concluded "verified" (casefile/verification); the others are left out, each
+    # with that reason.
+    verified_only: bool = False
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -46,6 +49,7 @@ class Profile:
             "allowed_classifications": sorted(c.value for c in self.allowed_classifications),
             "consent_purpose": self.consent_purpose.value,
             "language": self.language,
+            "verified_only": self.verified_only,
         }
 
 
@@ -77,6 +81,7 @@ def _load(path: Path) -> Profile:
             consent_purpose=ConsentPurpose(data["consent_purpose"]),
             include_actor_identifiers=redaction.get("actor_identifiers", "omit") == "include",
             language=str(data.get("language", "en")),
+            verified_only=bool(data.get("verified_only", False)),
         )
     except (KeyError, TypeError, ValueError) as error:
         if isinstance(error, ProfileError):

@@ -78,6 +78,7 @@ def evidence_json(item: EvidenceItem) -> dict[str, Any]:
         "derived_status": item.derived_status.value,
         "classification": item.classification.value,
         "graphic": item.graphic,
+        "verification_status": item.verification_status,
         "parent_id": str(item.parent_id) if item.parent_id else None,
         "derivation": item.derivation.value if item.derivation else None,
         "copy_of_id": str(item.copy_of_id) if item.copy_of_id else None,

@@ -127,6 +127,9 @@ class EvidenceItem(UUIDPrimaryKey, Base):
         enum_type(Classification, "evidence_classification"), default=Classification.CONFIDENTIAL
     )
     graphic: Mapped[bool] = mapped_column(default=False)
+    # Where its verification stands (casefile/verification: new, in_verification, verified, disputed,
+    # unverifiable); each change is a custody entry.
+    verification_status: Mapped[str] = mapped_column(String(20), default="new", server_default="new", index=True)
     parent_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("evidence_items.id", ondelete="RESTRICT"))
     derivation: Mapped[Derivation | None] = mapped_column(enum_type(Derivation, "evidence_derivation"))
     # The same file was already in the case and the uploader kept this one as a separate item (OnDuplicate.COPY).

@@ -43,6 +43,7 @@ from casefile.links import consistency
 from casefile.links.forms import STANCE_LABELS, link_form
 from casefile.parsing import parse_choice
 from casefile.provenance.services import provenance_of
+from casefile.verification.views import verification_context
 from casefile.web import page_arg
 from casefile.web_downloads import send_download
 from casefile.witnesses.models import Statement
@@ -201,6 +202,7 @@ def show(item_id: str) -> str:
         actors=actor_labels(s, trail),
         statement=s.get(Statement, item.id),
         **text_preview(item),
+        **verification_context(s, item, current_user),
         provenance=provenance_of(s, [item])[item.id],
         badge=last_fixity(s, [item.id]).get(item.id),
         link_form=link_form(s, item.case),

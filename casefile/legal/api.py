@@ -95,6 +95,7 @@ def matrix_json(session: Any, charge: Charge) -> dict[str, Any]:
                 "ern": link.evidence.ern,
                 "title": link.evidence.title,
                 "note": link.note,
+                "verification_status": link.evidence.verification_status,
             }
             for link in links
         ]
@@ -109,6 +110,7 @@ def matrix_json(session: Any, charge: Charge) -> dict[str, Any]:
                 "text": r.element.text,
                 "reference": r.element.reference,
                 "status": r.status,
+                "verified_supporting": r.verified,
                 "supporting": refs(r.supporting),
                 "contradicting": refs(r.contradicting),
                 "context": refs(r.context),

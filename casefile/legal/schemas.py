@@ -30,7 +30,9 @@ CHARGE_CREATE = {
     "additionalProperties": False,
 }
 
-_EVIDENCE_REF = obj({"evidence_id": UUID, "ern": string(), "title": string(), "note": string()})
+_EVIDENCE_REF = obj(
+    {"evidence_id": UUID, "ern": string(), "title": string(), "note": string(), "verification_status": string()}
+)
 
 MATRIX = obj(
     {
@@ -44,6 +46,10 @@ MATRIX = obj(
                     "text": string(),
                     "reference": string(),
                     "status": {"type": "string", "enum": ["gap", "supported", "contested"]},
+                    "verified_supporting": {
+                        "type": "integer",
+                        "description": "how many of the supporting items are verified (casefile/verification)",
+                    },
                     "supporting": {"type": "array", "items": _EVIDENCE_REF},
                     "contradicting": {"type": "array", "items": _EVIDENCE_REF},
                     "context": {"type": "array", "items": _EVIDENCE_REF},

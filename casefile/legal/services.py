@@ -93,6 +93,11 @@ class ElementRow:
             return "gap"
         return "contested" if self.contradicting else "supported"
 
+    @property
+    def verified(self) -> int:
+        """How many of the supporting items are verified (casefile/verification)."""
+        return sum(1 for link in self.supporting if link.evidence.verification_status == "verified")
+
 
 def charge_elements(charge: Charge) -> list[tuple[str, Element]]:
     return load_catalogue().elements_to_prove(charge.offence_code, charge.mode_code)
