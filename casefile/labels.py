@@ -56,6 +56,12 @@ DETAIL_LABELS = {
     "reason": N_("Reason"),
     "from": N_("From"),
     "to": N_("To"),
+    "check": N_("Check"),
+    "phase": N_("Phase"),
+    "area": N_("What was checked"),
+    "outcome": N_("Outcome"),
+    "method": N_("Method"),
+    "notes": N_("Notes"),
     "purpose": N_("Purpose"),
     "changes": N_("Changes"),
     "job": N_("Job"),
@@ -97,6 +103,8 @@ ACTION_LABELS = {
     "release_approved": N_("release approved"),
     "submission_received": N_("field submission received"),
     "submission_rejected": N_("field submission rejected"),
+    "verification_checked": N_("verification check recorded"),
+    "verification_status_changed": N_("verification status changed"),
 }
 # Link targets (EvidenceLink.target_type), in words.
 TARGET_LABELS = {

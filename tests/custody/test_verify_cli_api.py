@@ -465,7 +465,7 @@ def test_reviewer_verifies_on_the_web_page_and_sees_it_in_the_trail(
         assert item_page.status_code == 200
         item_html = item_page.get_data(as_text=True)
         assert "fixity_verified" in item_html
-        assert "Verified intact" in item_html
+        assert "Integrity verified" in item_html
 
     # Without a case: all of the reviewer's cases (one), never another case's files.
     result = client.post("/custody/verify", data={})

@@ -82,7 +82,7 @@ def test_reviewer_downloads_verifies_custody_and_cannot_edit(
     expect(page.locator(".problems")).to_have_count(0)
 
     page.goto(item_url)
-    expect(page.locator(".pagehead .badge.ok")).to_contain_text("Verified intact")
+    expect(page.locator(".pagehead .badge.ok")).to_contain_text("Integrity verified")
     trail = page.locator("#custody-trail tbody tr")
     mine = trail.filter(has=page.locator("td:nth-child(4)", has_text=me))
     # Actions in words; the stored code stays on the cell (data-action) for whoever audits the ledger itself.

@@ -268,7 +268,7 @@ def test_item_page_shows_what_a_reviewer_needs(app: Flask, client: FlaskClient, 
     assert "image/jpeg" in html
     assert f'src="/evidence/{item.id}/preview"' in html
     assert f'href="/evidence/{item.id}/download"' in html
-    assert "Not yet verified" in html and "Verified intact" not in html
+    assert "Integrity not yet checked" in html and "Integrity verified" not in html
     # The custody trail: the ingest and this very view, with their entry hashes.
     rows = re.findall(r"<tr>\s*<td class=\"mono\">(\d+)</td>.*?<td data-action=\"(\w+)\">([^<]+)</td>", html, re.S)
     assert [(action, words) for _seq, action, words in rows] == [
@@ -284,7 +284,7 @@ def test_item_page_shows_what_a_reviewer_needs(app: Flask, client: FlaskClient, 
     verified = client.post("/custody/verify", data={"case_id": str(case_id)})
     assert verified.status_code == 200, verified.get_data(as_text=True)[:300]
     html = client.get(f"/evidence/{item.id}").get_data(as_text=True)
-    assert "Verified intact" in html and "Not yet verified" not in html
+    assert "Integrity verified" in html and "Integrity not yet checked" not in html
     assert "fixity_verified" in html
     listing = client.get(f"/cases/{case_id}/evidence").get_data(as_text=True)
     assert "intact" in listing
