@@ -44,6 +44,7 @@ def load_api_routes() -> None:
     from casefile.jobs import api as _jobs  # noqa: F401
     from casefile.legal import api as _legal  # noqa: F401
     from casefile.links import api as _links  # noqa: F401
+    from casefile.maps import api as _maps  # noqa: F401
     from casefile.provenance import api as _provenance  # noqa: F401
     from casefile.search import api as _search  # noqa: F401
     from casefile.verification import api as _verification  # noqa: F401
@@ -149,6 +150,7 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     from casefile.jobs.views import bp as jobs_bp
     from casefile.links.views import bp as links_bp
     from casefile.main import bp as main_bp
+    from casefile.maps.views import bp as maps_bp
     from casefile.provenance.views import bp as provenance_bp
     from casefile.search import init_app as init_search
     from casefile.verification.views import bp as verification_bp
@@ -162,6 +164,7 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
         cases_bp,
         evidence_bp,
         links_bp,
+        maps_bp,
         witnesses_bp,
         actors_bp,
         dossiers_bp,

@@ -11,11 +11,13 @@ import binascii
 import contextlib
 import ipaddress
 import os
+import re
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal, get_args
+from urllib.parse import urlsplit
 
 from casefile.custody.signing import generate_private_key_pem
 
@@ -86,6 +88,10 @@ class Settings:
     # The owner's connection for `db upgrade` and `db grant-runtime` when the app itself runs as a lesser role
     # (PostgreSQL); None: the app's own URL.
     migration_database_url: str | None = None
+    # The case map's tiles: a URL template ({z}/{x}/{y}, optionally {s}) the organisation chooses, whose origin the
+    # CSP then allows for images; None: the offline basemap shipped with the app (casefile/static/map/).
+    map_tiles: str | None = None
+    map_attribution: str = ""
     testing: bool = False
     csrf_enabled: bool = True
     # Deliberately not read from the environment: nothing outside code can weaken production's hashing.
@@ -170,6 +176,34 @@ def _path(env: dict[str, str], name: str) -> Path | None:
     return Path(env[name]) if env.get(name) else None
 
 
+def _map_tiles(env: dict[str, str]) -> str | None:
+    template = (env.get("CASEFILE_MAP_TILES") or "").strip()
+    if not template:
+        return None
+    tile_source(template)  # refuses what no CSP source could name
+    return template
+
+
+def tile_source(template: str) -> str:
+    """The CSP source a tile URL template's images come from: its scheme and host (and port), `{s}` subdomains as
+    `*.`. ValueError for a template that is not an http(s) URL with {z}, {x} and {y} on a plain host."""
+    problem = (
+        "CASEFILE_MAP_TILES must be a tile URL template such as https://tile.example.org/{z}/{x}/{y}.png "
+        "(http or https, a host name, {z}, {x} and {y}; {s} only as the first label of the host)"
+    )
+    parts = urlsplit(template)
+    host = parts.netloc
+    if host.startswith("{s}."):
+        host = "*." + host[4:]
+    if (
+        parts.scheme not in ("http", "https")
+        or not re.fullmatch(r"(\*\.)?[A-Za-z0-9.-]+(:[0-9]{1,5})?", host)
+        or not all(f"{{{name}}}" in template for name in "zxy")
+    ):
+        raise ValueError(problem)
+    return f"{parts.scheme}://{host}"
+
+
 def load_settings(env: dict[str, str] | None = None, **overrides: Any) -> Settings:
     env = dict(os.environ if env is None else env)
     instance = Path(env.get("CASEFILE_INSTANCE_PATH", "instance")).resolve()
@@ -227,5 +261,7 @@ def load_settings(env: dict[str, str] | None = None, **overrides: Any) -> Settin
         document_signing_path=_path(env, "CASEFILE_DOCUMENT_SIGNING"),
         capture_timeout_seconds=_number(env, "CASEFILE_CAPTURE_TIMEOUT_SECONDS", 90.0, minimum=5.0),
         capture_max_bytes=int(_number(env, "CASEFILE_CAPTURE_MAX_BYTES", 500 * 1024**2, minimum=1024**2)),
+        map_tiles=_map_tiles(env),
+        map_attribution=(env.get("CASEFILE_MAP_ATTRIBUTION") or "").strip(),
     )
     return settings.with_overrides(**overrides) if overrides else settings

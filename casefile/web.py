@@ -40,6 +40,7 @@ from casefile.auth.models import User
 from casefile.auth.services import TOKEN_WINDOW, record_bad_token, token_throttled, user_for_token
 from casefile.auth.totp import must_enrol
 from casefile.components import settings
+from casefile.config import tile_source
 from casefile.db import finish_request, get_database, session_scope, utcnow
 from casefile.errors import CasefileError, DuplicateFile, ValidationFailed
 from casefile.extensions import login_manager
@@ -109,6 +110,7 @@ def _label(value: object, kind: str | None = None) -> object:
 # each blueprint as it is imported, so the order never depends on import order.
 CASE_TABS: tuple[tuple[str, LazyString], ...] = (
     ("evidence.list_evidence", _l("Evidence")),
+    ("maps.case_map", _l("Map")),
     ("witnesses.list_witnesses", _l("Witnesses")),
     ("actors.list_actors", _l("Actors")),
     ("actors.chart", _l("Command chart")),
@@ -284,9 +286,12 @@ def _teardown(exc: BaseException | None) -> None:
 
 def _security_headers(response: Response) -> None:
     h = response.headers
+    # Map tiles come from the host the organisation configured (CASEFILE_MAP_TILES), and from nowhere else.
+    tiles = settings().map_tiles
+    images = "'self' data: blob:" + (f" {tile_source(tiles)}" if tiles else "")
     h.setdefault(
         "Content-Security-Policy",
-        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+        f"default-src 'self'; script-src 'self'; style-src 'self'; img-src {images}; "
         "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
     )
     h["X-Content-Type-Options"] = "nosniff"

@@ -144,6 +144,8 @@ RULES: dict[str, Rule | tuple[Rule, ...]] = {
     "api.create_incident": W,
     "api.get_incident": R,
     "api.patch_incident": W,
+    "maps.case_map": Rule(Kind.READ, query={"violation_type": "killing", "from": "2020-01-01"}),
+    "api.case_map": Rule(Kind.READ, query={"violation_type": "killing", "from": "2020-01-01"}),
     # -- evidence and custody -------------------------------------------------------------------------
     "evidence.list_evidence": Rule(Kind.READ, query={"kind": "photo", "classification": "confidential"}),
     "evidence.upload": W,

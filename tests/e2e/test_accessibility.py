@@ -39,6 +39,7 @@ def main_pages(app: Flask, case_id: uuid.UUID) -> dict[str, str]:
         "cases": "/",
         "case": f"/cases/{case_id}",
         "evidence": f"/cases/{case_id}/evidence",
+        "map": f"/cases/{case_id}/map",
         "upload": f"/cases/{case_id}/evidence/upload",
         "incident": f"/incidents/{incident}",
         "incident form": f"/cases/{case_id}/incidents/new",

@@ -47,6 +47,7 @@ def demo_pages(app: Flask, case_id: uuid.UUID) -> dict[str, str]:
         "cases": "/",
         "case": f"/cases/{case_id}",
         "evidence": f"/cases/{case_id}/evidence",
+        "map": f"/cases/{case_id}/map",
         "upload": f"/cases/{case_id}/evidence/upload",
         "item": f"/evidence/{item}",
         "witness": f"/witnesses/{witness}",
