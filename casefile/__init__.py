@@ -36,6 +36,7 @@ def load_api_routes() -> None:
     from casefile.api import openapi as _openapi  # noqa: F401
     from casefile.capture import api as _capture  # noqa: F401
     from casefile.cases import api as _cases  # noqa: F401
+    from casefile.collab import api as _collab  # noqa: F401
     from casefile.custody import api as _custody  # noqa: F401
     from casefile.dossier import api as _dossier  # noqa: F401
     from casefile.evidence import api as _evidence  # noqa: F401
@@ -55,6 +56,7 @@ def load_job_handlers() -> None:
     """Each capability registers its job kinds (and schedules) in its own `jobs` module; jobs/ sits below the
     capabilities and never imports them, so the modules are imported here, in every web and worker process."""
     from casefile.capture import jobs as _capture  # noqa: F401
+    from casefile.collab import mail as _collab  # noqa: F401
     from casefile.custody import jobs as _custody  # noqa: F401
     from casefile.dossier import jobs as _dossier  # noqa: F401
     from casefile.evidence import jobs as _evidence  # noqa: F401
@@ -140,6 +142,7 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     from casefile.auth.views import bp as auth_bp
     from casefile.capture.views import bp as captures_bp
     from casefile.cases.views import bp as cases_bp
+    from casefile.collab.views import bp as collab_bp
     from casefile.custody.views import bp as custody_bp
     from casefile.dossier.views import bp as dossiers_bp
     from casefile.evidence.views import bp as evidence_bp
@@ -176,6 +179,7 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
         openrosa_bp,
         provenance_bp,
         verification_bp,
+        collab_bp,
     ):
         app.register_blueprint(bp)
     # Phones authenticate every request with their device credential (Digest), never a cookie: nothing for a

@@ -92,6 +92,11 @@ class Settings:
     # CSP then allows for images; None: the offline basemap shipped with the app (casefile/static/map/).
     map_tiles: str | None = None
     map_attribution: str = ""
+    # Notifications by e-mail: smtp://[user:password@]host[:port] (smtps:// for TLS from the start; ?starttls=1 to
+    # upgrade), the sender, and the address of this instance that e-mails link to. None: in the app only.
+    smtp_url: str | None = None
+    smtp_from: str = "casefile@localhost"
+    base_url: str = ""
     testing: bool = False
     csrf_enabled: bool = True
     # Deliberately not read from the environment: nothing outside code can weaken production's hashing.
@@ -263,5 +268,8 @@ def load_settings(env: dict[str, str] | None = None, **overrides: Any) -> Settin
         capture_max_bytes=int(_number(env, "CASEFILE_CAPTURE_MAX_BYTES", 500 * 1024**2, minimum=1024**2)),
         map_tiles=_map_tiles(env),
         map_attribution=(env.get("CASEFILE_MAP_ATTRIBUTION") or "").strip(),
+        smtp_url=env.get("CASEFILE_SMTP_URL") or None,
+        smtp_from=env.get("CASEFILE_SMTP_FROM") or "casefile@localhost",
+        base_url=(env.get("CASEFILE_BASE_URL") or "").rstrip("/"),
     )
     return settings.with_overrides(**overrides) if overrides else settings

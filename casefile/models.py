@@ -4,6 +4,7 @@ from casefile.actors.models import Actor, ActorRelation, Involvement
 from casefile.auth.models import ApiToken, AuthEvent, InstanceSetting, LoginAttempt, Membership, User, UserSession
 from casefile.capture.models import WebCapture
 from casefile.cases.models import Case, Incident
+from casefile.collab.models import Assignment, Notification
 from casefile.custody.models import Checkpoint, CustodyEntry, LedgerHead, TimestampToken
 from casefile.db import Base
 from casefile.dossier.models import Dossier
@@ -24,6 +25,7 @@ __all__ = [
     "Actor",
     "ActorRelation",
     "ApiToken",
+    "Assignment",
     "AuthEvent",
     "Case",
     "CaseExport",
@@ -49,6 +51,7 @@ __all__ = [
     "LedgerHead",
     "LoginAttempt",
     "Membership",
+    "Notification",
     "ProvenanceRecord",
     "ResumableUpload",
     "SearchDocument",

@@ -119,6 +119,7 @@ CASE_TABS: tuple[tuple[str, LazyString], ...] = (
     ("captures.list_captures", _l("Web captures")),
     ("imports.imports", _l("Import and export")),
     ("fieldintake.field_intake", _l("Field intake")),
+    ("collab.case_work", _l("Work")),
     ("jobs.case_jobs", _l("Jobs")),
 )
 

@@ -176,6 +176,18 @@ RULES: dict[str, Rule | tuple[Rule, ...]] = {
     "api.patch_evidence": W,
     "api.evidence_preview": Rule(Kind.READ, note="the world's item is a photo with a preview"),
     "api.evidence_content": R,
+    # Work: members read a case's work, writers give it; my work and my notifications are every user's own.
+    "api.list_assignments": R,
+    "api.create_assignment": Rule(Kind.WRITE, data={"target_type": "evidence", "target_id": "{item}"}),
+    "api.complete_assignment": Rule(Kind.WRITE, params={"id": "assignment"}, note="the spare member's work"),
+    "api.my_assignments": Rule(Kind.LOGIN),
+    "api.list_notifications": Rule(Kind.LOGIN),
+    "api.read_notification": Rule(Kind.NOBODY, params={"id": "notification"}, note="the spare member's own"),
+    "collab.my_work": Rule(Kind.LOGIN),
+    "collab.case_work": R,
+    "collab.assign": Rule(Kind.WRITE, data={"target": "evidence:{item}"}),
+    "collab.complete": Rule(Kind.WRITE, params={"assignment_id": "assignment"}),
+    "collab.read": Rule(Kind.NOBODY, params={"notification_id": "notification"}),
     # Verification: reading it is for members; checks and status changes write (four eyes is tested elsewhere).
     "api.get_verification": R,
     "api.create_verification_check": Rule(
@@ -596,6 +608,14 @@ def build_world(
         spare_api.post(f"/cases/{case}/device-credentials", {"label": "Spare phone"}), "a device credential"
     )["id"]
     ids["media_name"] = "incidents.csv"
+    ids["assignment"] = created(
+        api.post(
+            f"/cases/{case}/assignments",
+            {"target_type": "evidence", "target_id": ids["item"], "assignee_id": str(spare.id)},
+        ),
+        "an assignment",
+    )["id"]
+    ids["notification"] = spare_api.get("/notifications").get_json()["items"][0]["id"]
     with app.app_context(), session_scope() as s:
         from casefile.fieldintake.models import FieldSubmission, SubmissionState
 

@@ -43,6 +43,7 @@ from casefile.capture.models import WebCapture
 from casefile.cases.models import Case, Incident
 from casefile.cases.services import format_incident_date, incidents_of
 from casefile.cases.thesaurus import VIOLATION_TYPES
+from casefile.collab.services import notify_release_pending
 from casefile.custody.actions import Action
 from casefile.custody.keys import InstanceKey
 from casefile.custody.ledger import entry_fields, iter_entry_fields, record_custody
@@ -462,6 +463,8 @@ def build_dossier(app: Flask, spec: BuildSpec, hooks: BuildHooks) -> uuid.UUID:
                 "items": len(items),
             },
         )
+        # A second legal member approves its release: the case's other legal members are told it waits.
+        notify_release_pending(s, dossier.case, dossier_id, dossier.title, dossier.created_by_id)
         hooks.succeed(s, {"dossier_id": str(dossier_id), "sha256": sha256, "size": size, "items": len(items)})
     return dossier_id
 

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from casefile.auth.gate import Access, require_case
 from casefile.auth.models import User
+from casefile.collab.services import notify_status_changed
 from casefile.custody.actions import Action
 from casefile.custody.ledger import record_item_event
 from casefile.errors import Conflict, Forbidden, ValidationFailed
@@ -108,6 +109,7 @@ def set_status(session: Session, item: EvidenceItem, user: User, status: Any, re
         if target is not VerificationStatus.VERIFIED and not why:
             raise ValidationFailed(_("Say why it is %(status)s.", status=target.value), field="reason")
     _change(session, item, user, target, why)
+    notify_status_changed(session, item, user)
     return item
 
 

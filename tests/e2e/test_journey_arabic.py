@@ -16,6 +16,7 @@ CASE_URL = re.compile(r"/cases/[0-9a-f-]{36}$")
 AR = {
     "Main": "القائمة الرئيسية",
     "My cases": "قضاياي",
+    "My work": "عملي",
     "Verify custody": "التحقق من الحيازة",
     "Search": "بحث",
     "Log out": "تسجيل الخروج",
@@ -51,7 +52,9 @@ def test_investigator_switches_to_arabic_and_back(
     expect(html).to_have_attribute("lang", "ar")
     expect(page).to_have_url(case_url)
     main_nav = page.get_by_role("navigation", name=AR["Main"], exact=True)
-    expect(main_nav.get_by_role("link")).to_have_text([AR["My cases"], AR["Search"], AR["Verify custody"]])
+    expect(main_nav.get_by_role("link")).to_have_text(
+        [AR["My cases"], AR["My work"], AR["Search"], AR["Verify custody"]]
+    )
     expect(page.get_by_role("button", name=AR["Log out"], exact=True)).to_be_visible()
     case_nav = page.get_by_role("navigation", name=AR["Case"], exact=True)
     expect(case_nav.get_by_role("link", name=AR["Overview"], exact=True)).to_have_attribute("aria-current", "page")
@@ -74,7 +77,7 @@ def test_investigator_switches_to_arabic_and_back(
     expect(html).to_have_attribute("dir", "ltr")
     expect(page.get_by_role("heading", name="My cases", level=1)).to_be_visible()
     expect(page.get_by_role("navigation", name="Main", exact=True).get_by_role("link")).to_have_text(
-        ["My cases", "Search", "Verify custody"]
+        ["My cases", "My work", "Search", "Verify custody"]
     )
     expect(page.get_by_role("button", name="العربية", exact=True)).to_be_visible()
 
