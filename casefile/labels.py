@@ -75,7 +75,18 @@ DETAIL_LABELS = {
     "url": N_("Address"),
     "final_url": N_("Final address"),
     "manifest_sha256": N_("Manifest SHA-256"),
+    "target_id": N_("Linked object (id)"),
+    # The fields of a description change (metadata_changed: changes), shown as before → after.
+    "title": N_("Title"),
+    "description": N_("Description"),
+    "source_reliability": N_("Source reliability"),
+    "info_credibility": N_("Information credibility"),
+    "classification": N_("Classification"),
+    "graphic": N_("Graphic content"),
+    "kind": N_("Kind"),
 }
+# Which word list names the values of a changed field (changes of metadata_changed); other values are shown as stored.
+CHANGED_VALUE_WORDS = {"classification": "classification", "kind": "evidence_kind"}
 
 # What was done, in words (custody actions are stored as codes: casefile.custody.actions).
 ACTION_LABELS = {

@@ -44,7 +44,7 @@ from casefile.config import tile_source
 from casefile.db import finish_request, get_database, session_scope, utcnow
 from casefile.errors import CasefileError, DuplicateFile, ValidationFailed
 from casefile.extensions import login_manager
-from casefile.labels import ACTION_LABELS, DETAIL_LABELS, ROLE_LABELS, word_for
+from casefile.labels import ACTION_LABELS, CHANGED_VALUE_WORDS, DETAIL_LABELS, ROLE_LABELS, word_for
 from casefile.storage import StorageError
 from casefile.witnesses.crypto import FieldKeyError
 
@@ -475,4 +475,5 @@ def init_app(app: Flask) -> None:
         _(ACTION_LABELS[str(code)]) if str(code) in ACTION_LABELS else code
     )
     app.jinja_env.filters["detail_label"] = lambda key: _(DETAIL_LABELS[str(key)]) if str(key) in DETAIL_LABELS else key
+    app.jinja_env.globals["changed_value_words"] = CHANGED_VALUE_WORDS
     app.jinja_env.filters["dict_without"] = lambda d, key: {k: v for k, v in d.items() if k != key}

@@ -163,6 +163,10 @@ RULES: dict[str, Rule | tuple[Rule, ...]] = {
     "links.add_link": W,
     # Each subject removes a link of its own (world.own), so one removal cannot turn the next into a 404.
     "links.remove_link": W,
+    # The pickers' suggestions are for those who may link (members who may write), like the forms they fill.
+    "links.link_target_suggestions": W,
+    "links.evidence_suggestions": W,
+    "links.link_to_element": Rule(Kind.WRITE, note="the empty form is a 400"),
     "evidence.add_transfer": W,
     "evidence.derivative": W,
     "evidence.custody_trail": R,
@@ -198,6 +202,7 @@ RULES: dict[str, Rule | tuple[Rule, ...]] = {
     "verification.set_status": Rule(Kind.WRITE, data={"status": "in_verification"}),
     "api.create_derivative": Rule(Kind.WRITE, note="multipart with a small file"),
     "api.create_link": W,
+    "api.list_link_targets": W,
     "api.remove_link": Rule(
         Kind.WRITE, params={"id": "own_item", "link_id": "own_link"}, note="each subject removes a link of its own"
     ),

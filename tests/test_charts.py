@@ -18,6 +18,7 @@ from casefile.charts import (
     render_command_chart,
     render_timeline,
 )
+from casefile.charts.text import text_width
 
 SVG = "{http://www.w3.org/2000/svg}"
 HOSTILE = ["<script>alert(1)</script>", "a & b \" ' >", "\u202eevil", "محمد الكاني"]
@@ -51,7 +52,7 @@ def node_group(root: ET.Element, node_id: str) -> ET.Element:
 
 
 def node_top(root: ET.Element, node_id: str) -> float:
-    rect = node_group(root, node_id).find(f"{SVG}rect")
+    rect = node_group(root, node_id).find(f".//{SVG}rect")
     assert rect is not None
     return float(rect.get("y", "nan"))
 
@@ -92,7 +93,9 @@ def assert_safe_markup(svg: str) -> ET.Element:
         for name, value in el.attrib.items():
             assert not name.lower().startswith("on"), name
             assert name != "style"
-            assert "href" not in name.lower(), name
+            if "href" in name.lower():  # only a node's link to a same-origin page (the actor's), never a scheme
+                assert el.tag == f"{SVG}a" and name == "href", name
+                assert re.fullmatch(r"/(?![/\\])[\w\-./]*", value), value
             assert "javascript:" not in value.lower()
             if "url(" in value:
                 assert re.fullmatch(r"url\(#[\w-]+\)", value), value
@@ -279,13 +282,49 @@ def test_rtl_labels_get_a_direction_attribute_only() -> None:
     assert label.get("direction") == "rtl"
 
 
-def test_long_labels_are_truncated_but_kept_in_full_in_a_title() -> None:
+def label_lines(group: ET.Element) -> list[str]:
+    """A node's name as drawn: its label's text, or each of its lines."""
+    label = find_all(group, "text", "node-label")[0]
+    spans = [span.text or "" for span in label.iter(f"{SVG}tspan")]
+    return spans or [label.text or ""]
+
+
+def test_very_long_labels_are_wrapped_then_shortened_and_kept_in_full_in_a_title() -> None:
     long_name = "Commander of the Combined Northern and Eastern Operational Theatre Forces " * 2
     root = parse(render_command_chart([ChartNode("a", long_name, "person")], [], title="t"))
     group = node_group(root, "a")
-    shown = find_all(group, "text", "node-label")[0].text or ""
-    assert shown.endswith("…") and len(shown) < len(long_name.strip())
-    assert (group.find(f"{SVG}title").text or "").startswith(clean_label(long_name))
+    lines = label_lines(group)
+    assert len(lines) == 3 and lines[-1].endswith("…")
+    assert len(" ".join(lines)) < len(long_name.strip())
+    assert (group.find(f".//{SVG}title").text or "").startswith(clean_label(long_name))
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "Commander of the Combined Northern Operational Forces",
+        "Brigadier General Mohamed Abdelrahman al-Kani",
+        "قائد اللواء التاسع محمد عبد الرحمن الكاني",
+        "Supercalifragilisticexpialidociousbrigadecommander",  # one word wider than a box: broken inside
+    ],
+)
+def test_long_names_are_wrapped_whole_inside_their_box(name: str) -> None:
+    nodes = [ChartNode("a", name, "person"), ChartNode("b", "B", "unit")]
+    root = assert_safe_markup(render_command_chart(nodes, [edge("a", "b")], title="t"))
+    group = node_group(root, "a")
+    lines = label_lines(group)
+    assert len(lines) > 1
+    assert "".join(lines).replace(" ", "") == name.replace(" ", "")  # nothing cut, nothing added
+    rect = box(group.find(f".//{SVG}rect"))
+    label = find_all(group, "text", "node-label")[0]
+    spans = list(label.iter(f"{SVG}tspan"))
+    for span, line in zip(spans, lines, strict=True):
+        assert text_width(line, 13, bold=True) <= rect[2] - rect[0] - 20, line  # fits the box, with margins
+        assert rect[1] < float(span.get("y", "nan")) < rect[3]
+    kind = find_all(group, "text", "node-kind")[0]
+    assert float(spans[-1].get("y", "nan")) < float(kind.get("y", "nan")) < rect[3]
+    # Every box of the chart is as tall, so the layers stay level.
+    assert box(node_group(root, "b").find(f".//{SVG}rect"))[3] - node_top(root, "b") == rect[3] - rect[1]
 
 
 def test_isolated_nodes_are_drawn() -> None:
@@ -465,3 +504,25 @@ def test_timeline_with_only_undated_events_and_empty_timeline() -> None:
     assert "Someday" in all_text(root) and "Date unknown" in all_text(root)
     empty = assert_safe_markup(render_timeline([], title="Nothing"))
     assert "no data" in all_text(empty).lower()
+
+
+def test_nodes_link_to_same_origin_pages_only() -> None:
+    nodes = [
+        ChartNode("a", "Mohamed al-Kani", "person", "/actors/1b2c"),
+        ChartNode("b", "Kaniyat", "armed_group", "javascript:alert(1)"),
+        ChartNode("c", "Elsewhere", "unit", "//evil.example/x"),
+        ChartNode("d", "Quoted", "unit", '/actors/x" onclick="alert(1)'),
+        ChartNode("e", "No link", "unit"),
+    ]
+    svg = render_command_chart(nodes, [edge("a", "b"), edge("b", "c")], title="t")
+    root = assert_safe_markup(svg)
+    links = {g.get("data-node-id"): g.find(f"{SVG}a") for g in find_all(root, "g", "node")}
+    link = links["a"]
+    assert link is not None and link.get("href") == "/actors/1b2c" and "node-link" in classes(link)
+    # The link holds the whole box, and its title names it.
+    assert link.find(f"{SVG}rect") is not None and (link.find(f"{SVG}title").text or "").startswith("Mohamed al-Kani")
+    assert all(links[k] is None for k in "bcde")
+    # Links inside an img would be hidden from assistive technology: a linked chart is a group.
+    assert root.get("role") == "group"
+    assert parse(render_command_chart(nodes[4:], [], title="t")).get("role") == "img"
+    assert "javascript" not in svg and "evil.example" not in svg and "onclick" not in svg

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
 from casefile.actors import services
 from casefile.actors.forms import RELATION_LABELS
-from casefile.actors.models import SUPERIOR_IS_SOURCE, SUPERIOR_IS_TARGET
+from casefile.actors.models import SUPERIOR_IS_SOURCE, SUPERIOR_IS_TARGET, Actor
 from casefile.cases.models import Case
 from casefile.cases.services import incidents_of
 from casefile.charts import ChartEdge, ChartNode, TimelineEvent, render_command_chart, render_timeline
@@ -18,13 +18,19 @@ from casefile.legal import services as legal
 from casefile.links.models import EvidenceLink
 
 
-def command_chart_svg(s: Session, case: Case, evidence_ids: Collection[uuid.UUID] | None = None) -> str:
+def command_chart_svg(
+    s: Session,
+    case: Case,
+    evidence_ids: Collection[uuid.UUID] | None = None,
+    link: Callable[[Actor], str] | None = None,
+) -> str:
     """The chart of the case's actors. With `evidence_ids` (a dossier), evidence counts only that evidence,
-    so a chart sent out never reflects items withheld from it."""
+    so a chart sent out never reflects items withheld from it. With `link` (the pages), each actor's box leads to
+    what it gives for the actor (its page); a chart sent out links nowhere."""
     actors = services.active_actors(s, case)
     relations = services.relations_of(s, case)
     counts = legal.link_counts(s, EvidenceLink.relation_id, [r.id for r in relations], evidence_ids)
-    nodes = [ChartNode(str(a.id), a.name, a.kind.value) for a in actors]
+    nodes = [ChartNode(str(a.id), a.name, a.kind.value, link(a) if link else "") for a in actors]
     edges = []
     for r in relations:
         supporting, contradicting = counts.get(r.id, (0, 0))

@@ -34,6 +34,7 @@ from casefile.legal import services as legal
 from casefile.legal.catalogue import load_catalogue
 from casefile.legal.models import Charge
 from casefile.links import consistency
+from casefile.links.forms import element_link_context
 from casefile.links.models import EvidenceLink, touching_actor
 from casefile.links.services import evidence_links
 
@@ -201,6 +202,11 @@ def new_involvement(case_id: str) -> str | WerkzeugResponse | tuple[str, int]:
     return render_template("actors/involvement_form.html", form=form, **case_context(case)), status
 
 
+def _actor_page(actor: Actor) -> str:
+    """Where a chart's box leads: the actor's page."""
+    return url_for("actors.show_actor", actor_id=actor.id)
+
+
 @bp.get("/cases/<case_id>/chart")
 def chart(case_id: str) -> str:
     s = db_session()
@@ -208,7 +214,8 @@ def chart(case_id: str) -> str:
     relations = services.relations_of(s, case)
     return render_template(
         "actors/chart.html",
-        svg=Markup(command_chart_svg(s, case)),  # noqa: S704 - built by charts.py, every label escaped  # nosec B704
+        # Built by charts.py: every label escaped, links only to same-origin paths.
+        svg=Markup(command_chart_svg(s, case, link=_actor_page)),  # noqa: S704  # nosec B704
         relations=relations,
         labels=LABELS,
         counts=legal.link_counts(s, EvidenceLink.relation_id, [r.id for r in relations]),
@@ -220,7 +227,7 @@ def chart(case_id: str) -> str:
 def chart_svg(case_id: str) -> Response:
     case = require_case(db_session(), current_user, case_id)
     return Response(
-        command_chart_svg(db_session(), case),
+        command_chart_svg(db_session(), case, link=_actor_page),
         mimetype="image/svg+xml",
         headers={"Content-Disposition": f'inline; filename="{case.reference}-command-chart.svg"'},
     )
@@ -296,5 +303,6 @@ def show_charge(charge_id: str) -> str:
         offence=catalogue.offence(charge.offence_code),
         mode=catalogue.mode(charge.mode_code) if charge.mode_code else None,
         gaps=legal.gap_count(rows),
+        **element_link_context(s, current_user, charge, request.args),
         **case_context(charge.case),
     )

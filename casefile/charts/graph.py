@@ -8,11 +8,12 @@ will be drawn.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import SupportsIndex, SupportsInt
 
-from casefile.charts.text import clean_label, text_width, truncate
+from casefile.charts.text import clean_label, text_width, truncate, wrap
 
 
 @dataclass(frozen=True)
@@ -20,6 +21,8 @@ class ChartNode:
     id: str
     label: str
     kind: str  # person / organisation / armed_group / unit / state_body
+    # Where the node leads (the actor's page): a same-origin path, "/actors/…"; anything else is not drawn as a link.
+    href: str = ""
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,12 @@ OTHER_KIND = ("", "#ffffff", "#4a5568")
 
 NODE_MIN_W = 112.0
 NODE_MAX_W = 220.0
+# Names are wrapped onto lines (never cut inside the box, up to NAME_LINES); every box of a chart is as tall as the
+# one with most lines, so layers stay level.
+NAME_LINES = 3
+LINE_H = 16.0
+NODE_H_ONE_LINE = 50.0
+_SAFE_HREF = re.compile(r"/(?![/\\])[A-Za-z0-9\-._~/%?=&]*")
 
 
 @dataclass(frozen=True)
@@ -71,9 +80,18 @@ class Graph:
     names: list[str]  # cleaned labels, in full
     kinds: list[str]  # normalised kind codes
     kind_text: list[str]  # the kind as shown under the name
-    shown: list[str]  # the names as drawn (shortened)
+    shown: list[str]  # the names as drawn, on one line (the lines joined)
     widths: list[float]  # node box widths
     edge_text: list[EdgeText]
+    lines: list[list[str]] | None = None  # the names as drawn, line by line
+    hrefs: list[str] | None = None  # where each node leads ("" for none)
+    node_h: float = NODE_H_ONE_LINE  # the height of every node box
+
+    def name_lines(self, v: int) -> list[str]:
+        return self.lines[v] if self.lines is not None else [self.shown[v]]
+
+    def href(self, v: int) -> str:
+        return self.hrefs[v] if self.hrefs is not None else ""
 
     @property
     def n(self) -> int:
@@ -134,11 +152,16 @@ def prepare_graph(nodes: Sequence[ChartNode], edges: Sequence[ChartEdge], title:
         KINDS.get(k, OTHER_KIND)[0] or truncate(clean_label(node.kind).replace("_", " "), NODE_MAX_W - 20, 10)
         for node, k in zip(chosen, kinds, strict=True)
     ]
-    shown = [truncate(name, NODE_MAX_W - 20, 13, bold=True) for name in names]
+    lines = [wrap(name, NODE_MAX_W - 24, 13, bold=True, max_lines=NAME_LINES) for name in names]
+    shown = [" ".join(name_lines) for name_lines in lines]
     widths = [
-        min(NODE_MAX_W, max(NODE_MIN_W, text_width(s, 13, bold=True) + 24, text_width(k, 10) + 24))
-        for s, k in zip(shown, kind_text, strict=True)
+        min(
+            NODE_MAX_W,
+            max(NODE_MIN_W, *(text_width(line, 13, bold=True) + 24 for line in name_lines), text_width(k, 10) + 24),
+        )
+        for name_lines, k in zip(lines, kind_text, strict=True)
     ]
+    hrefs = [safe_href(node.href) for node in chosen]
     return Graph(
         title=title,
         ids=ids,
@@ -151,4 +174,13 @@ def prepare_graph(nodes: Sequence[ChartNode], edges: Sequence[ChartEdge], title:
         shown=shown,
         widths=widths,
         edge_text=[_edge_text(e) for e in kept],
+        lines=lines,
+        hrefs=hrefs,
+        node_h=NODE_H_ONE_LINE + LINE_H * (max(len(name_lines) for name_lines in lines) - 1),
     )
+
+
+def safe_href(value: object) -> str:
+    """A node's link if it is a same-origin path (no scheme, no other host, nothing to escape out of), else ""."""
+    text = str(value or "")
+    return text if len(text) <= 500 and _SAFE_HREF.fullmatch(text) else ""

@@ -22,12 +22,12 @@ import itertools
 from collections import deque
 from dataclasses import dataclass
 
-from casefile.charts.graph import ChartEdge, Graph
+from casefile.charts.graph import NODE_H_ONE_LINE, ChartEdge, Graph
 from casefile.charts.text import text_width
 
 Box = tuple[float, float, float, float]  # x0, y0, x1, y1
 
-NODE_H = 50.0
+NODE_H = NODE_H_ONE_LINE
 LAYER_GAP = 104.0  # between the bottom of one layer and the top of the next: room for edge labels
 NODE_GAP = 40.0
 VIRTUAL_W = 14.0
@@ -56,13 +56,14 @@ class Layout:
     x: list[float]  # centre of each node
     node_top: list[float]  # top of each actor's box
     arc_room: float
+    node_h: float = NODE_H  # every actor's box height (taller when a name is wrapped onto more lines)
 
     def top_of(self, layer: int) -> float:
-        return layer * (NODE_H + LAYER_GAP) + self.arc_room
+        return layer * (self.node_h + LAYER_GAP) + self.arc_room
 
     def node_box(self, v: int, pad: float = 4.0) -> Box:
         x, width, top = self.x[v], self.width[v], self.node_top[v]
-        return (x - width / 2 - pad, top - pad, x + width / 2 + pad, top + NODE_H + pad)
+        return (x - width / 2 - pad, top - pad, x + width / 2 + pad, top + self.node_h + pad)
 
 
 # --- 1. layers ---------------------------------------------------------------------------------------------------
@@ -406,6 +407,7 @@ def layout_graph(graph: Graph) -> Layout:
         x=x,
         node_top=[],
         arc_room=ARC_ROOM if arcs_in_layer and arcs_in_layer[0] else 0.0,
+        node_h=graph.node_h,
     )
     layout.node_top = [layout.top_of(layer_of[v]) if layer_of[v] >= 0 else 0.0 for v in range(n)]
     return layout
@@ -430,7 +432,7 @@ def place_isolated(layout: Layout, xs: list[float], ys: list[float]) -> tuple[fl
     for v in layout.isolated:
         if cursor > left and cursor + width[v] > left + wrap:
             cursor = left
-            row_y += NODE_H + 18
+            row_y += layout.node_h + 18
         layout.x[v] = cursor + width[v] / 2
         layout.node_top[v] = row_y
         cursor += width[v] + 20

@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from casefile.charts.graph import Graph
-from casefile.charts.layout import LAYER_GAP, NODE_H, Box, Layout
+from casefile.charts.layout import LAYER_GAP, Box, Layout
 
 Point = tuple[float, float]
 LABEL_H = 32.0
@@ -90,14 +90,15 @@ def ports(graph: Graph, layout: Layout) -> dict[tuple[int, int], Point]:
     width, node_top = layout.width, layout.node_top
     for v in range(graph.n):
         top = node_top[v]
-        for lists, y in ((top_ports[v], top), (bottom_ports[v], top + NODE_H)):
+        for lists, y in ((top_ports[v], top), (bottom_ports[v], top + layout.node_h)):
             lists.sort()
             for px, (_, k, end) in zip(_spread(x[v], len(lists), width[v] - 28, 16), lists, strict=True):
                 port[(k, end)] = (px, y)
     for (v, side), lists in sorted(side_ports.items()):
         lists.sort()
         edge_x = x[v] + width[v] / 2 if side == "right" else x[v] - width[v] / 2
-        for py, (_, k, end) in zip(_spread(node_top[v] + NODE_H / 2, len(lists), NODE_H - 16, 10), lists, strict=True):
+        middle, room = node_top[v] + layout.node_h / 2, layout.node_h - 16
+        for py, (_, k, end) in zip(_spread(middle, len(lists), room, 10), lists, strict=True):
             port[(k, end)] = (edge_x, py)
     return port
 
@@ -132,7 +133,7 @@ def _through_layers(
     points: list[Point] = [port[(k, upper_end)]]
     for v in chain[1:-1]:
         top = layout.top_of(layout.layer_of[v])
-        points.extend([(layout.x[v], top), (layout.x[v], top + NODE_H)])
+        points.extend([(layout.x[v], top), (layout.x[v], top + layout.node_h)])
     points.append(port[(k, 1 - upper_end)])
     segments = []
     for i in range(0, len(points) - 1):
@@ -175,14 +176,14 @@ def _label_candidates(graph: Graph, layout: Layout, segments: list[Segment], k: 
     candidates = [segments[i].at(t) for i in gap_indices for t in (0.5, 0.38, 0.62, 0.26, 0.74, 0.15, 0.85)]
     if layout.same_layer_kind.get(k) == "straight":  # also just above or below the pair of nodes
         mx, my = segments[0].at(0.5)
-        candidates += [(mx, my - NODE_H / 2 - 24), (mx, my + NODE_H / 2 + 24)]
+        candidates += [(mx, my - layout.node_h / 2 - 24), (mx, my + layout.node_h / 2 + 24)]
     elif graph.ends[k][0] == graph.ends[k][1]:  # self-loop: beside the loop, else above or below the node
         v = graph.ends[k][0]
         loop_x, loop_y = segments[0].at(0.5)
         candidates = [
             (loop_x + 6 + box_w / 2, loop_y),
             (layout.x[v], layout.node_top[v] - box_h / 2 - 6),
-            (layout.x[v], layout.node_top[v] + NODE_H + box_h / 2 + 6),
+            (layout.x[v], layout.node_top[v] + layout.node_h + box_h / 2 + 6),
         ]
     return candidates
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
-from casefile.charts.graph import KINDS, OTHER_KIND, Graph, count, edge_status
+from casefile.charts.graph import KINDS, LINE_H, OTHER_KIND, Graph, count, edge_status
 from casefile.charts.layout import ISOLATED_CAPTION, NODE_H, Layout, place_isolated
 from casefile.charts.routing import Routes, Segment
 from casefile.charts.text import FONT_FAMILY, clean_label, esc, is_rtl, text_width, truncate
@@ -47,12 +47,15 @@ def id_prefix(kind: str, payload: object) -> str:
     return f"{kind}-" + hashlib.sha256(repr(payload).encode("utf-8", "surrogatepass")).hexdigest()[:10]
 
 
-def svg_open(width: float, height: float, prefix: str, css_class: str, title: str, desc: str) -> list[str]:
-    """The opening ``<svg>`` tag with its accessible ``<title>`` and ``<desc>``."""
+def svg_open(
+    width: float, height: float, prefix: str, css_class: str, title: str, desc: str, role: str = "img"
+) -> list[str]:
+    """The opening ``<svg>`` tag with its accessible ``<title>`` and ``<desc>``. A chart whose parts are links is a
+    ``group`` (an ``img`` hides its children from assistive technology, links included)."""
     return [
         f'<svg xmlns="http://www.w3.org/2000/svg" version="1.1" class="casefile-chart {css_class}" '
         f'width="{num(width)}" height="{num(height)}" viewBox="0 0 {num(width)} {num(height)}" '
-        f'role="img" aria-labelledby="{prefix}-title {prefix}-desc" font-family="{FONT_FAMILY}">',
+        f'role="{role}" aria-labelledby="{prefix}-title {prefix}-desc" font-family="{FONT_FAMILY}">',
         f'<title id="{prefix}-title">{esc(title)}</title>',
         f'<desc id="{prefix}-desc">{esc(desc)}</desc>',
     ]
@@ -174,7 +177,10 @@ def describe(graph: Graph, layout: Layout) -> list[str]:
 
 def write_command_chart(graph: Graph, layout: Layout, routes: Routes, canvas: Frame, prefix: str) -> str:
     desc_lines = describe(graph, layout)
-    parts = svg_open(canvas.width, canvas.height, prefix, "command-chart", graph.title, "\n".join(desc_lines))
+    role = "group" if any(graph.href(v) for v in range(graph.n)) else "img"
+    parts = svg_open(
+        canvas.width, canvas.height, prefix, "command-chart", graph.title, "\n".join(desc_lines), role=role
+    )
     parts += _markers(prefix)
     parts.append(
         f'<rect class="chart-background" x="0" y="0" width="{num(canvas.width)}" height="{num(canvas.height)}" '
@@ -249,9 +255,10 @@ def _edges(graph: Graph, routes: Routes, prefix: str, desc_lines: list[str]) -> 
 
 def _nodes(graph: Graph, layout: Layout, prefix: str) -> list[str]:
     parts = ['<g class="nodes">']
-    x, width, node_top = layout.x, layout.width, layout.node_top
+    x, width, node_top, node_h = layout.x, layout.width, layout.node_top, layout.node_h
     for v in range(graph.n):
         kind, kind_text, shown = graph.kinds[v], graph.kind_text[v], graph.shown[v]
+        lines, href = graph.name_lines(v), graph.href(v)
         info = KINDS.get(kind, OTHER_KIND)
         css_kind = kind if kind in KINDS else "other"
         left, top = x[v] - width[v] / 2, node_top[v]
@@ -263,20 +270,35 @@ def _nodes(graph: Graph, layout: Layout, prefix: str) -> list[str]:
             f'<g class="node node-{css_kind}{"" if touched else " isolated"}" id="{prefix}-n{v}" '
             f'data-node-id="{esc(clean_label(graph.ids[v]))}" {placement}>'
         )
+        if href:
+            # The whole box leads to the actor's page; its <title> is the link's accessible name.
+            parts.append(f'<a class="node-link" href="{esc(href)}">')
         parts.append(f"<title>{esc(tooltip)}</title>")
         parts.append(
-            f'<rect class="node-box" x="{num(left)}" y="{num(top)}" width="{num(width[v])}" height="{num(NODE_H)}" '
+            f'<rect class="node-box" x="{num(left)}" y="{num(top)}" width="{num(width[v])}" height="{num(node_h)}" '
             f'rx="8" ry="8" fill="{info[1]}" stroke="{info[2]}" stroke-width="1.5"/>'
         )
-        parts.append(
-            f'<text class="node-label" x="{num(x[v])}" y="{num(top + 22)}" text-anchor="middle" font-size="13" '
-            f'font-weight="bold" fill="#1a202c"{rtl}>{esc(shown)}</text>'
+        # A name on fewer lines than the tallest box is centred in its box.
+        first = top + 22 + (node_h - NODE_H - LINE_H * (len(lines) - 1)) / 2
+        label_attrs = (
+            f'class="node-label" x="{num(x[v])}" y="{num(first)}" text-anchor="middle" font-size="13" '
+            f'font-weight="bold" fill="#1a202c"{rtl}'
         )
+        if len(lines) == 1:
+            parts.append(f"<text {label_attrs}>{esc(lines[0])}</text>")
+        else:
+            spans = "".join(
+                f'<tspan class="node-line" x="{num(x[v])}" y="{num(first + LINE_H * i)}">{esc(line)}</tspan>'
+                for i, line in enumerate(lines)
+            )
+            parts.append(f"<text {label_attrs}>{spans}</text>")
         if kind_text:
             parts.append(
-                f'<text class="node-kind" x="{num(x[v])}" y="{num(top + 39)}" text-anchor="middle" font-size="10" '
-                f'fill="{info[2]}">{esc(kind_text)}</text>'
+                f'<text class="node-kind" x="{num(x[v])}" y="{num(top + node_h - 11)}" text-anchor="middle" '
+                f'font-size="10" fill="{info[2]}">{esc(kind_text)}</text>'
             )
+        if href:
+            parts.append("</a>")
         parts.append("</g>")
     parts.append("</g>")
     return parts

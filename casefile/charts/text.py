@@ -91,3 +91,44 @@ def is_rtl(text: str) -> bool:
         if bidi == "L":
             return False
     return False
+
+
+def wrap(text: str, max_width: float, size: float, *, bold: bool = False, max_lines: int = 3) -> list[str]:
+    """Break a label into lines that fit ``max_width`` (at spaces; a word too long for a line is broken inside),
+    at most ``max_lines``: the last line of a longer label ends with an ellipsis and the caller keeps the full text
+    in a <title>. Widths are the same estimates as :func:`text_width`, for Arabic as for Latin."""
+    lines: list[str] = []
+    current = ""
+    for word in text.split():
+        candidate = f"{current} {word}" if current else word
+        if text_width(candidate, size, bold=bold) <= max_width:
+            current = candidate
+            continue
+        if current:
+            lines.append(current)
+        current = word
+        while text_width(current, size, bold=bold) > max_width:  # one word wider than a line: break it
+            head = _fitting(current, max_width, size, bold=bold)
+            lines.append(head)
+            current = current[len(head) :]
+    if current:
+        lines.append(current)
+    if len(lines) > max_lines:
+        rest = " ".join(lines[max_lines - 1 :])
+        lines = [*lines[: max_lines - 1], truncate(rest, max_width, size, bold=bold)]
+    return lines or [""]
+
+
+def _fitting(word: str, max_width: float, size: float, *, bold: bool) -> str:
+    """The longest start of ``word`` that fits (at least one character, never ending on a combining mark)."""
+    scale = size * (1.08 if bold else 1.0)
+    used = 0.0
+    cut = 0
+    for i, ch in enumerate(word):
+        used += _char_em(ch) * scale
+        if used > max_width and cut:
+            break
+        cut = i + 1
+    while cut < len(word) and unicodedata.category(word[cut]) in ("Mn", "Me", "Cf"):
+        cut += 1  # keep a mark with its letter
+    return word[:cut]

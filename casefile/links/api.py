@@ -4,17 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import jsonify, request
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
-from casefile.api.core import created, fields_of, json_body, only_fields, route
-from casefile.api.schemas import UUID
+from casefile.api.core import created, fields_of, json_body, only_fields, page_params, route
+from casefile.api.schemas import UUID, string
 from casefile.auth.gate import Access, require_in_case
 from casefile.db import db_session
 from casefile.evidence.models import EvidenceItem
 from casefile.links import services
+from casefile.links.forms import find_targets, link_targets
 from casefile.links.models import EvidenceLink
-from casefile.links.schemas import LINK, LINK_CREATE
+from casefile.links.schemas import LINK, LINK_CREATE, LINK_TARGET_CHOICE
+from casefile.search.services import MAX_QUERY_LENGTH
 
 ID = [{"name": "id", "in": "path", "required": True, "schema": UUID}]
 
@@ -74,3 +77,32 @@ def remove_link(id: str, link_id: str) -> ResponseReturnValue:
     item = require_in_case(s, current_user, EvidenceItem, id, Access.WRITE)
     services.unlink(s, item, current_user, link_id)
     return "", 204
+
+
+@route(
+    "/evidence/{id}/link-targets",
+    "GET",
+    summary="What the item can be linked to (incidents, actors, relations, involvements, charge elements), found by "
+    'words as search finds them ("alkani" finds al-Kani); every target without q. For those who may link',
+    tag="evidence",
+    response=LINK_TARGET_CHOICE,
+    paginated=True,
+    params=[
+        *ID,
+        {
+            "name": "q",
+            "in": "query",
+            "required": False,
+            "description": "Words to find; every word must match.",
+            "schema": string(maxLength=MAX_QUERY_LENGTH),
+        },
+    ],
+    errors=(401, 403, 404, 422),
+)
+def list_link_targets(id: str) -> ResponseReturnValue:
+    s = db_session()
+    item = require_in_case(s, current_user, EvidenceItem, id, Access.WRITE)
+    page, per_page = page_params()
+    found = find_targets(link_targets(s, item.case), request.args.get("q"))
+    shown = found[(page - 1) * per_page : page * per_page]
+    return jsonify({"items": [t.to_json() for t in shown], "page": page, "per_page": per_page, "total": len(found)})

@@ -31,3 +31,14 @@ LINK_CREATE = {
     "required": ["target_type", "target_id"],
     "additionalProperties": False,
 }
+
+LINK_TARGET_CHOICE = obj(
+    {
+        "value": string(description="the item page's form value: target_type:target_id, and :element_code"),
+        "target_type": LINK_TARGET,
+        "target_id": UUID,
+        "element_code": nullable(string()),
+        "group": string(description="what the target is listed under, e.g. Incidents, or the charge"),
+        "text": string(description="the target in words, in full (an element with its whole text)"),
+    }
+)

@@ -17,6 +17,7 @@ from flask_babel import gettext as _
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import InstrumentedAttribute, Session, selectinload
 
+from casefile import labels
 from casefile.actors.models import Actor, ActorRelation, Involvement
 from casefile.auth.models import User
 from casefile.cases.models import Incident
@@ -157,20 +158,62 @@ def evidence_links(session: Session, where: ColumnElement[bool]) -> list[Evidenc
 LINKED_SHOWN = 500
 
 
-def link_label(link: EvidenceLink) -> str:
-    """What a link points at, in words, for lists and exports."""
+def relation_words(relation: ActorRelation) -> str:
+    """ "A commands B", in words (the relation's stored code never shown)."""
+    word = labels.word_for(relation.relation.value, "relation", _)
+    return f"{relation.source.name} {word} {relation.target.name}"
+
+
+def involvement_words(involvement: Involvement) -> str:
+    word = labels.word_for(involvement.degree.value, "degree", _)
+    return f"{involvement.actor.name}: {word} — {involvement.incident.title}"
+
+
+def element_title(text: str) -> str:
+    """An element's short title: its text up to the first colon where it has one ("Superior-subordinate
+    relationship: the accused was…"), else its whole text."""
+    head, colon, _rest = text.partition(":")
+    return head.strip() if colon and 0 < len(head.strip()) <= 100 else text
+
+
+def element_label(code: object) -> str:
+    """A catalogue element in words for a custody trail, where only its code is stored: its short title and
+    reference; an element no longer in the catalogue by its code."""
+    try:
+        element = load_catalogue().element(str(code))
+    except KeyError:
+        return str(code)
+    return f"{element_title(element.text)} ({element.reference})"
+
+
+def element_words(charge: Charge, code: str | None, *, full: bool = False) -> str:
+    """An element of a charge in words: whose charge, which offence, which element (its short title, or with
+    `full` its whole text). An element no longer in the catalogue is named by its code, the only name left."""
+    catalogue = load_catalogue()
+    try:
+        offence = catalogue.offence(charge.offence_code).title
+    except KeyError:
+        offence = charge.offence_code
+    try:
+        element = catalogue.element(code or "")
+    except KeyError:
+        return f"{charge.suspect.name}, {offence} — {code}"
+    text = element.text if full else element_title(element.text)
+    return f"{charge.suspect.name}, {offence} — {text}"
+
+
+def link_label(link: EvidenceLink, *, full: bool = False) -> str:
+    """What a link points at, in words, for lists and exports (an element with its whole text given `full`)."""
     if link.incident is not None:
         return link.incident.title
     if link.actor is not None:
         return link.actor.name
     if link.relation is not None:
-        r = link.relation
-        return f"{r.source.name} {r.relation.value} {r.target.name}"
+        return relation_words(link.relation)
     if link.involvement is not None:
-        inv = link.involvement
-        return f"{inv.actor.name}: {inv.degree.value} — {inv.incident.title}"
+        return involvement_words(link.involvement)
     if link.charge is not None:
-        return f"{link.element_code}"
+        return element_words(link.charge, link.element_code, full=full)
     return ""
 
 

@@ -9,12 +9,27 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from casefile.api.core import page_params, route
-from casefile.api.schemas import UUID, obj, string
+from casefile.api.schemas import UUID, nullable, obj, string
 from casefile.db import db_session
-from casefile.search import services
+from casefile.search import services, snippets
 from casefile.search.models import ObjectType
 
 OBJECT_TYPE = {"type": "string", "enum": [t.value for t in ObjectType]}
+HIGHLIGHTS = {
+    "type": "array",
+    "description": "Where the query's words are in the text: [start, end) offsets in characters (Unicode code "
+    "points, not UTF-16 units or bytes), in order, not overlapping.",
+    "items": {"type": "array", "items": {"type": "integer", "minimum": 0}, "minItems": 2, "maxItems": 2},
+}
+SNIPPET = obj(
+    {
+        "text": string(description="an excerpt of the stored text, as written (plain text: escape it to show it)"),
+        "field": string(description="the field it is taken from, e.g. description, aliases, text_content, title"),
+        "highlights": HIGHLIGHTS,
+        "truncated_start": {"type": "boolean", "description": "the field's text goes on before the excerpt"},
+        "truncated_end": {"type": "boolean", "description": "the field's text goes on after the excerpt"},
+    }
+)
 SEARCH_RESULT = obj(
     {
         "object_type": OBJECT_TYPE,
@@ -24,6 +39,8 @@ SEARCH_RESULT = obj(
         "title": string(),
         "url": string(description="the object's page"),
         "api_url": string(description="the object in this API"),
+        "title_highlights": HIGHLIGHTS,
+        "snippet": nullable(SNIPPET),
     }
 )
 PARAMS = [
@@ -58,13 +75,16 @@ def result_json(result: services.SearchResult) -> dict[str, Any]:
         "title": result.title,
         "url": url_for(endpoint, **args),
         "api_url": url_for(api_endpoint, **api_args),
+        "title_highlights": [list(span) for span in (result.title_snippet.marks if result.title_snippet else ())],
+        "snippet": result.snippet.to_json() if result.snippet else None,
     }
 
 
 @route(
     "/search",
     "GET",
-    summary="Search incidents, actors, evidence and witness pseudonyms in your cases",
+    summary="Search incidents, actors, evidence and witness pseudonyms in your cases; each result says why it "
+    "matched (a snippet with the found words' offsets)",
     tag="search",
     response=SEARCH_RESULT,
     paginated=True,
@@ -74,7 +94,7 @@ def result_json(result: services.SearchResult) -> dict[str, Any]:
 def search() -> ResponseReturnValue:
     page, per_page = page_params()
     types = [t for value in request.args.getlist("type") for t in value.split(",")]
-    results, total = services.search(
+    results, total = snippets.search(
         db_session(),
         current_user,
         request.args.get("q"),

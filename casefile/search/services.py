@@ -28,7 +28,7 @@ import re
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask_babel import gettext as _
 from sqlalchemy import ColumnElement, case, cast, func, literal, select
@@ -41,6 +41,9 @@ from casefile.cases.models import Case
 from casefile.errors import ValidationFailed
 from casefile.names import MAX_TOKEN_LENGTH, name_key, normalize
 from casefile.search.models import ObjectType, SearchDocument, search_fts
+
+if TYPE_CHECKING:
+    from casefile.search.snippets import Snippet
 
 MAX_QUERY_LENGTH = 200
 MAX_QUERY_TOKENS = 24
@@ -76,6 +79,10 @@ class SearchResult:
     case_id: uuid.UUID
     case_reference: str
     title: str
+    # Why it matched (search/snippets.py, filled in by snippets.search): an excerpt of its first indexed field with a
+    # found word, and its title with the found words marked.
+    snippet: Snippet | None = None
+    title_snippet: Snippet | None = None
 
     @property
     def endpoint(self) -> tuple[str, dict[str, Any]]:

@@ -11,7 +11,7 @@ from flask_login import current_user
 from casefile.cases.services import cases_for
 from casefile.db import db_session
 from casefile.errors import ValidationFailed
-from casefile.search import services
+from casefile.search import services, snippets
 from casefile.search.models import ObjectType
 
 bp = Blueprint("search", __name__)
@@ -23,6 +23,18 @@ TYPE_LABELS = {
     ObjectType.EVIDENCE.value: _l("Evidence"),
     ObjectType.WITNESS.value: _l("Witnesses"),
 }
+
+
+# Where a snippet comes from, in words (search/snippets.py FIELDS); a snippet of the title is not repeated under it.
+SNIPPET_FIELDS = {
+    "description": _l("Description"),
+    "place_name": _l("Place"),
+    "aliases": _l("Also known as"),
+    "source": _l("Source"),
+    "original_filename": _l("Original file name"),
+    "text_content": _l("Text of the file"),
+}
+TITLE_FIELDS = frozenset({"title", "name", "ern", "code"})
 
 
 def result_url(result: services.SearchResult) -> str:
@@ -44,7 +56,7 @@ def search() -> tuple[str, int]:
     searched = bool(query.strip())
     if searched:
         try:
-            results, total = services.search(
+            results, total = snippets.search(
                 s, current_user, query, case_id=case_id, types=type_, page=page, per_page=PER_PAGE
             )
         except ValidationFailed as failure:
@@ -71,5 +83,7 @@ def search() -> tuple[str, int]:
         pages=pages,
         max_length=services.MAX_QUERY_LENGTH,
         result_url=result_url,
+        snippet_fields=SNIPPET_FIELDS,
+        title_fields=TITLE_FIELDS,
         page_url=lambda n: url_for("search.search", **{**request.args.to_dict(), "page": n}),
     ), status

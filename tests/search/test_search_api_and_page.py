@@ -102,14 +102,16 @@ def test_page_lists_results_by_type_with_links_and_escapes_user_text(
     assert "<script>alert" not in html and "<img src=x" not in html
     assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in html
     assert re.search(r'<td dir="auto"><a href="/incidents/[0-9a-f-]{36}">&lt;script&gt;', html)
-    assert re.search(r'<a href="/evidence/[0-9a-f-]{36}">TRH-00001 — Photo of the Tarhouna grave</a>', html)
+    # The found words are marked in the title too ("Tarhouna" found by ترهونه through its name key).
+    photo = r'<a href="/evidence/[0-9a-f-]{36}">TRH-00001 — Photo of the <mark>Tarhouna</mark> grave</a>'
+    assert re.search(photo, html)
     assert html.index("<h2>Incidents</h2>") < html.index("<h2>Evidence</h2>")
     assert 'value="ترهونه"' in html  # the query stays in the form
 
     status, html = page_of_results(q="al-Kani")
-    assert re.search(r'<a href="/actors/[0-9a-f-]{36}">محمد الكاني</a>', html)
+    assert re.search(r'<a href="/actors/[0-9a-f-]{36}">محمد <mark>الكاني</mark></a>', html)
     status, html = page_of_results(q="W-0001", type="witness")
-    assert re.search(r'<a href="/witnesses/[0-9a-f-]{36}">W-0001</a>', html)
+    assert re.search(r'<a href="/witnesses/[0-9a-f-]{36}"><mark>W-0001</mark></a>', html)
     assert "<h2>Witnesses</h2>" in html and "<h2>Incidents</h2>" not in html
 
 
