@@ -16,7 +16,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from casefile.auth.gate import Access, member_case_ids, require_case
+from casefile.auth.gate import Access, member_case_ids, parse_id, require_case, require_in_case
 from casefile.auth.models import CaseRole, Membership, User
 from casefile.cases.models import Case, Incident
 from casefile.collab.models import AssignedKind, Assignment, Notification, NotificationKind
@@ -112,14 +112,7 @@ def complete(session: Session, assignment: Assignment, user: User) -> Assignment
 
 
 def assignment_in_case(session: Session, user: User, assignment_id: Any) -> Assignment:
-    try:
-        found = session.get(Assignment, uuid.UUID(str(assignment_id)))
-    except ValueError:
-        found = None
-    if found is None:
-        raise NotFound(_("Not found."))
-    require_case(session, user, found.case_id)
-    return found
+    return require_in_case(session, user, Assignment, assignment_id)
 
 
 def case_assignments(case: Case, *, open_only: bool = False) -> Any:
@@ -267,10 +260,7 @@ def notifications_of(user: User, *, unread_only: bool = False) -> Any:
 
 
 def own_notification(session: Session, user: User, notification_id: Any) -> Notification:
-    try:
-        found = session.get(Notification, uuid.UUID(str(notification_id)))
-    except ValueError:
-        found = None
+    found = session.get(Notification, parse_id(notification_id))
     if found is None or found.user_id != user.id:
         raise NotFound(_("Not found."))
     return found

@@ -24,7 +24,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload
 from werkzeug.datastructures import FileStorage
 
-from casefile.auth.gate import Access, require_case
+from casefile.auth.gate import Access, parse_id, require_case, require_in_case
 from casefile.auth.models import User
 from casefile.cases.models import Case, Incident
 from casefile.custody.actions import Action
@@ -134,11 +134,7 @@ def withdraw_form(session: Session, user: User, form: FieldForm) -> FieldForm:
 
 
 def form_in_case(session: Session, user: User, form_pk: Any, access: Access = Access.READ) -> FieldForm:
-    form = session.get(FieldForm, _uuid(form_pk))
-    if form is None:
-        raise NotFound(_("Not found."))
-    require_case(session, user, form.case_id, access)
-    return form
+    return require_in_case(session, user, FieldForm, form_pk, access)
 
 
 def incident_choices(session: Session, case: Case) -> list[tuple[str, str]]:
@@ -201,7 +197,7 @@ def credentials_query(case: Case, user: User) -> Any:
 
 
 def own_credential(session: Session, user: User, credential_id: Any) -> DeviceCredential:
-    credential = session.get(DeviceCredential, _uuid(credential_id))
+    credential = session.get(DeviceCredential, parse_id(credential_id))
     if credential is None or credential.user_id != user.id:
         raise NotFound(_("Not found."))
     require_case(session, user, credential.case_id)
@@ -439,11 +435,7 @@ def decrypt(session: Session, store: BlobStore, cipher: FieldCipher, submission:
 def submission_in_case(
     session: Session, user: User, submission_id: Any, access: Access = Access.READ
 ) -> FieldSubmission:
-    submission = session.get(FieldSubmission, _uuid(submission_id))
-    if submission is None:
-        raise NotFound(_("Not found."))
-    require_case(session, user, submission.case_id, access)
-    return submission
+    return require_in_case(session, user, FieldSubmission, submission_id, access)
 
 
 def submissions_query(case: Case, state: str | None = None) -> Any:
@@ -536,10 +528,3 @@ def submission_json(submission: FieldSubmission) -> dict[str, Any]:
         "reviewed_at": submission.reviewed_at.isoformat() if submission.reviewed_at else None,
         "job_id": str(submission.job_id) if submission.job_id else None,
     }
-
-
-def _uuid(value: Any) -> uuid.UUID:
-    try:
-        return uuid.UUID(str(value))
-    except ValueError:
-        raise NotFound(_("Not found.")) from None
