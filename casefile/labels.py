@@ -296,6 +296,7 @@ AUDIT_EVENT_LABELS = {
     "user_created": N_("account made"),
     "user_deactivated": N_("account deactivated"),
     "user_reactivated": N_("account reactivated"),
+    "role_changed": N_("role changed"),
     "membership_added": N_("added to a case"),
     "membership_changed": N_("membership changed"),
     "membership_removed": N_("removed from a case"),

@@ -115,6 +115,7 @@ RULES: dict[str, Rule | tuple[Rule, ...]] = {
     "auth.create_user": Rule(Kind.ADMIN),
     "auth.toggle_active": Rule(Kind.ADMIN, note="user_id is a spare user, not a subject"),
     "auth.reset_password": Rule(Kind.ADMIN, note="user_id is a spare user, not a subject"),
+    "auth.change_role": Rule(Kind.ADMIN, data={"role": "investigator"}, note="user_id is a spare user"),
     "cases.new_case": Rule(
         Kind.CREATE_CASE,
         data={"reference": "N{tag}", "title": "New case"},

@@ -32,6 +32,7 @@ EVENTS = (
     "user_created",
     "user_deactivated",
     "user_reactivated",
+    "role_changed",
     "membership_added",
     "membership_changed",
     "membership_removed",

@@ -121,6 +121,26 @@ def set_active(session: Session, user: User, active: bool, actor: User | None = 
     record_auth_event(session, "user_reactivated" if active else "user_deactivated", user=user, actor=actor)
 
 
+def set_role(session: Session, user: User, role: str | Role, actor: User) -> User:
+    """An administrator changes someone's role (never their own: an administrator cannot lock the instance out of
+    its last administration by mistake). The change is in the audit log, before and after."""
+    new = parse_role(role, Role) if isinstance(role, str) else role
+    if user.id == actor.id:
+        raise Forbidden(_("You cannot change your own role."))
+    before = user.role
+    if new is not before:
+        user.role = new
+        session.flush()
+        record_auth_event(
+            session,
+            "role_changed",
+            user=user,
+            actor=actor,
+            details={"role": new.value, "before": {"role": before.value}},
+        )
+    return user
+
+
 def get_user_by_email(session: Session, email: str) -> User:
     user = session.scalar(select(User).where(User.email == (email or "").strip().lower()))
     if user is None:

@@ -11,12 +11,15 @@ from werkzeug.wrappers import Response
 from casefile.auth import login_flow, services
 from casefile.auth.forms import ConfirmForm, LoginForm, SecondFactorForm, UserCreateForm
 from casefile.auth.gate import parse_id, require_admin
-from casefile.auth.models import SessionEnd, User
+from casefile.auth.models import Role, SessionEnd, User
 from casefile.auth.passwords import generate_password
 from casefile.components import field_cipher, settings
 from casefile.db import db_session
 from casefile.errors import CasefileError
+from casefile.labels import word_for
 from casefile.web import safe_next
+
+ROLES = [r.value for r in Role]
 
 bp = Blueprint("auth", __name__)
 
@@ -98,7 +101,7 @@ def logout() -> Response:
 def users() -> str:
     require_admin(current_user)
     rows = db_session().scalars(select(User).order_by(User.email)).all()
-    return render_template("auth/users.html", users=rows, form=UserCreateForm(), confirm=ConfirmForm())
+    return render_template("auth/users.html", users=rows, form=UserCreateForm(), confirm=ConfirmForm(), roles=ROLES)
 
 
 @bp.post("/admin/users")
@@ -128,7 +131,7 @@ def create_user() -> str | Response | tuple[str, int]:
             )
             return redirect(url_for("auth.users"))
     rows = s.scalars(select(User).order_by(User.email)).all()
-    return render_template("auth/users.html", users=rows, form=form, confirm=ConfirmForm()), 422
+    return render_template("auth/users.html", users=rows, form=form, confirm=ConfirmForm(), roles=ROLES), 422
 
 
 def _admin_user_action(user_id: str) -> User:
@@ -157,6 +160,22 @@ def toggle_active(user_id: str) -> Response:
         "info",
     )
     return redirect(url_for("auth.users"))
+
+
+@bp.post("/admin/users/<user_id>/role")
+def change_role(user_id: str) -> Response:
+    user = _admin_user_action(user_id)
+    try:
+        services.set_role(db_session(), user, request.form.get("role", ""), actor=current_user)
+    except CasefileError as error:
+        flash(error.message, "error")
+        return redirect(url_for("auth.users"))
+    flash(_("%(email)s is now %(role)s.", email=user.email, role=_label_role(user)), "info")
+    return redirect(url_for("auth.users"))
+
+
+def _label_role(user: User) -> str:
+    return word_for(user.role.value, "role", _)
 
 
 @bp.post("/admin/users/<user_id>/reset-password")

@@ -100,3 +100,23 @@ def test_member_can_see_but_not_manage_members(
     html = client.get(f"/cases/{case_id}/members").get_data(as_text=True)
     assert owner.email in html and "Add or change a member" not in html
     assert client.post(f"/cases/{case_id}/members", data={"email": member.email, "role": "legal"}).status_code == 403
+
+
+def test_an_admin_changes_roles_but_never_their_own(app, client: FlaskClient, make_user, logged_in) -> None:
+    from casefile.auth.models import User
+    from casefile.db import session_scope
+
+    someone = make_user("reviewer")
+    admin = logged_in("admin")
+    assert client.post(f"/admin/users/{someone.id}/role", data={"role": "investigator"}).status_code == 302
+    with app.app_context(), session_scope() as s:
+        assert s.get(User, someone.id).role.value == "investigator"
+    page = client.get("/admin/users").get_data(as_text=True)
+    assert "is now investigator" in page or 'value="investigator" selected' in page
+    client.post(f"/admin/users/{someone.id}/role", data={"role": "owner"})
+    client.post(f"/admin/users/{admin.id}/role", data={"role": "reviewer"})
+    with app.app_context(), session_scope() as s:
+        assert s.get(User, someone.id).role.value == "investigator"  # an unknown role changes nothing
+        assert s.get(User, admin.id).role.value == "admin"  # nor may an admin demote themselves
+    audit = client.get("/admin/audit?event=role_changed").get_data(as_text=True)
+    assert "role changed" in audit and "Role: <bdi>reviewer</bdi>" in audit  # before → after, in words
