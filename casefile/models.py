@@ -4,7 +4,7 @@ from casefile.actors.models import Actor, ActorRelation, Involvement
 from casefile.auth.models import ApiToken, AuthEvent, InstanceSetting, LoginAttempt, Membership, User, UserSession
 from casefile.capture.models import WebCapture
 from casefile.cases.models import Case, Incident
-from casefile.collab.models import Assignment, Notification
+from casefile.collab.models import Assignment, Comment, CommentRevision, Notification
 from casefile.custody.models import Checkpoint, CustodyEntry, LedgerHead, TimestampToken
 from casefile.db import Base
 from casefile.dossier.models import Dossier
@@ -31,6 +31,8 @@ __all__ = [
     "CaseExport",
     "Charge",
     "Checkpoint",
+    "Comment",
+    "CommentRevision",
     "ConsentRecord",
     "CustodyEntry",
     "DeviceCredential",

@@ -67,6 +67,7 @@ class Kind(enum.Enum):
     MEMBERS_MANAGE = "administrators, of any case, and the case's leads (its creator, here the investigator)"
     CANCEL_JOB = "who asked, members who may write, and administrators of any case"
     RELEASE = "legal members of the case (the builder, an investigator, is refused as not legal)"
+    AUTHOR = "its author only (here a spare member): other members 403, everyone else 404"
     DEVICE = "phones with a device credential only: a session or an API token counts for nothing (401 for all)"
 
 
@@ -188,6 +189,11 @@ RULES: dict[str, Rule | tuple[Rule, ...]] = {
     "api.my_assignments": Rule(Kind.LOGIN),
     "api.list_notifications": Rule(Kind.LOGIN),
     "api.read_notification": Rule(Kind.NOBODY, params={"id": "notification"}, note="the spare member's own"),
+    "api.list_comments": R,
+    "api.create_comment": Rule(Kind.WRITE, data={"target_type": "evidence", "target_id": "{item}", "body": "m"}),
+    "api.edit_comment": Rule(Kind.AUTHOR, params={"id": "comment"}, data={"body": "edited"}),
+    "collab.add_comment": Rule(Kind.WRITE, data={"target_type": "evidence", "target_id": "{item}", "body": "m"}),
+    "collab.edit_comment": Rule(Kind.AUTHOR, params={"comment_id": "comment"}, data={"body": "edited"}),
     "collab.my_work": Rule(Kind.LOGIN),
     "collab.case_work": R,
     "collab.assign": Rule(Kind.WRITE, data={"target": "evidence:{item}"}),
@@ -468,6 +474,8 @@ def expected(kind: Kind, subject: Subject) -> str | int:
         return "ok" if writer else 403
     if kind is Kind.RELEASE:
         return "ok" if subject.case_role == "legal" else 403
+    if kind is Kind.AUTHOR:
+        return 403
     raise AssertionError(kind)
 
 
@@ -622,6 +630,10 @@ def build_world(
         "an assignment",
     )["id"]
     ids["notification"] = spare_api.get("/notifications").get_json()["items"][0]["id"]
+    ids["comment"] = created(
+        spare_api.post(f"/cases/{case}/comments", {"target_type": "evidence", "target_id": ids["item"], "body": "spare"}),
+        "a comment",
+    )["id"]
     with app.app_context(), session_scope() as s:
         from casefile.fieldintake.models import FieldSubmission, SubmissionState
 

@@ -44,6 +44,7 @@ def subject_of(notification: Notification) -> str:
         NotificationKind.ASSIGNED: _("you have new work"),
         NotificationKind.STATUS_CHANGED: _("the verification of an item you uploaded changed"),
         NotificationKind.RELEASE_PENDING: _("a dossier awaits your approval"),
+        NotificationKind.MENTIONED: _("you were mentioned in a comment"),
     }[notification.kind]
     return f"Casefile {notification.case.reference}: {what}"
 

@@ -7,7 +7,7 @@ import uuid
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String
+from sqlalchemy import JSON, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from casefile.db import Base, UUIDPrimaryKey, enum_type, utcnow
@@ -48,10 +48,47 @@ class Assignment(UUIDPrimaryKey, Base):
     created_by: Mapped[User] = relationship(foreign_keys=[created_by_id])
 
 
+class CommentedKind(enum.StrEnum):
+    EVIDENCE = "evidence"
+    INCIDENT = "incident"
+    ACTOR = "actor"
+    CHARGE = "charge"
+
+
+class Comment(UUIDPrimaryKey, Base):
+    """A member's plain-text remark on an item, incident, actor or charge: inside the case only (never indexed for
+    search, never in a dossier). Editing keeps the earlier text (CommentRevision)."""
+
+    __tablename__ = "comments"
+    __table_args__ = (Index("ix_comments_target", "case_id", "target_type", "target_id", "created_at"),)
+
+    case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id", ondelete="RESTRICT"))
+    target_type: Mapped[CommentedKind] = mapped_column(enum_type(CommentedKind, "commented_kind"))
+    target_id: Mapped[uuid.UUID]
+    author_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    edited_at: Mapped[datetime | None]
+
+    author: Mapped[User] = relationship()
+    revisions: Mapped[list[CommentRevision]] = relationship(order_by="CommentRevision.replaced_at")
+
+
+class CommentRevision(UUIDPrimaryKey, Base):
+    """A comment's text as it was before an edit (append-only)."""
+
+    __tablename__ = "comment_revisions"
+
+    comment_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("comments.id", ondelete="RESTRICT"), index=True)
+    body: Mapped[str] = mapped_column(Text)
+    replaced_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class NotificationKind(enum.StrEnum):
     ASSIGNED = "assigned"
     STATUS_CHANGED = "status_changed"  # the verification status of an item you uploaded
     RELEASE_PENDING = "release_pending"  # a dossier awaits your approval
+    MENTIONED = "mentioned"  # @you in a comment
 
 
 class Notification(UUIDPrimaryKey, Base):

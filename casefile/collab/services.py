@@ -289,6 +289,8 @@ def text_of(notification: Notification) -> str:
         return _(
             "%(who)s set the verification of %(ern)s to %(status)s.", who=p.get("who"), ern=p.get("ern"), status=status
         )
+    if notification.kind is NotificationKind.MENTIONED:
+        return _("%(who)s mentioned you in a comment.", who=p.get("who"))
     return _("The dossier “%(title)s” awaits your approval.", title=p.get("title"))
 
 

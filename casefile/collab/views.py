@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -13,10 +13,12 @@ from flask_login import current_user
 from casefile.auth.gate import require_case
 from casefile.cases.models import Case
 from casefile.cases.views import case_context
-from casefile.collab import services
+from casefile.collab import comments, services
 from casefile.collab.forms import AssignForm
+from casefile.collab.models import Comment, CommentedKind
 from casefile.db import db_session, get_database
 from casefile.errors import CasefileError
+from casefile.web import safe_next
 
 bp = Blueprint("collab", __name__)
 SHOWN = 200
@@ -31,7 +33,11 @@ def _unread() -> dict[str, Any]:
         with get_database().read_sessionmaker() as s:
             return services.unread_count(s, current_user)
 
-    return {"unread_notifications": unread_notifications}
+    def comments_for(kind: str, target_id: Any) -> list[Comment]:
+        """The comments shown on a page about an item, incident, actor or charge (the page already checked access)."""
+        return list(db_session().scalars(comments.comments_on(CommentedKind(kind), target_id)))
+
+    return {"unread_notifications": unread_notifications, "comments_for": comments_for}
 
 
 @bp.get("/work")
@@ -109,6 +115,48 @@ def complete(assignment_id: str) -> ResponseReturnValue:
     services.complete(s, assignment, current_user)
     flash(_("Marked done."), "success")
     return redirect(url_for("collab.my_work"), 303)
+
+
+@bp.post("/cases/<case_id>/comments")
+def add_comment(case_id: str) -> ResponseReturnValue:
+    s = db_session()
+    case = require_case(s, current_user, case_id)
+    try:
+        comment = comments.add(
+            s,
+            case,
+            current_user,
+            {
+                "target_type": request.form.get("target_type"),
+                "target_id": request.form.get("target_id"),
+                "body": request.form.get("body"),
+            },
+        )
+    except CasefileError as error:
+        if error.status == 403:
+            raise
+        flash(error.message, "error")
+        return redirect(request.referrer if safe_next(_path(request.referrer)) else url_for("main.dashboard"), 303)
+    return redirect(comments.PAGES[comment.target_type].format(comment.target_id) + f"#comment-{comment.id}", 303)
+
+
+@bp.post("/comments/<comment_id>/edit")
+def edit_comment(comment_id: str) -> ResponseReturnValue:
+    s = db_session()
+    comment = comments.comment_in_case(s, current_user, comment_id)
+    try:
+        comments.edit(s, comment, current_user, request.form.get("body"))
+    except CasefileError as error:
+        if error.status == 403:
+            raise
+        flash(error.message, "error")
+    return redirect(comments.PAGES[comment.target_type].format(comment.target_id) + f"#comment-{comment.id}", 303)
+
+
+def _path(url: str | None) -> str | None:
+    from urllib.parse import urlsplit
+
+    return urlsplit(url).path if url else None
 
 
 @bp.post("/notifications/<notification_id>/read")

@@ -18,6 +18,7 @@ from casefile.fieldintake.models import SubmissionState
 from casefile.fieldintake.schemas import (
     CREDENTIAL,
     CREDENTIAL_CREATE,
+    CREDENTIAL_CREATED,
     FORM,
     FORM_CREATE,
     REJECT,
@@ -38,6 +39,7 @@ ID = [{"name": "id", "in": "path", "required": True, "schema": UUID}]
     response=FORM,
     params=ID,
     paginated=True,
+    errors=(401, 404, 422),
 )
 def list_field_forms(id: str) -> ResponseReturnValue:
     s = db_session()
@@ -97,7 +99,7 @@ def withdraw_field_form(id: str) -> ResponseReturnValue:
     "this answer only",
     tag="field intake",
     request_schema=CREDENTIAL_CREATE,
-    response=CREDENTIAL,
+    response=CREDENTIAL_CREATED,
     status=201,
     params=ID,
     errors=(401, 403, 404, 422),
@@ -118,6 +120,7 @@ def create_device_credential(id: str) -> ResponseReturnValue:
     response=CREDENTIAL,
     params=ID,
     paginated=True,
+    errors=(401, 404, 422),
 )
 def list_device_credentials(id: str) -> ResponseReturnValue:
     s = db_session()

@@ -38,13 +38,18 @@ CREDENTIAL = obj(
         "case_id": UUID,
         "label": string(),
         "username": string(),
-        "password": {"type": "string", "description": "only in the answer that made the credential"},
         "server_url": string(),
         "created_at": DATETIME,
         "last_used_at": nullable(DATETIME),
         "revoked_at": nullable(DATETIME),
     }
 )
+# The answer that made the credential: the only one with its password.
+CREDENTIAL_CREATED = {
+    **CREDENTIAL,
+    "properties": {**CREDENTIAL["properties"], "password": string()},
+    "required": [*CREDENTIAL["required"], "password"],
+}
 CREDENTIAL_CREATE = {
     "type": "object",
     "required": ["label"],

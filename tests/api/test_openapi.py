@@ -122,6 +122,8 @@ def test_paginated_operations_declare_page_parameters(spec: dict[str, Any]) -> N
         if set(schema.get("properties", {})) >= {"items", "page", "per_page", "total"}:
             query = {p["name"] for p in op["parameters"] if p["in"] == "query"}
             assert {"page", "per_page"} <= query, f"{method.upper()} {path}"
+            # A page number or size that is not a whole number is refused with 422: the spec says so.
+            assert "422" in op["responses"], f"{method.upper()} {path} does not document its 422"
 
 
 def test_every_schema_is_valid_json_schema(spec: dict[str, Any]) -> None:
