@@ -631,7 +631,9 @@ def build_world(
     )["id"]
     ids["notification"] = spare_api.get("/notifications").get_json()["items"][0]["id"]
     ids["comment"] = created(
-        spare_api.post(f"/cases/{case}/comments", {"target_type": "evidence", "target_id": ids["item"], "body": "spare"}),
+        spare_api.post(
+            f"/cases/{case}/comments", {"target_type": "evidence", "target_id": ids["item"], "body": "spare"}
+        ),
         "a comment",
     )["id"]
     with app.app_context(), session_scope() as s:
