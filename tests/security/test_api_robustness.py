@@ -33,6 +33,9 @@ SEGMENT_OBJECT = {
     "field-forms": "filler",
     "field-submissions": "filler",
     "device-credentials": "filler",
+    "comments": "filler",
+    "assignments": "filler",
+    "notifications": "filler",
 }
 
 
