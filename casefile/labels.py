@@ -7,9 +7,9 @@ language) with the dossier's catalogue. One list for both.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
-from flask_babel import LazyString, lazy_gettext
+from flask_babel import LazyString, get_locale, gettext, lazy_gettext
 
 K = TypeVar("K")
 
@@ -87,6 +87,23 @@ DETAIL_LABELS = {
 }
 # Which word list names the values of a changed field (changes of metadata_changed); other values are shown as stored.
 CHANGED_VALUE_WORDS = {"classification": "classification", "kind": "evidence_kind"}
+# Which word list names the value of a custody detail (a code stored in the entry); a value the list has no word
+# for (a transfer's free-text "from", "to" or "purpose") is shown as stored.
+DETAIL_VALUE_WORDS = {
+    "via": "via",
+    "metadata_status": "metadata_status",
+    "derivation": "derivation",
+    "kind": "evidence_kind",
+    "classification": "classification",
+    "area": "check_area",
+    "outcome": "check_outcome",
+    "phase": "verification_phase",
+    "purpose": "consent_purpose",
+    "decision": "similarity_decision",
+    "from": "verification_status",
+    "to": "verification_status",
+    "profile": "dossier_profile",
+}
 
 # What was done, in words (custody actions are stored as codes: casefile.custody.actions).
 ACTION_LABELS = {
@@ -268,6 +285,72 @@ VERIFICATION_PHASE_LABELS = {
     "technical_analysis": N_("Technical analysis"),
     "content_analysis": N_("Content analysis"),
 }
+# How an item was read (custody entries viewed / downloaded: details "via").
+VIA_LABELS = {"page": N_("on its page"), "api": N_("through the API"), "preview": N_("in its preview")}
+# What reading a file's metadata gave (EvidenceItem.metadata_status).
+METADATA_STATUS_LABELS = {
+    "ok": N_("read"),
+    "none": N_("none in this kind of file"),
+    "damaged": N_("damaged"),
+    "unreadable": N_("unreadable"),
+    "pending": N_("being read"),
+}
+# A near-duplicate decision as the ledger records it (casefile/evidence/similar.py).
+SIMILARITY_DECISION_LABELS = {"same image": N_("same image"), "different images": N_("different images")}
+# How precisely an incident's date and place are known.
+DATE_PRECISION_LABELS = {
+    "day": N_("to the day"),
+    "month": N_("to the month"),
+    "year": N_("to the year"),
+    "approximate": N_("approximate"),
+}
+# Violation types (after the HURIDOCS micro-thesaurus of acts): casefile.cases.thesaurus.VIOLATION_TYPES.
+VIOLATION_TYPE_LABELS = {
+    "killing": N_("Killing"),
+    "summary_execution": N_("Summary execution"),
+    "torture": N_("Torture"),
+    "cruel_treatment": N_("Cruel or inhuman treatment"),
+    "enforced_disappearance": N_("Enforced disappearance"),
+    "arbitrary_detention": N_("Arbitrary detention"),
+    "forced_displacement": N_("Forced displacement"),
+    "sexual_violence": N_("Sexual violence"),
+    "pillage": N_("Pillage"),
+    "destruction_of_property": N_("Destruction of property"),
+    "attack_on_civilians": N_("Attack on civilians"),
+    "hostage_taking": N_("Hostage taking"),
+    "persecution": N_("Persecution"),
+    "recruitment_of_children": N_("Recruitment of children"),
+    "mass_grave": N_("Mass grave / concealment of bodies"),
+}
+# Dossier profiles (casefile/dossier/profiles/*.yaml): their names, and the sections they put in a dossier.
+DOSSIER_PROFILE_LABELS = {
+    "icc-otp-art15": N_("ICC Office of the Prosecutor — article 15 communication"),
+    "un-panel-libya": N_("UN Security Council Libya sanctions (resolution 1970 (2011)) — submission"),
+    "us-treasury-glomag": N_("US Treasury (OFAC) — Global Magnitsky submission"),
+    "eu-ghr": N_("EU global human rights sanctions — listing proposal"),
+    "generic": N_("Generic evidence dossier"),
+}
+DOSSIER_RECIPIENT_LABELS = {
+    "icc-otp-art15": N_("Office of the Prosecutor, International Criminal Court"),
+    "un-panel-libya": N_(
+        "Security Council Committee established pursuant to resolution 1970 (2011) concerning Libya, and its Panel of "
+        "Experts"
+    ),
+    "us-treasury-glomag": N_("Office of Foreign Assets Control, US Department of the Treasury"),
+    "eu-ghr": N_("European External Action Service / Council of the European Union"),
+}
+# The groups of a charge's element-proof matrix (casefile.legal.services.ElementRow.group).
+ELEMENT_GROUP_LABELS = {
+    "contextual": N_("contextual element"),
+    "offence": N_("element of the offence"),
+    "mode": N_("element of the mode of liability"),
+}
+# Said wherever the legal catalogue is shown in Arabic (pages and dossier PDF): casefile/legal/catalogue.py.
+CATALOGUE_TRANSLATION_NOTICE = N_(
+    "The Arabic texts of the legal catalogue (crimes, criteria, modes of liability and their elements) are "
+    "Casefile's working translation, not the official Arabic text of the Rome Statute, the Elements of Crimes or "
+    "the sanctions instruments: check them against the official Arabic versions before relying on them."
+)
 # Roles (global and in a case).
 ROLE_LABELS = {
     "admin": N_("admin"),
@@ -342,7 +425,56 @@ WORDS = {
     "verification_phase": VERIFICATION_PHASE_LABELS,
     "role": ROLE_LABELS,
     "audit_detail": AUDIT_DETAIL_LABELS,
+    "via": VIA_LABELS,
+    "metadata_status": METADATA_STATUS_LABELS,
+    "similarity_decision": SIMILARITY_DECISION_LABELS,
+    "date_precision": DATE_PRECISION_LABELS,
+    "violation_type": VIOLATION_TYPE_LABELS,
+    "dossier_profile": DOSSIER_PROFILE_LABELS,
+    "element_group": ELEMENT_GROUP_LABELS,
 }
+
+
+class _Profile(Protocol):
+    @property
+    def code(self) -> str: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def recipient(self) -> str: ...
+
+
+def profile_title(profile: _Profile) -> str:
+    """A dossier profile's name on the pages (``{{ profile|profile_title }}``)."""
+    return profile_words(profile.code, profile.title, profile.recipient, gettext)[0]
+
+
+class _CatalogueItem(Protocol):
+    def localised(self, name: str, language: str) -> str: ...
+
+
+# Languages written right to left (the pages' direction, the charts' layout).
+RTL_LANGUAGES = frozenset({"ar"})
+
+
+def current_language() -> str:
+    """The language of the page being made ("en" outside a request: the CLI, jobs)."""
+    locale = get_locale()
+    return str(locale) if locale is not None else "en"
+
+
+def catalogue_text(item: _CatalogueItem, name: str, language: str | None = None) -> str:
+    """A legal catalogue item's ``title``/``text``/``reference``/``note`` in the page's (or the given) language:
+    the Arabic of casefile/legal/catalogue/*.ar.yaml, English elsewhere (``{{ offence|legal('title') }}``)."""
+    return item.localised(name, language or current_language())
+
+
+def profile_words(code: str, title: str, recipient: str, translate: Callable[[str], str]) -> tuple[str, str]:
+    """A dossier profile's title and recipient in words: the shipped profiles' from the lists above (translated),
+    a profile added to config/dossier_profiles/ with its own YAML texts."""
+    shown_title = translate(DOSSIER_PROFILE_LABELS[code]) if code in DOSSIER_PROFILE_LABELS else title
+    shown_recipient = translate(DOSSIER_RECIPIENT_LABELS[code]) if code in DOSSIER_RECIPIENT_LABELS else recipient
+    return shown_title, shown_recipient
 
 
 def word_for(code: object, kind: str, translate: Callable[[str], str]) -> str:

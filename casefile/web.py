@@ -23,7 +23,7 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
-from flask_babel import LazyString
+from flask_babel import LazyString, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -44,7 +44,19 @@ from casefile.config import tile_source
 from casefile.db import finish_request, get_database, session_scope, utcnow
 from casefile.errors import CasefileError, DuplicateFile, ValidationFailed
 from casefile.extensions import login_manager
-from casefile.labels import ACTION_LABELS, CHANGED_VALUE_WORDS, DETAIL_LABELS, ROLE_LABELS, word_for
+from casefile.labels import (
+    ACTION_LABELS,
+    CATALOGUE_TRANSLATION_NOTICE,
+    CHANGED_VALUE_WORDS,
+    DETAIL_LABELS,
+    DETAIL_VALUE_WORDS,
+    N_,
+    ROLE_LABELS,
+    catalogue_text,
+    profile_title,
+    word_for,
+)
+from casefile.legal.catalogue import LANGUAGES, load_catalogue
 from casefile.storage import StorageError
 from casefile.witnesses.crypto import FieldKeyError
 
@@ -345,17 +357,19 @@ def _handle_casefile_error(error: CasefileError) -> Response | tuple[str, int]:
         if isinstance(error, DuplicateFile):
             extra["existing"] = error.existing
         return api_error(error.status, error.code, error.message, **extra)
-    return render_template("error.html", status=error.status, message=error.message), error.status
+    # A message raised untranslated ("Not found.", by the gate) is translated here; a translated one is kept.
+    return render_template("error.html", status=error.status, message=_(error.message)), error.status
 
 
+# In words, in the page's language (message ids: translated where they are shown).
 _HTTP_MESSAGES = {
-    400: "The request could not be understood.",
-    401: "Please log in.",
-    403: "You do not have permission to do this.",
-    404: "Not found.",
-    405: "This action is not allowed here.",
-    413: "The upload is larger than this server accepts.",
-    429: "Too many requests. Please wait and try again.",
+    400: N_("The request could not be understood."),
+    401: N_("Please log in."),
+    403: N_("You do not have permission to do this."),
+    404: N_("Not found."),
+    405: N_("This action is not allowed here."),
+    413: N_("The upload is larger than this server accepts."),
+    429: N_("Too many requests. Please wait and try again."),
 }
 
 
@@ -363,12 +377,12 @@ def _handle_http_error(error: HTTPException) -> Response | tuple[str, int] | HTT
     status = error.code or 500
     if status < 400:
         return error
-    message = _HTTP_MESSAGES.get(status, error.description or "Error.")
+    message = _(_HTTP_MESSAGES[status]) if status in _HTTP_MESSAGES else (error.description or _("Error."))
     if status == 413:
         limit = settings().max_upload_bytes
-        message = f"The upload is larger than the limit of {limit:,} bytes."
+        message = _("The upload is larger than the limit of %(limit)s bytes.", limit=f"{limit:,}")
     if isinstance(error, CSRFError):
-        message = "The form's security token is missing or invalid. Reload the page and try again."
+        message = _("The form's security token is missing or invalid. Reload the page and try again.")
     if wants_json_errors():
         return api_error(status, (error.name or "error").lower().replace(" ", "_"), message)
     return render_template("error.html", status=status, message=message), status
@@ -438,7 +452,7 @@ def _handle_unexpected(error: Exception) -> Response | tuple[str, int]:
     log.exception("unhandled error on %s %s", request.method, request.path)
     if is_api_request():
         return api_error(500, "internal_error", "Something went wrong on our side; it has been logged.")
-    return render_template("error.html", status=500, message="Something went wrong on our side."), 500
+    return render_template("error.html", status=500, message=_("Something went wrong on our side.")), 500
 
 
 def _for_current_user(rule: Callable[[User], bool]) -> Callable[[], bool]:
@@ -476,4 +490,12 @@ def init_app(app: Flask) -> None:
     )
     app.jinja_env.filters["detail_label"] = lambda key: _(DETAIL_LABELS[str(key)]) if str(key) in DETAIL_LABELS else key
     app.jinja_env.globals["changed_value_words"] = CHANGED_VALUE_WORDS
+    app.jinja_env.globals["detail_value_words"] = DETAIL_VALUE_WORDS
+    app.jinja_env.filters["legal"] = catalogue_text
+    app.jinja_env.filters["profile_title"] = profile_title
+    app.jinja_env.globals["catalogue_notice"] = lambda: (
+        _(CATALOGUE_TRANSLATION_NOTICE) if str(get_locale()).split("_")[0] in LANGUAGES else ""
+    )
+    app.jinja_env.globals["catalogue_offence"] = lambda code: load_catalogue().offence(str(code))
+    app.jinja_env.globals["catalogue_mode"] = lambda code: load_catalogue().mode(str(code))
     app.jinja_env.filters["dict_without"] = lambda d, key: {k: v for k, v in d.items() if k != key}

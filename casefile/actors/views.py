@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -30,8 +32,9 @@ from casefile.cases.services import incidents_of
 from casefile.cases.views import apply_error, case_context
 from casefile.db import db_session
 from casefile.errors import ValidationFailed
+from casefile.labels import catalogue_text
 from casefile.legal import services as legal
-from casefile.legal.catalogue import load_catalogue
+from casefile.legal.catalogue import ModeOfLiability, Offence, load_catalogue
 from casefile.legal.models import Charge
 from casefile.links import consistency
 from casefile.links.forms import element_link_context
@@ -175,12 +178,25 @@ def new_relation(case_id: str) -> str | WerkzeugResponse | tuple[str, int]:
     return render_template("actors/relation_form.html", form=form, **case_context(case)), status
 
 
+def _catalogue_choices(items: Iterable[Offence | ModeOfLiability]) -> list[SelectChoice]:
+    """Offences or modes of liability as a select's choices, grouped by framework, in the page's language."""
+    catalogue = load_catalogue()
+    return [
+        SelectChoice(
+            item.code,
+            f"{catalogue_text(item, 'reference')} — {catalogue_text(item, 'title')}",
+            optgroup=catalogue_text(catalogue.framework(item.framework_code), "title"),
+        )
+        for item in items
+    ]
+
+
 def _fill_involvement_form(form: InvolvementForm, case: Case) -> None:
     form.actor_id.choices = _actor_choices(case)
     form.incident_id.choices = [SelectChoice(str(i.id), i.title) for i in incidents_of(db_session(), case)]
-    form.mode_of_liability.choices = [SelectChoice("", _("Not yet alleged"))] + [
-        SelectChoice(m.code, f"{m.reference} — {m.title}", optgroup=load_catalogue().framework(m.framework_code).title)
-        for m in load_catalogue().modes_of_liability
+    form.mode_of_liability.choices = [
+        SelectChoice("", _("Not yet alleged")),
+        *_catalogue_choices(load_catalogue().modes_of_liability),
     ]
 
 
@@ -249,13 +265,10 @@ def timeline(case_id: str) -> Response:
 def _fill_charge_form(form: ChargeForm, case: Case) -> None:
     catalogue = load_catalogue()
     form.suspect_id.choices = _actor_choices(case)
-    form.offence_code.choices = [
-        SelectChoice(o.code, f"{o.reference} — {o.title}", optgroup=catalogue.framework(o.framework_code).title)
-        for o in catalogue.offences
-    ]
-    form.mode_code.choices = [SelectChoice("", _("None (sanctions criteria)"))] + [
-        SelectChoice(m.code, f"{m.reference} — {m.title}", optgroup=catalogue.framework(m.framework_code).title)
-        for m in catalogue.modes_of_liability
+    form.offence_code.choices = _catalogue_choices(catalogue.offences)
+    form.mode_code.choices = [
+        SelectChoice("", _("None (sanctions criteria)")),
+        *_catalogue_choices(catalogue.modes_of_liability),
     ]
     form.incident_ids.choices = [SelectChoice(str(i.id), i.title) for i in incidents_of(db_session(), case)]
 

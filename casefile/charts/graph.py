@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import SupportsIndex, SupportsInt
 
 from casefile.charts.text import clean_label, text_width, truncate, wrap
+from casefile.charts.words import ENGLISH, ChartWords
 
 
 @dataclass(frozen=True)
@@ -125,14 +126,16 @@ def _edge_sort_key(edge: ChartEdge) -> tuple[str, str, str, str, int, int, bool]
     )
 
 
-def _edge_text(edge: ChartEdge) -> EdgeText:
-    full = clean_label(edge.label) or clean_label(str(edge.relation).replace("_", " ")) or "related to"
+def _edge_text(edge: ChartEdge, words: ChartWords = ENGLISH) -> EdgeText:
+    full = clean_label(edge.label) or clean_label(str(edge.relation).replace("_", " ")) or words.related_to
     line1 = truncate(full, 190, 11)
     line2 = f"{count(edge.supporting)}✓ / {count(edge.contradicting)}✗"
     return EdgeText(line1, line2, full, max(text_width(line1, 11), text_width(line2, 11)) + 10)
 
 
-def prepare_graph(nodes: Sequence[ChartNode], edges: Sequence[ChartEdge], title: str) -> Graph | None:
+def prepare_graph(
+    nodes: Sequence[ChartNode], edges: Sequence[ChartEdge], title: str, words: ChartWords = ENGLISH
+) -> Graph | None:
     """The input, deduplicated, ordered and cleaned; None when there is no node to draw."""
     node_by_id: dict[str, ChartNode] = {}
     for node in sorted(nodes, key=lambda nd: (str(nd.id), str(nd.label), str(nd.kind))):
@@ -149,7 +152,9 @@ def prepare_graph(nodes: Sequence[ChartNode], edges: Sequence[ChartEdge], title:
     names = [clean_label(node.label) or clean_label(nid) or "?" for nid, node in zip(ids, chosen, strict=True)]
     kinds = [str(getattr(node.kind, "value", node.kind)).strip().lower() for node in chosen]
     kind_text = [
-        KINDS.get(k, OTHER_KIND)[0] or truncate(clean_label(node.kind).replace("_", " "), NODE_MAX_W - 20, 10)
+        clean_label(words.kinds.get(k, ""))
+        or KINDS.get(k, OTHER_KIND)[0]
+        or truncate(clean_label(node.kind).replace("_", " "), NODE_MAX_W - 20, 10)
         for node, k in zip(chosen, kinds, strict=True)
     ]
     lines = [wrap(name, NODE_MAX_W - 24, 13, bold=True, max_lines=NAME_LINES) for name in names]
@@ -173,7 +178,7 @@ def prepare_graph(nodes: Sequence[ChartNode], edges: Sequence[ChartEdge], title:
         kind_text=kind_text,
         shown=shown,
         widths=widths,
-        edge_text=[_edge_text(e) for e in kept],
+        edge_text=[_edge_text(e, words) for e in kept],
         lines=lines,
         hrefs=hrefs,
         node_h=NODE_H_ONE_LINE + LINE_H * (max(len(name_lines) for name_lines in lines) - 1),

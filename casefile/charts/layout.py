@@ -416,7 +416,9 @@ def layout_graph(graph: Graph) -> Layout:
 # --- 7. actors without relations ---------------------------------------------------------------------------------
 
 
-def place_isolated(layout: Layout, xs: list[float], ys: list[float]) -> tuple[float, float] | None:
+def place_isolated(
+    layout: Layout, xs: list[float], ys: list[float], caption_text: str = ISOLATED_CAPTION
+) -> tuple[float, float] | None:
     """Rows of the actors without relations under the drawn chart, whose extent ``xs``/``ys`` has; extends them
     by what the rows cover. Returns where the rows' caption goes (None when there is no such actor)."""
     if not layout.isolated:
@@ -425,7 +427,7 @@ def place_isolated(layout: Layout, xs: list[float], ys: list[float]) -> tuple[fl
     row_y = max(ys) + 48 if ys else 0.0
     wrap = max(max(xs) - min(xs) if xs else 0.0, 680.0)
     caption = (left, row_y - 12)
-    xs.append(left + text_width(ISOLATED_CAPTION, 11))
+    xs.append(left + text_width(caption_text, 11))
     ys.append(row_y - 26)
     cursor = left
     width = layout.width

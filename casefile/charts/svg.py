@@ -8,12 +8,14 @@ are rounded to 0.1 (:func:`num`) so that the output is stable and compact.
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 
 from casefile.charts.graph import KINDS, LINE_H, OTHER_KIND, Graph, count, edge_status
-from casefile.charts.layout import ISOLATED_CAPTION, NODE_H, Layout, place_isolated
+from casefile.charts.layout import NODE_H, Layout, place_isolated
 from casefile.charts.routing import Routes, Segment
 from casefile.charts.text import FONT_FAMILY, clean_label, esc, is_rtl, text_width, truncate
+from casefile.charts.words import ENGLISH, ChartWords, direction
 
 MARGIN = 24.0
 TITLE_H = 44.0
@@ -22,13 +24,8 @@ TITLE_H = 44.0
 EDGE_COLOURS = {"supported": "#4a5568", "contested": "#b7791f", "unsupported": "#c53030"}
 UNSUPPORTED_DASH = "6 4"
 
-LEGEND = [
-    ("hierarchical", "command, superior, membership"),
-    ("other", "other link (allied, supplies…)"),
-    ("unsupported", "no supporting evidence"),
-    ("contested", "contradicting evidence"),
-    ("counts", "n✓ / m✗ supporting / contradicting items"),
-]
+# The legend's samples, in order; their words are ChartWords.legend.
+LEGEND_KEYS = ("hierarchical", "other", "unsupported", "contested", "counts")
 
 
 # --- shared by both charts ---------------------------------------------------------------------------------------
@@ -48,43 +45,57 @@ def id_prefix(kind: str, payload: object) -> str:
 
 
 def svg_open(
-    width: float, height: float, prefix: str, css_class: str, title: str, desc: str, role: str = "img"
+    width: float,
+    height: float,
+    prefix: str,
+    css_class: str,
+    title: str,
+    desc: str,
+    role: str = "img",
+    *,
+    rtl: bool = False,
 ) -> list[str]:
     """The opening ``<svg>`` tag with its accessible ``<title>`` and ``<desc>``. A chart whose parts are links is a
-    ``group`` (an ``img`` hides its children from assistive technology, links included)."""
+    ``group`` (an ``img`` hides its children from assistive technology, links included). Its ``direction`` is set,
+    so that a chart shown in a page of the other direction does not inherit the page's."""
     return [
         f'<svg xmlns="http://www.w3.org/2000/svg" version="1.1" class="casefile-chart {css_class}" '
         f'width="{num(width)}" height="{num(height)}" viewBox="0 0 {num(width)} {num(height)}" '
-        f'role="{role}" aria-labelledby="{prefix}-title {prefix}-desc" font-family="{FONT_FAMILY}">',
+        f'role="{role}" aria-labelledby="{prefix}-title {prefix}-desc" font-family="{FONT_FAMILY}" '
+        f'direction="{"rtl" if rtl else "ltr"}">',
         f'<title id="{prefix}-title">{esc(title)}</title>',
         f'<desc id="{prefix}-desc">{esc(desc)}</desc>',
     ]
 
 
-def empty_svg(title: str, message: str, css_class: str) -> str:
+def empty_svg(title: str, message: str, css_class: str, *, rtl: bool = False) -> str:
     """A chart with nothing to draw: its title and a message saying so."""
     prefix = id_prefix(css_class, (title, message))
-    width = max(420.0, text_width(title, 16, bold=True) + 48)
-    parts = svg_open(width, 110, prefix, css_class, title, message)
+    width = max(420.0, text_width(title, 16, bold=True) + 48, text_width(message, 13) + 48)
+    parts = svg_open(width, 110, prefix, css_class, title, message, rtl=rtl)
     parts.append(f'<rect class="chart-background" x="0" y="0" width="{num(width)}" height="110" fill="#ffffff"/>')
+    x = num(width - 24 if rtl else 24)
+    dir_attr = ' direction="rtl"' if rtl else ' direction="ltr"'
     parts.append(
-        f'<text class="chart-title" x="24" y="32" font-size="16" font-weight="bold" fill="#1a202c">{esc(title)}</text>'
+        f'<text class="chart-title" x="{x}" y="32" font-size="16" font-weight="bold" fill="#1a202c"{dir_attr}>'
+        f"{esc(title)}</text>"
     )
-    parts.append(f'<text class="no-data" x="24" y="72" font-size="13" fill="#4a5568">{esc(message)}</text>')
+    parts.append(f'<text class="no-data" x="{x}" y="72" font-size="13" fill="#4a5568"{dir_attr}>{esc(message)}</text>')
     parts.append("</svg>")
     return "\n".join(parts) + "\n"
 
 
-def path_d(segments: list[Segment]) -> str:
+def path_d(segments: list[Segment], flip: float = 1.0) -> str:
+    """A path through the segments; ``flip=-1`` mirrors it (x → -x), for a right-to-left chart."""
     start = segments[0].points[0]
-    parts = [f"M{num(start[0])} {num(start[1])}"]
+    parts = [f"M{num(flip * start[0])} {num(start[1])}"]
     for seg in segments:
         if len(seg.points) == 2:
             x, y = seg.points[1]
-            parts.append(f"L{num(x)} {num(y)}")
+            parts.append(f"L{num(flip * x)} {num(y)}")
         else:
             (x1, y1), (x2, y2), (x3, y3) = seg.points[1:]
-            parts.append(f"C{num(x1)} {num(y1)} {num(x2)} {num(y2)} {num(x3)} {num(y3)}")
+            parts.append(f"C{num(flip * x1)} {num(y1)} {num(flip * x2)} {num(y2)} {num(flip * x3)} {num(y3)}")
     return " ".join(parts)
 
 
@@ -107,7 +118,7 @@ class Frame:
     isolated_caption: tuple[float, float] | None
 
 
-def frame(graph: Graph, layout: Layout, routes: Routes) -> Frame:
+def frame(graph: Graph, layout: Layout, routes: Routes, words: ChartWords = ENGLISH) -> Frame:
     """Measures what is drawn, places the actors without relations underneath (the last layout step, which needs
     the extent of the rest), then sizes the canvas for it, the title and the legend."""
     xs: list[float] = []
@@ -121,12 +132,15 @@ def frame(graph: Graph, layout: Layout, routes: Routes) -> Frame:
                 px, py = seg.at(t)
                 xs.append(px)
                 ys.append(py)
-    isolated_caption = place_isolated(layout, xs, ys)
+    isolated_caption = place_isolated(layout, xs, ys, words.isolated)
     min_x, max_x, min_y, max_y = min(xs), max(xs), min(ys), max(ys)
     content_w = max_x - min_x
     content_h = max_y - min_y
 
-    legend_items = [(key, text, (34.0 if key != "counts" else 0.0) + text_width(text, 11) + 22) for key, text in LEGEND]
+    legend_items = [
+        (key, text, (34.0 if key != "counts" else 0.0) + text_width(text, 11) + 22)
+        for key, text in zip(LEGEND_KEYS, words.legend, strict=True)
+    ]
     title_shown = truncate(graph.title, max(640.0, content_w), 16, bold=True)
     canvas_w = max(content_w, text_width(title_shown, 16, bold=True), 520.0) + 2 * MARGIN
     legend_rows: list[list[LegendItem]] = [[]]
@@ -150,58 +164,74 @@ def frame(graph: Graph, layout: Layout, routes: Routes) -> Frame:
     )
 
 
-def describe(graph: Graph, layout: Layout) -> list[str]:
+def describe(graph: Graph, layout: Layout, words: ChartWords = ENGLISH) -> list[str]:
     """The description for screen readers: a summary line, then one line per edge (also the edge's tooltip)."""
     n, kept = graph.n, graph.edges
-    kept_count = len(kept)
     unsupported = sum(1 for e in kept if count(e.supporting) == 0)
     contested = sum(1 for e in kept if count(e.contradicting) > 0)
-    desc_lines = [
-        f"Command chart with {n} actor{'s' if n != 1 else ''} and {kept_count} "
-        f"relationship{'s' if kept_count != 1 else ''}: {unsupported} without supporting evidence, "
-        f"{contested} with contradicting evidence. Superiors are drawn above their subordinates."
-    ]
+    desc_lines = [words.chart_summary(n, len(kept), unsupported, contested)]
     for k, edge in enumerate(kept):
         a, b = graph.ends[k]
         desc_lines.append(
-            f"{graph.names[a]} → {graph.names[b]}: {graph.edge_text[k].full} ({count(edge.supporting)} supporting, "
-            f"{count(edge.contradicting)} contradicting)"
+            words.edge_line(
+                graph.names[a],
+                graph.names[b],
+                graph.edge_text[k].full,
+                count(edge.supporting),
+                count(edge.contradicting),
+            )
         )
     if layout.isolated:
-        desc_lines.append(ISOLATED_CAPTION + ": " + ", ".join(graph.names[v] for v in layout.isolated))
+        desc_lines.append(words.isolated + ": " + ", ".join(graph.names[v] for v in layout.isolated))
     return desc_lines
 
 
 # --- command chart: the markup -----------------------------------------------------------------------------------
 
 
-def write_command_chart(graph: Graph, layout: Layout, routes: Routes, canvas: Frame, prefix: str) -> str:
-    desc_lines = describe(graph, layout)
+def write_command_chart(
+    graph: Graph, layout: Layout, routes: Routes, canvas: Frame, prefix: str, words: ChartWords = ENGLISH
+) -> str:
+    """The chart's markup. Right to left, the whole drawing is mirrored: every x is written as ``flip * x`` in
+    groups translated from the right edge, and every text carries ``direction="rtl"`` with the same anchor, so
+    that a text anchored at its start runs leftwards from where it runs rightwards left to right."""
+    desc_lines = describe(graph, layout, words)
     role = "group" if any(graph.href(v) for v in range(graph.n)) else "img"
     parts = svg_open(
-        canvas.width, canvas.height, prefix, "command-chart", graph.title, "\n".join(desc_lines), role=role
+        canvas.width,
+        canvas.height,
+        prefix,
+        "command-chart",
+        graph.title,
+        "\n".join(desc_lines),
+        role=role,
+        rtl=words.rtl,
     )
+    flip = -1.0 if words.rtl else 1.0
+    dir_attr = direction(words) or ' direction="ltr"'
     parts += _markers(prefix)
     parts.append(
         f'<rect class="chart-background" x="0" y="0" width="{num(canvas.width)}" height="{num(canvas.height)}" '
         f'fill="#ffffff"/>'
     )
+    title_x = canvas.width - MARGIN if words.rtl else MARGIN
     parts.append(
-        f'<text class="chart-title" x="{num(MARGIN)}" y="30" font-size="16" font-weight="bold" fill="#1a202c">'
-        f"{esc(canvas.title_shown)}</text>"
+        f'<text class="chart-title" x="{num(title_x)}" y="30" font-size="16" font-weight="bold" fill="#1a202c"'
+        f"{dir_attr}>{esc(canvas.title_shown)}</text>"
     )
-    parts.append(f'<g class="chart-body" transform="translate({num(canvas.dx)} {num(canvas.dy)})">')
-    parts += _edges(graph, routes, prefix, desc_lines)
+    body_x = canvas.width - canvas.dx if words.rtl else canvas.dx
+    parts.append(f'<g class="chart-body" transform="translate({num(body_x)} {num(canvas.dy)})">')
+    parts += _edges(graph, routes, prefix, desc_lines, flip)
     if canvas.isolated_caption is not None:
         parts.append(
-            f'<text class="isolated-caption" x="{num(canvas.isolated_caption[0])}" '
+            f'<text class="isolated-caption" x="{num(flip * canvas.isolated_caption[0])}" '
             f'y="{num(canvas.isolated_caption[1])}" '
-            f'font-size="11" font-style="italic" fill="#4a5568">{ISOLATED_CAPTION}</text>'
+            f'font-size="11" font-style="italic" fill="#4a5568"{dir_attr}>{esc(words.isolated)}</text>'
         )
-    parts += _nodes(graph, layout, prefix)
-    parts += _edge_labels(graph, routes, prefix)
+    parts += _nodes(graph, layout, prefix, flip, dir_attr)
+    parts += _edge_labels(graph, routes, prefix, flip, dir_attr)
     parts.append("</g>")
-    parts += _legend(canvas, prefix)
+    parts += _legend(canvas, prefix, words)
     parts.append("</svg>")
     return "\n".join(parts) + "\n"
 
@@ -224,7 +254,7 @@ def _markers(prefix: str) -> list[str]:
     return parts
 
 
-def _edges(graph: Graph, routes: Routes, prefix: str, desc_lines: list[str]) -> list[str]:
+def _edges(graph: Graph, routes: Routes, prefix: str, desc_lines: list[str], flip: float = 1.0) -> list[str]:
     parts = ['<g class="edges">']
     for k, edge in enumerate(graph.edges):
         supporting, contradicting = count(edge.supporting), count(edge.contradicting)
@@ -245,7 +275,8 @@ def _edges(graph: Graph, routes: Routes, prefix: str, desc_lines: list[str]) -> 
         )
         parts.append(f"<title>{esc(desc_lines[k + 1])}</title>")
         parts.append(
-            f'<path class="edge-line {class_attr.removeprefix("edge ")}" d="{path_d(routes.paths[k])}" fill="none" '
+            f'<path class="edge-line {class_attr.removeprefix("edge ")}" d="{path_d(routes.paths[k], flip)}" '
+            f'fill="none" '
             f'stroke="{EDGE_COLOURS[status]}" stroke-width="{stroke_w}"{dash} marker-end="url(#{marker})"/>'
         )
         parts.append("</g>")
@@ -253,7 +284,7 @@ def _edges(graph: Graph, routes: Routes, prefix: str, desc_lines: list[str]) -> 
     return parts
 
 
-def _nodes(graph: Graph, layout: Layout, prefix: str) -> list[str]:
+def _nodes(graph: Graph, layout: Layout, prefix: str, flip: float = 1.0, dir_attr: str = "") -> list[str]:
     parts = ['<g class="nodes">']
     x, width, node_top, node_h = layout.x, layout.width, layout.node_top, layout.node_h
     for v in range(graph.n):
@@ -261,9 +292,10 @@ def _nodes(graph: Graph, layout: Layout, prefix: str) -> list[str]:
         lines, href = graph.name_lines(v), graph.href(v)
         info = KINDS.get(kind, OTHER_KIND)
         css_kind = kind if kind in KINDS else "other"
-        left, top = x[v] - width[v] / 2, node_top[v]
+        cx = flip * x[v]
+        left, top = cx - width[v] / 2, node_top[v]
         tooltip = graph.names[v] + (f" ({kind_text})" if kind_text else "")
-        rtl = ' direction="rtl"' if is_rtl(shown) else ""
+        rtl = ' direction="rtl"' if is_rtl(shown) else ' direction="ltr"'  # a name keeps its own direction
         touched = layout.touched[v]
         placement = f'data-layer="{layout.layer_of[v]}"' if touched else 'data-isolated="true"'
         parts.append(
@@ -281,21 +313,21 @@ def _nodes(graph: Graph, layout: Layout, prefix: str) -> list[str]:
         # A name on fewer lines than the tallest box is centred in its box.
         first = top + 22 + (node_h - NODE_H - LINE_H * (len(lines) - 1)) / 2
         label_attrs = (
-            f'class="node-label" x="{num(x[v])}" y="{num(first)}" text-anchor="middle" font-size="13" '
+            f'class="node-label" x="{num(cx)}" y="{num(first)}" text-anchor="middle" font-size="13" '
             f'font-weight="bold" fill="#1a202c"{rtl}'
         )
         if len(lines) == 1:
             parts.append(f"<text {label_attrs}>{esc(lines[0])}</text>")
         else:
             spans = "".join(
-                f'<tspan class="node-line" x="{num(x[v])}" y="{num(first + LINE_H * i)}">{esc(line)}</tspan>'
+                f'<tspan class="node-line" x="{num(cx)}" y="{num(first + LINE_H * i)}">{esc(line)}</tspan>'
                 for i, line in enumerate(lines)
             )
             parts.append(f"<text {label_attrs}>{spans}</text>")
         if kind_text:
             parts.append(
-                f'<text class="node-kind" x="{num(x[v])}" y="{num(top + node_h - 11)}" text-anchor="middle" '
-                f'font-size="10" fill="{info[2]}">{esc(kind_text)}</text>'
+                f'<text class="node-kind" x="{num(cx)}" y="{num(top + node_h - 11)}" text-anchor="middle" '
+                f'font-size="10" fill="{info[2]}"{dir_attr}>{esc(kind_text)}</text>'
             )
         if href:
             parts.append("</a>")
@@ -304,14 +336,15 @@ def _nodes(graph: Graph, layout: Layout, prefix: str) -> list[str]:
     return parts
 
 
-def _edge_labels(graph: Graph, routes: Routes, prefix: str) -> list[str]:
+def _edge_labels(graph: Graph, routes: Routes, prefix: str, flip: float = 1.0, dir_attr: str = "") -> list[str]:
     parts = ['<g class="edge-labels">']
-    for k, ((x0, y0, x1, y1), text) in enumerate(zip(routes.label_boxes, graph.edge_text, strict=True)):
+    for k, ((lx0, y0, lx1, y1), text) in enumerate(zip(routes.label_boxes, graph.edge_text, strict=True)):
+        x0, x1 = min(flip * lx0, flip * lx1), max(flip * lx0, flip * lx1)
         status = edge_status(graph.edges[k])
         colour = EDGE_COLOURS[status]
         css_status = "" if status == "supported" else status
         cx = (x0 + x1) / 2
-        rtl = ' direction="rtl"' if is_rtl(text.shown) else ""
+        rtl = ' direction="rtl"' if is_rtl(text.shown) else dir_attr
         parts.append(f'<g class="edge-label{" " + css_status if css_status else ""}" data-edge="{prefix}-e{k}">')
         if text.shown != text.full:
             parts.append(f"<title>{esc(text.full)}</title>")
@@ -325,15 +358,19 @@ def _edge_labels(graph: Graph, routes: Routes, prefix: str) -> list[str]:
         )
         parts.append(
             f'<text class="edge-evidence" x="{num(cx)}" y="{num(y0 + 27)}" text-anchor="middle" font-size="11" '
-            f'fill="{colour}">{esc(text.evidence)}</text>'
+            f'fill="{colour}" direction="ltr">{esc(text.evidence)}</text>'
         )
         parts.append("</g>")
     parts.append("</g>")
     return parts
 
 
-def _legend(canvas: Frame, prefix: str) -> list[str]:
-    parts = [f'<g class="legend" transform="translate({num(MARGIN)} {num(canvas.height - canvas.legend_h + 8)})">']
+def _legend(canvas: Frame, prefix: str, words: ChartWords = ENGLISH) -> list[str]:
+    """The legend's rows under the chart: from the left edge rightwards, or right to left from the right edge."""
+    flip = -1.0 if words.rtl else 1.0
+    dir_attr = direction(words) or ' direction="ltr"'
+    left = canvas.width - MARGIN if words.rtl else MARGIN
+    parts = [f'<g class="legend" transform="translate({num(left)} {num(canvas.height - canvas.legend_h + 8)})">']
     for r, row_items in enumerate(canvas.legend_rows):
         lx = 0.0
         ly = r * 22.0 + 8
@@ -343,15 +380,18 @@ def _legend(canvas: Frame, prefix: str) -> list[str]:
                 marker = f"{prefix}-{'open' if key == 'other' else 'arrow'}-{status}"
                 dash = f' stroke-dasharray="{UNSUPPORTED_DASH}"' if key == "unsupported" else ""
                 parts.append(
-                    f'<path class="legend-line" d="M{num(lx)} {num(ly)} L{num(lx + 28)} {num(ly)}" fill="none" '
-                    f'stroke="{EDGE_COLOURS[status]}" stroke-width="1.8"{dash} marker-end="url(#{marker})"/>'
+                    f'<path class="legend-line" d="M{num(flip * lx)} {num(ly)} L{num(flip * (lx + 28))} {num(ly)}" '
+                    f'fill="none" stroke="{EDGE_COLOURS[status]}" stroke-width="1.8"{dash} '
+                    f'marker-end="url(#{marker})"/>'
                 )
                 tx = lx + 34
             else:
                 tx = lx
+            if key == "counts" and words.rtl:  # the sample "n✓ / m✗" reads left to right, isolated (LRI … PDI)
+                text = re.sub(r"[a-z]✓ / [a-z]✗", lambda sample: f"\u2066{sample.group(0)}\u2069", text)
             parts.append(
-                f'<text class="legend-text" x="{num(tx)}" y="{num(ly + 4)}" font-size="11" fill="#4a5568">'
-                f"{esc(text)}</text>"
+                f'<text class="legend-text" x="{num(flip * tx)}" y="{num(ly + 4)}" font-size="11" fill="#4a5568"'
+                f"{dir_attr}>{esc(text)}</text>"
             )
             lx += item_w
     parts.append("</g>")

@@ -23,6 +23,8 @@ from casefile.collab.models import AssignedKind, Assignment, Notification, Notif
 from casefile.db import utcnow
 from casefile.errors import NotFound, ValidationFailed
 from casefile.evidence.models import EvidenceItem
+from casefile.labels import catalogue_text
+from casefile.legal.catalogue import load_catalogue
 from casefile.legal.models import Charge
 from casefile.parsing import clean_text, parse_choice, parse_date
 
@@ -53,6 +55,14 @@ def _target(session: Session, case: Case, kind: AssignedKind, target_id: Any) ->
             suspect = charge.suspect.name if charge.suspect else ""
             return charge.id, f"{charge.offence_code} · {suspect}"[:400], f"/charges/{charge.id}"
     raise ValidationFailed(_("Nothing of this case matches what was chosen."), field="target_id")
+
+
+def _offence_words(charge: Charge) -> str:
+    """A charge's offence by its title in the page's language (its code only if the catalogue lost it)."""
+    catalogue = load_catalogue()
+    if charge.offence_code not in catalogue:
+        return charge.offence_code
+    return catalogue_text(catalogue.offence(charge.offence_code), "title")
 
 
 def _member(session: Session, case: Case, user_id: Any) -> User:
@@ -189,7 +199,7 @@ def assignable(session: Session, case: Case) -> dict[str, list[tuple[str, str]]]
     return {
         "evidence": [(str(i), f"{ern} {title}") for i, ern, title in items],
         "incident": [(str(i), title) for i, title in incidents],
-        "charge": [(str(c.id), f"{c.offence_code} · {c.suspect.name if c.suspect else ''}") for c in charges],
+        "charge": [(str(c.id), f"{_offence_words(c)} · {c.suspect.name if c.suspect else ''}") for c in charges],
         "members": [(str(i), name or email) for i, name, email in members],
     }
 

@@ -969,10 +969,11 @@ def _pdf_html(
     from casefile.dossier.pdf import render_dossier_html  # WeasyPrint: imported when a dossier is built
 
     translations = Translations.load(str(Path(__file__).resolve().parent.parent / "translations"), [language])
+    translate = translations.gettext
     return render_dossier_html(
         document,
-        command_chart_svg=command_chart_svg(session, case, evidence_ids),
-        timeline_svg=timeline_svg(session, case),
+        command_chart_svg=command_chart_svg(session, case, evidence_ids, translate=translate, language=language),
+        timeline_svg=timeline_svg(session, case, translate=translate, language=language),
         translate=translations.gettext,
         language=language,
     )

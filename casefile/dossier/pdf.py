@@ -23,9 +23,9 @@ Rendering needs no Flask app (the builder may run from the CLI): a Jinja2 enviro
 
 from __future__ import annotations
 
+import copy
 import functools
 import io
-import json
 import mimetypes
 import re
 import resource
@@ -33,13 +33,14 @@ import time
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any, BinaryIO, SupportsIndex, SupportsInt
+from typing import Any, BinaryIO, SupportsIndex, SupportsInt, cast
 from urllib.parse import unquote, urlsplit
 
 import jinja2
 import weasyprint
+from babel.dates import format_date
 from markupsafe import Markup
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
@@ -47,7 +48,18 @@ from casefile import REPO_ROOT
 from casefile.dossier.document import ANNEXES, SECTIONS, DossierDocument
 from casefile.dossier.markdown import render_markdown
 from casefile.dossier.shaping import shape_svg_text
-from casefile.labels import ACTION_LABELS, DETAIL_LABELS, TARGET_LABELS, word_for
+from casefile.labels import (
+    ACTION_LABELS,
+    CATALOGUE_TRANSLATION_NOTICE,
+    CHANGED_VALUE_WORDS,
+    DETAIL_LABELS,
+    DETAIL_VALUE_WORDS,
+    TARGET_LABELS,
+    profile_words,
+    word_for,
+)
+from casefile.legal.catalogue import LANGUAGES as CATALOGUE_LANGUAGES
+from casefile.legal.catalogue import load_catalogue
 
 __all__ = [
     "LocalOnlyFetcher",
@@ -180,7 +192,7 @@ def render_dossier_html(
     language = str(language or profile.get("language") or "en")
     direction = "rtl" if language.replace("_", "-").split("-")[0].lower() in RTL_LANGUAGES else "ltr"
     template = _environment().get_template(TEMPLATE_NAME)
-    view = _view(document)
+    view = _view(_localised(document, language, translate))
     annexes = _sections(profile.get("annexes"), ANNEXES)
     if document.get("analysis") is not None:
         annexes.append("analysis")
@@ -195,6 +207,90 @@ def render_dossier_html(
         command_chart=_svg(command_chart_svg),
         timeline=_svg(timeline_svg),
     )
+
+
+def _localised(document: DossierDocument, language: str, translate: Translate) -> DossierDocument:
+    """The document as the PDF shows it in ``language``: dossier.json keeps the legal catalogue's English texts,
+    the dates as the app showed them and the violation types' English words (it is the same for every reader);
+    the PDF shows the catalogue's texts in its language (by their codes, casefile/legal/catalogue/*.ar.yaml), the
+    dates and violation types in words of its language, and the profile's name and recipient translated."""
+    code = language.replace("-", "_").split("_")[0].lower()
+    if code == "en":
+        return document
+    shown: dict[str, Any] = copy.deepcopy(dict(document))
+    catalogue = load_catalogue()
+
+    def text(item_code: object, name: str, english: object) -> str:
+        if isinstance(item_code, str) and item_code in catalogue:
+            for look_up in (catalogue.element, catalogue.offence, catalogue.mode, catalogue.framework):
+                try:
+                    return look_up(item_code).localised(name, code)
+                except KeyError:
+                    continue
+        return str(english or "")
+
+    for charge in _list(shown.get("charges")):
+        for key in ("offence", "mode"):
+            part = charge.get(key)
+            if isinstance(part, dict):
+                part["title"] = text(part.get("code"), "title", part.get("title"))
+                part["reference"] = text(part.get("code"), "reference", part.get("reference"))
+        for element in _list(charge.get("elements")):
+            element["text"] = text(element.get("code"), "text", element.get("text"))
+            element["reference"] = text(element.get("code"), "reference", element.get("reference"))
+            element["group"] = word_for(element.get("group"), "element_group", translate)
+    dates: dict[str, str] = {}
+    for incident in _list(shown.get("incidents")):
+        incident["date_display"] = dates[str(incident.get("id"))] = _date_display(incident, code, translate)
+    for record in [*_list(shown.get("incidents")), *_list(shown.get("conduct"))]:
+        record["violation_types"] = [translate(str(v)) for v in _list(record.get("violation_types"))]
+        for involvement in _list(record.get("involvements")):
+            _mode_words(involvement, text)
+    for record in _list(shown.get("conduct")):
+        record["date_display"] = dates.get(str(record.get("incident_id")), record.get("date_display"))
+    for involvement in _list(shown.get("involvements")):
+        _mode_words(involvement, text)
+    dossier = shown.get("dossier")
+    profile = dossier.get("profile") if isinstance(dossier, dict) else None
+    if isinstance(profile, dict):
+        profile["title"], profile["recipient"] = profile_words(
+            str(profile.get("code") or ""),
+            str(profile.get("title") or ""),
+            str(profile.get("recipient") or ""),
+            translate,
+        )
+    if code in CATALOGUE_LANGUAGES and shown.get("charges"):
+        shown["catalogue_notice"] = translate(CATALOGUE_TRANSLATION_NOTICE)
+    return cast("DossierDocument", shown)
+
+
+def _mode_words(involvement: Any, text: Callable[[object, str, object], str]) -> None:
+    if isinstance(involvement, dict) and involvement.get("mode_of_liability"):
+        involvement["mode_of_liability"] = text(
+            involvement["mode_of_liability"], "title", involvement["mode_of_liability"]
+        )
+
+
+def _date_display(incident: Mapping[str, Any], language: str, translate: Translate) -> str:
+    """An incident's dates as precisely as they are known, in ``language`` (the app's format_incident_date)."""
+    precision = str(incident.get("date_precision") or "day")
+
+    def one(value: str) -> str:
+        day = date.fromisoformat(value)
+        if precision == "day":
+            return format_date(day, "d MMMM y", locale=language)
+        if precision == "month":
+            return format_date(day, "MMMM y", locale=language)
+        year = format_date(day, "y", locale=language)
+        return year if precision == "year" else translate("approx. %(year)s") % {"year": year}
+
+    start, end = incident.get("start_date"), incident.get("end_date")
+    if not start:
+        return translate("date unknown")
+    shown = one(str(start))
+    if end and end != start and (last := one(str(end))) != shown:
+        return f"{shown} – {last}"
+    return shown
 
 
 def text_direction(value: object) -> str:
@@ -311,6 +407,31 @@ CUSTODY_ACTIONS = frozenset(
 CLASSIFICATION_ORDER = {"public": 0, "confidential": 1, "under_seal": 2, "secret": 3}
 
 
+def _detail_words(value: object, translate: Translate) -> str:
+    """A nested detail in words (a description change as "field: before → after"), never a dict's repr."""
+    if isinstance(value, bool):
+        return translate("yes") if value else translate("no")
+    if isinstance(value, Mapping):
+        parts = []
+        for name, change in value.items():
+            label = translate(DETAIL_LABELS[name]) if name in DETAIL_LABELS else str(name)
+            if isinstance(change, Mapping) and ("from" in change or "to" in change):
+                kind = CHANGED_VALUE_WORDS.get(str(name))
+
+                def one(v: object, kind: str | None = kind) -> str:
+                    if v in (None, ""):
+                        return translate("(empty)")
+                    return word_for(v, kind, translate) if kind else _detail_words(v, translate)
+
+                parts.append(f"{label}: {one(change.get('from'))} → {one(change.get('to'))}")
+            else:
+                parts.append(f"{label}: {_detail_words(change, translate)}")
+        return "; ".join(parts)
+    if isinstance(value, list | tuple):
+        return ", ".join(_detail_words(v, translate) for v in value)
+    return str(value)
+
+
 def _summarise_details(
     details: object, translate: Translate = lambda m: m, incidents: Mapping[str, str] | None = None, limit: int = 240
 ) -> str:
@@ -336,10 +457,12 @@ def _summarise_details(
                 shown = translate(TARGET_LABELS.get(str(value), str(value))) + named
             elif key == "stance":
                 shown = translate(str(value))  # supports, contradicts, context: words in the catalogue
+            elif key in DETAIL_VALUE_WORDS and isinstance(value, str):
+                shown = word_for(value, DETAIL_VALUE_WORDS[key], translate)
             elif isinstance(value, str):
                 shown = value
             else:
-                shown = json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
+                shown = _detail_words(value, translate)
             if len(shown) > 80:
                 shown = shown[:79] + "…"
             label = translate(DETAIL_LABELS[key]) if key in DETAIL_LABELS else str(key)
@@ -585,6 +708,7 @@ def _view(document: Mapping[str, Any]) -> dict[str, Any]:
         "people": {str(k): _mapping(v) for k, v in _mapping(document.get("people")).items()},
         "incident_titles": {str(i.get("id")): str(i.get("title") or "") for i in incidents},
         "action_labels": ACTION_LABELS,
+        "catalogue_notice": document.get("catalogue_notice") or "",
         "schema": document.get("schema"),
         "dossier": dossier,
         "profile": _mapping(dossier.get("profile")),

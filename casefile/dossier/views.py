@@ -29,6 +29,7 @@ from casefile.dossier.profiles import load_profiles
 from casefile.errors import CasefileError, Conflict
 from casefile.evidence.models import EvidenceItem
 from casefile.jobs.models import Job
+from casefile.labels import catalogue_text, profile_title
 from casefile.legal.catalogue import load_catalogue
 from casefile.legal.services import charges_of
 from casefile.web_downloads import send_download
@@ -86,13 +87,16 @@ def _form(case_id: str, access: Access = Access.READ) -> tuple[DossierForm, Case
     s = db_session()
     case = require_case(s, current_user, case_id, access)
     form = DossierForm()
-    form.profile.choices = [SelectChoice(p.code, p.title) for p in load_profiles().values()]
+    form.profile.choices = [SelectChoice(p.code, profile_title(p)) for p in load_profiles().values()]
     form.target_ids.choices = [SelectChoice(str(a.id), a.name) for a in active_actors(s, case)]
     catalogue = load_catalogue()
     form.charge_ids.choices = [
-        SelectChoice(str(c.id), f"{c.suspect.name} — {catalogue.offence(c.offence_code).title} ({framework})")
+        SelectChoice(
+            str(c.id),
+            f"{c.suspect.name} — {catalogue_text(catalogue.offence(c.offence_code), 'title')}"
+            f" ({catalogue_text(catalogue.framework_of(c.offence_code), 'title')})",
+        )
         for c in charges_of(s, case)
-        if (framework := catalogue.framework_of(c.offence_code).code)
     ]
     items = s.query(EvidenceItem).filter(EvidenceItem.case_id == case.id).order_by(EvidenceItem.number).all()
     form.evidence_ids.choices = [SelectChoice(str(i.id), f"{i.ern} — {i.title}") for i in items]

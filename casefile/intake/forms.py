@@ -2,10 +2,48 @@
 
 from __future__ import annotations
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from markupsafe import Markup, escape
 from wtforms import FileField, SelectField
 from wtforms.fields.choices import SelectChoice
+
+MANIFEST_COLUMNS = {
+    "files": (
+        "file",
+        "title",
+        "kind",
+        "description",
+        "collected_at",
+        "collected_by",
+        "source",
+        "classification",
+        "incidents",
+        "witness",
+        "sha256",
+    ),
+    "incidents": ("title", "start_date", "end_date", "place_name", "latitude", "longitude", "violation_types"),
+    "actors": ("kind", "name", "aliases"),
+}
+
+
+class _ManifestHelp:
+    """The manifest's columns inside the translated sentence, as what they are: names to type as they are
+    (``<code dir="ltr">``), in any language of the page."""
+
+    def __html__(self) -> str:
+        columns = {
+            key: Markup('<code dir="ltr">{}</code>').format(", ".join(names)) for key, names in MANIFEST_COLUMNS.items()
+        }
+        sentence = _(
+            "One row per file, with the columns %(files)s. Incidents: %(incidents)s. Actors: %(actors)s (aliases "
+            "separated by ;)."
+        )
+        return str(escape(sentence) % columns)
+
+    def __str__(self) -> str:
+        return self.__html__()
 
 
 class ImportForm(FlaskForm):
@@ -24,11 +62,7 @@ class ImportForm(FlaskForm):
     )
     manifest = FileField(
         _l("Manifest (CSV or XLSX)"),
-        description=_l(
-            "One row per file: file, title, kind, description, collected_at, collected_by, source, classification, "
-            "incidents, witness, sha256. Incidents: title, start_date, end_date, place_name, latitude, longitude, "
-            "violation_types. Actors: kind, name, aliases (separated by ;)."
-        ),
+        description=_ManifestHelp(),
     )
     date_order = SelectField(
         _l("Dates like 12/06/2020 are"),

@@ -73,6 +73,33 @@ file and the offending code):
 * every ``contextual`` reference names a contextual group of the same framework;
 * every framework has at least one offence and every item at least one element.
 
+Translations (Arabic)
+=====================
+Every user-visible text has an Arabic form, kept beside its framework file in ``<name>.ar.yaml`` (for
+``rome_statute.yaml``, ``rome_statute.ar.yaml``): one flat mapping from a permanent code to that item's Arabic
+texts, with the same field names as the English file::
+
+    rome:                             # a framework
+      title: نظام روما الأساسي للمحكمة الجنائية الدولية
+      reference: "..."
+      note: "..."                     # only where the English has a note
+    rome-7-1-a:                       # a contextual group, offence, criterion or mode of liability
+      title: القتل العمد بوصفه جريمة ضد الإنسانية
+      reference: "المادة 7(1)(أ)؛ أركان الجرائم، المادة 7(1)(أ)"
+    rome-7-1-a.e1:                    # an element
+      text: "..."
+      reference: "..."
+
+They are loaded into the ``*_ar`` fields of the items (``title_ar``, ``text_ar``, ``reference_ar``, ``note_ar``;
+the API's ``GET /legal/frameworks`` therefore carries them beside the English), and shown through
+:meth:`~_Plain.localised` (``{{ offence|legal('title') }}`` on the pages, the dossier PDF in its language). A
+translation file may name only codes of its own framework and only the fields the English item has; an item
+without Arabic falls back to its English text, and tests/legal/test_catalogue_arabic.py fails on any code
+without its Arabic. The Arabic is **Casefile's working translation**, written with the terminology of the
+official Arabic texts of the Rome Statute (نظام روما الأساسي) and of the Elements of Crimes (أركان الجرائم) but not
+copied from them: like the English paraphrases, it must be checked against the official Arabic versions before
+anything is filed, and the pages and PDFs that show it say so (``casefile.labels.CATALOGUE_TRANSLATION_NOTICE``).
+
 API
 ===
 ``load_catalogue()`` returns the packaged :class:`Catalogue` (cached). ``load_catalogue_dir(path)``
@@ -105,6 +132,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ELEMENT_KINDS",
     "FRAMEWORK_KINDS",
+    "LANGUAGES",
     "Catalogue",
     "CatalogueError",
     "ContextualGroup",
@@ -117,6 +145,9 @@ __all__ = [
 ]
 
 ELEMENT_KINDS = ("material", "mental", "contextual", "criterion")
+#: Languages the catalogue is translated into, besides English (the ``<name>.<language>.yaml`` files).
+LANGUAGES = ("ar",)
+
 FRAMEWORK_KINDS = ("criminal", "sanctions")
 
 #: Package holding the catalogue data directory, and the directory's name inside it.
@@ -148,10 +179,19 @@ _T = TypeVar("_T")
 
 
 class _Plain:
-    """``to_dict()``: every field, nested items as dicts and tuples as lists (JSON-shaped, for the API)."""
+    """``to_dict()``: every field, nested items as dicts and tuples as lists (JSON-shaped, for the API);
+    ``localised(name, language)``: a text in a language, English when it has no translation."""
 
     def to_dict(self: DataclassInstance) -> dict[str, Any]:  # a mixin of dataclasses only
         return _json_shaped(dataclasses.asdict(self))
+
+    def localised(self, name: str, language: str) -> str:
+        """``title``, ``text``, ``reference`` or ``note`` in ``language`` (``"ar"``, ``"en"``, ``"ar_EG"``…)."""
+        english = str(getattr(self, name))
+        code = language.split("_")[0].split("-")[0]
+        if code in LANGUAGES:
+            return str(getattr(self, f"{name}_{code}", "") or english)
+        return english
 
 
 def _json_shaped(value: Any) -> Any:
@@ -179,6 +219,8 @@ class Element(_Plain):
     text: str
     kind: str
     reference: str
+    text_ar: str = ""
+    reference_ar: str = ""
 
 
 @dataclass(frozen=True)
@@ -190,6 +232,8 @@ class ContextualGroup(_Plain):
     reference: str
     framework_code: str
     elements: tuple[Element, ...]
+    title_ar: str = ""
+    reference_ar: str = ""
 
 
 @dataclass(frozen=True)
@@ -208,6 +252,9 @@ class Offence(_Plain):
     contextual_elements: tuple[Element, ...] = ()
     contextual_group: str | None = None
     note: str = ""
+    title_ar: str = ""
+    reference_ar: str = ""
+    note_ar: str = ""
 
     @property
     def all_elements(self) -> tuple[Element, ...]:
@@ -225,6 +272,9 @@ class ModeOfLiability(_Plain):
     framework_code: str
     elements: tuple[Element, ...]
     note: str = ""
+    title_ar: str = ""
+    reference_ar: str = ""
+    note_ar: str = ""
 
 
 @dataclass(frozen=True)
@@ -239,6 +289,9 @@ class Framework(_Plain):
     modes_of_liability: tuple[ModeOfLiability, ...] = ()
     contextual_groups: tuple[ContextualGroup, ...] = ()
     note: str = ""
+    title_ar: str = ""
+    reference_ar: str = ""
+    note_ar: str = ""
 
     @property
     def is_sanctions(self) -> bool:
@@ -382,16 +435,45 @@ def load_catalogue_dir(directory: Traversable | str | os.PathLike[str]) -> Catal
     root: Traversable = Path(directory) if isinstance(directory, str | os.PathLike) else directory
     if not root.is_dir():
         raise CatalogueError(f"{root}: catalogue directory not found")
-    files = sorted(
-        (entry for entry in root.iterdir() if entry.is_file() and entry.name.endswith((".yaml", ".yml"))),
-        key=lambda entry: entry.name,
-    )
+    entries = {entry.name: entry for entry in root.iterdir() if entry.is_file()}
+    files = sorted(name for name in entries if name.endswith((".yaml", ".yml")) and _translation_of(name) is None)
     if not files:
         raise CatalogueError(f"{root}: no catalogue files (*.yaml) found")
+    orphans = sorted(name for name in entries if (of := _translation_of(name)) is not None and of[0] not in entries)
+    if orphans:
+        raise CatalogueError(f"{orphans[0]}: a translation without its framework file")
     builder = _Builder()
-    for entry in files:
-        builder.add_file(entry.name, entry.read_text(encoding="utf-8"))
+    for name in files:
+        stem, suffix = name.rsplit(".", 1)
+        translations = {
+            language: _translations(entries[f"{stem}.{language}.{suffix}"])
+            for language in LANGUAGES
+            if f"{stem}.{language}.{suffix}" in entries
+        }
+        builder.add_file(name, entries[name].read_text(encoding="utf-8"), translations)
     return builder.finish()
+
+
+def _translation_of(name: str) -> tuple[str, str] | None:
+    """For ``x.ar.yaml``: (``x.yaml``, ``ar``); None for a framework file."""
+    parts = name.split(".")
+    if len(parts) == 3 and parts[1] in LANGUAGES and parts[2] in ("yaml", "yml"):
+        return f"{parts[0]}.{parts[2]}", parts[1]
+    return None
+
+
+def _translations(entry: Traversable) -> tuple[str, dict[str, dict[str, str]]]:
+    """A translation file: code -> {field: text}, every text a non-empty string."""
+    source = entry.name
+    data = _parse_yaml(source, entry.read_text(encoding="utf-8"))
+    if not isinstance(data, dict):
+        raise CatalogueError(f"{source}: top level must be a mapping from codes to translated texts")
+    result: dict[str, dict[str, str]] = {}
+    for code, fields in data.items():
+        if not isinstance(fields, dict) or not fields:
+            raise CatalogueError(f"{source}: {code}: must map field names to translated texts")
+        result[str(code)] = {str(key): _text(source, str(code), fields, str(key)) for key in fields}
+    return source, result
 
 
 class _Builder:
@@ -400,12 +482,27 @@ class _Builder:
     def __init__(self) -> None:
         self._seen: dict[str, str] = {}  # code -> file that defined it
         self._frameworks: list[tuple[str, Framework]] = []
+        self._translations: dict[str, tuple[str, dict[str, dict[str, str]]]] = {}  # language -> (file, texts)
+
+    def _translated(self, code: str, data: Mapping[str, Any], fields: tuple[str, ...]) -> dict[str, str]:
+        """The ``<field>_<language>`` texts of an item: only fields its English has, from its own file."""
+        found: dict[str, str] = {}
+        for language, (source, texts) in self._translations.items():
+            given = texts.pop(code, {})
+            for key in given:
+                if key not in fields or not data.get(key):
+                    raise CatalogueError(f"{source}: {code}: no English {key!r} to translate")
+            found.update({f"{key}_{language}": value for key, value in given.items()})
+        return found
 
     def finish(self) -> Catalogue:
         ordered = sorted(self._frameworks, key=lambda item: (item[1].kind != "criminal", item[0]))
         return Catalogue(tuple(fw for _, fw in ordered))
 
-    def add_file(self, source: str, text: str) -> None:
+    def add_file(
+        self, source: str, text: str, translations: Mapping[str, tuple[str, dict[str, dict[str, str]]]] | None = None
+    ) -> None:
+        self._translations = {language: (file, dict(texts)) for language, (file, texts) in (translations or {}).items()}
         data = _parse_yaml(source, text)
         if not isinstance(data, dict):
             raise CatalogueError(f"{source}: top level must be a mapping describing one framework")
@@ -442,7 +539,11 @@ class _Builder:
             modes_of_liability=modes,
             contextual_groups=groups,
             note=note,
+            **self._translated(code, data, ("title", "reference", "note")),
         )
+        for file, texts in self._translations.values():
+            if texts:
+                raise CatalogueError(f"{file}: {sorted(texts)[0]}: not a code of framework {code!r} ({source})")
         self._frameworks.append((source, framework))
 
     # -- items ---------------------------------------------------------------------------------
@@ -457,6 +558,7 @@ class _Builder:
             reference=_text(source, code, data, "reference"),
             framework_code=fw_code,
             elements=self._elements(source, code, data, allowed_kinds=("contextual",)),
+            **self._translated(code, data, ("title", "reference")),
         )
 
     def _offence(self, source: str, fw_code: str, raw: object, groups: Mapping[str, ContextualGroup]) -> Offence:
@@ -477,6 +579,7 @@ class _Builder:
             contextual_elements=groups[group_code].elements if group_code else (),
             contextual_group=group_code,
             note=_text(source, code, data, "note", required=False),
+            **self._translated(code, data, ("title", "reference", "note")),
         )
 
     def _mode(self, source: str, fw_code: str, raw: object) -> ModeOfLiability:
@@ -490,6 +593,7 @@ class _Builder:
             framework_code=fw_code,
             elements=self._elements(source, code, data, allowed_kinds=("material", "mental", "criterion")),
             note=_text(source, code, data, "note", required=False),
+            **self._translated(code, data, ("title", "reference", "note")),
         )
 
     def _elements(
@@ -516,6 +620,7 @@ class _Builder:
                     text=_text(source, code, el, "text"),
                     kind=kind,
                     reference=_text(source, code, el, "reference"),
+                    **self._translated(code, el, ("text", "reference")),
                 )
             )
         return tuple(result)

@@ -21,6 +21,7 @@ from casefile.actors.models import Actor, ActorRelation, Involvement
 from casefile.cases.models import Case, Incident
 from casefile.errors import ValidationFailed
 from casefile.evidence.models import EvidenceItem
+from casefile.labels import word_for
 from casefile.legal.catalogue import Element, load_catalogue
 from casefile.legal.models import Charge
 from casefile.links.models import EvidenceLink, Stance
@@ -174,10 +175,18 @@ class Hop:
     supporting: int
     contradicting: int
     object_id: uuid.UUID
+    code: str = ""  # the relation's or the degree's stored code (``label`` is it with the period, for the API)
+    period: str = ""  # " (2015-01-01 – 2020-06-05)" for a dated relation
 
     @property
     def supported(self) -> bool:
         return self.supporting > 0
+
+    @property
+    def words(self) -> str:
+        """The hop in the page's language: "commands (2015-01-01 – 2020-06-05)", "gave orders"."""
+        kind = "relation" if self.kind == "relation" else "degree"
+        return word_for(self.code, kind, _) + self.period if self.code else self.label
 
 
 @dataclass
@@ -221,7 +230,9 @@ def link_analysis(session: Session, charge: Charge, max_hops: int = 5) -> list[P
         sup, con = rel_counts.get(r.id, (0, 0))
         dates = _period(r)
         label = f"{r.relation.value}{dates}"
-        hop_forward = Hop("relation", label, r.source.name, r.target.name, sup, con, r.id)
+        hop_forward = Hop(
+            "relation", label, r.source.name, r.target.name, sup, con, r.id, code=r.relation.value, period=dates
+        )
         neighbours[r.source_actor_id].append((r.target_actor_id, hop_forward))
         neighbours[r.target_actor_id].append((r.source_actor_id, hop_forward))
     involved: dict[uuid.UUID, list[Involvement]] = defaultdict(list)
@@ -236,7 +247,8 @@ def link_analysis(session: Session, charge: Charge, max_hops: int = 5) -> list[P
         actor_id, hops, seen = queue.popleft()
         for inv in involved.get(actor_id, []):
             sup, con = inv_counts.get(inv.id, (0, 0))
-            hop = Hop("involvement", inv.degree.value, inv.actor.name, inv.incident.title, sup, con, inv.id)
+            degree = inv.degree.value
+            hop = Hop("involvement", degree, inv.actor.name, inv.incident.title, sup, con, inv.id, code=degree)
             paths.append(Path([*hops, hop], inv.incident))
         if len(hops) >= max_hops:
             continue

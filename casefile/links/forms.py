@@ -23,7 +23,7 @@ from casefile.cases.services import incidents_of
 from casefile.errors import ValidationFailed
 from casefile.evidence.forms import choices
 from casefile.evidence.models import EvidenceItem
-from casefile.labels import lazy_labels
+from casefile.labels import catalogue_text, lazy_labels
 from casefile.legal.catalogue import load_catalogue
 from casefile.legal.models import Charge
 from casefile.legal.services import charge_elements, charges_of
@@ -86,16 +86,19 @@ def link_targets(session: Session, case: Case) -> list[Target]:
     catalogue = load_catalogue()
     for charge in charges_of(session, case):
         offence = catalogue.offence(charge.offence_code)
-        group = _("Charge: %(suspect)s, %(offence)s", suspect=charge.suspect.name, offence=offence.title)
+        title = catalogue_text(offence, "title")
+        group = _("Charge: %(suspect)s, %(offence)s", suspect=charge.suspect.name, offence=title)
         for _group, element in charge_elements(charge):
-            text = f"{element.reference}: {element.text}"
+            text = f"{catalogue_text(element, 'reference')}: {catalogue_text(element, 'text')}"
+            # Found by the English words too: a search in either language finds the element.
+            english = f"{offence.title} {offence.reference} {element.reference} {element.text}"
             out.append(
                 Target(
                     f"charge_element:{charge.id}:{element.code}",
                     "charge_element",
                     group,
                     text,
-                    f"{group} {offence.reference} {text}",
+                    f"{group} {catalogue_text(offence, 'reference')} {text} {english}",
                 )
             )
     return out

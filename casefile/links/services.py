@@ -26,6 +26,7 @@ from casefile.custody.ledger import record_item_event
 from casefile.db import utcnow
 from casefile.errors import NotFound, ValidationFailed
 from casefile.evidence.models import EvidenceItem
+from casefile.labels import catalogue_text
 from casefile.legal.catalogue import load_catalogue
 from casefile.legal.models import Charge
 from casefile.links.models import TARGET_COLUMNS, EvidenceLink, Stance
@@ -183,7 +184,7 @@ def element_label(code: object) -> str:
         element = load_catalogue().element(str(code))
     except KeyError:
         return str(code)
-    return f"{element_title(element.text)} ({element.reference})"
+    return f"{element_title(catalogue_text(element, 'text'))} ({catalogue_text(element, 'reference')})"
 
 
 def element_words(charge: Charge, code: str | None, *, full: bool = False) -> str:
@@ -191,14 +192,15 @@ def element_words(charge: Charge, code: str | None, *, full: bool = False) -> st
     `full` its whole text). An element no longer in the catalogue is named by its code, the only name left."""
     catalogue = load_catalogue()
     try:
-        offence = catalogue.offence(charge.offence_code).title
+        offence = catalogue_text(catalogue.offence(charge.offence_code), "title")
     except KeyError:
         offence = charge.offence_code
     try:
         element = catalogue.element(code or "")
     except KeyError:
         return f"{charge.suspect.name}, {offence} — {code}"
-    text = element.text if full else element_title(element.text)
+    text = catalogue_text(element, "text")
+    text = text if full else element_title(text)
     return f"{charge.suspect.name}, {offence} — {text}"
 
 
