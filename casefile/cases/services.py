@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import re
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import date
 from typing import Any
 
@@ -80,6 +80,22 @@ def require_may_create_case(user: User) -> None:
     """Reviewers read and verify; they never create cases (checked before the form is even shown)."""
     if not may_create_case(user):
         raise Forbidden(_("Reviewers cannot create cases."))
+
+
+def incident_names(session: Session, case_id: uuid.UUID, entries: Iterable[Any]) -> dict[str, str]:
+    """Incident id → title, for the incidents of the case that custody entries name (their `incidents` detail), in
+    one query: a trail shows titles, never ids."""
+    ids = set()
+    for entry in entries:
+        for raw in (entry.details or {}).get("incidents") or ():
+            try:
+                ids.add(uuid.UUID(str(raw)))
+            except ValueError:
+                continue
+    if not ids:
+        return {}
+    rows = session.execute(select(Incident.id, Incident.title).where(Incident.id.in_(ids), Incident.case_id == case_id))
+    return {str(incident_id): title for incident_id, title in rows}
 
 
 def create_case(session: Session, creator: User, data: Mapping[str, Any]) -> Case:

@@ -15,7 +15,7 @@ from casefile.actors.services import active_actors
 from casefile.auth.gate import Access, require_case, require_in_case
 from casefile.auth.services import actor_labels
 from casefile.cases.models import Case
-from casefile.cases.services import incidents_of
+from casefile.cases.services import incident_names, incidents_of
 from casefile.cases.views import apply_error, case_context
 from casefile.components import blob_store
 from casefile.custody import ledger
@@ -200,6 +200,7 @@ def show(item_id: str) -> str:
         trail=trail,
         trail_total=trail_total,
         actors=actor_labels(s, trail),
+        incident_names=incident_names(s, item.case_id, trail),
         statement=s.get(Statement, item.id),
         **text_preview(item),
         **verification_context(s, item, current_user),
@@ -338,6 +339,7 @@ def custody_trail(item_id: str) -> str:
         item=item,
         trail=entries,
         actors=actor_labels(s, entries),
+        incident_names=incident_names(s, item.case_id, entries),
         total=total,
         page=page,
         pages=max((total - 1) // 200 + 1, 1),

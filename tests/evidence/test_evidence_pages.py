@@ -544,3 +544,22 @@ def test_the_element_matrix_marks_flagged_evidence_as_the_item_page_does(
         item_page = client.get(f"/evidence/{item_id}").get_data(as_text=True)
         assert bool(marked) == ('id="consistency-flags"' in item_page), item_id
     assert any(marked for _item, marked in shown)  # the demo's Tuscan photo under a Tarhouna incident
+
+
+def test_custody_trails_name_incidents_by_title_not_id(
+    client: FlaskClient, api_for: Callable[..., tuple[Api, Account]], make_case: Callable[..., uuid.UUID]
+) -> None:
+    api, account = api_for("investigator")
+    case_id = make_case(account)
+    incident = api.post(f"/cases/{case_id}/incidents", json={"title": "Raid on the <b>farm</b>"}).get_json()
+    response = api.post(
+        f"/cases/{case_id}/evidence",
+        data={"file": (BytesIO(b"note"), "n.txt"), "incident_ids": incident["id"]},
+        content_type="multipart/form-data",
+    )
+    response.request.input_stream.close()
+    item = response.get_json()
+    login(client, account)
+    for path in (f"/evidence/{item['id']}", f"/evidence/{item['id']}/custody"):
+        trail = client.get(path).get_data(as_text=True).split('id="custody-trail"', 1)[1].split("</table>", 1)[0]
+        assert "Raid on the &lt;b&gt;farm&lt;/b&gt;" in trail and incident["id"] not in trail, path
