@@ -98,7 +98,7 @@ def test_reviewer_downloads_verifies_custody_and_cannot_edit(
     expect(downloaded).to_have_count(1)
     details = downloaded.locator("td.details")
     expect(details.locator("dt")).to_have_text(["Through"])  # a definition list, each key in words
-    expect(details.locator("dd")).to_have_text(["page"])
+    expect(details.locator("dd")).to_have_text(["on its page"])  # the "through" value in words
     expect(trail.filter(has=page.locator('td:nth-child(3)[data-action="ingested"]'))).to_have_count(1)
     expect(trail.locator('td[data-action="ingested"]')).to_have_text("recorded (ingested)")
     expect_read_only(page)
