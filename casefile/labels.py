@@ -286,7 +286,12 @@ VERIFICATION_PHASE_LABELS = {
     "content_analysis": N_("Content analysis"),
 }
 # How an item was read (custody entries viewed / downloaded: details "via").
-VIA_LABELS = {"page": N_("on its page"), "api": N_("through the API"), "preview": N_("in its preview")}
+VIA_LABELS = {
+    "page": N_("on its page"),
+    "api": N_("through the API"),
+    "preview": N_("in its preview"),
+    "search": N_("an excerpt of its text in search results"),
+}
 # What reading a file's metadata gave (EvidenceItem.metadata_status).
 METADATA_STATUS_LABELS = {
     "ok": N_("read"),

@@ -32,6 +32,8 @@ from sqlalchemy.orm import Session
 from casefile.actors.models import Actor
 from casefile.auth.models import User
 from casefile.cases.models import Incident
+from casefile.custody.actions import Action
+from casefile.custody.ledger import Draft, record_custody_many
 from casefile.evidence.models import EvidenceItem
 from casefile.names import search_terms
 from casefile.search import services
@@ -207,11 +209,32 @@ def search(session: Session, user: User, query: str | None, **options: Any) -> t
     results, total = services.search(session, user, query, **options)
     words = services.parse_query(query)
     found = snippets_for(session, [(r.object_type, r.object_id) for r in results], words)
-    return [
+    shown = [
         replace(
             r,
             snippet=found.get((r.object_type, r.object_id)),
             title_snippet=whole(r.title, "title", words),
         )
         for r in results
-    ], total
+    ]
+    record_text_reads(session, user, shown)
+    return shown, total
+
+
+def record_text_reads(session: Session, user: User, results: Sequence[SearchResult]) -> None:
+    """An excerpt of an evidence file's own text is a read of the file, as its text on the item page is: each such
+    result gets a `viewed` entry (via search), all in one append."""
+    ids = [
+        r.object_id
+        for r in results
+        if r.object_type == ObjectType.EVIDENCE.value and r.snippet is not None and r.snippet.field == "text_content"
+    ]
+    if not ids:
+        return
+    rows = session.execute(
+        select(EvidenceItem.id, EvidenceItem.case_id, EvidenceItem.sha256).where(EvidenceItem.id.in_(ids))
+    )
+    record_custody_many(
+        session,
+        [Draft(user, Action.VIEWED, case_id, item_id, sha256, {"via": "search"}) for item_id, case_id, sha256 in rows],
+    )

@@ -111,3 +111,21 @@ def test_long_texts_are_cut_around_the_first_found_word() -> None:
     (span,) = snippet.marks
     assert snippet.text[span[0] : span[1]] == "al-Kani"
     assert str(snippet.html()).startswith("…") and str(snippet.html()).endswith("…")
+
+
+def test_an_excerpt_of_a_files_text_is_a_read_in_its_custody_trail(app: Any, corpus: dict[str, Any]) -> None:
+    """Search showing part of an evidence file's own text reads the file: a `viewed` entry via search; a result
+    shown by its title alone is not a read of the file."""
+    from support import ledger
+
+    t: Team = corpus["team"]
+    item = corpus["item"]
+
+    def reads() -> list[Any]:
+        return [e for e in ledger(app) if str(e.evidence_id) == item["id"] and e.details.get("via") == "search"]
+
+    t.search("guards", per_page=50)
+    [entry] = reads()
+    assert entry.action == "viewed" and entry.actor == f"user:{t.account.id}" and entry.sha256 == item["sha256"]
+    t.search("Field note", per_page=50)  # found by its title: the file's text is not shown
+    assert len(reads()) == 1
