@@ -22,6 +22,11 @@ VERIFICATION = obj(
         "evidence_id": UUID,
         "status": enum_of(VerificationStatus),
         "may_verify": {"type": "boolean"},
+        "moves": {
+            "type": "array",
+            "items": enum_of(VerificationStatus),
+            "description": "the statuses you may move it to now",
+        },
         "checks": {"type": "array", "items": CHECK},
     }
 )

@@ -113,6 +113,16 @@ def set_status(session: Session, item: EvidenceItem, user: User, status: Any, re
     return item
 
 
+def allowed_moves(item: EvidenceItem, user: User) -> list[VerificationStatus]:
+    """The statuses this person may move the item to now (what set_status accepts, checks aside): a conclusion from
+    in_verification, otherwise back to in_verification; never verified by the item's uploader or collector."""
+    if _status(item) is VerificationStatus.IN_VERIFICATION:
+        moves = [s for s in VerificationStatus if s in CONCLUSIONS]
+    else:
+        moves = [VerificationStatus.IN_VERIFICATION]
+    return [s for s in moves if not (s is VerificationStatus.VERIFIED and is_own(item, user))]
+
+
 def _change(session: Session, item: EvidenceItem, user: User, target: VerificationStatus, reason: str) -> None:
     before = _status(item)
     item.verification_status = target.value
@@ -155,6 +165,7 @@ def verification_json(session: Session, item: EvidenceItem, user: User) -> dict[
         "evidence_id": str(item.id),
         "status": _status(item).value,
         "may_verify": not is_own(item, user),
+        "moves": [s.value for s in allowed_moves(item, user)],
         "checks": [check_json(c) for c in checks_of(session, item)],
     }
 

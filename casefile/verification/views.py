@@ -19,27 +19,16 @@ from casefile.evidence.models import EvidenceItem
 from casefile.labels import word_for
 from casefile.verification import services
 from casefile.verification.forms import CheckForm, StatusForm
-from casefile.verification.models import CONCLUSIONS, VerificationStatus
+from casefile.verification.models import VerificationStatus
 
 bp = Blueprint("verification", __name__)
-
-
-def offered(item: EvidenceItem, user: User) -> list[VerificationStatus]:
-    """The statuses the form offers this person: the moves the workflow allows, without "verified" for the item's
-    uploader or collector (the service refuses it anyway)."""
-    current = VerificationStatus(item.verification_status or "new")
-    if current is VerificationStatus.IN_VERIFICATION:
-        moves = [s for s in VerificationStatus if s in CONCLUSIONS]
-    else:
-        moves = [VerificationStatus.IN_VERIFICATION]
-    return [s for s in moves if not (s is VerificationStatus.VERIFIED and services.is_own(item, user))]
 
 
 def verification_context(session: Session, item: EvidenceItem, user: User) -> dict[str, Any]:
     return {
         "verification_checks": services.checks_of(session, item),
         "check_form": CheckForm(formdata=None),
-        "status_form": StatusForm(formdata=None).offer(offered(item, user)),
+        "status_form": StatusForm(formdata=None).offer(services.allowed_moves(item, user)),
         "own_item": services.is_own(item, user),
     }
 

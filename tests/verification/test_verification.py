@@ -53,11 +53,13 @@ def test_four_eyes_over_the_api(app: Flask, team: dict[str, Any]) -> None:
     assert check.get_json()["phase"] == "content_analysis" and check.get_json()["checked_by"] == uploader.email
     mine = uploader_api.get(f"/evidence/{item['id']}/verification").get_json()
     assert mine["status"] == "in_verification" and mine["may_verify"] is False
+    assert mine["moves"] == ["disputed", "unverifiable"]  # never "verified" for its uploader
     refused = uploader_api.post(f"/evidence/{item['id']}/verification/status", json={"status": "verified"})
     assert refused.status_code == 403 and "four eyes" in refused.get_json()["error"]["message"]
     assert status_of(uploader_api, item) == "in_verification"
 
-    assert verifier_api.get(f"/evidence/{item['id']}/verification").get_json()["may_verify"] is True
+    theirs = verifier_api.get(f"/evidence/{item['id']}/verification").get_json()
+    assert theirs["may_verify"] is True and theirs["moves"] == ["verified", "disputed", "unverifiable"]
     done = verifier_api.post(f"/evidence/{item['id']}/verification/status", json={"status": "verified"})
     assert done.status_code == 200 and done.get_json()["status"] == "verified"
     assert verifier_api.get(f"/evidence/{item['id']}").get_json()["verification_status"] == "verified"
