@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, selectinload
 from werkzeug.datastructures import FileStorage
 
@@ -82,7 +82,7 @@ def create_form(
         public = xlsform.public_key_b64(public_der)
         form.public_key = public
         form.private_key = cipher.encrypt({"der": xlsform.public_key_b64(private_der)}, context=_key_context(form))
-    version = utcnow().strftime("%Y%m%d%H%M%S")
+    version = _next_version(session, case)
     if xlsform_file is None:
         built = xlsform.standard(version, public)
         form.standard = True
@@ -113,6 +113,16 @@ def create_form(
     session.add(form)
     session.flush()
     return form
+
+
+def _next_version(session: Session, case: Case) -> str:
+    """The version Casefile gives a form whose XLSForm sets none: the time (YYYYMMDDhhmmss), and always above the
+    case's last such version, so that a form offered again within the same second is still a new version."""
+    now = int(utcnow().strftime("%Y%m%d%H%M%S"))
+    latest = session.scalar(
+        select(func.max(FieldForm.version)).where(FieldForm.case_id == case.id, func.length(FieldForm.version) == 14)
+    )
+    return str(max(now, int(latest) + 1 if latest and latest.isdigit() else 0))
 
 
 def _key_context(form: FieldForm) -> str:

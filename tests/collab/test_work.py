@@ -213,3 +213,7 @@ def test_the_pages(app: Flask, client: FlaskClient, team: dict[str, Any]) -> Non
     opened = other.post(f"/notifications/{note['id']}/read")
     assert opened.status_code == 303 and opened.headers["Location"] == f"/evidence/{team['item']['id']}"
     assert 'id="unread-count"' not in other.get("/work").get_data(as_text=True)
+    [mine] = member_api.get("/me/assignments").get_json()["items"]
+    assert other.post(f"/assignments/{mine['id']}/done").status_code == 303  # from "My work"
+    assert member_api.get("/me/assignments").get_json()["items"] == []
+    assert "Nothing is waiting for you." in other.get("/work").get_data(as_text=True)

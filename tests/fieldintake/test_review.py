@@ -271,3 +271,33 @@ def test_what_phones_sent_is_referenced_for_fsck_and_backups(app: Flask, field: 
     wanted = {hashlib.sha256(PHOTO).hexdigest(), hashlib.sha256(PHOTO_2).hexdigest()}
     wanted |= {s["submission_sha256"] for s in queue(f.api, f.case_id, "")}
     assert wanted <= backed_up
+
+
+def test_withdrawing_a_form_and_revoking_a_phone_from_the_api_and_the_pages(
+    app: Flask, field: Callable[..., Field]
+) -> None:
+    """A withdrawn form leaves the phones' form list (what they hold may still be sent); a revoked login stops."""
+    from defusedxml import ElementTree
+
+    f = field()
+    withdrawn = f.api.post(f"/field-forms/{f.form['id']}/withdraw")
+    assert withdrawn.status_code == 200 and withdrawn.get_json()["active"] is False
+    assert ElementTree.fromstring(f.phone.get("/formList").content).findall("*") == []
+    late = f.phone.submit(report_xml(f.form["version"], instance_id(), description="Held offline."), {})
+    assert late.status_code == 201
+    again = f.api.post(
+        f"/cases/{f.case_id}/field-forms", data={"encrypted": "false"}, content_type="multipart/form-data"
+    )
+    assert again.status_code == 201
+
+    client = app.test_client()
+    page_login(client, f.account)
+    token = token_of(client, f"/cases/{f.case_id}/field")
+    assert client.post(f"/field-forms/{again.get_json()['id']}/withdraw", data={"csrf_token": token}).status_code == 303
+    assert "This case offers no form to phones yet." in client.get(f"/cases/{f.case_id}/field").get_data(as_text=True)
+    assert (
+        client.post(f"/device-credentials/{f.credential['id']}/revoke", data={"csrf_token": token}).status_code == 303
+    )
+    listed = f.api.get(f"/cases/{f.case_id}/device-credentials").get_json()["items"]
+    assert listed[0]["revoked_at"] is not None
+    assert f.phone.get("/formList").status_code == 401
