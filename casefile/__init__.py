@@ -32,6 +32,7 @@ def storage_options(settings: Settings) -> dict[str, Any]:
 def load_api_routes() -> None:
     """Each capability declares its API routes in its own `api` module; importing the modules declares the routes
     on the shared blueprint and in `casefile.api.core.OPERATIONS` (idempotent: a module is imported once)."""
+    from casefile.activity import api as _activity  # noqa: F401
     from casefile.actors import api as _actors  # noqa: F401
     from casefile.api import openapi as _openapi  # noqa: F401
     from casefile.capture import api as _capture  # noqa: F401
@@ -137,6 +138,7 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
     babel.init_app(app, locale_selector=web.select_locale)
 
+    from casefile.activity.views import bp as activity_bp
     from casefile.actors.views import bp as actors_bp
     from casefile.auth.account import bp as account_bp
     from casefile.auth.views import bp as auth_bp
@@ -180,6 +182,7 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
         provenance_bp,
         verification_bp,
         collab_bp,
+        activity_bp,
     ):
         app.register_blueprint(bp)
     # Phones authenticate every request with their device credential (Digest), never a cookie: nothing for a

@@ -9,6 +9,7 @@ import enum
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
@@ -28,6 +29,11 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+
+# Who acts outside a request: a job runs for the person who asked for it (casefile.jobs.runner sets this), and what it
+# changes is theirs in the case's activity feed (casefile/activity). In a request it is the logged-in user.
+acting_user: ContextVar[uuid.UUID | None] = ContextVar("acting_user", default=None)
 
 
 def utcnow() -> datetime:

@@ -35,7 +35,14 @@ def downgrade(database_url: str, revision: str) -> None:
 
 
 APPEND_ONLY_TABLES = frozenset(
-    {"custody_entries", "custody_checkpoints", "witness_consents", "auth_events", "verification_checks"}
+    {
+        "custody_entries",
+        "custody_checkpoints",
+        "witness_consents",
+        "auth_events",
+        "verification_checks",
+        "case_activity",
+    }
 )
 NEVER_DELETED_TABLES = frozenset(
     {

@@ -1,5 +1,7 @@
 """Every model, imported in one place so the metadata is complete for Alembic and the tests."""
 
+from casefile.activity import recorder  # noqa: F401 - writes the activity feed at every flush
+from casefile.activity.models import Activity
 from casefile.actors.models import Actor, ActorRelation, Involvement
 from casefile.auth.models import ApiToken, AuthEvent, InstanceSetting, LoginAttempt, Membership, User, UserSession
 from casefile.capture.models import WebCapture
@@ -22,6 +24,7 @@ from casefile.witnesses.models import ConsentRecord, Statement, Witness
 metadata = Base.metadata
 
 __all__ = [
+    "Activity",
     "Actor",
     "ActorRelation",
     "ApiToken",

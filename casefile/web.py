@@ -132,6 +132,7 @@ CASE_TABS: tuple[tuple[str, LazyString], ...] = (
     ("imports.imports", _l("Import and export")),
     ("fieldintake.field_intake", _l("Field intake")),
     ("collab.case_work", _l("Work")),
+    ("activity.case_activity", _l("Activity")),
     ("jobs.case_jobs", _l("Jobs")),
 )
 

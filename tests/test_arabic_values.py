@@ -334,6 +334,7 @@ def demo_pages(app: Flask, case_id: uuid.UUID) -> list[str]:
         f"{c}/map",
         f"{c}/captures",
         f"{c}/work",
+        f"{c}/activity",
         f"{c}/relations/new",
         f"{c}/involvements/new",
         f"{c}/evidence/upload",

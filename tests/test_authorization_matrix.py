@@ -196,6 +196,9 @@ RULES: dict[str, Rule | tuple[Rule, ...]] = {
     "collab.edit_comment": Rule(Kind.AUTHOR, params={"comment_id": "comment"}, data={"body": "edited"}),
     "collab.my_work": Rule(Kind.LOGIN),
     "collab.case_work": R,
+    # The case's activity feed: every member reads it (reviewers too); nobody writes it but the flush.
+    "activity.case_activity": R,
+    "api.case_activity": Rule(Kind.READ, query={"type": "incident", "action": "changed"}),
     "collab.assign": Rule(Kind.WRITE, data={"target": "evidence:{item}"}),
     "collab.complete": Rule(Kind.WRITE, params={"assignment_id": "assignment"}),
     "collab.read": Rule(Kind.NOBODY, params={"notification_id": "notification"}),

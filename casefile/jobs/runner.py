@@ -42,7 +42,7 @@ from sqlalchemy.orm import Session
 from casefile import components
 from casefile.auth.gate import allowed, membership
 from casefile.auth.models import User
-from casefile.db import session_scope, utcnow
+from casefile.db import acting_user, session_scope, utcnow
 from casefile.errors import CasefileError
 from casefile.jobs import registry
 from casefile.jobs.models import ERROR_LENGTH, MESSAGE_LENGTH, Job, JobState
@@ -307,6 +307,7 @@ def run(app: Flask, queue: JobQueue, job_id: uuid.UUID) -> None:
     result: dict[str, Any] | None = None
     stopped: JobStopped | None = None
     failure: tuple[str, bool] | None = None
+    acting = acting_user.set(claim.user_id)
     try:
         result = spec.handler(ctx)
     except JobStopped as stop:
@@ -318,6 +319,7 @@ def run(app: Flask, queue: JobQueue, job_id: uuid.UUID) -> None:
         # Internals (SQL, paths) stay in the worker's log; the job says what kind of failure it was.
         failure = (f"unexpected error ({type(error).__name__}); the worker's log has the details", True)
     finally:
+        acting_user.reset(acting)
         ctx.stop()
     if isinstance(stopped, JobLost):
         log.warning("job %s was taken from this worker; its outcome here is dropped", claim.job_id)

@@ -57,6 +57,7 @@ def main_pages(app: Flask, case_id: uuid.UUID) -> dict[str, str]:
         "new charge": f"/cases/{case_id}/charges/new",
         "chart": f"/cases/{case_id}/chart",
         "charges": f"/cases/{case_id}/charges",
+        "activity": f"/cases/{case_id}/activity",
         "charge": f"/charges/{charge}",
         "dossiers": f"/cases/{case_id}/dossiers",
         "captures": f"/cases/{case_id}/captures",
