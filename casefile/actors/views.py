@@ -300,12 +300,16 @@ def new_charge(case_id: str) -> str | WerkzeugResponse | tuple[str, int]:
     return render_template("actors/charge_form.html", form=form, **case_context(case)), status
 
 
+# The items a matrix row names on the page, per stance (its counts are whole; the dossier and export list them all).
+SHOWN_PER_ELEMENT = 25
+
+
 @bp.get("/charges/<charge_id>")
 def show_charge(charge_id: str) -> str:
     s = db_session()
     charge = require_in_case(s, current_user, Charge, charge_id)
     catalogue = load_catalogue()
-    rows = legal.matrix(s, charge)
+    rows = legal.matrix(s, charge, first=SHOWN_PER_ELEMENT)
     shown = {link.evidence_id for row in rows for link in (*row.supporting, *row.contradicting)}
     return render_template(
         "actors/charge.html",

@@ -18,6 +18,7 @@ from casefile.legal import services as legal
 from casefile.legal.catalogue import load_catalogue
 from casefile.legal.models import Charge
 from casefile.legal.schemas import CHARGE, CHARGE_CREATE, FRAMEWORKS, MATRIX
+from casefile.links.models import Stance
 
 ID = [{"name": "id", "in": "path", "required": True, "schema": UUID}]
 
@@ -87,6 +88,11 @@ def create_charge(id: str) -> ResponseReturnValue:
     return created(charge_json(legal.create_charge(s, case, data)))
 
 
+# Each element lists its first (oldest) links of each stance; `counts` gives them all (a bounded answer however much
+# evidence a charge gathers).
+LISTED_PER_ELEMENT = 100
+
+
 def matrix_json(session: Any, charge: Charge) -> dict[str, Any]:
     def refs(links: list[Any]) -> list[dict[str, Any]]:
         return [
@@ -100,7 +106,7 @@ def matrix_json(session: Any, charge: Charge) -> dict[str, Any]:
             for link in links
         ]
 
-    rows = legal.matrix(session, charge)
+    rows = legal.matrix(session, charge, first=LISTED_PER_ELEMENT)
     return {
         "charge": charge_json(charge),
         "elements": [
@@ -111,6 +117,11 @@ def matrix_json(session: Any, charge: Charge) -> dict[str, Any]:
                 "reference": r.element.reference,
                 "status": r.status,
                 "verified_supporting": r.verified,
+                "counts": {
+                    "supporting": r.counts.get(Stance.SUPPORTS, 0),
+                    "contradicting": r.counts.get(Stance.CONTRADICTS, 0),
+                    "context": r.counts.get(Stance.CONTEXT, 0),
+                },
                 "supporting": refs(r.supporting),
                 "contradicting": refs(r.contradicting),
                 "context": refs(r.context),

@@ -50,9 +50,20 @@ MATRIX = obj(
                         "type": "integer",
                         "description": "how many of the supporting items are verified (casefile/verification)",
                     },
-                    "supporting": {"type": "array", "items": _EVIDENCE_REF},
-                    "contradicting": {"type": "array", "items": _EVIDENCE_REF},
-                    "context": {"type": "array", "items": _EVIDENCE_REF},
+                    "counts": obj(
+                        {
+                            "supporting": {"type": "integer"},
+                            "contradicting": {"type": "integer"},
+                            "context": {"type": "integer"},
+                        }
+                    ),
+                    "supporting": {
+                        "type": "array",
+                        "items": _EVIDENCE_REF,
+                        "description": "the first 100 (oldest first); counts.supporting gives them all",
+                    },
+                    "contradicting": {"type": "array", "items": _EVIDENCE_REF, "description": "the first 100"},
+                    "context": {"type": "array", "items": _EVIDENCE_REF, "description": "the first 100"},
                 }
             ),
         },

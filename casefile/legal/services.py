@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from casefile.actors.models import Actor, ActorRelation, Involvement
@@ -87,37 +87,70 @@ class ElementRow:
     supporting: list[EvidenceLink]
     contradicting: list[EvidenceLink]
     context: list[EvidenceLink]
+    # The whole counts, even when the lists above hold only the first links of each stance (`matrix(first=…)`).
+    counts: Mapping[Stance, int]
+    verified: int  # how many supporting items are verified (casefile/verification)
 
     @property
     def status(self) -> str:
-        if not self.supporting:
+        if not self.counts.get(Stance.SUPPORTS):
             return "gap"
-        return "contested" if self.contradicting else "supported"
-
-    @property
-    def verified(self) -> int:
-        """How many of the supporting items are verified (casefile/verification)."""
-        return sum(1 for link in self.supporting if link.evidence.verification_status == "verified")
+        return "contested" if self.counts.get(Stance.CONTRADICTS) else "supported"
 
 
 def charge_elements(charge: Charge) -> list[tuple[str, Element]]:
     return load_catalogue().elements_to_prove(charge.offence_code, charge.mode_code)
 
 
-def matrix(session: Session, charge: Charge, evidence_ids: Collection[uuid.UUID] | None = None) -> list[ElementRow]:
+def matrix(
+    session: Session,
+    charge: Charge,
+    evidence_ids: Collection[uuid.UUID] | None = None,
+    *,
+    first: int | None = None,
+) -> list[ElementRow]:
     """Every element of the charge with its evidence; given `evidence_ids`, only those items count (a dossier
-    shows the matrix of the evidence it includes)."""
+    shows the matrix of the evidence it includes). Given `first`, each element lists only its first (oldest) `first`
+    links of each stance while its counts stay whole, from one aggregate query: the charge's page and the API stay
+    bounded however much evidence a charge gathers; dossiers and exports list everything."""
+    scope = [EvidenceLink.charge_id == charge.id]
+    if evidence_ids is not None:
+        scope.append(EvidenceLink.evidence_id.in_(list(evidence_ids)))
+    counts: dict[str, dict[Stance, int]] = defaultdict(dict)
+    verified: dict[str, int] = defaultdict(int)
+    is_verified = case((EvidenceItem.verification_status == "verified", 1), else_=0)
+    for code, stance, number, verified_number in session.execute(
+        select(EvidenceLink.element_code, EvidenceLink.stance, func.count(), func.sum(is_verified))
+        .join(EvidenceItem, EvidenceItem.id == EvidenceLink.evidence_id)
+        .where(*scope)
+        .group_by(EvidenceLink.element_code, EvidenceLink.stance)
+    ):
+        counts[code or ""][stance] = number
+        if stance is Stance.SUPPORTS:
+            verified[code or ""] = int(verified_number or 0)
     stmt = (
         select(EvidenceLink)
-        .where(EvidenceLink.charge_id == charge.id)
+        .where(*scope)
         .options(selectinload(EvidenceLink.evidence))
-        .order_by(EvidenceLink.created_at)
+        .order_by(EvidenceLink.created_at, EvidenceLink.id)
     )
-    if evidence_ids is not None:
-        stmt = stmt.where(EvidenceLink.evidence_id.in_(list(evidence_ids)))
-    links = session.scalars(stmt).all()
+    if first is not None:
+        numbered = (
+            select(
+                EvidenceLink.id,
+                func.row_number()
+                .over(
+                    partition_by=(EvidenceLink.element_code, EvidenceLink.stance),
+                    order_by=(EvidenceLink.created_at, EvidenceLink.id),
+                )
+                .label("n"),
+            )
+            .where(*scope)
+            .subquery()
+        )
+        stmt = stmt.join(numbered, numbered.c.id == EvidenceLink.id).where(numbered.c.n <= first)
     by_element: dict[str, dict[Stance, list[EvidenceLink]]] = defaultdict(lambda: defaultdict(list))
-    for link in links:
+    for link in session.scalars(stmt):
         by_element[link.element_code or ""][link.stance].append(link)
     return [
         ElementRow(
@@ -126,6 +159,8 @@ def matrix(session: Session, charge: Charge, evidence_ids: Collection[uuid.UUID]
             by_element[element.code][Stance.SUPPORTS],
             by_element[element.code][Stance.CONTRADICTS],
             by_element[element.code][Stance.CONTEXT],
+            counts[element.code],
+            verified[element.code],
         )
         for group, element in charge_elements(charge)
     ]
@@ -142,10 +177,11 @@ def gap_counts(session: Session, charges: Sequence[Charge]) -> dict[uuid.UUID, i
     supported: dict[uuid.UUID, set[str]] = defaultdict(set)
     ids = [c.id for c in charges]
     if ids:
+        # Distinct (charge, element) pairs: a handful per charge, however many links support each element.
         for charge_id, code in session.execute(
-            select(EvidenceLink.charge_id, EvidenceLink.element_code).where(
-                EvidenceLink.charge_id.in_(ids), EvidenceLink.stance == Stance.SUPPORTS
-            )
+            select(EvidenceLink.charge_id, EvidenceLink.element_code)
+            .where(EvidenceLink.charge_id.in_(ids), EvidenceLink.stance == Stance.SUPPORTS)
+            .distinct()
         ):
             if charge_id is not None and code is not None:  # a charge-element link always has both
                 supported[charge_id].add(code)
