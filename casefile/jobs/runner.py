@@ -32,6 +32,7 @@ import socket
 import threading
 import time
 import uuid
+import zlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -470,6 +471,19 @@ def resend_forgotten(app: Flask, queue: JobQueue, now: datetime | None = None) -
     return sent
 
 
+# The namespace of the schedules' PostgreSQL advisory locks (the other key is the kind's CRC-32).
+SCHEDULE_LOCKS = 0x43465343  # "CFSC"
+
+
+def _lock_schedule(session: Session, kind: str) -> None:
+    """Every worker ticks; the first to take this kind's lock decides, the others wait for its commit and then see its
+    job. On PostgreSQL a transaction-scoped advisory lock (READ COMMITTED: the next statement sees the committed job);
+    SQLite's write transactions already begin IMMEDIATE, one at a time, so the check and the submission are one step
+    there too. Each scheduled task thus runs once per period however many workers tick."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(func.pg_advisory_xact_lock(SCHEDULE_LOCKS, zlib.crc32(kind.encode()) & 0x7FFFFFFF)))
+
+
 def run_schedules(app: Flask, now: datetime | None = None) -> list[uuid.UUID]:
     """Submit each scheduled kind whose interval has passed since its last job, if it has something to do."""
     now = now or utcnow()
@@ -480,6 +494,7 @@ def run_schedules(app: Flask, now: datetime | None = None) -> list[uuid.UUID]:
         if every is None:
             continue
         with session_scope(app) as s:
+            _lock_schedule(s, schedule.kind)
             last = s.scalar(select(func.max(Job.created_at)).where(Job.kind == schedule.kind))
             if last is not None and now - last < every:
                 continue
@@ -490,8 +505,6 @@ def run_schedules(app: Flask, now: datetime | None = None) -> list[uuid.UUID]:
             )
             if busy is not None or not schedule.due(s):
                 continue
-            # Two ticks at the same moment (several worker machines) may both get here; the scheduled kinds are
-            # idempotent (a checkpoint is only signed when the ledger grew), so the second job does nothing.
             submitted.append(submit(s, schedule.kind, None, None, {"scheduled": True}).id)
     return submitted
 

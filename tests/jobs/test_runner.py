@@ -4,6 +4,9 @@ waiting for a worker. tests/jobs/test_worker.py runs the same through real worke
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
+import threading
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -332,6 +335,44 @@ def test_a_checkpoint_is_scheduled_only_when_the_ledger_grew(app: Flask, team: t
         with session_scope() as s:
             record_custody(s, actor=SYSTEM, action=Action.NOTE, case_id=case_id, details={"why": "grows again"})
         assert len(runner.run_schedules(app, now=utcnow() + interval * 2)) == 1
+
+
+def test_workers_ticking_at_once_schedule_each_task_once(
+    app: Flask, team: tuple[Account, uuid.UUID], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two workers tick at the same moment: each holds the other at the point where a second job would be
+    submitted (a barrier in the schedule's `due`) for as long as the other lets it; without the per-kind lock both
+    would pass and submit. Exactly one checkpoint job results."""
+    _owner, case_id = team
+    with app.app_context(), session_scope() as s:
+        record_custody(s, actor=SYSTEM, action=Action.NOTE, case_id=case_id, details={"why": "the ledger grows"})
+    [schedule] = [sc for sc in registry.schedules() if sc.kind == "custody.checkpoint"]
+    barrier = threading.Barrier(2, timeout=3)
+
+    def due_together(session: Any) -> bool:
+        # A broken barrier: the other worker is waiting for this one's decision, as it should.
+        with contextlib.suppress(threading.BrokenBarrierError):
+            barrier.wait()
+        return schedule.due(session)
+
+    together = dataclasses.replace(schedule, due=due_together)
+    others = [sc for sc in registry.schedules() if sc.kind != "custody.checkpoint"]
+    monkeypatch.setattr(registry, "schedules", lambda: [together, *others])
+    submitted: list[list[uuid.UUID]] = []
+
+    def worker() -> None:
+        with app.app_context():
+            submitted.append([j for j in runner.run_schedules(app) if job_of(app, j).kind == "custody.checkpoint"])
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(len(jobs) for jobs in submitted) == [0, 1]
+    with app.app_context(), session_scope() as s:
+        kinds = s.scalars(select(Job.kind).where(Job.kind == "custody.checkpoint")).all()
+        assert len(kinds) == 1
 
 
 def test_checkpoint_minutes_set_the_schedule_and_zero_turns_it_off(settings: Settings) -> None:
