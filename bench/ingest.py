@@ -110,9 +110,17 @@ def hashlib_sha256(path: Path) -> tuple[str, float]:
     return digest.hexdigest(), time.perf_counter() - started
 
 
-def start_server(instance: Path, port: int, log_path: Path) -> subprocess.Popen[bytes]:
-    env = instance_env(instance) | {"FLASK_DEBUG": "0", "PYTHONUNBUFFERED": "1"}
-    cmd = [sys.executable, "-m", "flask", "--app", "app", "run", "--no-reload", "--host", "127.0.0.1"]
+def start_server(
+    instance: Path,
+    port: int,
+    log_path: Path,
+    command: list[str] | None = None,
+    extra_env: dict[str, str] | None = None,
+) -> subprocess.Popen[bytes]:
+    """A server process for `instance` on `port` (by default `flask run`; `command` gets `--port N` appended),
+    once it listens."""
+    env = instance_env(instance) | {"FLASK_DEBUG": "0", "PYTHONUNBUFFERED": "1"} | (extra_env or {})
+    cmd = command or [sys.executable, "-m", "flask", "--app", "app", "run", "--no-reload", "--host", "127.0.0.1"]
     with open(log_path, "wb") as log:
         proc = subprocess.Popen([*cmd, "--port", str(port)], cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 60

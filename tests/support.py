@@ -6,12 +6,15 @@ import hashlib
 import os
 import re
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import event
 
 from casefile.storage import LocalBlobStore
 
@@ -237,3 +240,22 @@ def build_dossier_now(
     response = api.get(f"/dossiers/{accepted['id']}")
     assert response.status_code == 200, response.get_data(as_text=True)[:500]
     return response.get_json()
+
+
+@contextmanager
+def counting_queries(app: Flask) -> Iterator[list[str]]:
+    """Every SQL statement sent to the database (on the request engine and the auth read engine)."""
+    database = app.extensions["casefile_db"]
+    engines = [database.engine] + ([database.read_engine] if database.read_engine is not database.engine else [])
+    statements: list[str] = []
+
+    def listener(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:
+        statements.append(statement)
+
+    for engine in engines:
+        event.listen(engine, "before_cursor_execute", listener)
+    try:
+        yield statements
+    finally:
+        for engine in engines:
+            event.remove(engine, "before_cursor_execute", listener)

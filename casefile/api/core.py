@@ -7,10 +7,11 @@ from typing import Any
 
 from flask import Blueprint, jsonify, request
 from flask.typing import ResponseReturnValue
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select
 from sqlalchemy.orm import Session
 
 from casefile.errors import ValidationFailed
+from casefile.paging import Keyset, bounded_count, seek
 
 api_bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -33,6 +34,8 @@ class Operation:
     errors: tuple[int, ...] = (401, 404)
     # Other success statuses with the same body, and when they are sent (e.g. 200: nothing new was created).
     also: dict[int, str] = field(default_factory=dict)
+    # A paginated list that also takes cursors (`after`, `before`) and gives `next`, `previous`: see paginate.
+    cursor: bool = False
 
 
 OPERATIONS: list[Operation] = []
@@ -52,6 +55,7 @@ def route(
     params: list[dict[str, Any]] | None = None,
     errors: tuple[int, ...] = (401, 404),
     also: dict[int, str] | None = None,
+    cursor: bool = False,
 ) -> Callable[[Callable[..., ResponseReturnValue]], Callable[..., ResponseReturnValue]]:
     """Register an API route and describe it for the OpenAPI document in one place."""
 
@@ -72,6 +76,7 @@ def route(
                 params or [],
                 errors,
                 also or {},
+                cursor,
             )
         )
         return view
@@ -152,14 +157,37 @@ def paginate(
     serialise: Callable[[Any], dict[str, Any]] | None = None,
     *,
     serialise_page: Callable[[Sequence[Any]], list[dict[str, Any]]] | None = None,
+    keyset: Keyset | None = None,
 ) -> ResponseReturnValue:
     """A page of `stmt`'s rows in the list envelope. `serialise_page` serialises the whole page at once, for rows
-    whose JSON needs data of its own (counted for the page in one query, never one per row)."""
+    whose JSON needs data of its own (counted for the page in one query, never one per row).
+
+    `total` is counted no further than casefile.paging.COUNT_CAP (`total_is_lower_bound` says when there are
+    more). A list with a `keyset` (its route declared with cursor=True) also pages by cursor: `next` and
+    `previous` are cursors for `after=` and `before=`, whose cost does not grow with depth as `page=` does."""
     page, per_page = page_params()
-    total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
-    rows = session.scalars(stmt.limit(per_page).offset((page - 1) * per_page)).all()
+    total = bounded_count(session, stmt)
+    body: dict[str, Any] = {}
+    if keyset is None:
+        rows: Sequence[Any] = session.scalars(stmt.limit(per_page).offset((page - 1) * per_page)).all()
+    else:
+        after, before = request.args.get("after"), request.args.get("before")
+        by_cursor = after is not None or before is not None
+        if by_cursor and "page" in request.args:
+            raise ValidationFailed("Give either page or a cursor (after, before), not both.", field="page")
+        found = seek(session, stmt, keyset, per_page, after=after, before=before, offset=(page - 1) * per_page)
+        rows = found.rows
+        body = {"next": found.next, "previous": found.previous, **({"page": None} if by_cursor else {})}
     items = serialise_page(rows) if serialise_page is not None else [serialise(r) for r in rows] if serialise else []
-    return jsonify({"items": items, "page": page, "per_page": per_page, "total": total})
+    return jsonify(page_body(items, page, per_page, total.value, lower_bound=total.lower_bound) | body)
+
+
+def page_body(
+    items: list[dict[str, Any]], page: int, per_page: int, total: int, *, lower_bound: bool = False
+) -> dict[str, Any]:
+    """The list envelope (schemas.page_of), for lists paginated otherwise than by `paginate`: `lower_bound` when
+    `total` is a floor (casefile.paging.bounded_count), not an exact count."""
+    return {"items": items, "page": page, "per_page": per_page, "total": total, "total_is_lower_bound": lower_bound}
 
 
 def created(payload: dict[str, Any]) -> ResponseReturnValue:

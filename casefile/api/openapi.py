@@ -24,6 +24,20 @@ PAGE_PARAMS = [
         "schema": {"type": "integer", "minimum": 1, "maximum": 200},
     },
 ]
+# For lists that page by cursor: what seeks in constant time at any depth, where page= reads every row before it.
+CURSOR_PARAMS = [
+    {
+        "name": name,
+        "in": "query",
+        "required": False,
+        "description": description,
+        "schema": {"type": "string", "maxLength": 512},
+    }
+    for name, description in (
+        ("after", "The rows after this cursor (a previous answer's next); not with page."),
+        ("before", "The rows in front of this cursor (a previous answer's previous); not with page."),
+    )
+]
 ERROR_TEXT = {
     400: "Bad request",
     401: "Not authenticated",
@@ -39,7 +53,7 @@ def build_spec() -> dict[str, Any]:
     paths: dict[str, Any] = {}
     for op in OPERATIONS:
         error_ref = {"content": {"application/json": {"schema": sc.ERROR}}}
-        response_schema = sc.page_of(op.response) if op.paginated and op.response else op.response
+        response_schema = sc.page_of(op.response, cursor=op.cursor) if op.paginated and op.response else op.response
         ok: dict[str, Any] = {"description": "OK"}
         if response_schema is not None:
             ok["content"] = {op_content_type(op): {"schema": response_schema}}
@@ -47,7 +61,7 @@ def build_spec() -> dict[str, Any]:
             "summary": op.summary,
             "operationId": f"{op.method}_{op.path.strip('/').replace('/', '_').replace('{', '').replace('}', '')}",
             "tags": [op.tag],
-            "parameters": op.params + (PAGE_PARAMS if op.paginated else []),
+            "parameters": op.params + (PAGE_PARAMS if op.paginated else []) + (CURSOR_PARAMS if op.cursor else []),
             "responses": {
                 str(op.status): ok,
                 **{str(code): {**ok, "description": text} for code, text in op.also.items()},

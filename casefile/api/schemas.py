@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from casefile.paging import COUNT_CAP
+
 
 def string(**kw: Any) -> dict[str, Any]:
     return {"type": "string", **kw}
@@ -39,12 +41,18 @@ ERROR = obj(
 )
 
 
-def page_of(item: dict[str, Any]) -> dict[str, Any]:
-    return obj(
-        {
-            "items": {"type": "array", "items": item},
-            "page": {"type": "integer"},
-            "per_page": {"type": "integer"},
-            "total": {"type": "integer"},
+def page_of(item: dict[str, Any], *, cursor: bool = False) -> dict[str, Any]:
+    properties: dict[str, Any] = {
+        "items": {"type": "array", "items": item},
+        "page": {"type": "integer"},
+        "per_page": {"type": "integer"},
+        "total": {"type": "integer", "description": f"Exact up to {COUNT_CAP}; beyond it, {COUNT_CAP}."},
+        "total_is_lower_bound": {"type": "boolean", "description": "True when the list has more rows than total."},
+    }
+    if cursor:
+        properties |= {
+            "page": {"type": ["integer", "null"], "description": "Null when the page was asked for by cursor."},
+            "next": nullable(string(description="An opaque cursor: after= it, the following rows; null: none.")),
+            "previous": nullable(string(description="An opaque cursor: before= it, the rows in front; null: none.")),
         }
-    )
+    return obj(properties)

@@ -114,12 +114,14 @@ def incident_ids() -> list[str]:
     response=EVIDENCE,
     params=ID + FILTERS,
     paginated=True,
+    cursor=True,
     errors=(401, 404, 422),
 )
 def list_evidence(id: str) -> ResponseReturnValue:
     s = db_session()
     case = require_case(s, current_user, id)
-    return paginate(s, services.evidence_query(case, services.parse_filter(request.args)), evidence_json)
+    stmt = services.evidence_query(case, services.parse_filter(request.args))
+    return paginate(s, stmt, evidence_json, keyset=services.EVIDENCE_KEYSET)
 
 
 @route(

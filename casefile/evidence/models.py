@@ -78,8 +78,16 @@ INFO_CREDIBILITY = (1, 2, 3, 4, 5, 6)
 class EvidenceItem(UUIDPrimaryKey, Base):
     __tablename__ = "evidence_items"
     __table_args__ = (
+        # (case_id, number) also serves the case's evidence list: its order, and its seek pages (casefile/paging).
         UniqueConstraint("case_id", "number"),
         Index("ix_evidence_items_case_sha256", "case_id", "sha256"),
+        # Each filter of that list, then its order: a filtered page and its bounded count read only matching
+        # index entries, however rare the value (revision 0032).
+        Index("ix_evidence_items_case_kind_number", "case_id", "kind", "number"),
+        Index("ix_evidence_items_case_classification_number", "case_id", "classification", "number"),
+        Index("ix_evidence_items_case_reliability_number", "case_id", "source_reliability", "number"),
+        Index("ix_evidence_items_case_credibility_number", "case_id", "info_credibility", "number"),
+        Index("ix_evidence_items_case_collected_at", "case_id", "collected_at"),
         CheckConstraint("size >= 0", name="size_positive"),
         CheckConstraint(
             "source_reliability IS NULL OR source_reliability IN ('A','B','C','D','E','F')",

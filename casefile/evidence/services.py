@@ -44,6 +44,7 @@ from casefile.evidence.similar import record_hashes
 from casefile.evidence.sniff import kind_hint, sniff_media_type
 from casefile.jobs.services import submit
 from casefile.links.models import EvidenceLink, touching_actor
+from casefile.paging import Keyset
 from casefile.parsing import clean_text, parse_choice
 from casefile.storage import BlobStore, BlobWriter, HashMismatch, InvalidBlobId
 
@@ -511,7 +512,13 @@ def evidence_query(case: Case, flt: EvidenceFilter) -> Select[EvidenceItem]:
     return stmt.order_by(EvidenceItem.number).options(*LINK_LOADS)
 
 
+# evidence_query's order as a seek key: the number is unique within a case (the ERN), so it alone orders the
+# rows totally, and the (case_id, number) unique index serves both the case filter and the order at any depth.
+EVIDENCE_KEYSET = Keyset("evidence", (EvidenceItem.number,))
+
+
 def count(session: Session, stmt: Select[Any]) -> int:
+    """An exact count, for lists bounded by nature (an import's rows); the case's evidence uses bounded_count."""
     return session.scalar(select(func.count()).select_from(stmt.order_by(None).options().subquery())) or 0
 
 

@@ -41,6 +41,7 @@ from casefile.evidence.text import has_text
 from casefile.evidence.uploads import upload_writer
 from casefile.links import consistency
 from casefile.links.forms import STANCE_LABELS, link_form
+from casefile.paging import COUNT_CAP, bounded_count, seek
 from casefile.parsing import parse_choice
 from casefile.provenance.services import provenance_of
 from casefile.verification.views import verification_context
@@ -76,17 +77,32 @@ def list_evidence(case_id: str) -> str:
     except ValidationFailed as error:
         flash(error.message, "error")
         flt = services.EvidenceFilter()
-    page = page_arg()
     stmt = services.evidence_query(case, flt)
-    total = services.count(s, stmt)
-    items = list(s.scalars(stmt.limit(PER_PAGE).offset((page - 1) * PER_PAGE)))
+    total = bounded_count(s, stmt)
+    # Links the page makes are cursors (a seek at any depth); ?page=N of older links is still honoured, but only
+    # as far as the counted rows reach, so its offset stays small.
+    offset = (min(page_arg(), COUNT_CAP // PER_PAGE) - 1) * PER_PAGE
+    try:
+        found = seek(
+            s,
+            stmt,
+            services.EVIDENCE_KEYSET,
+            PER_PAGE,
+            after=request.args.get("after"),
+            before=request.args.get("before"),
+            offset=offset,
+        )
+    except ValidationFailed:
+        flash(_("That page link is not valid (it may have been changed): here is the first page."), "error")
+        found = seek(s, stmt, services.EVIDENCE_KEYSET, PER_PAGE)
+    items = found.rows
     badges = last_fixity(s, [i.id for i in items])
+    filters: dict[str, Any] = {k: v for k, v in request.args.items() if k not in ("page", "after", "before")}
     return render_template(
         "evidence/list.html",
         items=items,
         total=total,
-        page=page,
-        pages=max((total - 1) // PER_PAGE + 1, 1),
+        found=found,
         incidents=incidents_of(s, case),
         actors=active_actors(s, case),
         args=request.args,
@@ -95,7 +111,8 @@ def list_evidence(case_id: str) -> str:
         # From what each row already loaded (its links and their incidents): no query per row.
         flags={item.id: consistency.flags(item) for item in items},
         labels=LABELS,
-        page_url=lambda n: url_for("evidence.list_evidence", case_id=case.id, **{**request.args.to_dict(), "page": n}),
+        # Every pager link keeps the filters; the cursor alone says where the page starts.
+        page_url=lambda **cursor: url_for("evidence.list_evidence", case_id=case.id, **filters, **cursor),
         **case_context(case),
     )
 

@@ -8,7 +8,7 @@ from flask import jsonify, request
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
-from casefile.api.core import created, fields_of, json_body, only_fields, page_params, route
+from casefile.api.core import created, fields_of, json_body, only_fields, page_body, page_params, route
 from casefile.api.schemas import UUID, string
 from casefile.auth.gate import Access, require_in_case
 from casefile.db import db_session
@@ -105,4 +105,4 @@ def list_link_targets(id: str) -> ResponseReturnValue:
     page, per_page = page_params()
     found = find_targets(link_targets(s, item.case), request.args.get("q"))
     shown = found[(page - 1) * per_page : page * per_page]
-    return jsonify({"items": [t.to_json() for t in shown], "page": page, "per_page": per_page, "total": len(found)})
+    return jsonify(page_body([t.to_json() for t in shown], page, per_page, len(found)))

@@ -8,7 +8,7 @@ from flask import jsonify, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
-from casefile.api.core import page_params, route
+from casefile.api.core import page_body, page_params, route
 from casefile.api.schemas import UUID, nullable, obj, string
 from casefile.db import db_session
 from casefile.search import services, snippets
@@ -103,4 +103,4 @@ def search() -> ResponseReturnValue:
         page=page,
         per_page=per_page,
     )
-    return jsonify({"items": [result_json(r) for r in results], "page": page, "per_page": per_page, "total": total})
+    return jsonify(page_body([result_json(r) for r in results], page, per_page, total))

@@ -8,8 +8,7 @@ import hashlib
 import re
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from html.parser import HTMLParser
 from io import BytesIO
 from typing import Any
@@ -18,13 +17,13 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from PIL import Image
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from casefile.custody.models import CustodyEntry
 from casefile.db import session_scope
 from casefile.evidence.models import EvidenceItem
 
-from support import PHOTOS, Account, Api, login
+from support import PHOTOS, Account, Api, counting_queries, login
 
 DSCN0010_SHA256 = "17307b1207eb6487d7908e9d154890b46e3d2e0192369cfd3f4c33d5a5af4035"
 
@@ -34,25 +33,6 @@ DSCN0010_SHA256 = "17307b1207eb6487d7908e9d154890b46e3d2e0192369cfd3f4c33d5a5af4
 
 def photo(name: str) -> bytes:
     return (PHOTOS / name).read_bytes()
-
-
-@contextmanager
-def counting_queries(app: Flask) -> Iterator[list[str]]:
-    """Every SQL statement sent to the database (on the request engine and the auth read engine)."""
-    database = app.extensions["casefile_db"]
-    engines = [database.engine] + ([database.read_engine] if database.read_engine is not database.engine else [])
-    statements: list[str] = []
-
-    def listener(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:
-        statements.append(statement)
-
-    for engine in engines:
-        event.listen(engine, "before_cursor_execute", listener)
-    try:
-        yield statements
-    finally:
-        for engine in engines:
-            event.remove(engine, "before_cursor_execute", listener)
 
 
 def queries_for(app: Flask, client: FlaskClient, url: str) -> list[str]:

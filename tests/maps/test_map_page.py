@@ -5,20 +5,18 @@ number of queries; the CSP allows the tile host only when one is configured."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from html.parser import HTMLParser
 from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import event
 
 from casefile import create_app
 from casefile.config import Settings, load_settings, tile_source
 
-from support import Account, Api, login
+from support import Account, Api, counting_queries, login
 
 World = Any  # tests/maps/conftest.py's World
 DEFAULT_CSP = (
@@ -158,24 +156,6 @@ def test_the_page_in_arabic(client: FlaskClient, world: tuple[World, Api, Accoun
     assert "1 حادثة مطابقة ليست لها إحداثيات" in html
     assert len(page.rows) == 4
     assert page.map is not None and page.map.get("dir") == "ltr"  # the map itself is not text: never mirrored
-
-
-@contextmanager
-def counting_queries(app: Flask) -> Iterator[list[str]]:
-    database = app.extensions["casefile_db"]
-    engines = [database.engine] + ([database.read_engine] if database.read_engine is not database.engine else [])
-    statements: list[str] = []
-
-    def listener(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:
-        statements.append(statement)
-
-    for engine in engines:
-        event.listen(engine, "before_cursor_execute", listener)
-    try:
-        yield statements
-    finally:
-        for engine in engines:
-            event.remove(engine, "before_cursor_execute", listener)
 
 
 def test_the_page_and_the_api_cost_a_fixed_number_of_queries(

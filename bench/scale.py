@@ -1,0 +1,526 @@
+"""Scale benchmark (issue #21): the same requests on PostgreSQL cases of 10k, 100k (and 1M) evidence items with ten
+custody entries per item, through a real server; p95 must stay within 2x of the smallest size and under 300 ms.
+
+    .venv/bin/python -m bench.scale                          # 10,000 and 100,000 items (a few minutes)
+    .venv/bin/python -m bench.scale --sizes 10000,100000,1000000
+    .venv/bin/python -m bench.scale --quick                  # 1,000 and 10,000 items, 15 requests each
+    .venv/bin/python -m bench.scale --explain                # also EXPLAIN ANALYZE the evidence list's queries
+    .venv/bin/python -m bench.scale --sizes 10000,1000000 --only "evidence list"   # some of the requests only
+
+For each size: a throwaway PostgreSQL database (`--postgres-url`, `{db}` where the name goes; created, migrated
+with the project's revisions, dropped at the end) and instance folder. The case, its owner, five incidents, a
+suspect and a charge are made through the services; then the bulk, in SQL (`INSERT … SELECT generate_series`,
+seconds per million rows): N items (every tenth titled in Arabic), one incident link per item and a charge-element
+link on every tenth, a search document per item, and 10 N custody entries (an `ingested` entry and nine views per
+item). The ledger rows have the right shape and a chain of links (`prev_hash` is the previous `entry_hash`), but
+the hashes are stand-ins (SHA-256 of the seq), NOT the canonical entry hashes: `custody verify` would reject this
+ledger, and nothing here claims otherwise. The search rows carry what casefile.search.indexer computes for the
+item's texts (names.search_terms), less the per-item ERN and file name.
+
+`--explain` prints, for the evidence list with each of its filters, the plan of the first, last and a deep page
+and of the bounded count, flagging any sequential scan of evidence_items or evidence_links. (The benchmark's
+database holds one case, so a scan of "the case's items" and of the table are the same thing: PostgreSQL may
+rightly read the table there, as it would not with many cases.)
+
+The server is a real one in its own process (Werkzeug, threaded, this module's `--serve`), which adds the number
+of SQL statements each request sent (both of the app's engines) as a response header. After 3 warm-up requests of
+each kind, `--requests` (50) rounds of every request run in turn (so a burst of load on a shared machine hits all
+kinds alike), logged in as a case member or with an API token:
+
+    evidence list: first page, and the last page (the page's own "Last" link: a cursor); the same two in the API;
+    an item page and the API item (the middle item); the charges list; the charge page with its element matrix
+    and the API matrix; search for a word in every item, and for an Arabic word in 10 % of them.
+
+Baseline: the smallest size, in the same run. Targets at the largest size, per request: p95 <= 2x the smallest's
+p95, p95 <= 300 ms, and the same number of SQL statements. Several requests do not meet them yet (issue #21 is
+worked through in parts): the verdict names each one that fails, and the exit status is 1 if any does.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import re
+import sys
+import threading
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+if __package__ in (None, ""):  # run as a file (python bench/scale.py): make `bench` and `casefile` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench._common import (
+    BASE_TIME,
+    PASSWORD,
+    create_owner_and_case,
+    percentile,
+    quick_from_env,
+    table,
+    temp_dir,
+    verdict,
+)
+from bench.ingest import free_port, start_server, stop_server
+
+DEFAULT_PG = "postgresql+psycopg://root@/{db}?host=/var/run/postgresql"
+REFERENCE = "SCL"
+ENTRIES_PER_ITEM = 10
+RATIO_LIMIT = 2.0
+P95_LIMIT_MS = 300.0
+QUERY_HEADER = "X-Bench-Queries"
+EVERY_ITEM_WORD = "checkpoint"
+ARABIC_WORD = "ترهونة"  # Tarhuna: in the title of every tenth item
+ENGLISH_TITLE = "Photo collected near the northern checkpoint"
+ARABIC_TITLE = "صورة من مقابر ترهونة قرب نقطة التفتيش"
+DESCRIPTION = "Received from a field team at the checkpoint; see the collection notes."
+SOURCE = "Field team"
+
+
+# --- the server process ----------------------------------------------------------------------------------
+
+
+def serve(port: int) -> None:
+    """Serve the instance of the environment, adding each response's count of SQL statements as a header."""
+    from sqlalchemy import event
+    from werkzeug.serving import run_simple
+
+    from casefile import create_app
+    from casefile.db import get_database
+
+    app = create_app()
+    counts = threading.local()  # the threaded server runs each request, and its queries, on one thread
+
+    def count(*_args: Any) -> None:
+        counts.n = getattr(counts, "n", 0) + 1
+
+    database = get_database(app)
+    for engine in {database.engine, database.read_engine}:
+        event.listen(engine, "before_cursor_execute", count)
+    inner = app.wsgi_app
+
+    def counting(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        counts.n = 0
+
+        def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            return start_response(status, [*headers, (QUERY_HEADER, str(counts.n))], exc_info)
+
+        return inner(environ, start)
+
+    app.wsgi_app = counting  # type: ignore[method-assign]
+    run_simple("127.0.0.1", port, app, threaded=True)
+
+
+# --- one size --------------------------------------------------------------------------------------------
+
+
+def admin(url_template: str, statement: str) -> None:
+    from sqlalchemy import create_engine, pool, text
+
+    engine = create_engine(url_template.format(db="postgres"), isolation_level="AUTOCOMMIT", poolclass=pool.NullPool)
+    try:
+        with engine.connect() as conn:
+            conn.execute(text(statement))
+    finally:
+        engine.dispose()
+
+
+@dataclass
+class World:
+    case_id: uuid.UUID
+    charge_id: uuid.UUID
+    token: str
+    email: str
+    size: int
+    load_seconds: float = 0.0
+
+
+def item_id(case_id: uuid.UUID, number: int) -> uuid.UUID:
+    """The id the bulk load gives item `number` (md5(case || ':item:' || n) as a UUID, as in the SQL)."""
+    return uuid.UUID(hashlib.md5(f"{case_id}:item:{number}".encode(), usedforsecurity=False).hexdigest())
+
+
+def build(app: Any, url: str, size: int) -> World:
+    """The case, its people and charge through the services, then everything counted in N with SQL."""
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+
+    from casefile.actors.services import create_actor
+    from casefile.auth.models import User
+    from casefile.cases.models import Case
+    from casefile.cases.services import create_incident
+    from casefile.db import make_engine, session_scope
+    from casefile.legal.catalogue import load_catalogue
+    from casefile.legal.services import create_charge
+    from casefile.search.indexer import terms_of
+
+    owner = create_owner_and_case(app, REFERENCE)
+    offence = load_catalogue().to_dict()["frameworks"][0]["offences"][0]
+    with app.app_context(), session_scope(app) as s:
+        case, user = s.get(Case, owner.case_id), s.get(User, owner.user_id)
+        assert case is not None and user is not None
+        incidents = [create_incident(s, case, {"title": f"Incident {n}"}).id for n in range(5)]
+        suspect = create_actor(s, case, user, {"kind": "person", "name": "Suspect One"}, confirm_new=True)
+        charge = create_charge(
+            s, case, {"suspect_id": str(suspect.id), "offence_code": offence["code"], "incident_ids": incidents}
+        )
+        charge_id = charge.id
+    elements = [e["code"] for e in offence["elements"]]
+
+    started = time.perf_counter()
+    engine = make_engine(url)
+    params = {
+        "case": str(owner.case_id),
+        "n": size,
+        "ref": REFERENCE,
+        "user": str(owner.user_id),
+        "base": BASE_TIME,
+        "en_title": ENGLISH_TITLE,
+        "ar_title": ARABIC_TITLE,
+        "description": DESCRIPTION,
+        "source": SOURCE,
+        "en_terms": terms_of([ENGLISH_TITLE, DESCRIPTION, SOURCE]),
+        "ar_terms": terms_of([ARABIC_TITLE, DESCRIPTION, SOURCE]),
+        "incidents": [str(i) for i in incidents],
+        "charge": str(charge_id),
+        "elements": elements,
+        "actor": f"user:{owner.user_id}",
+    }
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                """
+                INSERT INTO evidence_items (id, case_id, ern, number, kind, title, description, source,
+                    source_reliability, info_credibility, collected_at, collected_by, collection_place,
+                    original_filename, media_type, size, sha256, extracted, metadata_status, classification, graphic,
+                    created_by_id, created_at, updated_at, text_content, derived_status, verification_status)
+                SELECT md5(CAST(:case AS text) || ':item:' || n)::uuid, CAST(:case AS uuid),
+                    :ref || '-' || lpad(n::text, greatest(5, length(n::text)), '0'), n,
+                    (ARRAY['photo', 'document', 'video', 'audio', 'testimony'])[n % 5 + 1],
+                    CASE WHEN n % 10 = 0 THEN :ar_title ELSE :en_title END, :description, :source,
+                    CASE WHEN n % 4 > 0 THEN substr('ABCDEF', n % 6 + 1, 1) END,
+                    CASE WHEN n % 4 > 0 THEN n % 6 + 1 END,
+                    CAST(:base AS timestamptz) + n * interval '1 minute' - interval '3 days',
+                    'Field investigator', 'Northern district', 'IMG_' || n || '.jpg', 'image/jpeg', 100000 + n,
+                    encode(sha256(convert_to(CAST(:case AS text) || n, 'UTF8')), 'hex'),
+                    '{"status": "none", "error": null, "exif": null, "gps": null, "warnings": []}',
+                    'none', (ARRAY['public', 'confidential', 'confidential', 'under_seal'])[n % 4 + 1], n % 11 = 0,
+                    CAST(:user AS uuid), CAST(:base AS timestamptz) + n * interval '1 minute',
+                    CAST(:base AS timestamptz) + n * interval '1 minute', '', 'done', 'new'
+                FROM generate_series(1, :n) AS n
+                """
+            ),
+            params,
+        )
+        conn.execute(text("UPDATE cases SET next_ern = :n + 1 WHERE id = CAST(:case AS uuid)"), params)
+        conn.execute(
+            text(
+                """
+                INSERT INTO evidence_links (id, evidence_id, case_id, incident_id, stance, note, created_at)
+                SELECT md5(CAST(:case AS text) || ':link:' || n)::uuid,
+                    md5(CAST(:case AS text) || ':item:' || n)::uuid, CAST(:case AS uuid),
+                    CAST((CAST(:incidents AS text[]))[n % 5 + 1] AS uuid), 'supports', '',
+                    CAST(:base AS timestamptz) + n * interval '1 minute'
+                FROM generate_series(1, :n) AS n
+                """
+            ),
+            params,
+        )
+        conn.execute(
+            text(
+                """
+                INSERT INTO evidence_links (id, evidence_id, case_id, charge_id, element_code, stance, note,
+                    created_at)
+                SELECT md5(CAST(:case AS text) || ':element:' || n)::uuid,
+                    md5(CAST(:case AS text) || ':item:' || n)::uuid, CAST(:case AS uuid),
+                    CAST(:charge AS uuid),
+                    (CAST(:elements AS text[]))[(n / 10) % cardinality(CAST(:elements AS text[])) + 1],
+                    CASE WHEN n % 30 = 0 THEN 'contradicts' ELSE 'supports' END, '',
+                    CAST(:base AS timestamptz) + n * interval '1 minute'
+                FROM generate_series(10, :n, 10) AS n
+                """
+            ),
+            params,
+        )
+        conn.execute(
+            text(
+                """
+                INSERT INTO search_documents (id, case_id, object_type, object_id, title, terms, updated_at)
+                SELECT md5(CAST(:case AS text) || ':search:' || n)::uuid, CAST(:case AS uuid), 'evidence',
+                    md5(CAST(:case AS text) || ':item:' || n)::uuid,
+                    :ref || '-' || lpad(n::text, greatest(5, length(n::text)), '0') || ' — '
+                        || CASE WHEN n % 10 = 0 THEN :ar_title ELSE :en_title END,
+                    CASE WHEN n % 10 = 0 THEN :ar_terms ELSE :en_terms END,
+                    CAST(:base AS timestamptz) + n * interval '1 minute'
+                FROM generate_series(1, :n) AS n
+                """
+            ),
+            params,
+        )
+        # The ledger continues from the head the services left (the case's creation and so on).
+        head_seq, head_hash = conn.execute(text("SELECT seq, entry_hash FROM custody_head")).one()
+        params |= {"seq0": head_seq, "hash0": head_hash, "entries": size * ENTRIES_PER_ITEM, "per": ENTRIES_PER_ITEM}
+        conn.execute(
+            text(
+                """
+                INSERT INTO custody_entries (seq, at, actor, action, case_id, evidence_id, sha256, details, prev_hash,
+                    entry_hash)
+                SELECT :seq0 + g, CAST(:base AS timestamptz) + g * interval '7 milliseconds', :actor,
+                    CASE WHEN g % :per = 1 THEN 'ingested' ELSE 'viewed' END,
+                    CAST(:case AS uuid), md5(CAST(:case AS text) || ':item:' || ((g - 1) / :per + 1))::uuid,
+                    CASE WHEN g % :per = 1
+                        THEN encode(sha256(convert_to(CAST(:case AS text) || ((g - 1) / :per + 1),
+                            'UTF8')), 'hex') END,
+                    CAST(CASE WHEN g % :per = 1 THEN '{"metadata_status": "none"}'
+                        ELSE '{"via": "page"}' END AS json),
+                    CASE WHEN g = 1 THEN :hash0
+                        ELSE encode(sha256(convert_to(CAST(:case AS text) || ':entry:' || (g - 1), 'UTF8')), 'hex') END,
+                    encode(sha256(convert_to(CAST(:case AS text) || ':entry:' || g, 'UTF8')), 'hex')
+                FROM generate_series(1, :entries) AS g
+                """
+            ),
+            params,
+        )
+        conn.execute(
+            text(
+                "UPDATE custody_head SET seq = :seq0 + :entries,"
+                " entry_hash = encode(sha256(convert_to(CAST(:case AS text) || ':entry:' || :entries, 'UTF8')), 'hex')"
+            ),
+            params,
+        )
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("VACUUM ANALYZE"))  # as autovacuum would have by then: statistics and visibility map
+        try:
+            # Write out the gigabytes just loaded now, not in a checkpoint in the middle of the measurements.
+            conn.execute(text("CHECKPOINT"))
+        except DBAPIError:
+            print("  (no CHECKPOINT: it needs a superuser or pg_checkpoint; the first requests may be slower)")
+    engine.dispose()
+    return World(owner.case_id, charge_id, owner.token, owner.email, size, time.perf_counter() - started)
+
+
+def explain(url: str, world: World) -> list[tuple[str, str, float, bool]]:
+    """EXPLAIN ANALYZE of the evidence list's statements, as the app builds them: (what, plan's first line, ms,
+    whether the plan reads evidence_items or evidence_links by sequential scan)."""
+    from sqlalchemy import func, select, text
+    from sqlalchemy.dialects import postgresql
+    from sqlalchemy.orm import Session
+
+    from casefile.cases.models import Case
+    from casefile.db import make_engine
+    from casefile.evidence import services
+    from casefile.paging import COUNT_CAP
+
+    engine = make_engine(url)
+    keyset = services.EVIDENCE_KEYSET
+    out = []
+    with Session(engine) as s:
+        case = s.get(Case, world.case_id)
+        assert case is not None
+        incident = s.scalar(text("SELECT id FROM incidents WHERE case_id = :c LIMIT 1"), {"c": world.case_id})
+        filters = {
+            "no filter": {},
+            "kind=video": {"kind": "video"},
+            "classification=under_seal": {"classification": "under_seal"},
+            "source_reliability=F": {"source_reliability": "F"},
+            "info_credibility=2": {"info_credibility": "2"},
+            "incident": {"incident": str(incident)},
+            "collected, one day": {"collected_from": "2026-01-05", "collected_to": "2026-01-05"},
+        }
+        for name, args in filters.items():
+            stmt = services.evidence_query(case, services.parse_filter(args))
+            statements = {
+                "first page": keyset.after(stmt, None).limit(51),
+                "last page": keyset.before(stmt, None).limit(51),
+                "deep page (90 %)": keyset.after(stmt, [world.size * 9 // 10]).limit(51),
+                "count": select(func.count()).select_from(stmt.order_by(None).limit(COUNT_CAP + 1).subquery()),
+            }
+            for what, query in statements.items():
+                sql = str(query.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}))
+                plan = [row[0] for row in s.execute(text("EXPLAIN (ANALYZE, COSTS OFF) " + sql))]
+                took = next(
+                    (float(m.group(1)) for line in plan if (m := re.search(r"Execution Time: ([\d.]+)", line))), 0.0
+                )
+                seq_scan = any(re.search(r"Seq Scan on (evidence_items|evidence_links)", line) for line in plan)
+                out.append((f"{name}: {what}", plan[0].strip(), took, seq_scan))
+    engine.dispose()
+    return out
+
+
+# --- requests --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Measure:
+    latencies_ms: list[float] = field(default_factory=list)
+    queries: list[int] = field(default_factory=list)
+
+    @property
+    def usual_queries(self) -> int:
+        """The count most requests sent: a session's last-seen time is written once a minute or so, whatever the
+        page, which adds a statement to the odd request of any kind."""
+        return Counter(self.queries).most_common(1)[0][0]
+
+
+def login(base: str, email: str) -> Any:
+    import requests
+
+    session = requests.Session()
+    page = session.get(f"{base}/login", timeout=60).text
+    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page)
+    data = {"email": email, "password": PASSWORD, **({"csrf_token": match.group(1)} if match else {})}
+    response = session.post(f"{base}/login", data=data, allow_redirects=False, timeout=60)
+    if response.status_code != 302:
+        raise RuntimeError(f"login failed: {response.status_code} {response.text[:300]}")
+    return session
+
+
+def run_size(
+    url: str, size: int, requests_each: int, tmp: Path, show_explain: bool, only: list[str]
+) -> dict[str, Measure]:
+    import requests
+
+    from casefile import create_app, migrate
+    from casefile.config import load_settings
+
+    instance = tmp / f"instance-{size}"
+    instance.mkdir()
+    env = {"CASEFILE_INSTANCE_PATH": str(instance), "CASEFILE_DATABASE_URL": url}
+    migrate.upgrade(url)
+    app = create_app(load_settings(env))
+    world = build(app, url, size)
+    print(f"  loaded {size:,} items, {size * ENTRIES_PER_ITEM:,} ledger entries in {world.load_seconds:.1f} s")
+    if show_explain:
+        rows = explain(url, world)
+        print(
+            table(
+                ["statement", "plan", "ms", "seq scan"],
+                [(w, p, f"{t:.2f}", "YES" if q else "no") for w, p, t, q in rows],
+            )
+        )
+
+    port = free_port()
+    server = start_server(
+        instance,
+        port,
+        tmp / f"server-{size}.log",
+        command=[sys.executable, "-m", "bench.scale", "--serve"],
+        extra_env={"CASEFILE_DATABASE_URL": url, "CASEFILE_CHECKPOINT_MINUTES": "0"},
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        web = login(base, world.email)
+        api = requests.Session()
+        api.headers["Authorization"] = f"Bearer {world.token}"
+        first = web.get(f"{base}/cases/{world.case_id}/evidence", timeout=60)
+        last = re.search(r'<a href="([^"]+)" rel="last"', first.text)
+        if last is None:
+            raise RuntimeError("the evidence list has no Last link")
+        last_url = last.group(1).replace("&amp;", "&")
+        token = last_url.split("before=", 1)[1]
+        targets: dict[str, tuple[Any, str]] = {
+            "evidence list, first page": (web, f"/cases/{world.case_id}/evidence"),
+            "evidence list, last page (cursor)": (web, last_url),
+            "API evidence list, first page": (api, f"/api/v1/cases/{world.case_id}/evidence"),
+            "API evidence list, last page (cursor)": (api, f"/api/v1/cases/{world.case_id}/evidence?before={token}"),
+            "item page": (web, f"/evidence/{item_id(world.case_id, size // 2)}"),
+            "API item": (api, f"/api/v1/evidence/{item_id(world.case_id, size // 2)}"),
+            "charges list": (web, f"/cases/{world.case_id}/charges"),
+            "charge matrix (page)": (web, f"/charges/{world.charge_id}"),
+            "charge matrix (API)": (api, f"/api/v1/charges/{world.charge_id}/matrix"),
+            f"search, a word in every item ({EVERY_ITEM_WORD})": (web, f"/search?q={EVERY_ITEM_WORD}"),
+            "search, an Arabic word in 10 %": (web, f"/search?q={ARABIC_WORD}"),
+        }
+        targets = {name: target for name, target in targets.items() if not only or any(o in name for o in only)}
+        measures = {name: Measure() for name in targets}
+        for round_ in range(3 + requests_each):  # 3 warm-up rounds, not recorded
+            for name, (client, path) in targets.items():
+                started = time.perf_counter()
+                response = client.get(base + path, timeout=600, allow_redirects=False)
+                took = (time.perf_counter() - started) * 1000
+                if response.status_code != 200:
+                    raise RuntimeError(f"{name}: {path} answered {response.status_code}: {response.text[:300]}")
+                if round_ >= 3:
+                    measures[name].latencies_ms.append(took)
+                    measures[name].queries.append(int(response.headers.get(QUERY_HEADER, "-1")))
+        return measures
+    finally:
+        stop_server(server)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", default="10000,100000", help="item counts, comma-separated (default 10000,100000)")
+    parser.add_argument("--requests", type=int, default=50, help="measured requests of each kind per size")
+    parser.add_argument("--postgres-url", default=os.environ.get("CASEFILE_TEST_POSTGRES_URL", DEFAULT_PG))
+    parser.add_argument("--explain", action="store_true", help="EXPLAIN ANALYZE the evidence list at each size")
+    parser.add_argument("--only", default="", help="only the requests whose name holds one of these (comma-separated)")
+    parser.add_argument("--quick", action="store_true", default=quick_from_env())
+    parser.add_argument("--keep", action="store_true", help="keep the instance folders (the databases are dropped)")
+    parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.serve:
+        serve(args.port)
+        return 0
+    sizes = [1_000, 10_000] if args.quick else sorted(int(s.replace("_", "")) for s in args.sizes.split(","))
+    requests_each = 15 if args.quick else args.requests
+    only = [o.strip() for o in args.only.split(",") if o.strip()]
+    if len(sizes) < 2:
+        parser.error("give at least two sizes: the smallest is the baseline")
+    listed = ", ".join(f"{s:,}" for s in sizes)
+    print(f"# Scale benchmark: PostgreSQL, {listed} items, {requests_each} requests of each kind per size")
+    print(f"load average (1 min): {os.getloadavg()[0]:.2f}")
+
+    results: dict[int, dict[str, Measure]] = {}
+    with temp_dir("casefile-bench-scale-", keep=args.keep) as tmp:
+        for size in sizes:
+            db = f"cf_bench_scale_{os.getpid()}_{size}"
+            url = args.postgres_url.format(db=db)
+            print(f"\n## {size:,} items (database {db})")
+            admin(args.postgres_url, f'CREATE DATABASE "{db}"')
+            try:
+                results[size] = run_size(url, size, requests_each, tmp, args.explain, only)
+            finally:
+                admin(args.postgres_url, f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
+
+    small, large = sizes[0], sizes[-1]
+    rows, failures = [], []
+    for name in results[small]:
+        lo, hi = results[small][name], results[large][name]
+        ratio = percentile(hi.latencies_ms, 95) / max(percentile(lo.latencies_ms, 95), 0.001)
+        problems = []
+        if ratio > RATIO_LIMIT:
+            problems.append(f"ratio {ratio:.1f} > {RATIO_LIMIT:g}")
+        if percentile(hi.latencies_ms, 95) > P95_LIMIT_MS:
+            problems.append(f"p95 {percentile(hi.latencies_ms, 95):.0f} ms > {P95_LIMIT_MS:g} ms")
+        if hi.usual_queries != lo.usual_queries:
+            problems.append(f"queries {lo.usual_queries} -> {hi.usual_queries}")
+        if problems:
+            failures.append(f"{name}: {', '.join(problems)}")
+        cells: list[Any] = [name]
+        for size in sizes:
+            m = results[size][name]
+            cells.append(
+                f"{m.usual_queries} q, {percentile(m.latencies_ms, 50):.0f}/{percentile(m.latencies_ms, 95):.0f}"
+            )
+        rows.append([*cells, f"{ratio:.2f}", verdict(not problems)])
+    print()
+    headers = ["request", *(f"{s:,}: queries, p50/p95 ms" for s in sizes), f"p95 {large:,}/{small:,}", "verdict"]
+    print(table(headers, rows))
+    print()
+    if failures:
+        print(f"FAIL ({len(failures)} of {len(rows)}):")
+        for failure in failures:
+            print(f"  - {failure}")
+        return 1
+    print("PASS")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
