@@ -187,6 +187,7 @@ class LedgerWriter:
     step: timedelta = timedelta(milliseconds=7)
     _rows: list[dict[str, Any]] = field(default_factory=list)
     _tree: Any = None
+    _nodes: list[dict[str, Any]] = field(default_factory=list)
     _checkpoints: list[dict[str, Any]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -194,8 +195,8 @@ class LedgerWriter:
         from casefile.custody.merkle import MerkleAccumulator
 
         self.prev_hash = self.prev_hash or GENESIS_HASH
-        if self.checkpoint_every:
-            self._tree = MerkleAccumulator()
+        # The stored subtree roots (casefile.custody.subtrees) are written with the entries, as the ledger does.
+        self._tree = MerkleAccumulator()
 
     def append(
         self,
@@ -208,6 +209,7 @@ class LedgerWriter:
         details: dict[str, Any],
     ) -> str:
         from casefile.custody.chain import entry_hash, format_timestamp
+        from casefile.custody.subtrees import BLOCK_LEVEL
 
         self.seq += 1
         self.at += self.step
@@ -241,10 +243,10 @@ class LedgerWriter:
             }
         )
         self.prev_hash = digest
-        if self._tree is not None:
-            self._tree.append(bytes.fromhex(digest))
-            if self.seq % self.checkpoint_every == 0:
-                self._sign_checkpoint()
+        for level, index, root in self._tree.append_noting(bytes.fromhex(digest), BLOCK_LEVEL):
+            self._nodes.append({"level": level, "idx": index, "hash": root})
+        if self.checkpoint_every and self.seq % self.checkpoint_every == 0:
+            self._sign_checkpoint()
         if len(self._rows) >= self.batch:
             self.flush()
         return digest
@@ -268,14 +270,18 @@ class LedgerWriter:
 
     def flush(self) -> None:
         from casefile.custody.models import CustodyEntry
+        from casefile.custody.subtrees import MerkleNode
 
         if self._rows:
             insert_rows(self.engine, CustodyEntry.__table__, self._rows, batch=len(self._rows))
             self._rows = []
+        if self._nodes:
+            insert_rows(self.engine, MerkleNode.__table__, self._nodes, batch=len(self._nodes))
+            self._nodes = []
 
     def finish(self) -> None:
         """Write the remaining rows, the signed checkpoints and the ledger head (as record_custody leaves it)."""
-        from sqlalchemy import delete, insert
+        from sqlalchemy import insert, update
 
         from casefile.custody.ledger import HEAD_ID
         from casefile.custody.models import Checkpoint, LedgerHead
@@ -284,8 +290,12 @@ class LedgerWriter:
         with self.engine.begin() as conn:
             if self._checkpoints:
                 conn.execute(insert(Checkpoint.__table__), self._checkpoints)
-            conn.execute(delete(LedgerHead.__table__))
-            conn.execute(insert(LedgerHead.__table__), [{"id": HEAD_ID, "seq": self.seq, "entry_hash": self.prev_hash}])
+            # The head row exists from the migration and is never deleted (revision 0015): it advances.
+            conn.execute(
+                update(LedgerHead.__table__)
+                .where(LedgerHead.__table__.c.id == HEAD_ID)
+                .values(seq=self.seq, entry_hash=self.prev_hash)
+            )
         self._checkpoints = []
 
 

@@ -42,6 +42,7 @@ APPEND_ONLY_TABLES = frozenset(
         "auth_events",
         "verification_checks",
         "case_activity",
+        "merkle_nodes",
     }
 )
 NEVER_DELETED_TABLES = frozenset(

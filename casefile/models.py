@@ -8,6 +8,7 @@ from casefile.capture.models import WebCapture
 from casefile.cases.models import Case, Incident
 from casefile.collab.models import Assignment, Comment, CommentRevision, Notification
 from casefile.custody.models import Checkpoint, CustodyEntry, LedgerHead, TimestampToken
+from casefile.custody.subtrees import MerkleNode
 from casefile.db import Base
 from casefile.dossier.models import Dossier
 from casefile.evidence.models import EvidenceItem, ImageHash, ImageHashKey, SimilarityDecision
@@ -56,6 +57,7 @@ __all__ = [
     "LedgerHead",
     "LoginAttempt",
     "Membership",
+    "MerkleNode",
     "Notification",
     "ProvenanceRecord",
     "ResumableUpload",

@@ -338,3 +338,35 @@ def test_0027_makes_each_case_creator_its_lead(cfg: Config, engine: Engine) -> N
             text("SELECT u.email FROM memberships m JOIN users u ON u.id = m.user_id WHERE m.is_lead")
         ).scalars()
         assert list(leads) == ["survivor@example.org"]
+
+
+def test_0033_stores_the_subtree_roots_of_the_existing_ledger(cfg: Config, engine: Engine) -> None:
+    """A ledger written before stored subtrees gets every root its entries complete, the ones the ledger would have
+    stored at append (those a walk of the entries gives), and no other."""
+    import hashlib
+
+    from casefile.custody.merkle import MerkleAccumulator
+    from casefile.custody.subtrees import BLOCK_LEVEL
+
+    command.upgrade(cfg, "0032")
+    hashes = [hashlib.sha256(f"entry {n}".encode()).hexdigest() for n in range(1, 1200)]
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO custody_entries (seq, at, actor, action, details, prev_hash, entry_hash) "
+                "VALUES (:seq, :at, 'system', 'note', '{}', :prev, :hash)"
+            ),
+            [
+                {"seq": n, "at": datetime(2026, 1, 1, tzinfo=UTC), "prev": "0" * 64, "hash": h}
+                for n, h in enumerate(hashes, start=1)
+            ],
+        )
+    command.upgrade(cfg, "0033")
+    tree = MerkleAccumulator()
+    expected = {}
+    for h in hashes:
+        for level, index, root in tree.append_noting(bytes.fromhex(h), BLOCK_LEVEL):
+            expected[(level, index)] = root
+    with engine.connect() as conn:
+        stored = {(lv, ix): bytes(h) for lv, ix, h in conn.execute(text("SELECT level, idx, hash FROM merkle_nodes"))}
+    assert stored == expected and len(stored) == 4 + 2 + 1  # 1199 entries: four blocks, two pairs, one of four

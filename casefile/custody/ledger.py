@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from casefile.custody.actions import Action
 from casefile.custody.chain import GENESIS_HASH, entry_hash, format_timestamp
 from casefile.custody.models import CustodyEntry, LedgerHead
+from casefile.custody.subtrees import store_completed
 from casefile.db import utcnow
 
 if TYPE_CHECKING:
@@ -142,6 +143,7 @@ def record_custody_many(session: Session, drafts: Sequence[Draft]) -> list[Custo
     session.add_all(entries)
     # Entries first, then the head: the database lets the head advance only to an entry that exists (0015).
     session.flush()
+    store_completed(session, head.seq, seq)  # the Merkle subtrees these entries complete, under the same lock
     head.seq, head.entry_hash = seq, prev_hash
     session.flush()
     return entries
@@ -180,11 +182,13 @@ def recent_trail(session: Session, evidence_id: uuid.UUID, limit: int) -> tuple[
     return sorted(rows, key=lambda e: e.seq), total
 
 
-def iter_entry_fields(session: Session, *, up_to: int | None = None, batch: int = 10_000) -> Iterator[dict[str, Any]]:
-    """Every entry's hashed fields in seq order, streamed in keyset-paginated batches of plain rows
-    (no ORM identity map), so a million-entry ledger is walked in constant memory."""
+def iter_entry_fields(
+    session: Session, *, after: int = 0, up_to: int | None = None, batch: int = 10_000
+) -> Iterator[dict[str, Any]]:
+    """Every entry's hashed fields in seq order (those after `after`), streamed in keyset-paginated batches of plain
+    rows (no ORM identity map), so a million-entry ledger is walked in constant memory."""
     table = CustodyEntry.__table__
-    last = 0
+    last = after
     while True:
         stmt = select(table).where(table.c.seq > last).order_by(table.c.seq).limit(batch)
         if up_to is not None:

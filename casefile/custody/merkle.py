@@ -92,6 +92,25 @@ class MerkleAccumulator:
         stack.append(h)
         self._size += 1
 
+    def append_noting(self, leaf_data: bytes, from_level: int) -> list[tuple[int, int, bytes]]:
+        """Append a leaf; return the perfect subtrees it completes at `from_level` (>= 1) or above, as (level,
+        index, root): what a store of subtree roots holds, so a walk can check that store without hashing twice."""
+        h = _sha256(b"\x00" + leaf_data).digest()
+        stack = self._stack
+        size = self._size
+        new_size = size + 1
+        completed = []
+        level = 0
+        while size & 1:
+            h = _sha256(b"\x01" + stack.pop() + h).digest()
+            size >>= 1
+            level += 1
+            if level >= from_level:
+                completed.append((level, (new_size >> level) - 1, h))
+        stack.append(h)
+        self._size = new_size
+        return completed
+
     def extend(self, leaves: Iterable[bytes]) -> None:
         """Append many leaves; the inlined loop is what makes a million leaves cheap."""
         stack = self._stack

@@ -7,21 +7,22 @@ Each problem names what a reviewer needs to find it: the entry's seq, the item's
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, NamedTuple
 
 from cryptography import x509
-from sqlalchemy import select
+from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session
 
 from casefile import models as _every_model  # noqa: F401 - usable without the app: map every model
 from casefile.custody.actions import Action
-from casefile.custody.chain import ChainVerifier, entry_hash
-from casefile.custody.ledger import head, iter_entry_fields
-from casefile.custody.merkle import MerkleAccumulator, hash_to_hex
-from casefile.custody.models import Checkpoint
+from casefile.custody.chain import GENESIS_HASH, ChainVerifier, entry_hash
+from casefile.custody.ledger import entry_fields, head, iter_entry_fields
+from casefile.custody.merkle import MerkleAccumulator, hash_from_hex, hash_to_hex, verify_inclusion
+from casefile.custody.models import Checkpoint, CustodyEntry
 from casefile.custody.signing import SignedTreeHead, verify_tree_head
+from casefile.custody.subtrees import BLOCK, BLOCK_LEVEL, MerkleNode, StoredTree, leaf_data
 from casefile.custody.timestamps import check_tokens
 from casefile.evidence.models import EvidenceItem
 from casefile.storage import BlobNotFound, BlobStore, StorageError
@@ -95,10 +96,13 @@ def verify_ledger(
     file_progress: Callable[[int, int], None] | None = None,
     tsa_roots: Sequence[x509.Certificate] | None = None,
 ) -> VerifyReport:
-    """Walk the whole chain (always the whole chain: a partial walk proves nothing), check the head and
-    every checkpoint; with a store, re-hash every blob of the given cases (None: of every case) for fixity.
+    """Without `case_ids`, walk the whole chain, check the head, every checkpoint and the stored subtree roots; with
+    them, check those cases' entries against the newest signed checkpoint and walk only what follows it
+    (`_verify_cases`). With a store, re-hash every blob of the given cases (None: of every case) for fixity.
     Only reads: the caller records fixity results in the ledger if it wants to. Timestamp tokens are checked against
     their checkpoints always, and their signatures against `tsa_roots` when given."""
+    if case_ids is not None:
+        return _verify_cases(session, store, public_key_pem, case_ids, progress, file_progress, tsa_roots)
     report = VerifyReport()
     query = select(*FIXITY_COLUMNS)
     items = {str(item.id): item for item in map(FixityItem._make, session.execute(query))}
@@ -108,9 +112,10 @@ def verify_ledger(
     tree = MerkleAccumulator()
     while pending and pending[0].tree_size == 0:  # a checkpoint of the empty ledger (fresh instance)
         _check_checkpoint(pending.pop(0), hash_to_hex(tree.root()), public_key_pem, report)
-    in_scope = None if case_ids is None else {str(case_id) for case_id in case_ids}
     ingested: set[str] = set()  # items whose `ingested` entry was seen
     suspects: dict[int, dict[str, Any]] = {}  # entries whose hash does not match, to recognise a reorder
+    # The roots the stored subtrees must hold (2 per 256 entries): computed by the walk's own tree, no extra hashing.
+    subtrees: dict[tuple[int, int], bytes] = {}
     for fields in iter_entry_fields(session):
         for problem in chain.feed(fields):
             report.problems.append(
@@ -118,36 +123,191 @@ def verify_ledger(
             )
             if problem.kind == "hash_mismatch" and problem.seq is not None and len(suspects) < MAX_SUSPECTS:
                 suspects[problem.seq] = fields
-        evidence_id = fields["evidence_id"]
-        # Only items of the cases being verified are named: others belong to cases the caller may not see.
-        visible = in_scope is None or fields["case_id"] in in_scope
-        if evidence_id and fields["action"] == INGESTED:
-            ingested.add(evidence_id)
-            if visible:
-                _check_ingested(fields, items.get(evidence_id), report)
-        if evidence_id and fields["sha256"]:
-            item = items.get(evidence_id)
-            if item is not None and visible and item.sha256 != fields["sha256"]:
-                report.problems.append(
-                    Problem(
-                        "item_hash_changed",
-                        f"entry {fields['seq']}: {item.ern} was recorded with SHA-256 {fields['sha256']} "
-                        f"but the evidence record now says {item.sha256}",
-                        fields["seq"],
-                        item.ern,
-                        fields["sha256"],
-                        item.sha256,
-                    )
-                )
-        tree.append(leaf_data(fields["entry_hash"]))
+        _check_item_fields(fields, items, None, ingested, report)
+        for level, index, root in tree.append_noting(leaf_data(fields["entry_hash"]), BLOCK_LEVEL):
+            subtrees[(level, index)] = root
         while pending and pending[0].tree_size == tree.size:
             _check_checkpoint(pending.pop(0), hash_to_hex(tree.root()), public_key_pem, report)
         report.checked += 1
         if progress and report.checked % 10_000 == 0:
             progress(report.checked)
     report.problems = name_reorders(report.problems, suspects)
-    for item in sorted(items.values(), key=lambda i: i.ern):
-        if str(item.id) not in ingested and (case_ids is None or item.case_id in case_ids):
+    _check_unrecorded(items.values(), ingested, report)
+    result = chain.finish()
+    _check_head(session, result.last_seq or 0, result.head_hash, report)
+    for checkpoint in pending:
+        _checkpoint_beyond(checkpoint, tree.size, report)
+    _check_stored_subtrees(session, subtrees, report)
+    _finish(session, store, items, report, file_progress, tsa_roots)
+    return report
+
+
+def _verify_cases(
+    session: Session,
+    store: BlobStore | None,
+    public_key_pem: bytes,
+    case_ids: Collection[uuid.UUID],
+    progress: Callable[[int], None] | None,
+    file_progress: Callable[[int, int], None] | None,
+    tsa_roots: Sequence[x509.Certificate] | None,
+) -> VerifyReport:
+    """Some cases' record, reading their own entries and the ledger after the newest checkpoint only, not the whole
+    ledger: each of their entries up to that signed checkpoint must hash to itself and be, by an RFC 6962 inclusion
+    proof from the stored subtree roots, the entry the checkpoint signed at its seq (the signature fixes every entry's
+    place and content, so the chain links between them need no walk); after it, the chain is walked entry by entry to
+    the head. Entries of other cases are checked only in that walk: `custody verify` without a case checks them all."""
+    report = VerifyReport()
+    ledger_head = head(session)
+    size = ledger_head.seq if ledger_head is not None else 0
+    query = select(*FIXITY_COLUMNS).where(EvidenceItem.case_id.in_(list(case_ids)))
+    items = {str(item.id): item for item in map(FixityItem._make, session.execute(query))}
+    in_scope = {str(case_id) for case_id in case_ids}
+    ingested: set[str] = set()
+    for checkpoint in session.scalars(select(Checkpoint).where(Checkpoint.tree_size > size)):
+        _checkpoint_beyond(checkpoint, size, report)
+    anchor = session.scalar(
+        select(Checkpoint)
+        .where(Checkpoint.tree_size <= size, Checkpoint.tree_size > 0)
+        .order_by(Checkpoint.tree_size.desc(), Checkpoint.id.desc())
+        .limit(1)
+    )
+    signed, start_hash = 0, GENESIS_HASH
+    if anchor is not None:
+        signed = anchor.tree_size
+        tree = StoredTree(session, signed)
+        try:
+            root = hash_to_hex(tree.root())
+        except LookupError as missing:
+            root = str(missing)
+        _check_checkpoint(anchor, root, public_key_pem, report)
+        table = CustodyEntry.__table__
+        last = 0
+        while True:
+            rows = session.execute(
+                select(table)
+                .where(table.c.case_id.in_(list(case_ids)), table.c.seq > last, table.c.seq <= signed)
+                .order_by(table.c.seq)
+                .limit(1000)
+            ).all()
+            if not rows:
+                break
+            tree.prefetch_proofs(row.seq - 1 for row in rows)
+            for fields in map(entry_fields, rows):
+                _check_signed(fields, tree, anchor, report)
+                _check_item_fields(fields, items, in_scope, ingested, report)
+                report.checked += 1
+            last = rows[-1].seq
+            if progress:
+                progress(report.checked)
+        # The chain after the checkpoint continues from the last entry it signed, itself proven in place.
+        last_signed = session.execute(select(table).where(table.c.seq == signed)).one_or_none()
+        if last_signed is not None:
+            fields = entry_fields(last_signed)
+            _check_signed(fields, tree, anchor, report)
+            start_hash = fields["entry_hash"]
+    chain = ChainVerifier(start_hash, signed + 1)
+    for fields in iter_entry_fields(session, after=signed):
+        for problem in chain.feed(fields):
+            report.problems.append(
+                Problem(problem.kind, problem.message, problem.seq, None, problem.expected, problem.found)
+            )
+        _check_item_fields(fields, items, in_scope, ingested, report)
+        report.checked += 1
+    _check_unrecorded(items.values(), ingested, report)
+    result = chain.finish()
+    _check_head(session, result.last_seq or signed, result.head_hash, report)
+    _finish(session, store, items, report, file_progress, tsa_roots)
+    return report
+
+
+def _checkpoint_beyond(checkpoint: Checkpoint, size: int, report: VerifyReport) -> None:
+    report.problems.append(
+        Problem(
+            "checkpoint_beyond_ledger",
+            f"checkpoint {checkpoint.id} signed a tree of {checkpoint.tree_size} entries but the ledger holds "
+            f"{size}: entries were removed",
+            checkpoint.tree_size,
+            None,
+            str(checkpoint.tree_size),
+            str(size),
+        )
+    )
+
+
+def _check_signed(fields: dict[str, Any], tree: StoredTree, anchor: Checkpoint, report: VerifyReport) -> None:
+    seq = fields["seq"]
+    recomputed = entry_hash(fields)
+    if recomputed != fields["entry_hash"]:
+        report.problems.append(
+            Problem(
+                "hash_mismatch",
+                f"entry {seq}: its content hashes to {recomputed}, not to its recorded hash {fields['entry_hash']}",
+                seq,
+                None,
+                fields["entry_hash"],
+                recomputed,
+            )
+        )
+    try:
+        proof = tree.inclusion_proof(seq - 1)
+        included = verify_inclusion(
+            leaf_data(recomputed), seq - 1, anchor.tree_size, proof, hash_from_hex(anchor.root_hash)
+        )
+    except (LookupError, ValueError):
+        included = False
+    if not included:
+        # Its proof's lowest siblings come from the entries of its block of 256: one changed there fails them all.
+        first, last = (seq - 1) // BLOCK * BLOCK + 1, min(((seq - 1) // BLOCK + 1) * BLOCK, anchor.tree_size)
+        report.problems.append(
+            Problem(
+                "not_in_checkpoint",
+                f"entry {seq}: it cannot be proven to be the entry checkpoint {anchor.id} signed at this place (tree "
+                f"size {anchor.tree_size}): it, another entry among {first}–{last}, or the stored Merkle roots "
+                "changed after signing",
+                seq,
+                None,
+                anchor.root_hash,
+                recomputed,
+            )
+        )
+
+
+def _check_item_fields(
+    fields: dict[str, Any],
+    items: dict[str, FixityItem],
+    in_scope: set[str] | None,
+    ingested: set[str],
+    report: VerifyReport,
+) -> None:
+    """An entry about an item: its `ingested` entry names the item as recorded, and every entry's SHA-256 is the
+    item's. Only items of the cases being verified are named: others belong to cases the caller may not see."""
+    evidence_id = fields["evidence_id"]
+    if not evidence_id:
+        return
+    visible = in_scope is None or fields["case_id"] in in_scope
+    if fields["action"] == INGESTED:
+        ingested.add(evidence_id)
+        if visible:
+            _check_ingested(fields, items.get(evidence_id), report)
+    if fields["sha256"]:
+        item = items.get(evidence_id)
+        if item is not None and visible and item.sha256 != fields["sha256"]:
+            report.problems.append(
+                Problem(
+                    "item_hash_changed",
+                    f"entry {fields['seq']}: {item.ern} was recorded with SHA-256 {fields['sha256']} "
+                    f"but the evidence record now says {item.sha256}",
+                    fields["seq"],
+                    item.ern,
+                    fields["sha256"],
+                    item.sha256,
+                )
+            )
+
+
+def _check_unrecorded(items: Iterable[FixityItem], ingested: set[str], report: VerifyReport) -> None:
+    for item in sorted(items, key=lambda i: i.ern):
+        if str(item.id) not in ingested:
             report.problems.append(
                 Problem(
                     "item_unrecorded",
@@ -158,40 +318,76 @@ def verify_ledger(
                     item.sha256,
                 )
             )
-    result = chain.finish()
+
+
+def _check_head(session: Session, last_seq: int, last_hash: str, report: VerifyReport) -> None:
     ledger_head = head(session)
-    if ledger_head is not None and (
-        ledger_head.seq != (result.last_seq or 0) or ledger_head.entry_hash != result.head_hash
-    ):
+    if ledger_head is not None and (ledger_head.seq != last_seq or ledger_head.entry_hash != last_hash):
         report.problems.append(
             Problem(
                 "head_mismatch",
                 f"the ledger head names entry {ledger_head.seq} ({ledger_head.entry_hash}) but the chain ends at entry "
-                f"{result.last_seq or 0} ({result.head_hash}): entries after {result.last_seq or 0} are missing",
-                result.last_seq,
+                f"{last_seq} ({last_hash}): entries after {last_seq} are missing",
+                last_seq,
                 None,
                 ledger_head.entry_hash,
-                result.head_hash,
+                last_hash,
             )
         )
-    for checkpoint in pending:
-        report.problems.append(
-            Problem(
-                "checkpoint_beyond_ledger",
-                f"checkpoint {checkpoint.id} signed a tree of {checkpoint.tree_size} entries but the ledger holds "
-                f"{tree.size}: entries were removed",
-                checkpoint.tree_size,
-                None,
-                str(checkpoint.tree_size),
-                str(tree.size),
-            )
-        )
+
+
+def _finish(
+    session: Session,
+    store: BlobStore | None,
+    items: dict[str, FixityItem],
+    report: VerifyReport,
+    file_progress: Callable[[int, int], None] | None,
+    tsa_roots: Sequence[x509.Certificate] | None,
+) -> None:
     report.timestamps_checked, token_problems = check_tokens(session, tsa_roots)
     report.problems.extend(Problem(p.kind, p.message) for p in token_problems)
     if store is not None:
-        scope = [i for i in sorted(items.values(), key=lambda i: i.ern) if case_ids is None or i.case_id in case_ids]
-        check_fixity(store, scope, report, file_progress)
-    return report
+        check_fixity(store, sorted(items.values(), key=lambda i: i.ern), report, file_progress)
+
+
+def _check_stored_subtrees(session: Session, expected: dict[tuple[int, int], bytes], report: VerifyReport) -> None:
+    """Every stored subtree root (casefile.custody.subtrees), from which proofs are given, must be the one the
+    entries give: a changed, missing or extra root is named (its proofs would not verify against a signed head)."""
+    seen: set[tuple[int, int]] = set()
+    last: tuple[int, int] = (-1, -1)
+    while True:
+        nodes = session.execute(
+            select(MerkleNode.level, MerkleNode.idx, MerkleNode.hash)
+            .where(tuple_(MerkleNode.level, MerkleNode.idx) > last)
+            .order_by(MerkleNode.level, MerkleNode.idx)
+            .limit(10_000)
+        ).all()
+        if not nodes:
+            break
+        for level, index, stored in nodes:
+            seen.add((level, index))
+            want = expected.get((level, index))
+            if want != stored:
+                _subtree_problem(report, level, index, want, stored)
+        last = (nodes[-1].level, nodes[-1].idx)
+    for level, index in sorted(expected.keys() - seen):
+        _subtree_problem(report, level, index, expected[(level, index)], None)
+
+
+def _subtree_problem(report: VerifyReport, level: int, index: int, want: bytes | None, stored: bytes | None) -> None:
+    first, last = index << level, ((index + 1) << level) - 1
+    report.problems.append(
+        Problem(
+            "stored_subtrees_mismatch",
+            f"the stored Merkle root of entries {first + 1}–{last + 1} "
+            + ("is missing" if stored is None else "is not theirs" if want else "names entries the ledger lacks")
+            + ": proofs made from it would not verify",
+            last + 1,
+            None,
+            hash_to_hex(want) if want else None,
+            hash_to_hex(stored) if stored else None,
+        )
+    )
 
 
 FIXITY_COLUMNS = (EvidenceItem.id, EvidenceItem.ern, EvidenceItem.sha256, EvidenceItem.case_id)
@@ -284,18 +480,6 @@ def check_fixity(
         report.items_checked += 1
     if file_progress:
         file_progress(len(items), len(items))
-
-
-def leaf_data(entry_hash: object) -> bytes:
-    """The Merkle leaf of an entry; a malformed stored hash (already reported by the chain check) still
-    occupies its position so later checkpoints are compared at the right size."""
-    if not isinstance(entry_hash, str):
-        return b""
-    try:
-        raw = bytes.fromhex(entry_hash)
-    except ValueError:
-        return b""
-    return raw if len(raw) == 32 else b""
 
 
 def tree_head_of(checkpoint: Checkpoint) -> SignedTreeHead:

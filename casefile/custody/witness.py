@@ -29,11 +29,12 @@ from sqlalchemy.orm import Session
 
 from casefile import components
 from casefile.config import Settings
-from casefile.custody.ledger import iter_entry_fields
-from casefile.custody.merkle import MerkleTree, hash_from_hex, hash_to_hex, proof_to_hex, verify_consistency
+from casefile.custody.ledger import head
+from casefile.custody.merkle import hash_from_hex, hash_to_hex, proof_to_hex, verify_consistency
 from casefile.custody.models import Checkpoint
 from casefile.custody.signing import SignedTreeHead, key_id, verify_tree_head
-from casefile.custody.verify import Problem, VerifyReport, leaf_data, tree_head_of
+from casefile.custody.subtrees import StoredTree
+from casefile.custody.verify import Problem, VerifyReport, tree_head_of
 from casefile.db import get_database, utcnow
 from casefile.errors import ValidationFailed
 
@@ -246,9 +247,8 @@ def check_published_heads(
     heads = list(heads)
     if not heads:
         return
-    # The whole tree in memory (~64 bytes per entry) for cheap repeated proofs; see DESIGN §9 (Growth) for the
-    # stored-subtree replacement.
-    tree = MerkleTree(leaf_data(f["entry_hash"]) for f in iter_entry_fields(session))
+    ledger = head(session)
+    tree = StoredTree(session, ledger.seq if ledger else 0)
     ours = key_id(public_pem)
     for published in heads:
         report.published_checked += 1
@@ -315,7 +315,7 @@ def consistency(session: Session, public_pem: bytes, first: int, second: int | N
         )
     if not 0 <= first <= checkpoint.tree_size:
         raise ValidationFailed(f"first must be between 0 and {checkpoint.tree_size}.", field="first")
-    tree = MerkleTree(leaf_data(f["entry_hash"]) for f in iter_entry_fields(session, up_to=checkpoint.tree_size))
+    tree = StoredTree(session, checkpoint.tree_size)
     return {
         "first": first,
         "second": checkpoint.tree_size,

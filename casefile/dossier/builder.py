@@ -46,11 +46,12 @@ from casefile.cases.thesaurus import VIOLATION_TYPES
 from casefile.collab.services import notify_release_pending
 from casefile.custody.actions import Action
 from casefile.custody.keys import InstanceKey
-from casefile.custody.ledger import entry_fields, iter_entry_fields, record_custody
-from casefile.custody.merkle import MerkleTree, proof_to_hex
+from casefile.custody.ledger import entry_fields, record_custody
+from casefile.custody.merkle import proof_to_hex, verify_inclusion
 from casefile.custody.models import Checkpoint, CustodyEntry
 from casefile.custody.services import create_checkpoint
 from casefile.custody.signing import SignedTreeHead, key_id, sign_bytes
+from casefile.custody.subtrees import StoredTree
 from casefile.custody.timestamps import TimestampSubject, checkpoint_message, stamp, tokens_for
 from casefile.db import get_database, session_scope
 from casefile.dossier.document import (
@@ -517,7 +518,8 @@ def _json(value: Any) -> bytes:
 
 def _trails(session: Session, items: Sequence[EvidenceItem], tree_size: int) -> dict[str, list[TrailEntry]]:
     """Each item's entries up to the signed tree size, each with its Merkle inclusion proof."""
-    tree = MerkleTree(bytes.fromhex(f["entry_hash"]) for f in iter_entry_fields(session, up_to=tree_size))
+    tree = StoredTree(session, tree_size)
+    root = tree.root()
     # Keyed by the type of CustodyEntry.evidence_id (nullable), which the query below only matches to these ids.
     by_item: dict[uuid.UUID | None, str] = {i.id: i.ern for i in items}
     trails: dict[str, list[TrailEntry]] = {ern: [] for ern in by_item.values()}
@@ -530,7 +532,12 @@ def _trails(session: Session, items: Sequence[EvidenceItem], tree_size: int) -> 
         # The ledger owns the hashed form of an entry (entry_fields); the trail adds the proof fields to it.
         fields = entry_fields(entry)
         fields["leaf_index"] = entry.seq - 1
-        fields["inclusion_proof"] = proof_to_hex(tree.inclusion_proof(entry.seq - 1, tree_size))
+        proof = tree.inclusion_proof(entry.seq - 1, tree_size)
+        # Proofs come from stored subtree roots: checked here against the root, so a dossier never carries one that
+        # its recipient's verifier would refuse.
+        if not verify_inclusion(bytes.fromhex(entry.entry_hash), entry.seq - 1, tree_size, proof, root):
+            raise Conflict(f"entry {entry.seq}: its Merkle proof does not verify; run custody verify.")
+        fields["inclusion_proof"] = proof_to_hex(proof)
         trails[by_item[entry.evidence_id]].append(cast("TrailEntry", fields))
     return trails
 

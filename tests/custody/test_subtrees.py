@@ -1,0 +1,94 @@
+"""Stored Merkle subtree roots (casefile.custody.subtrees): kept at append, whatever the batch sizes; roots and RFC
+6962 proofs from them equal those of the whole tree built in memory, at every size asked; a ledger with a changed
+stored root is named by `custody verify`; the nodes cannot be rewritten in the database."""
+
+from __future__ import annotations
+
+import random
+import uuid
+from collections.abc import Callable
+
+import pytest
+from flask import Flask
+from sqlalchemy import func, select, text, update
+from sqlalchemy.exc import DBAPIError
+
+from casefile.custody import ledger
+from casefile.custody.actions import Action
+from casefile.custody.merkle import MerkleTree, verify_consistency, verify_inclusion
+from casefile.custody.services import create_checkpoint
+from casefile.custody.subtrees import BLOCK, MerkleNode, StoredTree, leaf_data
+from casefile.custody.verify import verify_ledger
+from casefile.db import get_database, session_scope
+
+from support import Account
+
+
+def _append(app: Flask, case_id: uuid.UUID, batches: list[int]) -> None:
+    for size in batches:
+        with app.app_context(), session_scope() as s:
+            ledger.record_custody_many(
+                s, [ledger.Draft(ledger.SYSTEM, Action.NOTE, case_id, details={"n": n}) for n in range(size)]
+            )
+
+
+def _leaves(app: Flask) -> list[bytes]:
+    with app.app_context(), session_scope() as s:
+        return [leaf_data(f["entry_hash"]) for f in ledger.iter_entry_fields(s)]
+
+
+def test_stored_roots_and_proofs_equal_the_whole_tree(
+    app: Flask, make_user: Callable[..., Account], make_case: Callable[..., uuid.UUID]
+) -> None:
+    case_id = make_case(make_user("investigator"), "MRK")
+    # Batches that cross block boundaries in every way: one at a time, a block exactly, many blocks at once.
+    _append(app, case_id, [1, 3, 250, 2, 256, 700, 1, 1, 900])
+    leaves = _leaves(app)
+    size = len(leaves)
+    memory = MerkleTree(leaves)
+    with app.app_context(), session_scope() as s:
+        stored_nodes = s.scalar(select(func.count()).select_from(MerkleNode))
+        # One node per complete aligned subtree of 256 leaves or more.
+        expected = sum(size // (BLOCK << level) for level in range(size.bit_length()))
+        assert stored_nodes == expected > 0
+        tree = StoredTree(s, size)
+        rng = random.Random(7)
+        sizes = sorted({1, 2, 255, 256, 257, 511, 512, 1024, size - 1, size, *rng.sample(range(1, size), 20)})
+        for n in sizes:
+            assert tree.root(n) == memory.root(n), n
+        root = tree.root()
+        for index in [0, 255, 256, 1023, size - 1, *rng.sample(range(size), 30)]:
+            proof = tree.inclusion_proof(index)
+            assert proof == memory.inclusion_proof(index)
+            assert verify_inclusion(leaves[index], index, size, proof, root)
+        for old in [1, 255, 256, 300, 1024, size - 1, *rng.sample(range(1, size), 10)]:
+            proof = tree.consistency_proof(old)
+            assert proof == memory.consistency_proof(old)
+            assert verify_consistency(old, size, memory.root(old), root, proof)
+
+
+def test_verify_names_a_changed_stored_root_and_the_database_refuses_changes(
+    app: Flask, make_user: Callable[..., Account], make_case: Callable[..., uuid.UUID]
+) -> None:
+    case_id = make_case(make_user("investigator"), "MRT")
+    _append(app, case_id, [600])
+    key = app.extensions["casefile_key"]
+    with app.app_context(), session_scope() as s:
+        create_checkpoint(s, key, "test")
+    with app.app_context(), session_scope() as s:
+        assert verify_ledger(s, None, key.public_pem).ok
+    with pytest.raises(DBAPIError), app.app_context(), session_scope() as s:
+        s.execute(update(MerkleNode).values(hash=b"\x00" * 32))
+    # An insider with the database's owner rights goes round the triggers.
+    engine = get_database(app).engine
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(text("SET LOCAL session_replication_role = replica"))
+        else:
+            conn.execute(text("DROP TRIGGER merkle_nodes_no_update"))
+        conn.execute(update(MerkleNode).where(MerkleNode.level == 8, MerkleNode.idx == 1).values(hash=b"\x00" * 32))
+    with app.app_context(), session_scope() as s:
+        report = verify_ledger(s, None, key.public_pem)
+    kinds = {p.kind for p in report.problems}
+    assert kinds == {"stored_subtrees_mismatch"}, report.problems
+    assert all(p.expected != p.found and "would not verify" in p.message for p in report.problems)
