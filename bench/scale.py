@@ -249,8 +249,9 @@ def build(app: Any, url: str, size: int) -> World:
         conn.execute(
             text(
                 """
-                INSERT INTO search_documents (id, case_id, object_type, object_id, title, terms, updated_at)
-                SELECT md5(CAST(:case AS text) || ':search:' || n)::uuid, CAST(:case AS uuid), 'evidence',
+                INSERT INTO search_documents
+                    (id, case_id, object_type, type_weight, object_id, title, terms, updated_at)
+                SELECT md5(CAST(:case AS text) || ':search:' || n)::uuid, CAST(:case AS uuid), 'evidence', 2,
                     md5(CAST(:case AS text) || ':item:' || n)::uuid,
                     :ref || '-' || lpad(n::text, greatest(5, length(n::text)), '0') || ' — '
                         || CASE WHEN n % 10 = 0 THEN :ar_title ELSE :en_title END,

@@ -23,6 +23,7 @@ from casefile.activity.models import Activity, ActivityAction, SubjectKind
 from casefile.actors.models import Actor, ActorRelation, Involvement
 from casefile.auth.models import Membership, User
 from casefile.cases.models import Case, Incident
+from casefile.cases.services import INCIDENT_FIELDS
 from casefile.collab.models import Assignment, Comment, CommentedKind
 from casefile.db import acting_user, utcnow
 from casefile.dossier.models import Dossier
@@ -113,20 +114,7 @@ TRACKED: dict[type[Any], Tracked] = {
     ),
     Incident: Tracked(
         SubjectKind.INCIDENT,
-        (
-            "title",
-            "description",
-            "start_date",
-            "end_date",
-            "date_precision",
-            "place_name",
-            "latitude",
-            "longitude",
-            "location_precision",
-            "violation_types",
-            "victim_count",
-            "victim_count_source",
-        ),
+        INCIDENT_FIELDS,
         lambda s, o: o.title,
     ),
     Actor: Tracked(

@@ -46,7 +46,10 @@ def page_of(item: dict[str, Any], *, cursor: bool = False) -> dict[str, Any]:
         "items": {"type": "array", "items": item},
         "page": {"type": "integer"},
         "per_page": {"type": "integer"},
-        "total": {"type": "integer", "description": f"Exact up to {COUNT_CAP}; beyond it, {COUNT_CAP}."},
+        "total": {
+            "type": "integer",
+            "description": f"Exact up to a cap ({COUNT_CAP}; search: 1000); beyond it, the cap.",
+        },
         "total_is_lower_bound": {"type": "boolean", "description": "True when the list has more rows than total."},
     }
     if cursor:

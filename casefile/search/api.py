@@ -103,4 +103,5 @@ def search() -> ResponseReturnValue:
         page=page,
         per_page=per_page,
     )
-    return jsonify(page_body([result_json(r) for r in results], page, per_page, total))
+    items = [result_json(r) for r in results]
+    return jsonify(page_body(items, page, per_page, total.value, lower_bound=total.lower_bound))

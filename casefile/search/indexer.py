@@ -44,7 +44,7 @@ from casefile.cases.models import Incident
 from casefile.db import utcnow
 from casefile.evidence.models import EvidenceItem
 from casefile.names import search_terms
-from casefile.search.models import TITLE_LENGTH, ObjectType, SearchDocument, search_fts
+from casefile.search.models import TITLE_LENGTH, TYPE_WEIGHT, ObjectType, SearchDocument, search_fts
 from casefile.witnesses.models import Witness
 
 # PostgreSQL refuses a tsvector over 1 MB. The searchable fields are bounded (50 000 characters at most, and an
@@ -129,6 +129,7 @@ def document_row(spec: Indexed, obj: Any) -> dict[str, Any] | None:
         "id": uuid.uuid4(),
         "case_id": obj.case_id,
         "object_type": spec.object_type.value,
+        "type_weight": TYPE_WEIGHT[spec.object_type],
         "object_id": obj.id,
         "title": (title or "")[:TITLE_LENGTH],
         "terms": terms_of(texts),

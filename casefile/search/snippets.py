@@ -36,6 +36,7 @@ from casefile.custody.actions import Action
 from casefile.custody.ledger import Draft, record_custody_many
 from casefile.evidence.models import EvidenceItem
 from casefile.names import search_terms
+from casefile.paging import Count
 from casefile.search import services
 from casefile.search.models import ObjectType
 from casefile.search.services import SearchResult, Term, Word
@@ -204,7 +205,7 @@ def snippets_for(
     return out
 
 
-def search(session: Session, user: User, query: str | None, **options: Any) -> tuple[list[SearchResult], int]:
+def search(session: Session, user: User, query: str | None, **options: Any) -> tuple[list[SearchResult], Count]:
     """services.search, each result with its snippet and its title's found words marked (the page and the API)."""
     results, total = services.search(session, user, query, **options)
     words = services.parse_query(query)

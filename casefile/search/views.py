@@ -11,6 +11,7 @@ from flask_login import current_user
 from casefile.cases.services import cases_for
 from casefile.db import db_session
 from casefile.errors import ValidationFailed
+from casefile.paging import Count
 from casefile.search import services, snippets
 from casefile.search.models import ObjectType
 
@@ -50,7 +51,7 @@ def search() -> tuple[str, int]:
     type_ = request.args.get("type", "").strip() or None
     page = max(request.args.get("page", 1, type=int) or 1, 1)
     results: list[services.SearchResult] = []
-    total = 0
+    total = Count(0, lower_bound=False)
     error = None
     status = 200
     searched = bool(query.strip())
@@ -67,7 +68,7 @@ def search() -> tuple[str, int]:
         if not groups or groups[-1][1][0].object_type != result.object_type:
             groups.append((TYPE_LABELS[result.object_type], []))
         groups[-1][1].append(result)
-    pages = max((total - 1) // PER_PAGE + 1, 1)
+    pages = max((total.value - 1) // PER_PAGE + 1, 1)
     return render_template(
         "search/results.html",
         q=query[: services.MAX_QUERY_LENGTH * 2],

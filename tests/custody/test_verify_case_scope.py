@@ -6,12 +6,11 @@ Tampering with the case's entries, re-sealed or not, or with any entry after the
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any
 
 from flask import Flask
-from sqlalchemy import event, text
+from sqlalchemy import text
 
 from casefile.custody import ledger
 from casefile.custody.actions import Action
@@ -20,7 +19,7 @@ from casefile.custody.services import create_checkpoint
 from casefile.custody.verify import VerifyReport, verify_ledger
 from casefile.db import get_database, session_scope
 
-from support import Account
+from support import Account, counting_queries
 
 
 def _append(app: Flask, case_id: uuid.UUID, count: int) -> None:
@@ -40,21 +39,6 @@ def _verify(app: Flask, case_id: uuid.UUID | None = None) -> VerifyReport:
         return verify_ledger(
             s, None, app.extensions["casefile_key"].public_pem, case_ids=None if case_id is None else {case_id}
         )
-
-
-@contextmanager
-def _statements(app: Flask) -> Iterator[list[str]]:
-    engine = get_database(app).engine
-    seen: list[str] = []
-
-    def listener(*args: Any) -> None:
-        seen.append(args[2])
-
-    event.listen(engine, "before_cursor_execute", listener)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", listener)
 
 
 def _tamper(app: Flask, seq: int, reseal: bool) -> None:
@@ -111,11 +95,11 @@ def test_a_case_is_verified_from_its_own_entries_and_the_tail(
     assert report.checkpoints_checked == 1
     assert report.checked == 5 + 11  # its five signed entries, then the eleven after the checkpoint
     # The same statements whether the ledger before the checkpoint is large or larger.
-    with _statements(app) as before:
+    with counting_queries(app) as before:
         _verify(app, ours)
     _append(app, _theirs, 3000)
     _checkpoint(app)
-    with _statements(app) as after:
+    with counting_queries(app) as after:
         report = _verify(app, ours)
     assert report.ok and report.checked == 6  # all six entries now signed; nothing after the checkpoint
     assert len(after) <= len(before) <= 20, (len(before), len(after))

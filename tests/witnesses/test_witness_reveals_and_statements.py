@@ -4,19 +4,17 @@ carries each witness's statements, as the witness record and page do, in a fixed
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from io import BytesIO
 from typing import Any
 
 from flask import Flask
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from casefile.custody.models import CustodyEntry
 from casefile.db import session_scope
 from casefile.witnesses.schemas import WITNESS
 
-from support import Api, validate
+from support import Api, counting_queries, validate
 from witness_support import ARABIC, NAME, PHONE, World, finished, web_client
 
 
@@ -116,24 +114,6 @@ def add_statement(api: Api, case_id: Any, witness_id: str, title: str, interview
     response = finished(api.post(f"/cases/{case_id}/evidence", data=data, content_type="multipart/form-data"))
     assert response.status_code == 201, response.get_data(as_text=True)[:300]
     return response.get_json()
-
-
-@contextmanager
-def counting_queries(app: Flask) -> Iterator[list[str]]:
-    database = app.extensions["casefile_db"]
-    engines = {id(e): e for e in (database.engine, database.read_engine)}.values()
-    statements: list[str] = []
-
-    def listener(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        statements.append(statement)
-
-    for engine in engines:
-        event.listen(engine, "before_cursor_execute", listener)
-    try:
-        yield statements
-    finally:
-        for engine in engines:
-            event.remove(engine, "before_cursor_execute", listener)
 
 
 def test_the_case_list_carries_each_witness_s_statements(world: World) -> None:
