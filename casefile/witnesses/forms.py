@@ -10,12 +10,7 @@ from casefile import labels
 from casefile.labels import lazy_labels
 from casefile.witnesses.models import ConsentPurpose, RiskLevel
 
-RISK_LABELS = {
-    RiskLevel.LOW: _l("Low"),
-    RiskLevel.MEDIUM: _l("Medium"),
-    RiskLevel.HIGH: _l("High"),
-    RiskLevel.EXTREME: _l("Extreme"),
-}
+RISK_LABELS = lazy_labels(RiskLevel, labels.RISK_LEVEL_LABELS)
 PURPOSE_LABELS = lazy_labels(ConsentPurpose, labels.CONSENT_PURPOSE_LABELS)
 
 

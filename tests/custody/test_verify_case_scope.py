@@ -137,3 +137,28 @@ def test_tampering_after_the_checkpoint_is_named_by_every_case(
     for case_id in (ours, theirs):
         problems = _verify(app, case_id).problems
         assert [p.seq for p in problems if p.kind == "hash_mismatch"] == [last], problems
+
+
+def test_the_api_verifies_a_case_by_proof_and_names_a_resealed_entry(
+    app: Flask,
+    make_case: Callable[..., uuid.UUID],
+    api_for: Callable[..., tuple[Any, Account]],
+) -> None:
+    """GET /api/v1/custody/verify?case_id= goes the same way: a member sees the case intact, then the re-sealed
+    entry named as not the one the checkpoint signed (a problem the chain alone would no longer show)."""
+    api, owner = api_for("investigator")
+    ours, theirs = make_case(owner, "OURS"), make_case(owner, "THEIRS")
+    _append(app, theirs, 300)
+    _append(app, ours, 2)
+    _checkpoint(app)
+    body = api.get(f"/custody/verify?case_id={ours}").get_json()
+    assert body["ok"] is True and body["checkpoints_checked"] == 1, body
+    victim = _seqs(app, ours)[0]
+    _tamper(app, victim, reseal=True)
+    body = api.get(f"/custody/verify?case_id={ours}").get_json()
+    assert body["ok"] is False
+    named = {(p["kind"], p["seq"]) for p in body["problems"]}
+    assert ("not_in_checkpoint", victim) in named
+    # Its block (the last, partial one) is read from the entries: the root they now give is not the signed one.
+    assert ("checkpoint_root", 302) in named
+    assert {kind for kind, _ in named} == {"not_in_checkpoint", "checkpoint_root", "hash_mismatch"}
