@@ -209,11 +209,34 @@ def tile_source(template: str) -> str:
     return f"{parts.scheme}://{host}"
 
 
+# The keys every web server and worker of one installation must share. A machine that generated its own on first
+# start would sign sessions, encrypt identities and seal dossiers that no other machine can read or check.
+CONFIGURED_KEYS = ("CASEFILE_SECRET_KEY", "CASEFILE_SIGNING_KEY", "CASEFILE_FIELD_KEYS", "CASEFILE_DOCUMENT_SIGNING")
+KEY_FILES = ("CASEFILE_SIGNING_KEY", "CASEFILE_DOCUMENT_SIGNING")
+
+
+def require_configured_keys(env: dict[str, str]) -> None:
+    """CASEFILE_GENERATE_KEYS=0 (many machines): every key comes from configuration; nothing is generated into the
+    instance folder, and a machine missing one refuses to start, saying which (`python -m casefile.keygen` makes
+    a set)."""
+    missing = [name for name in CONFIGURED_KEYS if not (env.get(name) or "").strip()]
+    if missing:
+        raise ValueError(
+            f"CASEFILE_GENERATE_KEYS=0 and {', '.join(missing)} not set: every machine must read the same keys "
+            "from configuration (python -m casefile.keygen DIR makes them)"
+        )
+    for name in KEY_FILES:
+        if not Path(env[name]).is_file():
+            raise ValueError(f"{name}: no key file at {env[name][:200]} (CASEFILE_GENERATE_KEYS=0 generates none)")
+
+
 def load_settings(env: dict[str, str] | None = None, **overrides: Any) -> Settings:
     env = dict(os.environ if env is None else env)
     instance = Path(env.get("CASEFILE_INSTANCE_PATH", "instance")).resolve()
     instance.mkdir(parents=True, exist_ok=True, mode=0o700)
 
+    if env.get("CASEFILE_GENERATE_KEYS", "1").strip().lower() in ("0", "false", "no"):
+        require_configured_keys(env)
     secret_key = (
         env.get("CASEFILE_SECRET_KEY")
         or instance_secret(instance / "secret_key", lambda: secrets.token_hex(32).encode()).decode().strip()
