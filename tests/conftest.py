@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import os
 import shutil
+import subprocess
 import threading
 import uuid
 from collections.abc import Callable, Iterator
@@ -30,7 +31,7 @@ from casefile.custody.signing import generate_private_key_pem
 from casefile.db import session_scope
 
 from local_servers import LocalTSA, TestSite
-from support import PASSWORD, Account, Api, login
+from support import PASSWORD, Account, Api, free_port, login, wait_for
 
 # Test modules read the declared API operations at import time (e.g. to parametrise over every route).
 load_api_routes()
@@ -42,6 +43,9 @@ WORKER = os.environ.get("PYTEST_XDIST_WORKER", "main")
 FIELD_KEY = base64.b64encode(b"k" * 32).decode()
 
 assert DB_KIND in ("sqlite", "postgresql"), DB_KIND
+# The production layout (tests/deploy) is one shared PostgreSQL by definition: on SQLite it is not collected,
+# rather than skipped; `make test-postgres` runs it.
+collect_ignore_glob = [] if DB_KIND == "postgresql" else ["deploy/*"]
 assert STORAGE_KIND in ("local", "s3"), STORAGE_KIND
 
 # --- no test may be skipped -------------------------------------------------------------------------------------
@@ -121,6 +125,14 @@ def database_url(template_database: str, tmp_path: Path) -> Iterator[str]:
 
 
 @pytest.fixture
+def empty_pg_database() -> Iterator[str]:
+    """The URL of a new, empty PostgreSQL database (nothing migrated), dropped afterwards."""
+    name = new_pg_database()
+    yield pg_url(name)
+    drop_pg_database(name)
+
+
+@pytest.fixture
 def raw_engine(database_url: str) -> Iterator[Engine]:
     """A fresh engine that knows nothing of the app: what an operator with a SQL prompt would use."""
     engine = create_engine(database_url, poolclass=pool.NullPool)
@@ -186,6 +198,44 @@ def storage_url(tmp_path: Path, request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real Redis server for this session (no persistence), stopped at the end."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.fail("The job tests need Debian's redis-server (apt-get install redis-server; .ci/services does).")
+    import redis
+
+    folder = tmp_path_factory.mktemp("redis")
+    port = free_port()
+    log = (folder / "redis.log").open("wb")
+    command = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+    command += ["--dir", str(folder), "--daemonize", "no"]
+    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+    client = redis.Redis(host="127.0.0.1", port=port)
+    try:
+
+        def answers() -> bool:
+            if process.poll() is not None:
+                raise AssertionError("redis-server exited:\n" + (folder / "redis.log").read_text(errors="replace"))
+            try:
+                return bool(client.ping())
+            except redis.ConnectionError:
+                return False
+
+        wait_for(answers, 30, "redis-server to answer")
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        client.close()
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
+
+
+@pytest.fixture(scope="session")
 def signing_key_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("keys") / "signing_key.pem"
     path.write_bytes(generate_private_key_pem())
@@ -229,6 +279,23 @@ def app(settings: Settings) -> Iterator[Flask]:
         totp.set_identity_viewers_required(s, False)
     yield application
     application.extensions["casefile_db"].dispose()
+
+
+@pytest.fixture
+def another_machine(settings: Settings, tmp_path: Path) -> Iterator[Callable[..., Flask]]:
+    """Another server of the same installation: the same database, blob store and keys, an instance folder of its
+    own (and any other settings given)."""
+    made: list[Flask] = []
+
+    def make(**overrides: Any) -> Flask:
+        folder = tmp_path / f"machine-{len(made) + 2}"
+        folder.mkdir()
+        made.append(create_app(settings.with_overrides(instance_path=folder, **overrides)))
+        return made[-1]
+
+    yield make
+    for application in made:
+        application.extensions["casefile_db"].dispose()
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import IO
 
 from flask import Flask
@@ -29,7 +29,7 @@ from casefile.auth.gate import Access
 from casefile.auth.models import User
 from casefile.cases.models import Case
 from casefile.db import get_database, session_scope, utcnow
-from casefile.errors import CasefileError, NotFound
+from casefile.errors import CasefileError, NotFound, ValidationFailed
 from casefile.evidence.models import OnDuplicate
 from casefile.intake import export as exporting
 from casefile.intake import services, tus
@@ -41,6 +41,7 @@ from casefile.intake.models import (
     ImportRow,
     ImportState,
     ResumableUpload,
+    ResumableUploadPart,
     RowStatus,
     UploadState,
 )
@@ -50,7 +51,7 @@ from casefile.jobs.registry import register, register_schedule
 from casefile.jobs.runner import JobContext
 from casefile.jobs.services import submit
 from casefile.parsing import parse_choice
-from casefile.storage import CHUNK_SIZE
+from casefile.storage import CHUNK_SIZE, BlobNotFound, BlobStore, BlobWriter
 from casefile.witnesses.services import receive_upload
 
 PREVIEW = "intake.preview"
@@ -176,21 +177,20 @@ def submit_finish(session: Session, upload: ResumableUpload, case: Case, user: U
 
 
 def finish_upload(ctx: JobContext) -> None:
-    """Record a fully received upload as evidence: its spool is copied into the blob store (whose own hashing must
-    agree with the hash computed while the bytes arrived, declared to the ingest), then ingested like any upload."""
+    """Record a fully received upload as evidence: its parts are joined, in order, into the blob store's writer,
+    which computes the SHA-256 as it writes (the one pass over the file), then ingested like any upload (a hash the
+    client declared must agree). A part missing or shorter than recorded fails the upload: never a wrong file."""
     app = ctx.app
     store = components.blob_store(app)
     upload_id = uuid.UUID(str(ctx.params["upload_id"]))
     with get_database(app).read_sessionmaker() as rs:
         upload = rs.get(ResumableUpload, upload_id)
         if upload is None or upload.state is not UploadState.RECEIVED:
-            return
+            return  # recorded already (a retried job), or ended meanwhile
         length = upload.length
+        parts = [(part.start, part.size, part.name) for part in tus.parts_of(rs, upload_id)]
     with store.writer() as writer:
-        with tus.spool_path(upload_id).open("rb") as spool:
-            while chunk := spool.read(CHUNK_SIZE):
-                writer.write(chunk)
-                ctx.progress(writer.size, length, _("Storing the file"))
+        problem = _join_parts(ctx, store, writer, parts, length)
         with session_scope(app) as s:
             locked = s.get(ResumableUpload, upload_id, with_for_update=True)
             user = ctx.user(s)
@@ -198,6 +198,9 @@ def finish_upload(ctx: JobContext) -> None:
                 return
             fields = dict(locked.fields)
             try:
+                if problem:
+                    raise ValidationFailed(problem)
+                locked.sha256 = writer.sha256
                 with s.begin_nested():
                     item, _new = receive_upload(
                         s,
@@ -211,13 +214,14 @@ def finish_upload(ctx: JobContext) -> None:
                             fields.get("on_duplicate") or OnDuplicate.ASK, OnDuplicate, "on_duplicate"
                         ),
                         witness_id=fields.get("witness_id") or None,
-                        declared_sha256=locked.sha256,
+                        declared_sha256=str(fields.get("sha256") or "").lower() or None,
                         incident_ids=[i for i in str(fields.get("incident_ids") or "").split(",") if i.strip()],
                         provenance={"resumable_upload": str(upload_id)},
                     )
                 locked.state, locked.evidence_id = UploadState.DONE, item.id
             except CasefileError as error:
                 locked.state, locked.error = UploadState.FAILED, error.message
+            names = tus.forget_parts(s, upload_id)
             ctx.succeed(
                 s,
                 {
@@ -226,7 +230,28 @@ def finish_upload(ctx: JobContext) -> None:
                     "evidence_id": str(locked.evidence_id or ""),
                 },
             )
-    tus.discard_spool(upload_id)
+    tus.delete_parts(store, names)
+
+
+def _join_parts(
+    ctx: JobContext, store: BlobStore, writer: BlobWriter, parts: list[tuple[int, int, str]], length: int
+) -> str | None:
+    """Stream the parts into the writer; what is wrong with them, if anything (then the writer holds no file)."""
+    for start, size, name in parts:
+        if start != writer.size:
+            return _("Bytes %(start)d to %(end)d of the upload are missing.", start=writer.size, end=start)
+        try:
+            with store.open_part(name) as part:
+                while chunk := part.read(CHUNK_SIZE):
+                    writer.write(chunk)
+                    ctx.progress(writer.size, length, _("Storing the file"))
+        except BlobNotFound:
+            return _("A part of the upload (bytes from %(start)d) is missing from the store.", start=start)
+        if writer.size != start + size:
+            return _("A part of the upload (bytes from %(start)d) is not the size recorded.", start=start)
+    if writer.size != length:
+        return _("The upload holds %(size)d of its %(length)d bytes.", size=writer.size, length=length)
+    return None
 
 
 def finish_ended(session: Session, job: Job) -> None:
@@ -237,8 +262,10 @@ def finish_ended(session: Session, job: Job) -> None:
 
 
 def sweep_uploads(ctx: JobContext) -> None:
-    """Expire uploads nobody has continued, and delete their bytes; delete spool files no upload claims."""
+    """Expire uploads nobody has continued and delete their parts; delete parts no upload claims (a server that
+    died between storing a part and confirming it), once they are older than CASEFILE_TEMP_MAX_AGE_SECONDS."""
     app = ctx.app
+    store = components.blob_store(app)
     now = utcnow()
     with session_scope(app) as s:
         expired = list(
@@ -248,24 +275,17 @@ def sweep_uploads(ctx: JobContext) -> None:
                 )
             )
         )
+        gone: list[str] = []
         for upload in expired:
             upload.state = UploadState.EXPIRED
-            tus.discard_spool(upload.id)
-        live = {
-            str(i)
-            for i in s.scalars(
-                select(ResumableUpload.id).where(
-                    ResumableUpload.state.in_([UploadState.RECEIVING, UploadState.RECEIVED])
-                )
-            )
-        }
-        oldest = time.time() - components.settings(app).temp_max_age_seconds
-        strays = 0
-        for path in tus.spool_dir().glob("*.part"):
-            if path.stem not in live and path.stat().st_mtime < oldest:
-                path.unlink(missing_ok=True)
-                strays += 1
-        ctx.succeed(s, {"expired": len(expired), "stray_files": strays})
+            gone += tus.forget_parts(s, upload.id)
+        claimed = set(s.scalars(select(ResumableUploadPart.name)))
+    tus.delete_parts(store, gone)
+    oldest = datetime.fromtimestamp(time.time() - components.settings(app).temp_max_age_seconds, UTC)
+    strays = [name for name, written in store.iter_parts() if name not in claimed and written < oldest]
+    tus.delete_parts(store, strays)
+    with session_scope(app) as s:
+        ctx.succeed(s, {"expired": len(expired), "stray_parts": len(strays)})
 
 
 def sweep_due(session: Session) -> bool:

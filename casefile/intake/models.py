@@ -11,7 +11,7 @@ import uuid
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from casefile.db import Base, UUIDPrimaryKey, enum_type, utcnow
@@ -103,8 +103,8 @@ class UploadState(enum.StrEnum):
 
 
 class ResumableUpload(UUIDPrimaryKey, Base):
-    """A tus 1.0 upload in progress (intake/tus.py): its bytes wait in a spool file of the instance until the last
-    one arrives; the SHA-256 is computed as they arrive and the evidence item is made by a job."""
+    """A tus 1.0 upload in progress (intake/tus.py): its bytes wait in the blob store as parts (one per PATCH) until
+    the last one arrives; then a job joins them, computing the SHA-256, and makes the evidence item."""
 
     __tablename__ = "resumable_uploads"
     __table_args__ = (Index("ix_resumable_uploads_state_expires", "state", "expires_at"),)
@@ -126,6 +126,21 @@ class ResumableUpload(UUIDPrimaryKey, Base):
     expires_at: Mapped[datetime]
 
     case: Mapped[Case] = relationship()
+
+
+class ResumableUploadPart(UUIDPrimaryKey, Base):
+    """The bytes one PATCH request added to an upload: an object `name` of the blob store's upload parts, covering
+    [start, start + size). Recorded in the same transaction that moves the upload's offset, so a part no row names
+    was never confirmed (the sweep deletes it)."""
+
+    __tablename__ = "resumable_upload_parts"
+    __table_args__ = (UniqueConstraint("upload_id", "start", name="uq_resumable_upload_parts_start"),)
+
+    upload_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("resumable_uploads.id", ondelete="CASCADE"))
+    start: Mapped[int] = mapped_column(BigInteger)
+    size: Mapped[int] = mapped_column(BigInteger)
+    name: Mapped[str] = mapped_column(String(120))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class ExportFormat(enum.StrEnum):

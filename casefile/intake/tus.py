@@ -2,17 +2,19 @@
 termination and expiration extensions, for the API (Bearer token) and the upload page (session and CSRF header).
 
 An upload is created with its length and its evidence fields (tus metadata, validated at once, so a refusal costs
-no bytes). Its bytes are appended to a spool file in the instance folder by PATCH requests, each starting at the
-offset the server confirms (HEAD), so a dropped connection loses only what was in flight. The SHA-256 is computed
-as the bytes arrive, in one pass over the whole stream across resumptions: the hash state is kept between requests
-by the process that received them. A request reaching another process of the same machine (or one restarted)
-first re-reads what the spool holds (a pass over the received prefix, never over anything twice afterwards).
-When the last byte is in, a job records the file as evidence with that hash declared, so the store's own hashing
-confirms it; a resumed upload thus gives the same item and hash as an uninterrupted one. Uploads untouched for
-CASEFILE_RESUMABLE_UPLOAD_HOURS expire and their bytes are swept by a scheduled job.
+no bytes). Its bytes arrive in PATCH requests, each starting at the offset the server confirms (HEAD), so a dropped
+connection loses only what was in flight. Nothing of an upload lives on the machine that received a request: each
+request's bytes become one part in the blob store (`BlobStore.put_part`), recorded in `resumable_upload_parts` in
+the transaction that moves the upload's offset (`UPDATE … WHERE received = <the request's offset>`: of two requests
+at one offset one wins, the other gets 409). So the next request may reach any web server, and a server that dies
+mid-request loses only that request's bytes.
 
-The spool is per machine: several web servers need uploads of one file to reach the same one (or a shared
-instance folder).
+The SHA-256 is computed once, when the last byte is in: the job that records the file joins the parts in order into
+the blob store's writer, which hashes as it writes (one streamed pass, never the whole file in memory). Carrying
+the hash state between machines instead is not possible with hashlib: OpenSSL 3 cannot serialise a hash state (the
+`rehash` package does not support it), so it would need a pure-Python SHA-256, thousands of times slower
+(bench/tus_hash.py measures both). A resumed upload thus gives the same item and hash as an uninterrupted one.
+Uploads untouched for CASEFILE_RESUMABLE_UPLOAD_HOURS expire and their parts are swept by a scheduled job.
 """
 
 from __future__ import annotations
@@ -20,18 +22,18 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
-import fcntl
 import hashlib
 import os
-import threading
+import secrets
+import tempfile
 import uuid
-from collections import OrderedDict
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import timedelta
-from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any, cast
 
 from flask_babel import gettext as _
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import Headers
 from werkzeug.exceptions import ClientDisconnected
@@ -44,10 +46,13 @@ from casefile.db import utcnow
 from casefile.errors import CasefileError, Conflict, NotFound, ValidationFailed
 from casefile.evidence.models import OnDuplicate
 from casefile.evidence.services import incidents_in_case, same_file_in_case, validate_fields
-from casefile.intake.models import ResumableUpload, UploadState
+from casefile.intake.models import ResumableUpload, ResumableUploadPart, UploadState
 from casefile.parsing import parse_choice
-from casefile.storage import CHUNK_SIZE
+from casefile.storage import CHUNK_SIZE, BlobStore
 from casefile.witnesses.services import validate_statement, witness_in_case
+
+if TYPE_CHECKING:
+    from sqlalchemy import CursorResult
 
 VERSION = "1.0.0"
 EXTENSIONS = "creation,checksum,termination,expiration"
@@ -108,61 +113,9 @@ class UploadGone(CasefileError):
     code = "gone"
 
 
-class UploadBusy(CasefileError):
-    status = 423
-    code = "locked"
-
-
 class TooLarge(CasefileError):
     status = 413
     code = "too_large"
-
-
-def spool_dir() -> Path:
-    path = components.settings().instance_path / "uploads"
-    path.mkdir(mode=0o700, exist_ok=True)
-    return path
-
-
-def spool_path(upload_id: uuid.UUID) -> Path:
-    return spool_dir() / f"{upload_id}.part"
-
-
-# --- the running hashes, kept between requests ---------------------------------------------------------------
-
-_HASHES: OrderedDict[uuid.UUID, tuple[int, Any]] = OrderedDict()
-_HASHES_LOCK = threading.Lock()
-_HASHES_KEPT = 512  # uploads in progress at once per process; an evicted one is re-read if it resumes
-
-
-def _running_hash(upload_id: uuid.UUID, offset: int, spool: IO[bytes]) -> Any:
-    """The SHA-256 state over the first `offset` bytes: the one this process kept, or re-read from the spool."""
-    with _HASHES_LOCK:
-        kept = _HASHES.pop(upload_id, None)
-    if kept is not None and kept[0] == offset:
-        return kept[1]
-    digest = hashlib.sha256()
-    spool.seek(0)
-    remaining = offset
-    while remaining:
-        chunk = spool.read(min(CHUNK_SIZE, remaining))
-        if not chunk:
-            raise Conflict(_("The bytes received so far are missing: start the upload again."))
-        digest.update(chunk)
-        remaining -= len(chunk)
-    return digest
-
-
-def _keep_hash(upload_id: uuid.UUID, offset: int, digest: Any) -> None:
-    with _HASHES_LOCK:
-        _HASHES[upload_id] = (offset, digest)
-        while len(_HASHES) > _HASHES_KEPT:
-            _HASHES.popitem(last=False)
-
-
-def _forget_hash(upload_id: uuid.UUID) -> None:
-    with _HASHES_LOCK:
-        _HASHES.pop(upload_id, None)
 
 
 # --- protocol -------------------------------------------------------------------------------------------------
@@ -231,7 +184,6 @@ def create(session: Session, case: Case, user: User, headers: Headers | Mapping[
     )
     session.add(upload)
     session.flush()
-    spool_path(upload.id).touch(mode=0o600)
     return upload
 
 
@@ -275,27 +227,26 @@ def check_receiving(upload: ResumableUpload) -> None:
         raise Conflict(_("Every byte of this upload has been received."))
 
 
-@contextlib.contextmanager
-def spool_lock(upload_id: uuid.UUID) -> Iterator[IO[bytes]]:
-    """The upload's spool file, locked for this request (423 when another request holds it). The caller re-reads
-    the upload, appends and records the new offset while holding it, so two requests never interleave."""
-    try:
-        spool = spool_path(upload_id).open("r+b")
-    except FileNotFoundError:
-        raise UploadGone(_("This upload's bytes are gone: start it again.")) from None
-    with spool:
-        try:
-            fcntl.flock(spool.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise UploadBusy(_("Another request is sending bytes of this upload.")) from None
-        yield spool
+@dataclass(frozen=True)
+class Received:
+    """What one PATCH request brought: the bytes from `start`, kept as the upload part `name` (None: no byte came)."""
+
+    start: int
+    size: int
+    name: str | None
+
+    @property
+    def end(self) -> int:
+        return self.start + self.size
 
 
-def append(upload: ResumableUpload, headers: Headers | Mapping[str, str], body: IO[bytes], spool: IO[bytes]) -> int:
-    """Append a PATCH request's bytes to the locked spool at the offset the client names (which must be the
-    server's); the new offset. Bytes of a request cut off midway are kept (unless a checksum was sent: then the whole
-    request counts or none of it), so the client resumes from what arrived. Touches no database: the caller records
-    the offset, still holding the lock."""
+def append(
+    store: BlobStore, upload: ResumableUpload, headers: Headers | Mapping[str, str], body: IO[bytes]
+) -> Received:
+    """Receive a PATCH request's bytes at the offset the client names (which must be the server's) and keep them as
+    an upload part. Bytes of a request cut off midway are kept (unless a checksum was sent: then the whole request
+    counts or none of it), so the client resumes from what arrived. Touches no database: the caller records the
+    part (`record_part`), which is what confirms it."""
     require_version(headers)
     if headers.get("Content-Type", "").split(";")[0].strip() != "application/offset+octet-stream":
         raise UnsupportedMediaType(_("Send the bytes as application/offset+octet-stream."))
@@ -306,21 +257,22 @@ def append(upload: ResumableUpload, headers: Headers | Mapping[str, str], body: 
             _("The upload is at byte %(offset)d, not %(asked)d: ask with HEAD.", offset=upload.received, asked=offset)
         )
     checksum = _checksum(headers.get("Upload-Checksum"))
-    # Bytes beyond the recorded offset are from a request whose end was never recorded: not confirmed, dropped.
-    spool.truncate(offset)
-    digest = _running_hash(upload.id, offset, spool)
-    spool.seek(offset)
-    start = digest.copy()
-    received = _receive(spool, body, digest, checksum, upload.length - offset)
-    if checksum is not None and checksum[1].digest() != checksum[2]:
-        spool.truncate(offset)
-        _keep_hash(upload.id, offset, start)
-        raise ChecksumMismatch(_("The bytes sent do not match Upload-Checksum: send them again."))
-    spool.flush()
-    with contextlib.suppress(OSError):
-        os.fsync(spool.fileno())  # confirmed bytes survive a crash of the machine
-    _keep_hash(upload.id, offset + received, digest)
-    return offset + received
+    # The request's bytes go to a temporary file first (a cache of this machine): the checksum extension needs the
+    # whole request before any of it counts, and the store then receives one complete part.
+    fd, path = tempfile.mkstemp(dir=store.temp_dir, prefix="tus-", suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as spool:
+            received = _receive(spool, body, checksum, upload.length - offset)
+        if checksum is not None and checksum[1].digest() != checksum[2]:
+            raise ChecksumMismatch(_("The bytes sent do not match Upload-Checksum: send them again."))
+        if not received:
+            return Received(offset, 0, None)
+        name = f"tus/{upload.id}/{offset:020d}-{secrets.token_hex(16)}"
+        store.put_part(name, path)  # consumes the file
+        return Received(offset, received, name)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
 
 
 def _checksum(raw: str | None) -> tuple[str, Any, bytes] | None:
@@ -338,14 +290,13 @@ def _checksum(raw: str | None) -> tuple[str, Any, bytes] | None:
     return algorithm, CHECKSUMS[algorithm](), expected
 
 
-def _receive(spool: IO[bytes], body: IO[bytes], digest: Any, checksum: Any, room: int) -> int:
+def _receive(spool: IO[bytes], body: IO[bytes], checksum: Any, room: int) -> int:
     received = 0
     try:
         while chunk := body.read(CHUNK_SIZE):
             if received + len(chunk) > room:
                 raise TooLarge(_("More bytes than Upload-Length."))
             spool.write(chunk)
-            digest.update(chunk)
             if checksum is not None:
                 checksum[1].update(chunk)
             received += len(chunk)
@@ -355,36 +306,65 @@ def _receive(spool: IO[bytes], body: IO[bytes], digest: Any, checksum: Any, room
     return received
 
 
-def record_offset(session: Session, upload: ResumableUpload, offset: int) -> bool:
-    """Record the new offset; True when the last byte is in (the caller submits the job that records it)."""
+def record_part(session: Session, upload: ResumableUpload, part: Received) -> bool:
+    """Confirm a request's part: the upload's offset moves from the part's start to its end only if it is still at
+    the start (of two requests at one offset, the second finds it moved: 409, and the caller deletes its part).
+    True when the last byte is in (the caller submits the job that records the file)."""
+    check_receiving(upload)
     now = utcnow()
-    upload.received = offset
-    upload.updated_at = now
-    upload.expires_at = now + _lifetime()
-    if offset == upload.length:
-        upload.state = UploadState.RECEIVED
-        with _HASHES_LOCK:
-            kept = _HASHES.pop(upload.id, None)
-        if kept is None or kept[0] != offset:
-            with spool_path(upload.id).open("rb") as spool:
-                kept = (offset, _running_hash(upload.id, offset, spool))
-        upload.sha256 = kept[1].hexdigest()
+    moved = session.execute(
+        update(ResumableUpload)
+        .where(
+            ResumableUpload.id == upload.id,
+            ResumableUpload.received == part.start,
+            ResumableUpload.state == UploadState.RECEIVING,
+        )
+        .values(received=part.end, updated_at=now, expires_at=now + _lifetime())
+        .execution_options(synchronize_session=False)
+    )
+    if cast("CursorResult[Any]", moved).rowcount != 1:
+        raise Conflict(_("Another request moved this upload on meanwhile: ask with HEAD."))
+    session.add(ResumableUploadPart(upload_id=upload.id, start=part.start, size=part.size, name=part.name))
     session.flush()
+    session.refresh(upload)
+    if upload.received == upload.length:
+        upload.state = UploadState.RECEIVED
+        session.flush()
     return upload.state is UploadState.RECEIVED
 
 
-def terminate(session: Session, upload: ResumableUpload) -> None:
+def terminate(session: Session, upload: ResumableUpload) -> list[str]:
+    """End an upload (termination extension); the names of its parts, for the caller to delete once committed."""
     if upload.state in (UploadState.RECEIVED, UploadState.DONE):
         raise Conflict(_("This upload is complete: it can no longer be terminated."))
     upload.state = UploadState.TERMINATED
     upload.updated_at = utcnow()
+    return forget_parts(session, upload.id)
+
+
+def parts_of(session: Session, upload_id: uuid.UUID) -> list[ResumableUploadPart]:
+    return list(
+        session.scalars(
+            select(ResumableUploadPart)
+            .where(ResumableUploadPart.upload_id == upload_id)
+            .order_by(ResumableUploadPart.start)
+        )
+    )
+
+
+def forget_parts(session: Session, upload_id: uuid.UUID) -> list[str]:
+    """Delete an upload's part rows; their names, whose objects the caller deletes after the commit (deleted
+    before it, a rolled-back transaction would leave rows naming nothing; after it, a crash leaves only objects no
+    row names, which the sweep removes)."""
+    names = [part.name for part in parts_of(session, upload_id)]
+    session.execute(delete(ResumableUploadPart).where(ResumableUploadPart.upload_id == upload_id))
     session.flush()
-    discard_spool(upload.id)
+    return names
 
 
-def discard_spool(upload_id: uuid.UUID) -> None:
-    _forget_hash(upload_id)
-    spool_path(upload_id).unlink(missing_ok=True)
+def delete_parts(store: BlobStore, names: list[str]) -> None:
+    for name in names:
+        store.delete_part(name)
 
 
 def headers_of(upload: ResumableUpload) -> dict[str, str]:

@@ -9,6 +9,7 @@ from typing import Any
 from flask import Response, jsonify, request
 from flask_login import current_user
 
+from casefile import components
 from casefile.auth.gate import Access, require_case
 from casefile.db import db_session, get_database
 from casefile.evidence.models import EvidenceItem
@@ -50,27 +51,31 @@ def status(upload_id: str) -> Response:
 
 def patch(upload_id: str) -> Response:
     # The bytes are received with no database transaction open (on SQLite a write transaction would block every
-    # other writer for as long as the bytes take): the upload is read in short read transactions, before taking
-    # the spool's lock (the gate) and again under it (the offset now), and the new offset is committed before the
-    # lock is let go, so the next request of this upload starts from it.
+    # other writer for as long as the bytes take) and stored as a part in the blob store; then one short
+    # transaction confirms the part and moves the offset, if no other request moved it meanwhile.
+    store = components.blob_store()
     with get_database().read_sessionmaker() as rs:
-        target = tus.load(rs, current_user, upload_id, Access.WRITE).id
-    with tus.spool_lock(target) as spool:
-        with get_database().read_sessionmaker() as rs:
-            upload = tus.load(rs, current_user, target, Access.WRITE)
-        offset = tus.append(upload, request.headers, request.stream, spool)
-        s = db_session()
-        current = tus.load(s, current_user, target, Access.WRITE)
-        tus.check_receiving(current)
-        if tus.record_offset(s, current, offset):
-            submit_finish(s, current, current.case, current_user)
-        s.commit()
+        upload = tus.load(rs, current_user, upload_id, Access.WRITE)
+    part = tus.append(store, upload, request.headers, request.stream)
+    s = db_session()
+    current = tus.load(s, current_user, upload.id, Access.WRITE)
+    if part.name is not None:
+        try:
+            if tus.record_part(s, current, part):
+                submit_finish(s, current, current.case, current_user)
+            s.commit()
+        except BaseException:
+            s.rollback()
+            store.delete_part(part.name)  # never confirmed: nothing names it
+            raise
     return _with_tus(Response(status=204), tus.headers_of(current))
 
 
 def delete(upload_id: str) -> Response:
     s = db_session()
-    tus.terminate(s, tus.load(s, current_user, upload_id, Access.WRITE))
+    names = tus.terminate(s, tus.load(s, current_user, upload_id, Access.WRITE))
+    s.commit()
+    tus.delete_parts(components.blob_store(), names)
     return _with_tus(Response(status=204))
 
 

@@ -32,8 +32,10 @@ __all__ = [
     "TempFileBlobWriter",
     "copy_into",
     "is_blob_id",
+    "is_part_name",
     "normalise_expected_sha256",
     "validate_blob_id",
+    "validate_part_name",
 ]
 
 # collections.abc.Buffer is 3.12+; these are the buffers the web layer actually hands us.
@@ -44,6 +46,22 @@ CHUNK_SIZE = 1 << 20
 
 # fullmatch (not "^...$" with re.match) so a trailing newline cannot slip through.
 _BLOB_ID_RE = re.compile(r"[0-9a-f]{64}")
+
+
+# Upload parts: temporary objects that are not blobs, the bytes of resumable uploads in progress, kept in the store
+# itself so that any web server or worker reaches them ("tus/<upload id>/<20-digit offset>-<random token>").
+# Only Casefile makes these names; nothing a client sends becomes one.
+_PART_NAME_RE = re.compile(r"tus/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/[0-9]{20}-[0-9a-f]{32}")
+
+
+def is_part_name(value: object) -> bool:
+    return isinstance(value, str) and _PART_NAME_RE.fullmatch(value) is not None
+
+
+def validate_part_name(value: object) -> str:
+    if is_part_name(value):
+        return str(value)
+    raise InvalidBlobId(value)
 
 
 def copy_into(writer: BlobWriter, stream: BinaryIO, chunk_size: int = CHUNK_SIZE) -> BlobWriter:
@@ -151,6 +169,17 @@ class BlobStore(Protocol):
 
     def quarantine(self, sha256: str) -> str: ...
 
+    def put_part(self, name: str, path: str) -> None: ...
+
+    @property
+    def temp_dir(self) -> str | None: ...
+
+    def open_part(self, name: str) -> BinaryIO: ...
+
+    def delete_part(self, name: str) -> None: ...
+
+    def iter_parts(self) -> Iterator[tuple[str, datetime]]: ...
+
 
 # The temporary files of writers (TempFileBlobWriter): a process killed while writing leaves one behind.
 TEMP_PREFIX, TEMP_SUFFIX = "upload-", ".part"
@@ -188,6 +217,23 @@ class BlobStoreBase(abc.ABC):
     def quarantine(self, sha256: str) -> str:
         """Move the blob out of the store, to a quarantine place in the same storage, where it stays until an operator
         removes it (fsck's collection never deletes). Returns where it went; BlobLocked if retention forbids."""
+
+    @abc.abstractmethod
+    def put_part(self, name: str, path: str) -> None:
+        """Keep the local file at `path` as the upload part `name` (validated); the file is consumed (moved or
+        uploaded, then removed)."""
+
+    @abc.abstractmethod
+    def open_part(self, name: str) -> BinaryIO:
+        """Read an upload part; BlobNotFound if it is not there."""
+
+    @abc.abstractmethod
+    def delete_part(self, name: str) -> None:
+        """Remove an upload part for good (every version); no error if it is already gone."""
+
+    @abc.abstractmethod
+    def iter_parts(self) -> Iterator[tuple[str, datetime]]:
+        """Every upload part in the store, with when it was written (UTC): for the sweep of abandoned ones."""
 
     @property
     @abc.abstractmethod

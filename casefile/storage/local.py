@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
+import shutil
 import stat
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import BinaryIO
 
-from casefile.storage.base import BlobStoreBase, TempFileBlobWriter, is_blob_id, validate_blob_id
+from casefile.storage.base import (
+    BlobStoreBase,
+    TempFileBlobWriter,
+    is_blob_id,
+    is_part_name,
+    validate_blob_id,
+    validate_part_name,
+)
 from casefile.storage.errors import BlobNotFound, StorageError
 
 __all__ = ["LocalBlobStore", "LocalBlobWriter"]
@@ -56,6 +65,9 @@ class LocalBlobStore(BlobStoreBase):
         os.makedirs(tmp_dir, mode=0o700, exist_ok=True)
         self.objects_dir = os.path.realpath(objects_dir)
         self.tmp_dir = os.path.realpath(tmp_dir)
+        # Upload parts live beside the blobs, not among them: iter_hashes, fsck and backups never see them. The
+        # folder is made by the first part.
+        self.parts_dir = os.path.join(self.root, "parts")
 
     @property
     def temp_dir(self) -> str:
@@ -180,6 +192,43 @@ class LocalBlobStore(BlobStoreBase):
             raise BlobNotFound(sha256) from None
         _fsync_dir(target_dir)
         return target
+
+    # -- upload parts ----------------------------------------------------------------------------
+
+    def _part_path(self, name: str) -> str:
+        return os.path.join(self.parts_dir, *validate_part_name(name).split("/"))
+
+    def put_part(self, name: str, path: str) -> None:
+        dest = self._part_path(name)
+        os.makedirs(os.path.dirname(dest), mode=0o700, exist_ok=True)
+        with open(path, "rb+") as source:  # confirmed bytes survive a crash of the machine
+            os.fsync(source.fileno())
+        shutil.move(path, dest)  # a rename from the store's own tmp folder
+        _fsync_dir(os.path.dirname(dest))
+
+    def open_part(self, name: str) -> BinaryIO:
+        try:
+            return open(self._part_path(name), "rb")  # the caller closes it
+        except FileNotFoundError:
+            raise BlobNotFound(name) from None
+
+    def delete_part(self, name: str) -> None:
+        path = self._part_path(name)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
+        with contextlib.suppress(OSError):  # the upload's folder, once its last part is gone
+            os.rmdir(os.path.dirname(path))
+
+    def iter_parts(self) -> Iterator[tuple[str, datetime]]:
+        for kind in self._sorted_subdirs(self.parts_dir):
+            for upload in self._sorted_subdirs(os.path.join(self.parts_dir, kind)):
+                folder = os.path.join(self.parts_dir, kind, upload)
+                with os.scandir(folder) as entries:
+                    found = sorted((e.name, e.stat().st_mtime) for e in entries if e.is_file(follow_symlinks=False))
+                for file_name, mtime in found:
+                    name = f"{kind}/{upload}/{file_name}"
+                    if is_part_name(name):
+                        yield name, datetime.fromtimestamp(mtime, UTC)
 
     def describe(self) -> str:
         return f"file://{self.root}"

@@ -19,7 +19,14 @@ import boto3
 from boto3.s3.transfer import TransferConfig
 from botocore.exceptions import BotoCoreError, ClientError
 
-from casefile.storage.base import BlobStoreBase, TempFileBlobWriter, is_blob_id, validate_blob_id
+from casefile.storage.base import (
+    BlobStoreBase,
+    TempFileBlobWriter,
+    is_blob_id,
+    is_part_name,
+    validate_blob_id,
+    validate_part_name,
+)
 from casefile.storage.errors import BlobLocked, BlobNotFound, StorageError
 
 if TYPE_CHECKING:
@@ -104,6 +111,8 @@ class S3BlobStore(BlobStoreBase):
         self.bucket = bucket
         self.prefix = prefix.strip("/")
         self._key_prefix = f"{self.prefix}/sha256/" if self.prefix else "sha256/"
+        # Upload parts beside the blobs (never listed as blobs), written without retention so they can be deleted.
+        self._parts_prefix = f"{self.prefix}/parts/" if self.prefix else "parts/"
 
         if (object_lock_mode is None) != (object_lock_days is None):
             raise ValueError("object_lock_mode and object_lock_days must be set together")
@@ -350,6 +359,59 @@ class S3BlobStore(BlobStoreBase):
             self.client.delete_object(Bucket=self.bucket, Key=target)
             raise
         return f"s3://{self.bucket}/{target}"
+
+    # -- upload parts ----------------------------------------------------------------------------
+
+    def put_part(self, name: str, path: str) -> None:
+        key = self._parts_prefix + validate_part_name(name)
+        try:
+            # By file name: s3transfer reads each part of a large file from disk; no Object Lock arguments.
+            self.client.upload_file(
+                path, self.bucket, key, ExtraArgs={"ChecksumAlgorithm": "SHA256"}, Config=self._transfer_config
+            )
+        except (ClientError, BotoCoreError) as exc:
+            raise StorageError(f"S3 upload of part {name} failed: {exc}") from exc
+        finally:
+            os.unlink(path)
+
+    def open_part(self, name: str) -> BinaryIO:
+        key = self._parts_prefix + validate_part_name(name)
+        try:
+            response = self.client.get_object(Bucket=self.bucket, Key=key)
+        except ClientError as exc:
+            if _error_code(exc) in _NOT_FOUND_CODES:
+                raise BlobNotFound(name) from None
+            raise StorageError(f"S3 read of part {name} failed: {exc}") from exc
+        except BotoCoreError as exc:
+            raise StorageError(f"S3 read of part {name} failed: {exc}") from exc
+        return io.BufferedReader(_S3BlobReader(response["Body"]), buffer_size=MIB)
+
+    def delete_part(self, name: str) -> None:
+        key = self._parts_prefix + validate_part_name(name)
+        try:
+            try:
+                versions, markers = self._list_versions(key)
+            except ClientError as exc:
+                if _error_code(exc) not in _UNSUPPORTED_CODES:
+                    raise
+                versions, markers = [], []
+            if not versions and not markers:
+                self.client.delete_object(Bucket=self.bucket, Key=key)
+            for version_id in versions + markers:  # a versioned bucket keeps every version until deleted
+                self.client.delete_object(Bucket=self.bucket, Key=key, VersionId=version_id)
+        except (ClientError, BotoCoreError) as exc:
+            raise StorageError(f"S3 delete of part {name} failed: {exc}") from exc
+
+    def iter_parts(self) -> Iterator[tuple[str, datetime]]:
+        pages = self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=self._parts_prefix)
+        try:
+            for page in pages:
+                for item in page.get("Contents", ()):
+                    name = item["Key"][len(self._parts_prefix) :]
+                    if is_part_name(name):
+                        yield name, cast("datetime", item["LastModified"]).astimezone(UTC)
+        except (ClientError, BotoCoreError) as exc:
+            raise StorageError(f"S3 listing of upload parts in {self.describe()} failed: {exc}") from exc
 
     def describe(self) -> str:
         return f"s3://{self.bucket}/{self.prefix}" if self.prefix else f"s3://{self.bucket}"

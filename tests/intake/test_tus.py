@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import http.client
+import os
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -32,6 +33,18 @@ def metadata(**fields: str) -> str:
 def team(api_for: Callable[..., tuple[Api, Account]], make_case: Callable[..., uuid.UUID]) -> tuple[Api, uuid.UUID]:
     api, owner = api_for("investigator")
     return api, make_case(owner, "TUS")
+
+
+def parts(app: Flask) -> tuple[list[str], list[str]]:
+    """The upload parts in the blob store, and those the database names."""
+    from sqlalchemy import select
+
+    from casefile.db import session_scope
+    from casefile.intake.models import ResumableUploadPart
+
+    with app.app_context(), session_scope() as s:
+        named = sorted(s.scalars(select(ResumableUploadPart.name)))
+    return sorted(name for name, _at in components.blob_store(app).iter_parts()), named
 
 
 def big_file(path: Path, size: int) -> str:
@@ -132,7 +145,7 @@ def test_a_200_mib_upload_cut_off_twice_completes_with_the_exact_sha256(
     assert item["sha256"] == expected and item["size"] == size and item["title"] == "Interview, Tarhuna"
     ingested = [e for e in ledger(app) if e.action == "ingested" and str(e.evidence_id) == item["id"]]
     assert ingested[0].details["resumable_upload"] == upload_id
-    assert not any((components.settings(app).instance_path / "uploads").glob("*.part"))
+    assert parts(app) == ([], [])  # the parts went with the upload's recording
 
 
 def create(api: Api, case_id: Any, length: int = 10, **headers: str) -> Any:
@@ -206,6 +219,7 @@ def test_the_protocol_refuses_what_tus_says_it_must(
     assert api.client.delete(path, headers={**api.headers, "Tus-Resumable": "1.0.0"}).status_code == 204
     assert api.client.head(path, headers={**api.headers, "Tus-Resumable": "1.0.0"}).status_code == 410
     assert patch(api, gone.headers["Location"], b"d", 3).status_code == 410
+    assert parts(app) == ([], [])
 
 
 def test_abandoned_uploads_expire_and_are_swept(app: Flask, team: tuple[Api, uuid.UUID]) -> None:
@@ -220,8 +234,7 @@ def test_abandoned_uploads_expire_and_are_swept(app: Flask, team: tuple[Api, uui
     created = create(api, case_id)
     location = created.headers["Location"]
     assert patch(api, location, b"abc", 0).status_code == 204
-    spool = components.settings(app).instance_path / "uploads"
-    assert len(list(spool.glob("*.part"))) == 1
+    assert [len(found) for found in parts(app)] == [1, 1]
     with app.app_context(), session_scope() as s:
         upload = s.get(ResumableUpload, uuid.UUID(location.rsplit("/", 1)[-1]))
         assert upload is not None
@@ -230,5 +243,103 @@ def test_abandoned_uploads_expire_and_are_swept(app: Flask, team: tuple[Api, uui
     with app.app_context(), session_scope() as s:
         submit(s, SWEEP, None, None)
     run_queued_jobs(app)
-    assert not list(spool.glob("*.part"))
+    assert parts(app) == ([], [])
     assert api.get(urlsplit(location).path.removeprefix("/api/v1")).get_json()["state"] == "expired"
+
+
+def test_the_requests_of_one_upload_may_reach_two_servers_that_share_no_folder(
+    app: Flask, another_machine: Callable[..., Flask], team: tuple[Api, uuid.UUID]
+) -> None:
+    """Another web server: the same database and blob store, an instance folder of its own."""
+    other = another_machine()
+    api, case_id = team
+    second = Api(other.test_client(), api.headers["Authorization"].removeprefix("Bearer "))
+    body = os.urandom(3 * MIB + 5)
+    location = create(api, case_id, length=len(body), **{"Upload-Metadata": metadata(title="Video")}).headers[
+        "Location"
+    ]
+    for n, start in enumerate(range(0, len(body), MIB)):
+        sent = patch((api, second)[n % 2], location, body[start : start + MIB], start)
+        assert sent.status_code == 204, sent.get_json()
+        assert (second, api)[n % 2].client.head(
+            urlsplit(location).path, headers={**api.headers, "Tus-Resumable": "1.0.0"}
+        ).headers["Upload-Offset"] == str(min(start + MIB, len(body)))
+    run_queued_jobs(other)  # and a worker of a third machine would do the same
+    done = api.get(urlsplit(location).path.removeprefix("/api/v1")).get_json()
+    assert done["state"] == "done" and done["sha256"] == hashlib.sha256(body).hexdigest(), done
+    assert api.get(f"/evidence/{done['evidence_id']}").get_json()["size"] == len(body)
+    assert parts(app) == ([], [])
+
+
+def test_two_requests_at_one_offset_one_wins_the_other_gets_409(
+    app: Flask, live_server: str, team: tuple[Api, uuid.UUID]
+) -> None:
+    api, case_id = team
+    location = create(api, case_id, length=8).headers["Location"]
+    url = live_server + urlsplit(location).path
+    token = api.headers["Authorization"]
+    slow = http.client.HTTPConnection(urlsplit(url).hostname, urlsplit(url).port, timeout=30)
+    slow.putrequest("PATCH", urlsplit(url).path)
+    headers = {"Authorization": token, "Tus-Resumable": "1.0.0", "Upload-Offset": "0"}
+    for name, value in {**headers, "Content-Type": "application/offset+octet-stream", "Content-Length": "4"}.items():
+        slow.putheader(name, value)
+    slow.endheaders()
+    slow.send(b"ab")  # the slow request is under way at offset 0 …
+    fast = patch(api, location, b"wxyz", 0)  # … when another one at offset 0 completes
+    assert fast.status_code == 204 and fast.headers["Upload-Offset"] == "4"
+    slow.send(b"cd")
+    response = slow.getresponse()
+    response.read()
+    slow.close()
+    assert response.status == 409
+    stored, named = parts(app)
+    assert stored == named and len(named) == 1  # the loser's part is gone
+    assert patch(api, location, b"1234", 4).status_code == 204
+    run_queued_jobs(app)
+    done = api.get(urlsplit(location).path.removeprefix("/api/v1")).get_json()
+    assert done["sha256"] == hashlib.sha256(b"wxyz1234").hexdigest()
+
+
+def test_a_part_missing_from_the_store_fails_the_upload_rather_than_record_a_wrong_file(
+    app: Flask, team: tuple[Api, uuid.UUID]
+) -> None:
+    api, case_id = team
+    location = create(api, case_id, length=6).headers["Location"]
+    assert patch(api, location, b"abc", 0).status_code == 204
+    assert patch(api, location, b"def", 3).status_code == 204
+    stored, _named = parts(app)
+    components.blob_store(app).delete_part(stored[0])
+    run_queued_jobs(app)
+    failed = api.get(urlsplit(location).path.removeprefix("/api/v1")).get_json()
+    assert failed["state"] == "failed" and failed["evidence_id"] is None
+    assert "missing" in failed["error"], failed
+    assert parts(app) == ([], [])
+
+
+def test_a_part_no_upload_names_is_swept_once_old(
+    app: Flask, another_machine: Callable[..., Flask], team: tuple[Api, uuid.UUID], tmp_path: Path
+) -> None:
+    """A server that died between storing a part and confirming it leaves a part nothing names."""
+    from casefile.db import session_scope
+    from casefile.intake.jobs import SWEEP
+    from casefile.jobs.services import submit
+
+    api, case_id = team
+    location = create(api, case_id, length=6).headers["Location"]
+    assert patch(api, location, b"abc", 0).status_code == 204
+    upload_id = location.rsplit("/", 1)[-1]
+    orphan = tmp_path / "orphan"
+    orphan.write_bytes(b"def")
+    stray = f"tus/{upload_id}/{3:020d}-{uuid.uuid4().hex}"
+    components.blob_store(app).put_part(stray, str(orphan))
+    with app.app_context(), session_scope() as s:
+        submit(s, SWEEP, None, None)
+    run_queued_jobs(app)  # young: it may still be confirmed
+    assert stray in parts(app)[0]
+    later = another_machine(temp_max_age_seconds=0.0)
+    with later.app_context(), session_scope() as s:
+        submit(s, SWEEP, None, None)
+    run_queued_jobs(later)
+    stored, named = parts(app)
+    assert stray not in stored and stored == named and len(named) == 1  # the confirmed part stays
+    assert patch(api, location, b"def", 3).status_code == 204

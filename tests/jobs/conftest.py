@@ -12,7 +12,6 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 import uuid
@@ -31,48 +30,8 @@ from worker_support import (
     HEARTBEAT_SECONDS,
     STALE_SECONDS,
     Worker,
-    free_port,
-    wait_for,
     worker_environment,
 )
-
-
-@pytest.fixture(scope="session")
-def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A real Redis server for this session (no persistence), stopped at the end."""
-    binary = shutil.which("redis-server")
-    if binary is None:
-        pytest.fail("The job tests need Debian's redis-server (apt-get install redis-server; .ci/services does).")
-    import redis
-
-    folder = tmp_path_factory.mktemp("redis")
-    port = free_port()
-    log = (folder / "redis.log").open("wb")
-    command = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
-    command += ["--dir", str(folder), "--daemonize", "no"]
-    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
-    client = redis.Redis(host="127.0.0.1", port=port)
-    try:
-
-        def answers() -> bool:
-            if process.poll() is not None:
-                raise AssertionError("redis-server exited:\n" + (folder / "redis.log").read_text(errors="replace"))
-            try:
-                return bool(client.ping())
-            except redis.ConnectionError:
-                return False
-
-        wait_for(answers, 30, "redis-server to answer")
-        yield f"redis://127.0.0.1:{port}/0"
-    finally:
-        client.close()
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
 
 
 @pytest.fixture(params=["sqlite", "redis"])

@@ -6,37 +6,19 @@ from __future__ import annotations
 import base64
 import os
 import signal
-import socket
 import subprocess
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
 from casefile.config import Settings
+
+from support import free_port, wait_for  # noqa: F401 - the job tests import them from here too
 
 JOBS_TESTS = Path(__file__).resolve().parent
 HEARTBEAT_SECONDS = 0.2
 STALE_SECONDS = 2.0
 READY_TIMEOUT = 90.0
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_for(predicate: Callable[[], Any], timeout: float, what: str, interval: float = 0.1) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(interval)
 
 
 def worker_environment(settings: Settings) -> dict[str, str]:

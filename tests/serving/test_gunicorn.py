@@ -1,6 +1,7 @@
-"""The production server configuration (config/gunicorn.conf.py) with real gunicorn and real sockets: slow field
-connections (uploads trickling in, downloads read slowly) do not stall anyone else, and an upload that lasts far
-longer than the server's `timeout` completes (under the default sync workers it was killed at the timeout)."""
+"""The production server configuration (config/production/gunicorn.conf.py) with real gunicorn and real sockets:
+slow field connections (uploads trickling in, downloads read slowly) do not stall anyone else, and an upload that
+lasts far longer than the server's `timeout` completes (under the default sync workers it was killed at the
+timeout)."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ import pytest
 from casefile import REPO_ROOT
 from casefile.config import Settings
 
-from support import Account, Api, upload
+from support import Account, Api, free_port, upload
 
 GUNICORN = str(Path(sys.executable).parent / "gunicorn")
 FAST_SECONDS = 1.0  # what an ordinary request may take while the slow ones go on
@@ -48,12 +49,6 @@ def read_response(conn: socket.socket) -> tuple[int, bytes]:
         data += chunk
     head, _, body = data.partition(b"\r\n\r\n")
     return int(head.split(b" ", 2)[1]), body
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture
@@ -82,7 +77,11 @@ def server(
         env["CASEFILE_S3_ENDPOINT_URL"] = settings.s3_endpoint_url
     log = open(tmp_path / "gunicorn.log", "wb")  # noqa: SIM115 - closed below
     process = subprocess.Popen(
-        [GUNICORN, "-c", "config/gunicorn.conf.py", "app:app"], cwd=REPO_ROOT, env=env, stdout=log, stderr=log
+        [GUNICORN, "-c", "config/production/gunicorn.conf.py", "app:app"],
+        cwd=REPO_ROOT,
+        env=env,
+        stdout=log,
+        stderr=log,
     )
     served = Server(port, api.headers["Authorization"].split(" ", 1)[1])
     try:

@@ -6,8 +6,10 @@ import gc
 import hashlib
 import io
 import os
+import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -365,3 +367,49 @@ def test_sweep_removes_what_a_dead_writer_left_and_spares_a_live_one(
     assert store.exists(sha256)
     assert spooled_files(store) == ["keep-me.txt"]
     assert store.sweep_partial(3600) == []
+
+
+def test_upload_parts_are_kept_read_listed_and_deleted_apart_from_blobs(store: BlobStoreBase, tmp_path: Path) -> None:
+    name = f"tus/{uuid.uuid4()}/{0:020d}-{uuid.uuid4().hex}"
+    source = tmp_path / "received"
+    source.write_bytes(b"the first bytes of a video")
+    store.put_part(name, str(source))
+    assert not source.exists()  # consumed
+    with store.open_part(name) as part:
+        assert part.read() == b"the first bytes of a video"
+    assert [found for found, _at in store.iter_parts()] == [name]
+    assert list(store.iter_hashes()) == []  # never a blob
+    store.delete_part(name)
+    store.delete_part(name)  # already gone: nothing to do
+    assert list(store.iter_parts()) == []
+    with pytest.raises(BlobNotFound):
+        store.open_part(name)
+
+
+UPLOAD = "3f2b8c1e-5d4a-4e6b-9c7d-0a1b2c3d4e5f"
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "../../etc/passwd",
+        "tus/../sha256/" + "a" * 64,
+        f"tus/{UPLOAD}/../../x",
+        f"tus/{UPLOAD}/{0:020d}-{'a' * 32}/extra",
+        f"TUS/{UPLOAD}/{0:020d}-{'a' * 32}",
+        f"tus/{UPLOAD}/{0:020d}-{'a' * 32}\n",
+        "",
+    ],
+)
+def test_hostile_part_names_are_refused_before_anything_is_touched(
+    store: BlobStoreBase, tmp_path: Path, name: str
+) -> None:
+    source = tmp_path / "received"
+    source.write_bytes(b"x")
+    with pytest.raises(InvalidBlobId):
+        store.put_part(name, str(source))
+    with pytest.raises(InvalidBlobId):
+        store.open_part(name)
+    with pytest.raises(InvalidBlobId):
+        store.delete_part(name)
+    assert source.exists() and list(store.iter_parts()) == []
