@@ -27,13 +27,13 @@ run: $(STAMP) translations
 	trap 'kill -TERM $$worker 2>/dev/null; wait $$worker' EXIT; \
 	$(FLASK) run --host 127.0.0.1 --port 5000
 
-# Production serving on this machine: gunicorn with config/gunicorn.conf.py (threads, so slow field connections
+# Production serving on this machine: gunicorn with config/production/gunicorn.conf.py (threads, so slow field connections
 # cannot stall anyone; CASEFILE_WEB_* to tune) and one job worker. Configure CASEFILE_* first (README).
 serve: $(STAMP) translations
 	$(FLASK) db upgrade
 	$(FLASK) jobs worker & worker=$$!; \
 	trap 'kill -TERM $$worker 2>/dev/null; wait $$worker' EXIT; \
-	$(VENV)/bin/gunicorn -c config/gunicorn.conf.py app:app
+	$(VENV)/bin/gunicorn -c config/production/gunicorn.conf.py app:app
 
 # The suite runs twice: SQLite + local disk (with the browser tests), then PostgreSQL + S3 (moto server).
 test: $(STAMP) translations

@@ -4,10 +4,10 @@
     .venv/bin/python -m bench.slow_upload --quick              # 96 MiB at 1 MiB/s (about 100 s)
     .venv/bin/python -m bench.slow_upload --size 256MiB --rate 4MiB
 
-A throwaway instance (SQLite + local blobs) is served by gunicorn with config/gunicorn.conf.py, unchanged (its
-`timeout` of 60 s, which killed sync workers' uploads). The same file is first sent at full speed (the baseline,
-measured in this run), then at `--rate`, while another client asks /healthz and the case's evidence list every
-second.
+A throwaway instance (SQLite + local blobs) is served by gunicorn with config/production/gunicorn.conf.py,
+unchanged (its `timeout` of 60 s, which killed sync workers' uploads). The same file is first sent at full speed
+(the baseline, measured in this run), then at `--rate`, while another client asks /healthz and the case's
+evidence list every second.
 
 Targets: the slow upload gets 201 with the right SHA-256 although it lasts longer than the server's timeout; it
 arrives at >= 0.9 x the rate it was sent at (the server never holds it up); no ordinary request during it takes
@@ -49,7 +49,7 @@ from bench.ingest import free_port, multipart_envelope, parse_size, write_test_f
 QUICK_SIZE = 96 * MIB
 TARGET_RATE_RATIO = 0.9
 TARGET_LATENCY_S = 1.0
-SERVER_TIMEOUT_S = 60  # config/gunicorn.conf.py's default
+SERVER_TIMEOUT_S = 60  # config/production/gunicorn.conf.py's default
 
 
 def start_gunicorn(instance: Path, port: int, log_path: Path) -> subprocess.Popen[bytes]:
@@ -57,7 +57,7 @@ def start_gunicorn(instance: Path, port: int, log_path: Path) -> subprocess.Pope
     gunicorn = str(Path(sys.executable).parent / "gunicorn")
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(
-            [gunicorn, "-c", "config/gunicorn.conf.py", "app:app"], cwd=REPO, env=env, stdout=log, stderr=log
+            [gunicorn, "-c", "config/production/gunicorn.conf.py", "app:app"], cwd=REPO, env=env, stdout=log, stderr=log
         )
     for _ in range(300):
         try:

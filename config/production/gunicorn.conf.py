@@ -1,4 +1,4 @@
-"""Gunicorn settings for Casefile in production: `.venv/bin/gunicorn -c config/gunicorn.conf.py app:app`.
+"""Gunicorn settings for Casefile in production: `.venv/bin/gunicorn -c config/production/gunicorn.conf.py app:app`.
 
 Field uploads arrive over slow and broken connections (a 1 GiB video at 1 MiB/s takes 17 minutes) and a lawyer may
 download a large dossier just as slowly. Under gunicorn's default `sync` workers one request holds a whole process,
