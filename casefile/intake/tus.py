@@ -49,6 +49,7 @@ from casefile.evidence.services import incidents_in_case, same_file_in_case, val
 from casefile.intake.models import ResumableUpload, ResumableUploadPart, UploadState
 from casefile.parsing import parse_choice
 from casefile.storage import CHUNK_SIZE, BlobStore
+from casefile.storage.base import TEMP_PREFIX, TEMP_SUFFIX
 from casefile.witnesses.services import validate_statement, witness_in_case
 
 if TYPE_CHECKING:
@@ -258,8 +259,9 @@ def append(
         )
     checksum = _checksum(headers.get("Upload-Checksum"))
     # The request's bytes go to a temporary file first (a cache of this machine): the checksum extension needs the
-    # whole request before any of it counts, and the store then receives one complete part.
-    fd, path = tempfile.mkstemp(dir=store.temp_dir, prefix="tus-", suffix=".part")
+    # whole request before any of it counts, and the store then receives one complete part. Named as the store's
+    # writers name theirs, so what a killed server leaves is swept with them.
+    fd, path = tempfile.mkstemp(dir=store.temp_dir, prefix=TEMP_PREFIX, suffix=TEMP_SUFFIX)
     try:
         with os.fdopen(fd, "wb") as spool:
             received = _receive(spool, body, checksum, upload.length - offset)
