@@ -239,15 +239,17 @@ class S3BlobStore(BlobStoreBase):
         return head
 
     def open(self, sha256: str) -> BinaryIO:
-        key = self.key_for(sha256)
+        return self._read(self.key_for(sha256), sha256, "blob")
+
+    def _read(self, key: str, name: str, what: str) -> BinaryIO:
         try:
             response = self.client.get_object(Bucket=self.bucket, Key=key)
         except ClientError as exc:
             if _error_code(exc) in _NOT_FOUND_CODES:
-                raise BlobNotFound(sha256) from None
-            raise StorageError(f"S3 read of blob {sha256} failed: {exc}") from exc
+                raise BlobNotFound(name) from None
+            raise StorageError(f"S3 read of {what} {name} failed: {exc}") from exc
         except BotoCoreError as exc:
-            raise StorageError(f"S3 read of blob {sha256} failed: {exc}") from exc
+            raise StorageError(f"S3 read of {what} {name} failed: {exc}") from exc
         return io.BufferedReader(_S3BlobReader(response["Body"]), buffer_size=MIB)
 
     def exists(self, sha256: str) -> bool:
@@ -375,16 +377,7 @@ class S3BlobStore(BlobStoreBase):
             os.unlink(path)
 
     def open_part(self, name: str) -> BinaryIO:
-        key = self._parts_prefix + validate_part_name(name)
-        try:
-            response = self.client.get_object(Bucket=self.bucket, Key=key)
-        except ClientError as exc:
-            if _error_code(exc) in _NOT_FOUND_CODES:
-                raise BlobNotFound(name) from None
-            raise StorageError(f"S3 read of part {name} failed: {exc}") from exc
-        except BotoCoreError as exc:
-            raise StorageError(f"S3 read of part {name} failed: {exc}") from exc
-        return io.BufferedReader(_S3BlobReader(response["Body"]), buffer_size=MIB)
+        return self._read(self._parts_prefix + validate_part_name(name), name, "part")
 
     def delete_part(self, name: str) -> None:
         key = self._parts_prefix + validate_part_name(name)
