@@ -5,7 +5,7 @@ import uuid
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import JSON, BigInteger, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from casefile.db import Base, UUIDPrimaryKey, enum_type, utcnow
@@ -88,6 +88,13 @@ class EvidenceItem(UUIDPrimaryKey, Base):
         Index("ix_evidence_items_case_reliability_number", "case_id", "source_reliability", "number"),
         Index("ix_evidence_items_case_credibility_number", "case_id", "info_credibility", "number"),
         Index("ix_evidence_items_case_collected_at", "case_id", "collected_at"),
+        # An item's derivatives (its page lists them): few items have a parent, so only those are indexed (0036).
+        Index(
+            "ix_evidence_items_parent",
+            "parent_id",
+            postgresql_where=text("parent_id IS NOT NULL"),
+            sqlite_where=text("parent_id IS NOT NULL"),
+        ),
         CheckConstraint("size >= 0", name="size_positive"),
         CheckConstraint(
             "source_reliability IS NULL OR source_reliability IN ('A','B','C','D','E','F')",

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import case, func, select
+from sqlalchemy import func, select, union_all
 from sqlalchemy.orm import Session, selectinload
 
 from casefile.actors.models import Actor, ActorRelation, Involvement
@@ -116,18 +116,24 @@ def matrix(
     scope = [EvidenceLink.charge_id == charge.id]
     if evidence_ids is not None:
         scope.append(EvidenceLink.evidence_id.in_(list(evidence_ids)))
+    # Counts per element and stance from the charge's links alone (an index-only read of
+    # ix_evidence_links_charge_element); the verified supporting items from the verified items alone (the index on
+    # verification_status): neither reads the items of an unverified charge's links one by one.
     counts: dict[str, dict[Stance, int]] = defaultdict(dict)
-    verified: dict[str, int] = defaultdict(int)
-    is_verified = case((EvidenceItem.verification_status == "verified", 1), else_=0)
-    for code, stance, number, verified_number in session.execute(
-        select(EvidenceLink.element_code, EvidenceLink.stance, func.count(), func.sum(is_verified))
-        .join(EvidenceItem, EvidenceItem.id == EvidenceLink.evidence_id)
+    for code, stance, number in session.execute(
+        select(EvidenceLink.element_code, EvidenceLink.stance, func.count())
         .where(*scope)
         .group_by(EvidenceLink.element_code, EvidenceLink.stance)
     ):
         counts[code or ""][stance] = number
-        if stance is Stance.SUPPORTS:
-            verified[code or ""] = int(verified_number or 0)
+    verified: dict[str, int] = defaultdict(int)
+    for code, number in session.execute(
+        select(EvidenceLink.element_code, func.count())
+        .join(EvidenceItem, EvidenceItem.id == EvidenceLink.evidence_id)
+        .where(*scope, EvidenceLink.stance == Stance.SUPPORTS, EvidenceItem.verification_status == "verified")
+        .group_by(EvidenceLink.element_code)
+    ):
+        verified[code or ""] = number
     stmt = (
         select(EvidenceLink)
         .where(*scope)
@@ -135,32 +141,43 @@ def matrix(
         .order_by(EvidenceLink.created_at, EvidenceLink.id)
     )
     if first is not None:
-        numbered = (
-            select(
-                EvidenceLink.id,
-                func.row_number()
-                .over(
-                    partition_by=(EvidenceLink.element_code, EvidenceLink.stance),
-                    order_by=(EvidenceLink.created_at, EvidenceLink.id),
-                )
-                .label("n"),
-            )
-            .where(*scope)
+        # The oldest `first` links of each element and stance: one short index range per group (a handful of
+        # groups), rather than numbering every link of the charge.
+        groups = [(code, stance) for code, by_stance in counts.items() for stance in by_stance]
+        if not groups:
+            return _rows(charge, {}, counts, verified)
+        # Each part is a subquery of its own: SQLite allows ORDER BY and LIMIT only there, not in a UNION's parts.
+        parts = [
+            select(EvidenceLink.id)
+            .where(*scope, EvidenceLink.element_code == code, EvidenceLink.stance == stance)
+            .order_by(EvidenceLink.created_at, EvidenceLink.id)
+            .limit(first)
             .subquery()
-        )
-        stmt = stmt.join(numbered, numbered.c.id == EvidenceLink.id).where(numbered.c.n <= first)
+            for code, stance in groups
+        ]
+        oldest = union_all(*(select(part.c.id) for part in parts)).subquery()
+        stmt = stmt.where(EvidenceLink.id.in_(select(oldest.c.id)))
     by_element: dict[str, dict[Stance, list[EvidenceLink]]] = defaultdict(lambda: defaultdict(list))
     for link in session.scalars(stmt):
         by_element[link.element_code or ""][link.stance].append(link)
+    return _rows(charge, by_element, counts, verified)
+
+
+def _rows(
+    charge: Charge,
+    by_element: Mapping[str, Mapping[Stance, list[EvidenceLink]]],
+    counts: Mapping[str, Mapping[Stance, int]],
+    verified: Mapping[str, int],
+) -> list[ElementRow]:
     return [
         ElementRow(
             element,
             group,
-            by_element[element.code][Stance.SUPPORTS],
-            by_element[element.code][Stance.CONTRADICTS],
-            by_element[element.code][Stance.CONTEXT],
-            counts[element.code],
-            verified[element.code],
+            list(by_element.get(element.code, {}).get(Stance.SUPPORTS, [])),
+            list(by_element.get(element.code, {}).get(Stance.CONTRADICTS, [])),
+            list(by_element.get(element.code, {}).get(Stance.CONTEXT, [])),
+            counts.get(element.code, {}),
+            verified.get(element.code, 0),
         )
         for group, element in charge_elements(charge)
     ]

@@ -16,7 +16,7 @@ import uuid
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import CheckConstraint, ColumnElement, ForeignKey, Index, String, Text, event, or_
+from sqlalchemy import CheckConstraint, ColumnElement, ForeignKey, Index, String, Text, event, or_, text
 from sqlalchemy.orm import Mapped, ORMExecuteState, Session, mapped_column, relationship, with_loader_criteria
 
 from casefile.db import Base, UUIDPrimaryKey, enum_type, utcnow
@@ -65,6 +65,18 @@ class EvidenceLink(UUIDPrimaryKey, Base):
         # The evidence list's incident filter (evidence_id IN links of the incident): with the item's id in the
         # index, both its page and its bounded count read the index alone (revision 0032).
         Index("ix_evidence_links_incident_evidence", "incident_id", "evidence_id"),
+        # The charge matrix: counts per element and stance read from the index alone, and the oldest links of each
+        # in order (revision 0036). Live links only, as every read of links is.
+        Index(
+            "ix_evidence_links_charge_element",
+            "charge_id",
+            "element_code",
+            "stance",
+            "created_at",
+            "id",
+            postgresql_where=text("removed_at IS NULL"),
+            sqlite_where=text("removed_at IS NULL"),
+        ),
     )
 
     evidence_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("evidence_items.id", ondelete="CASCADE"), index=True)
