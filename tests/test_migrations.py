@@ -19,7 +19,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import Script, ScriptDirectory
-from sqlalchemy import Engine, create_engine, inspect, pool, text
+from sqlalchemy import Engine, create_engine, inspect, pool, select, text
 from sqlalchemy.orm import Session
 
 from casefile.migrate import alembic_config
@@ -370,3 +370,41 @@ def test_0033_stores_the_subtree_roots_of_the_existing_ledger(cfg: Config, engin
     with engine.connect() as conn:
         stored = {(lv, ix): bytes(h) for lv, ix, h in conn.execute(text("SELECT level, idx, hash FROM merkle_nodes"))}
     assert stored == expected and len(stored) == 4 + 2 + 1  # 1199 entries: four blocks, two pairs, one of four
+
+
+def test_0035_sends_uploads_in_progress_back_to_byte_0(cfg: Config, engine: Engine) -> None:
+    """Their bytes were in one machine's spool, which nothing reads any more: a client resumes them from byte 0
+    (its HEAD says so). Uploads past receiving keep their offset."""
+    from casefile.auth.models import User
+    from casefile.cases.models import Case
+    from casefile.intake.models import ResumableUpload, UploadState
+
+    command.upgrade(cfg, "head")
+    insert_sample_rows(engine)
+    with Session(engine) as s, s.begin():
+        user = s.scalars(select(User)).one()
+        case = s.scalars(select(Case)).one()
+        for state in (UploadState.RECEIVING, UploadState.RECEIVED):
+            now = datetime(2026, 12, 1, tzinfo=UTC)
+            s.add(
+                ResumableUpload(
+                    case_id=case.id,
+                    created_by_id=user.id,
+                    length=10,
+                    received=0,
+                    filename=f"{state.value}.mp4",
+                    fields={},
+                    state=state,
+                    created_at=now,
+                    updated_at=now,
+                    expires_at=now,
+                )
+            )
+    command.downgrade(cfg, "0034")
+    with engine.begin() as conn:  # as the spool-era code left them
+        conn.execute(text("UPDATE resumable_uploads SET received = 6 WHERE state = 'receiving'"))
+        conn.execute(text("UPDATE resumable_uploads SET received = 10 WHERE state = 'received'"))
+    command.upgrade(cfg, "0035")
+    with engine.connect() as conn:
+        offsets = dict(conn.execute(text("SELECT filename, received FROM resumable_uploads")).all())
+    assert offsets == {"receiving.mp4": 0, "received.mp4": 10}

@@ -21,7 +21,7 @@ from typing import IO
 from flask import Flask
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from casefile import components
@@ -221,6 +221,7 @@ def finish_upload(ctx: JobContext) -> None:
                 locked.state, locked.evidence_id = UploadState.DONE, item.id
             except CasefileError as error:
                 locked.state, locked.error = UploadState.FAILED, error.message
+            locked.updated_at = utcnow()
             names = tus.forget_parts(s, upload_id)
             ctx.succeed(
                 s,
@@ -259,6 +260,10 @@ def finish_ended(session: Session, job: Job) -> None:
     if upload is not None and upload.state is UploadState.RECEIVED:
         upload.state = UploadState.FAILED
         upload.error = job.error or _("The file could not be recorded.")
+        upload.updated_at = utcnow()
+        # Nothing will read its parts again: their rows go now, their objects (named by no row any more) with the
+        # sweep, once older than CASEFILE_TEMP_MAX_AGE_SECONDS (this hook runs inside the job's transaction).
+        tus.forget_parts(session, upload.id)
 
 
 def sweep_uploads(ctx: JobContext) -> None:
@@ -277,7 +282,7 @@ def sweep_uploads(ctx: JobContext) -> None:
         )
         gone: list[str] = []
         for upload in expired:
-            upload.state = UploadState.EXPIRED
+            upload.state, upload.updated_at = UploadState.EXPIRED, now
             gone += tus.forget_parts(s, upload.id)
         claimed = set(s.scalars(select(ResumableUploadPart.name)))
     tus.delete_parts(store, gone)
@@ -289,10 +294,19 @@ def sweep_uploads(ctx: JobContext) -> None:
 
 
 def sweep_due(session: Session) -> bool:
+    """While an upload is in progress, and for CASEFILE_TEMP_MAX_AGE_SECONDS (and two periods) after the last one
+    ended: besides expiring uploads, the sweep removes parts no row names (a server that died between storing a part
+    and confirming it, a crash between a commit and the deletion of the parts it forgot), which must age first."""
+    stray_age = timedelta(seconds=components.settings().temp_max_age_seconds) + 2 * SWEEP_EVERY
     return bool(
         session.scalar(
             select(ResumableUpload.id)
-            .where(ResumableUpload.state == UploadState.RECEIVING, ResumableUpload.expires_at < utcnow())
+            .where(
+                or_(
+                    ResumableUpload.state.in_([UploadState.RECEIVING, UploadState.RECEIVED]),
+                    ResumableUpload.updated_at > utcnow() - stray_age,
+                )
+            )
             .limit(1)
         )
     )

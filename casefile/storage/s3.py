@@ -387,9 +387,10 @@ class S3BlobStore(BlobStoreBase):
             except ClientError as exc:
                 if _error_code(exc) not in _UNSUPPORTED_CODES:
                     raise
-                versions, markers = [], []
-            if not versions and not markers:
+                # No versioning API (or permission): a plain delete. Never when the listing worked and found
+                # nothing: on a versioned bucket S3 answers that with a new delete marker, which would then remain.
                 self.client.delete_object(Bucket=self.bucket, Key=key)
+                return
             for version_id in versions + markers:  # a versioned bucket keeps every version until deleted
                 self.client.delete_object(Bucket=self.bucket, Key=key, VersionId=version_id)
         except (ClientError, BotoCoreError) as exc:

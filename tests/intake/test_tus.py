@@ -343,3 +343,92 @@ def test_a_part_no_upload_names_is_swept_once_old(
     stored, named = parts(app)
     assert stray not in stored and stored == named and len(named) == 1  # the confirmed part stays
     assert patch(api, location, b"def", 3).status_code == 204
+
+
+def test_a_recording_that_fails_for_good_fails_the_upload_and_its_parts_go_with_the_sweep(
+    app: Flask, another_machine: Callable[..., Flask], team: tuple[Api, uuid.UUID], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The job's last attempt fails (the store unreachable): the upload fails, and nothing is left of its parts."""
+    from sqlalchemy import update
+
+    from casefile.db import session_scope
+    from casefile.intake.jobs import FINISH, SWEEP
+    from casefile.jobs.models import Job
+    from casefile.jobs.services import submit
+    from casefile.storage import StorageError
+
+    api, case_id = team
+    location = create(api, case_id, length=3).headers["Location"]
+    assert patch(api, location, b"abc", 0).status_code == 204
+    with app.app_context(), session_scope() as s:
+        s.execute(update(Job).where(Job.kind == FINISH).values(max_attempts=1))
+
+    def unreachable(name: str) -> Any:
+        raise StorageError("the store does not answer")
+
+    monkeypatch.setattr(components.blob_store(app), "open_part", unreachable)
+    run_queued_jobs(app)
+    failed = api.get(urlsplit(location).path.removeprefix("/api/v1")).get_json()
+    assert failed["state"] == "failed" and failed["evidence_id"] is None, failed
+    stored, named = parts(app)
+    assert len(stored) == 1 and named == []  # the row went with the failure; the object waits for the sweep
+    later = another_machine(temp_max_age_seconds=0.0)
+    with later.app_context(), session_scope() as s:
+        submit(s, SWEEP, None, None)
+    run_queued_jobs(later)
+    assert parts(app) == ([], [])
+
+
+def test_the_sweep_is_due_while_uploads_are_in_progress_and_until_their_strays_are_old(
+    app: Flask, team: tuple[Api, uuid.UUID]
+) -> None:
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from casefile.db import session_scope, utcnow
+    from casefile.intake.jobs import sweep_due
+    from casefile.intake.models import ResumableUpload
+
+    def due() -> bool:
+        with app.app_context(), session_scope() as s:
+            return sweep_due(s)
+
+    api, case_id = team
+    assert not due()  # nothing was ever uploaded: no job every ten minutes for nothing
+    location = create(api, case_id, length=3).headers["Location"]
+    assert due()  # in progress (a stray part may appear at any time)
+    assert patch(api, location, b"abc", 0).status_code == 204
+    run_queued_jobs(app)
+    assert api.get(urlsplit(location).path.removeprefix("/api/v1")).get_json()["state"] == "done"
+    assert due()  # ended just now: a part left by a server that died may still be too young to sweep
+    max_age = components.settings(app).temp_max_age_seconds
+    with app.app_context(), session_scope() as s:
+        s.execute(update(ResumableUpload).values(updated_at=utcnow() - timedelta(seconds=max_age, hours=1)))
+    assert not due()
+
+
+def test_the_recording_job_run_again_records_nothing_twice(app: Flask, team: tuple[Api, uuid.UUID]) -> None:
+    """A worker killed after the job's commit, its job reclaimed and run again (or run by two workers at once)."""
+    from sqlalchemy import func, select
+
+    from casefile.auth.models import User
+    from casefile.db import session_scope
+    from casefile.evidence.models import EvidenceItem
+    from casefile.intake.jobs import FINISH
+    from casefile.intake.models import ResumableUpload
+    from casefile.jobs.services import submit
+
+    api, case_id = team
+    location = create(api, case_id, length=3).headers["Location"]
+    assert patch(api, location, b"xyz", 0).status_code == 204
+    run_queued_jobs(app)
+    with app.app_context(), session_scope() as s:
+        upload = s.get(ResumableUpload, uuid.UUID(location.rsplit("/", 1)[-1]))
+        assert upload is not None and upload.evidence_id is not None
+        submit(s, FINISH, upload.case, s.get(User, upload.created_by_id), {"upload_id": str(upload.id)})
+    run_queued_jobs(app)
+    with app.app_context(), session_scope() as s:
+        same = select(func.count()).where(EvidenceItem.sha256 == hashlib.sha256(b"xyz").hexdigest())
+        assert s.scalar(same.select_from(EvidenceItem)) == 1
+    assert api.get(urlsplit(location).path.removeprefix("/api/v1")).get_json()["state"] == "done"

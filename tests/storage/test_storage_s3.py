@@ -6,6 +6,7 @@ import base64
 import hashlib
 import io
 import os
+import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -232,3 +233,28 @@ def test_sweep_aborts_incomplete_multipart_uploads_of_dead_writers(
     # (That one started just now is spared is not checked here: moto reports every upload as initiated in 2010.)
     assert store.sweep_partial(0) == [f"s3 multipart upload of {key}"]
     assert s3_client.list_multipart_uploads(Bucket=store.bucket).get("Uploads", []) == []
+
+
+def test_upload_parts_carry_no_retention_and_leave_no_version_behind(
+    make_s3_store: MakeStore,
+    make_bucket: Any,
+    s3_client: Any,
+    s3_calls: list[tuple[str, dict[str, Any]]],
+    tmp_path: Path,
+) -> None:
+    """In a bucket whose blobs are retained, the parts of uploads in progress must still go for good."""
+    bucket = make_bucket(object_lock=True)
+    store = make_s3_store(bucket, prefix="evidence", object_lock_mode="COMPLIANCE", object_lock_days=1)
+    name = f"tus/{uuid.uuid4()}/{0:020d}-{uuid.uuid4().hex}"
+    key = f"evidence/parts/{name}"
+    received = tmp_path / "received"
+    received.write_bytes(b"the first bytes")
+    store.put_part(name, str(received))
+    assert "ObjectLockMode" not in s3_client.head_object(Bucket=bucket, Key=key)
+    s3_client.put_object(Bucket=bucket, Key=key, Body=b"a second version")
+    store.delete_part(name)
+    listing = s3_client.list_object_versions(Bucket=bucket, Prefix="evidence/parts/")
+    assert listing.get("Versions", []) == [] and listing.get("DeleteMarkers", []) == []
+    s3_calls.clear()
+    store.delete_part(name)  # gone already: a delete without a version would leave a marker on a versioned bucket
+    assert [params for op, params in s3_calls if op == "DeleteObject"] == []
