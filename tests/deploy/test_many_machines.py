@@ -213,8 +213,8 @@ class Layout:
         def ready() -> bool:
             assert machine.process.poll() is None, machine.output()
             try:
-                return requests.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200
-            except requests.ConnectionError:
+                return requests.get(f"http://127.0.0.1:{port}/readyz", timeout=10).status_code == 200
+            except requests.RequestException:  # refused, or too slow while its workers start: not ready yet
                 return False
 
         wait_for(ready, 90, f"web server on {port}", interval=0.2)
@@ -445,7 +445,7 @@ class Prober:
         while self.running.is_set():
             base = self.servers[n % 2]
             try:
-                ok = self.api("GET", base, self.path, timeout=10).status_code == 200
+                ok = self.api("GET", base, self.path, timeout=30).status_code == 200
             except requests.RequestException:
                 ok = False
             self.answers.append((time.monotonic(), base, ok))
