@@ -1,7 +1,8 @@
 """Settings: defaults that give the embedded mode, overridden by CASEFILE_* environment variables.
 
 Secrets that are missing on first run are generated into the instance folder (mode 0600), so a fresh
-checkout works with no setup while production can inject its own through the environment.
+checkout works with no setup while production can inject its own through the environment. Several machines set
+CASEFILE_GENERATE_KEYS=0: then every key must come from configuration and none is ever generated.
 """
 
 from __future__ import annotations

@@ -278,3 +278,9 @@ def wait_for(predicate: Callable[[], Any], timeout: float, what: str, interval: 
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {what}")
         time.sleep(interval)
+
+
+def read_environment_file(path: Path) -> dict[str, str]:
+    """systemd's EnvironmentFile syntax as the shipped files use it: KEY=VALUE lines, # comments."""
+    pairs = (line.split("=", 1) for line in path.read_text().splitlines() if line.strip() and line[0] != "#")
+    return {key.strip(): value.strip() for key, value in pairs}

@@ -17,6 +17,8 @@ from casefile.db import Database, make_engine
 from casefile.dossier.pdfsign import document_signer
 from casefile.keygen import main, make_keys
 
+from support import read_environment_file
+
 SECRET_FILES = ("secret_key", "signing_key.pem", "field_keys")
 
 
@@ -165,16 +167,11 @@ def test_both_engines_of_a_sqlite_database(tmp_path: Path) -> None:
         database.dispose()
 
 
-def keys_environment(env_file: Path) -> dict[str, str]:
-    pairs = (line.split("=", 1) for line in env_file.read_text().splitlines() if line and not line.startswith("#"))
-    return dict(pairs)
-
-
 def test_keygen_makes_a_set_every_machine_loads_the_same_way(tmp_path: Path) -> None:
     assert main([str(tmp_path / "keys"), "--organisation", "Libya Documentation Network"]) == 0
     env_file = tmp_path / "keys" / "keys.env"
     assert {mode(p) for p in (tmp_path / "keys").iterdir()} == {0o600} and mode(tmp_path / "keys") == 0o700
-    env = keys_environment(env_file)
+    env = read_environment_file(env_file)
     assert env["CASEFILE_GENERATE_KEYS"] == "0"
     machines = [load_settings({**env, "CASEFILE_INSTANCE_PATH": str(tmp_path / f"machine-{n}")}) for n in range(2)]
     assert machines[0].secret_key == machines[1].secret_key
@@ -194,7 +191,7 @@ def test_keygen_makes_a_set_every_machine_loads_the_same_way(tmp_path: Path) -> 
     "missing", ["CASEFILE_SECRET_KEY", "CASEFILE_SIGNING_KEY", "CASEFILE_FIELD_KEYS", "CASEFILE_DOCUMENT_SIGNING"]
 )
 def test_without_key_generation_a_missing_key_refuses_to_start(tmp_path: Path, missing: str) -> None:
-    env = keys_environment(make_keys(tmp_path / "keys", "Casefile"))
+    env = read_environment_file(make_keys(tmp_path / "keys", "Casefile"))
     del env[missing]
     instance = tmp_path / "instance"
     with pytest.raises(ValueError, match=f"CASEFILE_GENERATE_KEYS=0 and {missing} not set"):
@@ -203,7 +200,7 @@ def test_without_key_generation_a_missing_key_refuses_to_start(tmp_path: Path, m
 
 
 def test_without_key_generation_a_key_file_must_exist(tmp_path: Path) -> None:
-    env = keys_environment(make_keys(tmp_path / "keys", "Casefile"))
+    env = read_environment_file(make_keys(tmp_path / "keys", "Casefile"))
     Path(env["CASEFILE_SIGNING_KEY"]).unlink()
     with pytest.raises(ValueError, match="CASEFILE_SIGNING_KEY: no key file at"):
         load_settings({**env, "CASEFILE_INSTANCE_PATH": str(tmp_path / "instance")})

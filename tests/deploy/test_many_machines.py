@@ -46,7 +46,7 @@ from casefile.config import load_settings
 from casefile.custody.jobs import CHECKPOINT
 from casefile.jobs import registry
 
-from support import REPO, csrf_token, free_port, totp_codes, wait_for
+from support import REPO, csrf_token, free_port, read_environment_file, totp_codes, wait_for
 
 PRODUCTION = REPO / "config" / "production"
 MIB = 1024 * 1024
@@ -96,12 +96,6 @@ def read_unit(name: str, places: dict[str, str]) -> Unit:
         elif key == "WorkingDirectory":
             unit.working_directory = Path(value)
     return unit
-
-
-def read_environment_file(path: Path) -> dict[str, str]:
-    """systemd's EnvironmentFile syntax as the shipped files use it: KEY=VALUE lines, # comments."""
-    pairs = (line.split("=", 1) for line in path.read_text().splitlines() if line.strip() and line[0] != "#")
-    return {key.strip(): value.strip() for key, value in pairs}
 
 
 @dataclass
