@@ -140,13 +140,11 @@ def matrix(
         .options(selectinload(EvidenceLink.evidence))
         .order_by(EvidenceLink.created_at, EvidenceLink.id)
     )
-    if first is not None:
+    groups = [(code, stance) for code, by_stance in counts.items() for stance in by_stance]
+    if first is not None and groups:  # no group: the charge has no link, and the query below finds none
         # The oldest `first` links of each element and stance: one short index range per group (a handful of
-        # groups), rather than numbering every link of the charge.
-        groups = [(code, stance) for code, by_stance in counts.items() for stance in by_stance]
-        if not groups:
-            return _rows(charge, {}, counts, verified)
-        # Each part is a subquery of its own: SQLite allows ORDER BY and LIMIT only there, not in a UNION's parts.
+        # groups), rather than numbering every link of the charge. Each part is a subquery of its own: SQLite
+        # allows ORDER BY and LIMIT only there, not in a UNION's parts.
         parts = [
             select(EvidenceLink.id)
             .where(*scope, EvidenceLink.element_code == code, EvidenceLink.stance == stance)
@@ -160,24 +158,15 @@ def matrix(
     by_element: dict[str, dict[Stance, list[EvidenceLink]]] = defaultdict(lambda: defaultdict(list))
     for link in session.scalars(stmt):
         by_element[link.element_code or ""][link.stance].append(link)
-    return _rows(charge, by_element, counts, verified)
-
-
-def _rows(
-    charge: Charge,
-    by_element: Mapping[str, Mapping[Stance, list[EvidenceLink]]],
-    counts: Mapping[str, Mapping[Stance, int]],
-    verified: Mapping[str, int],
-) -> list[ElementRow]:
     return [
         ElementRow(
             element,
             group,
-            list(by_element.get(element.code, {}).get(Stance.SUPPORTS, [])),
-            list(by_element.get(element.code, {}).get(Stance.CONTRADICTS, [])),
-            list(by_element.get(element.code, {}).get(Stance.CONTEXT, [])),
-            counts.get(element.code, {}),
-            verified.get(element.code, 0),
+            by_element[element.code][Stance.SUPPORTS],
+            by_element[element.code][Stance.CONTRADICTS],
+            by_element[element.code][Stance.CONTEXT],
+            counts[element.code],
+            verified[element.code],
         )
         for group, element in charge_elements(charge)
     ]
