@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import func, select, union_all
+from sqlalchemy import String, Uuid, func, literal, select, union_all
 from sqlalchemy.orm import Session, selectinload
 
 from casefile.actors.models import Actor, ActorRelation, Involvement
@@ -179,19 +179,24 @@ def gap_count(rows: Iterable[ElementRow]) -> int:
 
 
 def gap_counts(session: Session, charges: Sequence[Charge]) -> dict[uuid.UUID, int]:
-    """How many elements of each charge have no supporting evidence, in one query for all charges."""
-    supported: dict[uuid.UUID, set[str]] = defaultdict(set)
-    ids = [c.id for c in charges]
-    if ids:
-        # Distinct (charge, element) pairs: a handful per charge, however many links support each element.
-        for charge_id, code in session.execute(
-            select(EvidenceLink.charge_id, EvidenceLink.element_code)
-            .where(EvidenceLink.charge_id.in_(ids), EvidenceLink.stance == Stance.SUPPORTS)
-            .distinct()
-        ):
-            if charge_id is not None and code is not None:  # a charge-element link always has both
-                supported[charge_id].add(code)
-    return {c.id: sum(1 for _g, e in charge_elements(c) if e.code not in supported[c.id]) for c in charges}
+    """How many elements of each charge have no supporting evidence, in one query for all charges: one EXISTS probe of
+    the (charge, element, stance) index per element, which stops at the first supporting link. (A DISTINCT over the
+    charges' links read every link: 18 ms of a 32 ms charges list with 100,000 links, bench.scale at 1M items.)"""
+    pairs = [(c.id, e.code) for c in charges for _g, e in charge_elements(c)]
+    probes = [
+        select(literal(charge_id, Uuid), literal(code, String)).where(
+            select(EvidenceLink.id)
+            .where(
+                EvidenceLink.charge_id == charge_id,
+                EvidenceLink.element_code == code,
+                EvidenceLink.stance == Stance.SUPPORTS,
+            )
+            .exists()
+        )
+        for charge_id, code in pairs
+    ]
+    supported = {(charge_id, code) for charge_id, code in session.execute(union_all(*probes))} if probes else set()
+    return {c.id: sum(1 for _g, e in charge_elements(c) if (c.id, e.code) not in supported) for c in charges}
 
 
 def charges_of(session: Session, case: Case) -> list[Charge]:
