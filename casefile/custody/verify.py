@@ -18,9 +18,9 @@ from sqlalchemy.orm import Session
 from casefile import models as _every_model  # noqa: F401 - usable without the app: map every model
 from casefile.custody.actions import Action
 from casefile.custody.chain import GENESIS_HASH, ChainVerifier, entry_hash
-from casefile.custody.ledger import entry_fields, head, iter_entry_fields
+from casefile.custody.ledger import entry_field_batches, head, iter_entry_fields
 from casefile.custody.merkle import MerkleAccumulator, hash_from_hex, hash_to_hex, verify_inclusion
-from casefile.custody.models import Checkpoint, CustodyEntry
+from casefile.custody.models import Checkpoint
 from casefile.custody.signing import SignedTreeHead, verify_tree_head
 from casefile.custody.subtrees import BLOCK, BLOCK_LEVEL, MerkleNode, StoredTree, leaf_data
 from casefile.custody.timestamps import check_tokens
@@ -180,29 +180,16 @@ def _verify_cases(
         except LookupError as missing:
             root = str(missing)
         _check_checkpoint(anchor, root, public_key_pem, report)
-        table = CustodyEntry.__table__
-        last = 0
-        while True:
-            rows = session.execute(
-                select(table)
-                .where(table.c.case_id.in_(list(case_ids)), table.c.seq > last, table.c.seq <= signed)
-                .order_by(table.c.seq)
-                .limit(1000)
-            ).all()
-            if not rows:
-                break
-            tree.prefetch_proofs(row.seq - 1 for row in rows)
-            for fields in map(entry_fields, rows):
+        for batch in entry_field_batches(session, up_to=signed, case_ids=case_ids, batch=1000):
+            tree.prefetch_proofs(fields["seq"] - 1 for fields in batch)
+            for fields in batch:
                 _check_signed(fields, tree, anchor, report)
                 _check_item_fields(fields, items, in_scope, ingested, report)
                 report.checked += 1
-            last = rows[-1].seq
             if progress:
                 progress(report.checked)
         # The chain after the checkpoint continues from the last entry it signed, itself proven in place.
-        last_signed = session.execute(select(table).where(table.c.seq == signed)).one_or_none()
-        if last_signed is not None:
-            fields = entry_fields(last_signed)
+        for fields in iter_entry_fields(session, after=signed - 1, up_to=signed):
             _check_signed(fields, tree, anchor, report)
             start_hash = fields["entry_hash"]
     chain = ChainVerifier(start_hash, signed + 1)

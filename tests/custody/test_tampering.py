@@ -14,6 +14,7 @@ import os
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -33,7 +34,7 @@ from casefile.custody.merkle import (
 from casefile.custody.models import Checkpoint, CustodyEntry
 from casefile.custody.services import create_checkpoint, run_verification
 from casefile.custody.verify import Problem, VerifyReport
-from casefile.db import get_database, session_scope
+from casefile.db import UTCDateTime, get_database, session_scope
 from casefile.storage import LocalBlobStore
 
 from support import Account, Api, upload
@@ -211,6 +212,38 @@ def test_a_changed_ledger_row_is_a_hash_mismatch_at_exactly_its_seq(instance: In
         # The row now also contradicts the evidence record.
         (changed,) = [p for p in report.problems if p.kind == "item_hash_changed"]
         assert changed.seq == seq and changed.ern == instance.items[0]["ern"]
+
+
+def test_a_row_shifted_by_one_microsecond_is_a_hash_mismatch(instance: Instance) -> None:
+    # The walk reads `at` as the database renders it (casefile.custody.ledger._hashed_columns): the rendering must
+    # keep every digit that was hashed.
+    seq = 3
+    before = instance.fields()[seq - 1]
+    moved = datetime.fromisoformat(before["at"]) + timedelta(microseconds=1)
+    instance.tamper(
+        text("UPDATE custody_entries SET at = :at WHERE seq = :seq").bindparams(bindparam("at", type_=UTCDateTime())),
+        at=moved,
+        seq=seq,
+    )
+    assert instance.fields()[seq - 1]["at"] == moved.isoformat(timespec="microseconds")
+    report = instance.verify(fixity=False)
+    assert [(p.kind, p.seq) for p in report.problems] == [("hash_mismatch", seq)]
+
+
+def test_a_row_the_application_could_not_have_written_is_named_not_a_crash(instance: Instance) -> None:
+    # An insider with the database file can store anything its column allows: text that is not JSON and an id that is
+    # not a UUID on SQLite; on PostgreSQL, JSON that is not an object. Verification names the entry and goes on.
+    seq = 4
+    if instance.raw.dialect.name == "sqlite":
+        instance.tamper(
+            "UPDATE custody_entries SET details = '{not json', case_id = 'not-a-uuid' WHERE seq = :seq", seq=seq
+        )
+        assert instance.fields()[seq - 1]["details"] == "{not json"
+    else:
+        instance.tamper("UPDATE custody_entries SET details = '[1, 2]' WHERE seq = :seq", seq=seq)
+        assert instance.fields()[seq - 1]["details"] == [1, 2]
+    report = instance.verify(fixity=False)
+    assert [(p.kind, p.seq) for p in report.problems] == [("hash_mismatch", seq)], [m.message for m in report.problems]
 
 
 def test_a_changed_row_whose_hash_is_recomputed_breaks_the_next_link(instance: Instance) -> None:
