@@ -16,30 +16,45 @@ from casefile.custody.keys import InstanceKey
 from casefile.custody.ledger import (
     Actor,
     Draft,
-    iter_entry_fields,
     lock_head,
     record_custody_many,
     record_item_event,
 )
-from casefile.custody.merkle import MerkleAccumulator, hash_to_hex
+from casefile.custody.merkle import hash_to_hex
 from casefile.custody.models import Checkpoint, CustodyEntry
 from casefile.custody.signing import sign_tree_head
+from casefile.custody.subtrees import StoredTree
 from casefile.custody.verify import FixityResult, VerifyReport, verify_ledger
 from casefile.db import utcnow
-from casefile.errors import ValidationFailed
+from casefile.errors import CasefileError, ValidationFailed
 from casefile.evidence.models import EvidenceItem
 from casefile.parsing import clean_text
 from casefile.storage import BlobStore
 
 
 def create_checkpoint(session: Session, key: InstanceKey, reason: str) -> Checkpoint:
-    """Sign the Merkle tree head over every entry so far. Holds the ledger head lock while it hashes so
-    the signed size and root describe one exact state of the ledger."""
+    """Sign the Merkle tree head over every entry so far. Holds the ledger head lock, so the signed size and root
+    describe one exact state of the ledger; the root comes from the stored subtree roots (a few reads, where a walk of
+    ten million entries would hold the lock, and stop every write, for minutes). A tree that disagrees with the newest
+    signed head is not signed: stored nodes changed beneath it would otherwise be vouched for anew."""
     head = lock_head(session)
-    tree = MerkleAccumulator()
-    for fields in iter_entry_fields(session, up_to=head.seq):
-        tree.append(bytes.fromhex(fields["entry_hash"]))
-    sth = sign_tree_head(key.private, head.seq, hash_to_hex(tree.root()), utcnow())
+    tree = StoredTree(session, head.seq)
+    previous = session.scalar(
+        select(Checkpoint)
+        .where(Checkpoint.tree_size <= head.seq)
+        .order_by(Checkpoint.tree_size.desc(), Checkpoint.id.desc())
+        .limit(1)
+    )
+    try:
+        root = hash_to_hex(tree.root())
+        if previous is not None and hash_to_hex(tree.root(previous.tree_size)) != previous.root_hash:
+            raise CasefileError(
+                f"The stored Merkle tree disagrees with checkpoint {previous.id} (tree size {previous.tree_size}): "
+                "nothing was signed. Run `custody verify` to find what changed."
+            )
+    except LookupError as missing:
+        raise CasefileError(f"The stored Merkle tree is incomplete ({missing}): nothing was signed.") from missing
+    sth = sign_tree_head(key.private, head.seq, root, utcnow())
     checkpoint = Checkpoint(
         tree_size=sth.tree_size,
         root_hash=sth.root_hash,

@@ -11,7 +11,7 @@ them, and `custody verify` compares the stored roots with the entries it re-hash
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from sqlalchemy import BigInteger, Integer, LargeBinary, or_, select, tuple_
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -124,16 +124,25 @@ class StoredTree:
         """Read, in a few queries, every node and block the inclusion proofs of `indices` need (a case's entries
         are scattered over the ledger: one query each would grow with the case)."""
         size = self.size if size is None else size
+        indices = list(indices)
+
+        def walk(plan: Callable[[int, int], bytes]) -> None:
+            for index in indices:
+                _inclusion_path(index, size, plan)
+
+        self._prefetch(walk, {index // BLOCK for index in indices})  # the leaf itself is compared by the caller
+
+    def _prefetch(self, walk: Callable[[Callable[[int, int], bytes]], object], blocks: set[int] | None = None) -> None:
+        """Run `walk` with a subroot that only records what it would read, then read all of it in a few queries:
+        a root or proof costs the same number of statements at any ledger size (one per node would grow with it)."""
         nodes: set[tuple[int, int]] = set()
-        blocks: set[int] = set()
+        blocks = set() if blocks is None else blocks
 
         def plan(lo: int, hi: int) -> bytes:
             self._needs(lo, hi, nodes, blocks)
             return b""
 
-        for index in indices:
-            _inclusion_path(index, size, plan)
-            blocks.add(index // BLOCK)  # the leaf itself is compared by the caller
+        walk(plan)
         wanted = sorted(k for k in nodes if k not in self._nodes)
         for start in range(0, len(wanted), 500):
             part = wanted[start : start + 500]
@@ -180,12 +189,16 @@ class StoredTree:
         size = self.size if size is None else size
         if not 0 <= size <= self.size:
             raise ValueError(f"tree size must be between 0 and {self.size}")
-        return EMPTY_ROOT if size == 0 else self.subroot(0, size)
+        if size == 0:
+            return EMPTY_ROOT
+        self._prefetch(lambda plan: plan(0, size))
+        return self.subroot(0, size)
 
     def inclusion_proof(self, index: int, size: int | None = None) -> list[bytes]:
         size = self.size if size is None else size
         if not 0 <= index < size <= self.size:
             raise ValueError(f"index {index} outside a tree of size {size}")
+        self._prefetch(lambda plan: _inclusion_path(index, size, plan))
         return _inclusion_path(index, size, self.subroot)
 
     def consistency_proof(self, old_size: int, new_size: int | None = None) -> list[bytes]:
@@ -194,4 +207,5 @@ class StoredTree:
             raise ValueError(f"need 0 <= old_size <= {new_size}")
         if old_size in (0, new_size):
             return []
+        self._prefetch(lambda plan: _consistency_path(old_size, new_size, plan))
         return _consistency_path(old_size, new_size, self.subroot)
