@@ -40,6 +40,8 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import io
+import json
 import os
 import re
 import sys
@@ -49,6 +51,7 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -130,9 +133,18 @@ def admin(url_template: str, statement: str) -> None:
 
 
 @dataclass
+class SmallCase:
+    """A second case of five items, uploaded through the API, whose verification is measured."""
+
+    case_id: uuid.UUID
+    items: list[tuple[str, str]]  # (id, SHA-256) of each item
+
+
+@dataclass
 class World:
     case_id: uuid.UUID
     charge_id: uuid.UUID
+    small_case_id: uuid.UUID
     token: str
     email: str
     size: int
@@ -152,7 +164,9 @@ def build(app: Any, url: str, size: int) -> World:
     from casefile.actors.services import create_actor
     from casefile.auth.models import User
     from casefile.cases.models import Case
-    from casefile.cases.services import create_incident
+    from casefile.cases.services import create_case, create_incident
+    from casefile.components import instance_key
+    from casefile.custody.services import create_checkpoint
     from casefile.db import make_engine, session_scope
     from casefile.legal.catalogue import load_catalogue
     from casefile.legal.services import create_charge
@@ -169,6 +183,19 @@ def build(app: Any, url: str, size: int) -> World:
             s, case, {"suspect_id": str(suspect.id), "offence_code": offence["code"], "incident_ids": incidents}
         )
         charge_id = charge.id
+        small_case_id = create_case(s, user, {"reference": "SML", "title": "Five items"}).id
+    small = SmallCase(small_case_id, [])
+    client = app.test_client()
+    for n in range(5):
+        response = client.post(
+            f"/api/v1/cases/{small_case_id}/evidence",
+            headers={"Authorization": f"Bearer {owner.token}"},
+            data={"file": (io.BytesIO(f"Statement {n}\n".encode() * 1000), f"statement-{n}.txt"), "title": f"S{n}"},
+            content_type="multipart/form-data",
+        )
+        if response.status_code != 201:
+            raise RuntimeError(f"upload failed: {response.status_code} {response.get_data(as_text=True)[:300]}")
+        small.items.append((response.get_json()["id"], response.get_json()["sha256"]))
     elements = [e["code"] for e in offence["elements"]]
 
     started = time.perf_counter()
@@ -262,37 +289,7 @@ def build(app: Any, url: str, size: int) -> World:
             ),
             params,
         )
-        # The ledger continues from the head the services left (the case's creation and so on).
-        head_seq, head_hash = conn.execute(text("SELECT seq, entry_hash FROM custody_head")).one()
-        params |= {"seq0": head_seq, "hash0": head_hash, "entries": size * ENTRIES_PER_ITEM, "per": ENTRIES_PER_ITEM}
-        conn.execute(
-            text(
-                """
-                INSERT INTO custody_entries (seq, at, actor, action, case_id, evidence_id, sha256, details, prev_hash,
-                    entry_hash)
-                SELECT :seq0 + g, CAST(:base AS timestamptz) + g * interval '7 milliseconds', :actor,
-                    CASE WHEN g % :per = 1 THEN 'ingested' ELSE 'viewed' END,
-                    CAST(:case AS uuid), md5(CAST(:case AS text) || ':item:' || ((g - 1) / :per + 1))::uuid,
-                    CASE WHEN g % :per = 1
-                        THEN encode(sha256(convert_to(CAST(:case AS text) || ((g - 1) / :per + 1),
-                            'UTF8')), 'hex') END,
-                    CAST(CASE WHEN g % :per = 1 THEN '{"metadata_status": "none"}'
-                        ELSE '{"via": "page"}' END AS json),
-                    CASE WHEN g = 1 THEN :hash0
-                        ELSE encode(sha256(convert_to(CAST(:case AS text) || ':entry:' || (g - 1), 'UTF8')), 'hex') END,
-                    encode(sha256(convert_to(CAST(:case AS text) || ':entry:' || g, 'UTF8')), 'hex')
-                FROM generate_series(1, :entries) AS g
-                """
-            ),
-            params,
-        )
-        conn.execute(
-            text(
-                "UPDATE custody_head SET seq = :seq0 + :entries,"
-                " entry_hash = encode(sha256(convert_to(CAST(:case AS text) || ':entry:' || :entries, 'UTF8')), 'hex')"
-            ),
-            params,
-        )
+    load_ledger(engine, owner.case_id, f"user:{owner.user_id}", size, small)
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.execute(text("VACUUM ANALYZE"))  # as autovacuum would have by then: statistics and visibility map
         try:
@@ -301,7 +298,90 @@ def build(app: Any, url: str, size: int) -> World:
         except DBAPIError:
             print("  (no CHECKPOINT: it needs a superuser or pg_checkpoint; the first requests may be slower)")
     engine.dispose()
-    return World(owner.case_id, charge_id, owner.token, owner.email, size, time.perf_counter() - started)
+    with app.app_context(), session_scope(app) as s:  # as the schedule would have by then: a signed tree head
+        create_checkpoint(s, instance_key(app), "bench")
+    return World(owner.case_id, charge_id, small_case_id, owner.token, owner.email, size, time.perf_counter() - started)
+
+
+def load_ledger(engine: Any, case_id: uuid.UUID, actor: str, size: int, small: SmallCase) -> None:
+    """ENTRIES_PER_ITEM real custody entries per bulk item (an `ingested` entry, then views), chained on from the head
+    the services left and hashed exactly as the ledger hashes (the canonical JSON, written here as a string template:
+    its first entries are checked against casefile.custody.chain.entry_hash), with every `STEP`-th entry a view of one
+    of the small case's items, so that case's entries are scattered over the whole ledger. COPY in, with the stored
+    Merkle subtree roots the ledger keeps at append; the head is moved to the last entry."""
+    from sqlalchemy import text
+
+    from casefile.custody.chain import entry_hash
+    from casefile.custody.merkle import MerkleAccumulator
+    from casefile.custody.subtrees import BLOCK_LEVEL, leaf_data
+
+    with engine.begin() as conn:
+        seq, prev = conn.execute(text("SELECT seq, entry_hash FROM custody_head")).one()
+        existing = conn.execute(text("SELECT entry_hash FROM custody_entries ORDER BY seq")).scalars().all()
+    tree = MerkleAccumulator()
+    for stored in existing:  # their subtree roots are stored already
+        tree.append_noting(leaf_data(stored), BLOCK_LEVEL)
+    case = str(case_id)
+    template = (
+        '{{"action":"{action}","actor":"{actor}","at":"{at}","case_id":"{case}","details":{details},'
+        '"evidence_id":"{item}","prev_hash":"{prev}","seq":{seq},"sha256":"{sha}"}}'
+    )
+    step = max(size * ENTRIES_PER_ITEM // 50, 1)  # about 50 entries of the small case over the ledger
+    base = BASE_TIME + timedelta(days=30)
+    sha256 = hashlib.sha256
+    raw = engine.raw_connection()
+    try:
+        with raw.cursor() as cursor:
+            columns = "seq, at, actor, action, case_id, evidence_id, sha256, details, prev_hash, entry_hash"
+            with cursor.copy(f"COPY custody_entries ({columns}) FROM STDIN") as copy:
+                lines: list[str] = []
+                nodes: list[str] = []
+                for g in range(1, size * ENTRIES_PER_ITEM + 1):
+                    seq += 1
+                    at = (base + timedelta(microseconds=7_000 * g)).isoformat(timespec="microseconds")
+                    if g % step == 0:
+                        entry_case, (item, sha) = str(small.case_id), small.items[(g // step) % len(small.items)]
+                        action, details = "viewed", '{"via":"page"}'
+                    else:
+                        n = (g - 1) // ENTRIES_PER_ITEM + 1
+                        entry_case, item = case, str(item_id(case_id, n))
+                        sha = sha256(f"{case}{n}".encode()).hexdigest()
+                        if g % ENTRIES_PER_ITEM == 1:
+                            ern = f"{REFERENCE}-{n:05d}"
+                            action, details = "ingested", f'{{"ern":"{ern}","metadata_status":"none"}}'
+                        else:
+                            action, details = "viewed", '{"via":"page"}'
+                    body = template.format(
+                        action=action,
+                        actor=actor,
+                        at=at,
+                        case=entry_case,
+                        details=details,
+                        item=item,
+                        prev=prev,
+                        seq=seq,
+                        sha=sha,
+                    )
+                    digest = sha256(body.encode()).hexdigest()
+                    if g <= 3:  # the template is the canonical encoding: the ledger's own hash agrees
+                        fields = json.loads(body)
+                        assert entry_hash(fields) == digest, body
+                    lines.append(
+                        f"{seq}\t{at}\t{actor}\t{action}\t{entry_case}\t{item}\t{sha}\t{details}\t{prev}\t{digest}\n"
+                    )
+                    prev = digest
+                    for level, index, root in tree.append_noting(bytes.fromhex(digest), BLOCK_LEVEL):
+                        nodes.append(f"{level}\t{index}\t\\\\x{root.hex()}\n")
+                    if len(lines) >= 50_000:
+                        copy.write("".join(lines))
+                        lines.clear()
+                copy.write("".join(lines))
+            with cursor.copy("COPY merkle_nodes (level, idx, hash) FROM STDIN") as copy:
+                copy.write("".join(nodes))
+            cursor.execute("UPDATE custody_head SET seq = %s, entry_hash = %s", (seq, prev))
+        raw.commit()
+    finally:
+        raw.close()
 
 
 def explain(url: str, world: World) -> list[tuple[str, str, float, bool]]:
@@ -352,6 +432,75 @@ def explain(url: str, world: World) -> list[tuple[str, str, float, bool]]:
     return out
 
 
+# --- the ledger at this size: whole verification and proofs (in a child process, for its own peak RSS) ------------
+
+
+def ledger_figures(url: str, instance: str) -> dict[str, Any]:
+    """Whole-ledger verification (what the `custody.verify` job of the instance runs, without fixity), a hashlib loop
+    over the canonical entries as its baseline, and RFC 6962 proofs from the stored subtree roots."""
+    import random
+    import resource
+
+    from casefile.config import load_settings
+    from casefile.custody.chain import entry_hash
+    from casefile.custody.keys import InstanceKey
+    from casefile.custody.ledger import head, iter_entry_fields
+    from casefile.custody.merkle import verify_consistency, verify_inclusion
+    from casefile.custody.subtrees import StoredTree, leaf_data
+    from casefile.custody.verify import verify_ledger
+    from casefile.db import Database
+
+    settings = load_settings({"CASEFILE_INSTANCE_PATH": instance, "CASEFILE_DATABASE_URL": url})
+    public_pem = InstanceKey(settings.signing_key_path).public_pem
+    database = Database(url)
+    figures: dict[str, Any] = {}
+    with database.read_sessionmaker() as session:
+        size = head(session).seq  # type: ignore[union-attr]
+        rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        started = time.perf_counter()
+        report = verify_ledger(session, None, public_pem)
+        figures["verify_s"] = time.perf_counter() - started
+        figures["verify_peak_growth_mib"] = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss_before) / 1024
+        figures |= {"entries": size, "ok": report.ok, "checked": report.checked}
+        figures["problems"] = [p.message for p in report.problems[:3]]
+        sample = list(iter_entry_fields(session, up_to=min(size, 200_000)))
+        started = time.perf_counter()
+        for fields in sample:
+            entry_hash(fields)
+        figures["baseline_rate"] = len(sample) / (time.perf_counter() - started)
+        del sample
+        rng = random.Random(21)
+        inclusion, consistency = [], []
+        for index in (rng.randrange(size) for _ in range(100)):
+            started = time.perf_counter()
+            tree = StoredTree(session, size)  # a fresh tree each time: nothing cached from the proof before
+            proof, root = tree.inclusion_proof(index), tree.root()
+            [leaf] = [f["entry_hash"] for f in iter_entry_fields(session, after=index, up_to=index + 1)]
+            inclusion.append((time.perf_counter() - started) * 1000)
+            assert verify_inclusion(leaf_data(leaf), index, size, proof, root)
+        for old in (rng.randrange(1, size) for _ in range(20)):
+            started = time.perf_counter()
+            tree = StoredTree(session, size)
+            proof, old_root, root = tree.consistency_proof(old), tree.root(old), tree.root()
+            consistency.append((time.perf_counter() - started) * 1000)
+            assert verify_consistency(old, size, old_root, root, proof)
+        figures["inclusion_ms"], figures["consistency_ms"] = inclusion, consistency
+    database.dispose()
+    return figures
+
+
+def run_ledger_figures(url: str, instance: Path) -> dict[str, Any]:
+    import subprocess
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CASEFILE_")}
+    command = [sys.executable, "-m", "bench.scale", "--ledger-figures", url, str(instance)]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"the ledger figures failed:\n{done.stderr[-3000:]}")
+    line = next(line for line in done.stdout.splitlines() if line.startswith("RESULT "))
+    return json.loads(line.removeprefix("RESULT "))
+
+
 # --- requests --------------------------------------------------------------------------------------------
 
 
@@ -382,7 +531,7 @@ def login(base: str, email: str) -> Any:
 
 def run_size(
     url: str, size: int, requests_each: int, tmp: Path, show_explain: bool, only: list[str]
-) -> dict[str, Measure]:
+) -> tuple[dict[str, Measure], dict[str, Any] | None]:
     import requests
 
     from casefile import create_app, migrate
@@ -423,34 +572,96 @@ def run_size(
             raise RuntimeError("the evidence list has no Last link")
         last_url = last.group(1).replace("&amp;", "&")
         token = last_url.split("before=", 1)[1]
-        targets: dict[str, tuple[Any, str]] = {
-            "evidence list, first page": (web, f"/cases/{world.case_id}/evidence"),
-            "evidence list, last page (cursor)": (web, last_url),
-            "API evidence list, first page": (api, f"/api/v1/cases/{world.case_id}/evidence"),
-            "API evidence list, last page (cursor)": (api, f"/api/v1/cases/{world.case_id}/evidence?before={token}"),
-            "item page": (web, f"/evidence/{item_id(world.case_id, size // 2)}"),
-            "API item": (api, f"/api/v1/evidence/{item_id(world.case_id, size // 2)}"),
-            "charges list": (web, f"/cases/{world.case_id}/charges"),
-            "charge matrix (page)": (web, f"/charges/{world.charge_id}"),
-            "charge matrix (API)": (api, f"/api/v1/charges/{world.charge_id}/matrix"),
-            f"search, a word in every item ({EVERY_ITEM_WORD})": (web, f"/search?q={EVERY_ITEM_WORD}"),
-            "search, an Arabic word in 10 %": (web, f"/search?q={ARABIC_WORD}"),
+        overview = web.get(f"{base}/custody", timeout=60).text
+        csrf = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', overview)
+        verify_form = {"case_id": str(world.small_case_id), **({"csrf_token": csrf.group(1)} if csrf else {})}
+        half = world.size * ENTRIES_PER_ITEM // 2
+        targets: dict[str, tuple[Any, str, dict[str, str] | None]] = {
+            "evidence list, first page": (web, f"/cases/{world.case_id}/evidence", None),
+            "evidence list, last page (cursor)": (web, last_url, None),
+            "API evidence list, first page": (api, f"/api/v1/cases/{world.case_id}/evidence", None),
+            "API evidence list, last page (cursor)": (
+                api,
+                f"/api/v1/cases/{world.case_id}/evidence?before={token}",
+                None,
+            ),
+            "item page": (web, f"/evidence/{item_id(world.case_id, size // 2)}", None),
+            "API item": (api, f"/api/v1/evidence/{item_id(world.case_id, size // 2)}", None),
+            "charges list": (web, f"/cases/{world.case_id}/charges", None),
+            "charge matrix (page)": (web, f"/charges/{world.charge_id}", None),
+            "charge matrix (API)": (api, f"/api/v1/charges/{world.charge_id}/matrix", None),
+            f"search, a word in every item ({EVERY_ITEM_WORD})": (web, f"/search?q={EVERY_ITEM_WORD}", None),
+            "search, an Arabic word in 10 %": (web, f"/search?q={ARABIC_WORD}", None),
+            "verification of a 5-item case (page)": (web, "/custody/verify", verify_form),
+            "API verification of a 5-item case": (api, f"/api/v1/custody/verify?case_id={world.small_case_id}", None),
+            "API tree head": (api, "/api/v1/custody/tree-head", None),
+            "API consistency proof (half the ledger)": (api, f"/api/v1/custody/consistency?first={half}", None),
         }
         targets = {name: target for name, target in targets.items() if not only or any(o in name for o in only)}
         measures = {name: Measure() for name in targets}
         for round_ in range(3 + requests_each):  # 3 warm-up rounds, not recorded
-            for name, (client, path) in targets.items():
+            for name, (client, path, form) in targets.items():
                 started = time.perf_counter()
-                response = client.get(base + path, timeout=600, allow_redirects=False)
+                if form is None:
+                    response = client.get(base + path, timeout=600, allow_redirects=False)
+                else:
+                    response = client.post(base + path, data=form, timeout=600, allow_redirects=False)
                 took = (time.perf_counter() - started) * 1000
                 if response.status_code != 200:
                     raise RuntimeError(f"{name}: {path} answered {response.status_code}: {response.text[:300]}")
+                if round_ == 0 and "verification" in name and "API" in name and not response.json()["ok"]:
+                    raise RuntimeError(f"{name}: the case does not verify: {response.json()['problems'][:3]}")
                 if round_ >= 3:
                     measures[name].latencies_ms.append(took)
                     measures[name].queries.append(int(response.headers.get(QUERY_HEADER, "-1")))
-        return measures
     finally:
         stop_server(server)
+    figures = None
+    if not only or any("ledger" in o for o in only):
+        print("  verifying the whole ledger and computing proofs ...", flush=True)
+        figures = run_ledger_figures(url, instance)
+    return measures, figures
+
+
+def ledger_table(sizes: list[int], ledgers: dict[int, dict[str, Any]]) -> list[str]:
+    """The second table: whole-ledger verification and proofs at each size; returns what misses a target (the
+    verification must find the ledger intact, and a proof's p95 stay within the requests' targets)."""
+    rows, failures = [], []
+    for size in sizes:
+        f = ledgers[size]
+        rate = f["entries"] / f["verify_s"]
+        rows.append(
+            [
+                f"{size:,} items",
+                f"{f['entries']:,}",
+                f"{f['verify_s']:.1f} s, {rate:,.0f}/s",
+                f"{rate / f['baseline_rate']:.2f}",
+                f"{f['verify_peak_growth_mib']:.0f} MiB",
+                "intact" if f["ok"] and f["checked"] == f["entries"] else f"NOT INTACT: {f['problems']}",
+                f"{percentile(f['inclusion_ms'], 50):.1f}/{percentile(f['inclusion_ms'], 95):.1f}",
+                f"{percentile(f['consistency_ms'], 50):.1f}/{percentile(f['consistency_ms'], 95):.1f}",
+            ]
+        )
+        if not f["ok"] or f["checked"] != f["entries"]:
+            failures.append(f"whole-ledger verification at {size:,} items: {f['problems']}")
+    small, large = ledgers[sizes[0]], ledgers[sizes[-1]]
+    for kind in ("inclusion_ms", "consistency_ms"):
+        lo, hi = percentile(small[kind], 95), percentile(large[kind], 95)
+        if hi > RATIO_LIMIT * max(lo, 1.0) or hi > P95_LIMIT_MS:  # below a millisecond, a ratio is noise
+            failures.append(f"{kind.split('_')[0]} proof p95 {lo:.1f} -> {hi:.1f} ms")
+    print()
+    headers = [
+        "ledger",
+        "entries",
+        "whole verification (no fixity)",
+        "rate / hashlib loop",
+        "verify peak RSS growth",
+        "result",
+        "inclusion proof p50/p95 ms",
+        "consistency proof p50/p95 ms",
+    ]
+    print(table(headers, rows))
+    return failures
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -464,9 +675,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true", help="keep the instance folders (the databases are dropped)")
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--ledger-figures", nargs=2, metavar=("URL", "INSTANCE"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.serve:
         serve(args.port)
+        return 0
+    if args.ledger_figures:
+        print("RESULT " + json.dumps(ledger_figures(*args.ledger_figures)), flush=True)
         return 0
     sizes = [1_000, 10_000] if args.quick else sorted(int(s.replace("_", "")) for s in args.sizes.split(","))
     requests_each = 15 if args.quick else args.requests
@@ -478,6 +693,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"load average (1 min): {os.getloadavg()[0]:.2f}")
 
     results: dict[int, dict[str, Measure]] = {}
+    ledgers: dict[int, dict[str, Any] | None] = {}
     with temp_dir("casefile-bench-scale-", keep=args.keep) as tmp:
         for size in sizes:
             db = f"cf_bench_scale_{os.getpid()}_{size}"
@@ -485,7 +701,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"\n## {size:,} items (database {db})")
             admin(args.postgres_url, f'CREATE DATABASE "{db}"')
             try:
-                results[size] = run_size(url, size, requests_each, tmp, args.explain, only)
+                results[size], ledgers[size] = run_size(url, size, requests_each, tmp, args.explain, only)
             finally:
                 admin(args.postgres_url, f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
 
@@ -513,6 +729,8 @@ def main(argv: list[str] | None = None) -> int:
     print()
     headers = ["request", *(f"{s:,}: queries, p50/p95 ms" for s in sizes), f"p95 {large:,}/{small:,}", "verdict"]
     print(table(headers, rows))
+    if ledgers[small] is not None and ledgers[large] is not None:
+        failures += ledger_table(sizes, ledgers)  # type: ignore[arg-type]
     print()
     if failures:
         print(f"FAIL ({len(failures)} of {len(rows)}):")
