@@ -6,8 +6,12 @@ Each problem names what a reviewer needs to find it: the entry's seq, the item's
 
 from __future__ import annotations
 
+import contextlib
+import gc
+import os
 import uuid
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
 from typing import Any, NamedTuple
 
@@ -18,14 +22,16 @@ from sqlalchemy.orm import Session
 from casefile import models as _every_model  # noqa: F401 - usable without the app: map every model
 from casefile.custody.actions import Action
 from casefile.custody.chain import GENESIS_HASH, ChainVerifier, entry_hash
-from casefile.custody.ledger import entry_field_batches, head, iter_entry_fields
-from casefile.custody.merkle import MerkleAccumulator, hash_from_hex, hash_to_hex, verify_inclusion
-from casefile.custody.models import Checkpoint
+from casefile.custody.ledger import entry_batches, head, iter_entry_fields
+from casefile.custody.merkle import EMPTY_ROOT, MerkleAccumulator, hash_from_hex, hash_to_hex, verify_inclusion
+from casefile.custody.models import Checkpoint, CustodyEntry
 from casefile.custody.signing import SignedTreeHead, verify_tree_head
 from casefile.custody.subtrees import BLOCK, BLOCK_LEVEL, MerkleNode, StoredTree, leaf_data
 from casefile.custody.timestamps import check_tokens
+from casefile.db import Database
 from casefile.evidence.models import EvidenceItem
 from casefile.storage import BlobNotFound, BlobStore, StorageError
+from casefile.workers import worker_context
 
 
 @dataclass(frozen=True)
@@ -86,6 +92,12 @@ class VerifyReport:
         }
 
 
+# A whole-ledger walk of at least two slices is split over processes, one slice each at a time (the hashing is Python
+# and holds the GIL: threads would not help). A slice is a power of two, so the Merkle state where it starts is a
+# few stored subtree roots, which the walk then checks against the entries like every other stored root.
+SLICE_ENTRIES = 1 << 18
+
+
 def verify_ledger(
     session: Session,
     store: BlobStore | None,
@@ -95,8 +107,11 @@ def verify_ledger(
     progress: Callable[[int], None] | None = None,
     file_progress: Callable[[int, int], None] | None = None,
     tsa_roots: Sequence[x509.Certificate] | None = None,
+    workers: int | None = None,
+    slice_entries: int = SLICE_ENTRIES,
 ) -> VerifyReport:
-    """Without `case_ids`, walk the whole chain, check the head, every checkpoint and the stored subtree roots; with
+    """Without `case_ids`, walk the whole chain (in slices over `workers` processes, default one per CPU, when it is
+    two slices long or more), check the head, every checkpoint and the stored subtree roots; with
     them, check those cases' entries against the newest signed checkpoint and walk only what follows it
     (`_verify_cases`). With a store, re-hash every blob of the given cases (None: of every case) for fixity.
     Only reads: the caller records fixity results in the ledger if it wants to. Timestamp tokens are checked against
@@ -104,42 +119,212 @@ def verify_ledger(
     if case_ids is not None:
         return _verify_cases(session, store, public_key_pem, case_ids, progress, file_progress, tsa_roots)
     report = VerifyReport()
-    query = select(*FIXITY_COLUMNS)
-    items = {str(item.id): item for item in map(FixityItem._make, session.execute(query))}
     checkpoints = list(session.scalars(select(Checkpoint).order_by(Checkpoint.tree_size, Checkpoint.id)))
-    pending = list(checkpoints)
-    chain = ChainVerifier()
-    tree = MerkleAccumulator()
-    while pending and pending[0].tree_size == 0:  # a checkpoint of the empty ledger (fresh instance)
-        _check_checkpoint(pending.pop(0), hash_to_hex(tree.root()), public_key_pem, report)
-    ingested: set[str] = set()  # items whose `ingested` entry was seen
-    suspects: dict[int, dict[str, Any]] = {}  # entries whose hash does not match, to recognise a reorder
-    # The roots the stored subtrees must hold (2 per 256 entries): computed by the walk's own tree, no extra hashing.
-    subtrees: dict[tuple[int, int], bytes] = {}
-    for fields in iter_entry_fields(session):
-        for problem in chain.feed(fields):
-            report.problems.append(
-                Problem(problem.kind, problem.message, problem.seq, None, problem.expected, problem.found)
-            )
-            if problem.kind == "hash_mismatch" and problem.seq is not None and len(suspects) < MAX_SUSPECTS:
-                suspects[problem.seq] = fields
-        _check_item_fields(fields, items, None, ingested, report)
-        for level, index, root in tree.append_noting(leaf_data(fields["entry_hash"]), BLOCK_LEVEL):
-            subtrees[(level, index)] = root
-        while pending and pending[0].tree_size == tree.size:
-            _check_checkpoint(pending.pop(0), hash_to_hex(tree.root()), public_key_pem, report)
-        report.checked += 1
-        if progress and report.checked % 10_000 == 0:
-            progress(report.checked)
-    report.problems = name_reorders(report.problems, suspects)
-    _check_unrecorded(items.values(), ingested, report)
-    result = chain.finish()
-    _check_head(session, result.last_seq or 0, result.head_hash, report)
-    for checkpoint in pending:
-        _checkpoint_beyond(checkpoint, tree.size, report)
-    _check_stored_subtrees(session, subtrees, report)
-    _finish(session, store, items, report, file_progress, tsa_roots)
+    while checkpoints and checkpoints[0].tree_size == 0:  # a checkpoint of the empty ledger (fresh instance)
+        _check_checkpoint(checkpoints.pop(0), hash_to_hex(EMPTY_ROOT), public_key_pem, report)
+    ledger_head = head(session)
+    size = ledger_head.seq if ledger_head is not None else 0
+    walk = None
+    if (workers or _cpus()) > 1 and size >= 2 * slice_entries and not _in_memory(session):
+        walk = _walk_in_processes(
+            session, public_key_pem, checkpoints, size, workers or _cpus(), slice_entries, progress
+        )
+    if walk is None:  # one process, or the slices found a problem: walk in order, which names it exactly
+        walk = _walk(session, public_key_pem, checkpoints, ChainVerifier(), MerkleAccumulator(), progress=progress)
+    report.checked += walk.report.checked
+    report.checkpoints_checked += walk.report.checkpoints_checked
+    report.problems += name_reorders(walk.report.problems, walk.suspects)
+    _check_unrecorded(session, None, report)
+    _check_head(session, walk.last_seq or 0, walk.head_hash, report)
+    for checkpoint in checkpoints:
+        if checkpoint.tree_size > walk.size:
+            _checkpoint_beyond(checkpoint, walk.size, report)
+    _check_stored_subtrees(session, walk.subtrees, report)
+    _finish(session, store, None, report, file_progress, tsa_roots)
     return report
+
+
+@dataclass
+class _Walk:
+    """What a walk of entries after..up_to found: its problems, checked entries and checkpoints (in `report`), the
+    subtree roots it computed, where the chain and the tree ended."""
+
+    report: VerifyReport = field(default_factory=VerifyReport)
+    suspects: dict[int, dict[str, Any]] = field(default_factory=dict)  # entries whose hash does not match
+    subtrees: dict[tuple[int, int], bytes] = field(default_factory=dict)
+    last_seq: int | None = None
+    head_hash: str = GENESIS_HASH
+    size: int = 0
+
+
+def _walk(
+    session: Session,
+    public_key_pem: bytes,
+    checkpoints: list[Checkpoint],
+    chain: ChainVerifier,
+    tree: MerkleAccumulator,
+    *,
+    after: int = 0,
+    up_to: int | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> _Walk:
+    """The chain, each entry's item, the Merkle tree and the checkpoints (in tree-size order) it reaches, from the
+    state `chain` and `tree` hold. Memory does not grow with the ledger: each entry's item is read with it."""
+    walk = _Walk()
+    report = walk.report
+    pending = [c for c in checkpoints if c.tree_size > tree.size]
+    check, append, size = chain.check, tree.append_noting, tree.size
+    with _no_cycle_collection():
+        for batch in _entries_with_items(session, after=after, up_to=up_to):
+            for fields, item in batch:
+                problems = check(fields)
+                for problem in problems or ():
+                    report.problems.append(
+                        Problem(problem.kind, problem.message, problem.seq, None, problem.expected, problem.found)
+                    )
+                    if (
+                        problem.kind == "hash_mismatch"
+                        and problem.seq is not None
+                        and len(walk.suspects) < MAX_SUSPECTS
+                    ):
+                        walk.suspects[problem.seq] = fields
+                if item is not None or fields["evidence_id"]:
+                    _check_item_fields(fields, item, None, report)
+                for level, index, root in append(leaf_data(fields["entry_hash"]), BLOCK_LEVEL):
+                    walk.subtrees[(level, index)] = root
+                size += 1
+                while pending and pending[0].tree_size == size:
+                    _check_checkpoint(pending.pop(0), hash_to_hex(tree.root()), public_key_pem, report)
+            report.checked += len(batch)
+            if progress:
+                progress(report.checked)
+    result = chain.finish()
+    walk.last_seq, walk.head_hash, walk.size = result.last_seq, result.head_hash, tree.size
+    return walk
+
+
+@contextlib.contextmanager
+def _no_cycle_collection() -> Iterator[None]:
+    """Pause Python's cycle collector for a walk: its rows, dicts and hashes make no reference cycles (they are freed
+    as each batch is dropped), and the collector's passes over a batch's 100,000 young objects cost more than hashing
+    them (bench.verify, 1M entries: 33 µs an entry with it, 17 without). Walks run in jobs, the CLI and slice
+    processes, where nothing else needs the collector for those seconds; it is back on when the walk ends."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _walk_in_processes(
+    session: Session,
+    public_key_pem: bytes,
+    checkpoints: list[Checkpoint],
+    size: int,
+    workers: int,
+    slice_entries: int,
+    progress: Callable[[int], None] | None,
+) -> _Walk | None:
+    """The walk of entries 1..size in slices, `workers` processes at a time; None if any slice found anything amiss
+    (then the walk in order says exactly what). Each slice starts from the stored hash of the entry before it and the
+    stored subtree roots of the leaves before it; both are checked in their turn (by the slice before, and against
+    the entries' own roots in _check_stored_subtrees), so the slices together prove what one walk would."""
+    url = session.get_bind().engine.url.render_as_string(hide_password=False)
+    bounds = [(lo, min(lo + slice_entries, size)) for lo in range(0, size, slice_entries)]
+    parts: dict[int, _Walk] = {}
+    pool = ProcessPoolExecutor(min(workers, len(bounds)), mp_context=worker_context())
+    try:
+        futures = {
+            pool.submit(
+                _walk_slice, url, public_key_pem, lo, hi, [c.id for c in checkpoints if lo < c.tree_size <= hi]
+            ): lo
+            for lo, hi in bounds
+        }
+        for future in as_completed(futures):
+            parts[futures[future]] = part = future.result()
+            if part.report.problems:
+                return None
+            if progress:
+                progress(sum(p.report.checked for p in parts.values()))
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)  # a failure or a cancelled job: the slices not started never are
+    walk = _Walk()
+    for lo, hi in bounds:
+        part = parts[lo]
+        if part.last_seq != hi or part.size != hi:  # entries missing at its end (the walk in order names them)
+            return None
+        walk.report.checked += part.report.checked
+        walk.report.checkpoints_checked += part.report.checkpoints_checked
+        walk.subtrees |= part.subtrees
+    walk.last_seq, walk.head_hash, walk.size = size, parts[bounds[-1][0]].head_hash, size
+    return walk
+
+
+def _walk_slice(url: str, public_key_pem: bytes, lo: int, hi: int, checkpoint_ids: list[int]) -> _Walk:
+    """One slice of _walk_in_processes, in a process of its own (its own connection and snapshot: entries up to `hi`
+    were committed before the walk began, and the ledger is append-only)."""
+    database = Database(url)
+    try:
+        with database.read_sessionmaker() as session:
+            checkpoints = list(
+                session.scalars(
+                    select(Checkpoint)
+                    .where(Checkpoint.id.in_(checkpoint_ids))
+                    .order_by(Checkpoint.tree_size, Checkpoint.id)
+                )
+            )
+            start = session.scalar(select(CustodyEntry.entry_hash).where(CustodyEntry.seq == lo)) if lo else None
+            try:
+                tree = MerkleAccumulator.from_state(lo, StoredTree(session, lo).stack())
+            except (LookupError, ValueError) as missing:
+                walk = _Walk()
+                walk.report.problems.append(Problem("stored_subtrees_mismatch", str(missing), lo))
+                return walk
+            chain = ChainVerifier(start or GENESIS_HASH, lo + 1)
+            return _walk(session, public_key_pem, checkpoints, chain, tree, after=lo, up_to=hi)
+    finally:
+        database.dispose()
+
+
+class Recorded(NamedTuple):
+    """What an entry is compared with: its item's evidence record as it is now."""
+
+    ern: str
+    sha256: str
+
+
+def _entries_with_items(
+    session: Session,
+    *,
+    after: int = 0,
+    up_to: int | None = None,
+    case_ids: Collection[uuid.UUID] | None = None,
+    batch: int = 10_000,
+) -> Iterator[list[tuple[dict[str, Any], Recorded | None]]]:
+    """Entries in batches, each with the evidence record of the item it names (None: it names none, or one that is
+    not there), joined in the query that reads them: memory stays flat, and no query per item or per batch."""
+    for pairs in entry_batches(
+        session,
+        after=after,
+        up_to=up_to,
+        case_ids=case_ids,
+        batch=batch,
+        extra=(EvidenceItem.__table__.c.ern, EvidenceItem.__table__.c.sha256),
+        outerjoin=(EvidenceItem, EvidenceItem.id == CustodyEntry.evidence_id),
+    ):
+        yield [(fields, Recorded(*item) if item[0] is not None else None) for fields, item in pairs]
+
+
+def _cpus() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def _in_memory(session: Session) -> bool:
+    """An in-memory SQLite database, which another process cannot open."""
+    url = session.get_bind().engine.url
+    return url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
 
 
 def _verify_cases(
@@ -159,10 +344,7 @@ def _verify_cases(
     report = VerifyReport()
     ledger_head = head(session)
     size = ledger_head.seq if ledger_head is not None else 0
-    query = select(*FIXITY_COLUMNS).where(EvidenceItem.case_id.in_(list(case_ids)))
-    items = {str(item.id): item for item in map(FixityItem._make, session.execute(query))}
     in_scope = {str(case_id) for case_id in case_ids}
-    ingested: set[str] = set()
     for checkpoint in session.scalars(select(Checkpoint).where(Checkpoint.tree_size > size)):
         _checkpoint_beyond(checkpoint, size, report)
     anchor = session.scalar(
@@ -180,11 +362,11 @@ def _verify_cases(
         except LookupError as missing:
             root = str(missing)
         _check_checkpoint(anchor, root, public_key_pem, report)
-        for batch in entry_field_batches(session, up_to=signed, case_ids=case_ids, batch=1000):
-            tree.prefetch_proofs(fields["seq"] - 1 for fields in batch)
-            for fields in batch:
+        for batch in _entries_with_items(session, up_to=signed, case_ids=case_ids, batch=1000):
+            tree.prefetch_proofs(fields["seq"] - 1 for fields, _ in batch)
+            for fields, item in batch:
                 _check_signed(fields, tree, anchor, report)
-                _check_item_fields(fields, items, in_scope, ingested, report)
+                _check_item_fields(fields, item, in_scope, report)
                 report.checked += 1
             if progress:
                 progress(report.checked)
@@ -193,17 +375,18 @@ def _verify_cases(
             _check_signed(fields, tree, anchor, report)
             start_hash = fields["entry_hash"]
     chain = ChainVerifier(start_hash, signed + 1)
-    for fields in iter_entry_fields(session, after=signed):
-        for problem in chain.feed(fields):
-            report.problems.append(
-                Problem(problem.kind, problem.message, problem.seq, None, problem.expected, problem.found)
-            )
-        _check_item_fields(fields, items, in_scope, ingested, report)
-        report.checked += 1
-    _check_unrecorded(items.values(), ingested, report)
+    for batch in _entries_with_items(session, after=signed):
+        for fields, item in batch:
+            for problem in chain.feed(fields):
+                report.problems.append(
+                    Problem(problem.kind, problem.message, problem.seq, None, problem.expected, problem.found)
+                )
+            _check_item_fields(fields, item, in_scope, report)
+        report.checked += len(batch)
+    _check_unrecorded(session, case_ids, report)
     result = chain.finish()
     _check_head(session, result.last_seq or signed, result.head_hash, report)
-    _finish(session, store, items, report, file_progress, tsa_roots)
+    _finish(session, store, case_ids, report, file_progress, tsa_roots)
     return report
 
 
@@ -260,51 +443,51 @@ def _check_signed(fields: dict[str, Any], tree: StoredTree, anchor: Checkpoint, 
 
 
 def _check_item_fields(
-    fields: dict[str, Any],
-    items: dict[str, FixityItem],
-    in_scope: set[str] | None,
-    ingested: set[str],
-    report: VerifyReport,
+    fields: dict[str, Any], item: Recorded | None, in_scope: set[str] | None, report: VerifyReport
 ) -> None:
-    """An entry about an item: its `ingested` entry names the item as recorded, and every entry's SHA-256 is the
-    item's. Only items of the cases being verified are named: others belong to cases the caller may not see."""
-    evidence_id = fields["evidence_id"]
-    if not evidence_id:
+    """An entry about an item (`item`: its evidence record, None if there is none): its `ingested` entry names the
+    item as recorded, and every entry's SHA-256 is the item's. Only items of the cases being verified are named:
+    others belong to cases the caller may not see."""
+    if not fields["evidence_id"]:
         return
     visible = in_scope is None or fields["case_id"] in in_scope
-    if fields["action"] == INGESTED:
-        ingested.add(evidence_id)
-        if visible:
-            _check_ingested(fields, items.get(evidence_id), report)
-    if fields["sha256"]:
-        item = items.get(evidence_id)
-        if item is not None and visible and item.sha256 != fields["sha256"]:
-            report.problems.append(
-                Problem(
-                    "item_hash_changed",
-                    f"entry {fields['seq']}: {item.ern} was recorded with SHA-256 {fields['sha256']} "
-                    f"but the evidence record now says {item.sha256}",
-                    fields["seq"],
-                    item.ern,
-                    fields["sha256"],
-                    item.sha256,
-                )
+    if fields["action"] == INGESTED and visible:
+        _check_ingested(fields, item, report)
+    if fields["sha256"] and item is not None and visible and item.sha256 != fields["sha256"]:
+        report.problems.append(
+            Problem(
+                "item_hash_changed",
+                f"entry {fields['seq']}: {item.ern} was recorded with SHA-256 {fields['sha256']} "
+                f"but the evidence record now says {item.sha256}",
+                fields["seq"],
+                item.ern,
+                fields["sha256"],
+                item.sha256,
             )
+        )
 
 
-def _check_unrecorded(items: Iterable[FixityItem], ingested: set[str], report: VerifyReport) -> None:
-    for item in sorted(items, key=lambda i: i.ern):
-        if str(item.id) not in ingested:
-            report.problems.append(
-                Problem(
-                    "item_unrecorded",
-                    f"{item.ern}: the evidence record has no `ingested` entry in the ledger (SHA-256 {item.sha256})",
-                    None,
-                    item.ern,
-                    None,
-                    item.sha256,
-                )
+def _check_unrecorded(session: Session, case_ids: Collection[uuid.UUID] | None, report: VerifyReport) -> None:
+    """Evidence records (of `case_ids`, or all) with no `ingested` entry in the ledger. Asked of the database in the
+    walk's own snapshot, whose entries the walk has just re-hashed: a set of every item seen would grow with the
+    ledger."""
+    ingested = select(CustodyEntry.seq).where(
+        CustodyEntry.evidence_id == EvidenceItem.id, CustodyEntry.action == INGESTED
+    )
+    query = select(EvidenceItem.ern, EvidenceItem.sha256).where(~ingested.exists()).order_by(EvidenceItem.ern)
+    if case_ids is not None:
+        query = query.where(EvidenceItem.case_id.in_(list(case_ids)))
+    for ern, sha256 in session.execute(query):
+        report.problems.append(
+            Problem(
+                "item_unrecorded",
+                f"{ern}: the evidence record has no `ingested` entry in the ledger (SHA-256 {sha256})",
+                None,
+                ern,
+                None,
+                sha256,
             )
+        )
 
 
 def _check_head(session: Session, last_seq: int, last_hash: str, report: VerifyReport) -> None:
@@ -326,7 +509,7 @@ def _check_head(session: Session, last_seq: int, last_hash: str, report: VerifyR
 def _finish(
     session: Session,
     store: BlobStore | None,
-    items: dict[str, FixityItem],
+    case_ids: Collection[uuid.UUID] | None,
     report: VerifyReport,
     file_progress: Callable[[int, int], None] | None,
     tsa_roots: Sequence[x509.Certificate] | None,
@@ -334,7 +517,10 @@ def _finish(
     report.timestamps_checked, token_problems = check_tokens(session, tsa_roots)
     report.problems.extend(Problem(p.kind, p.message) for p in token_problems)
     if store is not None:
-        check_fixity(store, sorted(items.values(), key=lambda i: i.ern), report, file_progress)
+        query = select(*FIXITY_COLUMNS).order_by(EvidenceItem.ern)
+        if case_ids is not None:
+            query = query.where(EvidenceItem.case_id.in_(list(case_ids)))
+        check_fixity(store, [FixityItem._make(row) for row in session.execute(query)], report, file_progress)
 
 
 def _check_stored_subtrees(session: Session, expected: dict[tuple[int, int], bytes], report: VerifyReport) -> None:
@@ -385,7 +571,7 @@ MAX_SUSPECTS = 10_000
 REORDER_WINDOW = 16
 
 
-def _check_ingested(fields: dict[str, Any], item: FixityItem | None, report: VerifyReport) -> None:
+def _check_ingested(fields: dict[str, Any], item: Recorded | None, report: VerifyReport) -> None:
     """The record of an `ingested` entry's item must exist and name the same ERN (its SHA-256 is compared for every
     entry): an evidence row deleted or renamed behind the application's back is named here."""
     ern = (fields["details"] or {}).get("ern") if isinstance(fields["details"], dict) else None

@@ -268,8 +268,9 @@ def test_an_append_committed_while_the_chain_is_walked_is_not_reported_as_tamper
     are not missing entries."""
     import casefile.custody.verify as verify_module
 
-    walk = verify_module.iter_entry_fields
+    walk = verify_module._entries_with_items
     errors: list[str] = []
+    started: list[bool] = []
 
     def append_now() -> None:
         try:
@@ -284,11 +285,14 @@ def test_an_append_committed_while_the_chain_is_walked_is_not_reported_as_tamper
         worker.join(60)
 
     def walk_while_others_append(session: Any, **kw: Any) -> Any:
-        another_request_appends()  # just before the walk starts...
+        if not started:  # just before the walk starts (a case's walk reads its entries, then the chain's end)...
+            started.append(True)
+            another_request_appends()
         yield from walk(session, **kw)
-        another_request_appends()  # ...and just after it passed the end of the chain
+        if kw.get("up_to") is None:  # ...and just after it passed the end of the chain
+            another_request_appends()
 
-    monkeypatch.setattr(verify_module, "iter_entry_fields", walk_while_others_append)
+    monkeypatch.setattr(verify_module, "_entries_with_items", walk_while_others_append)
     if via == "cli":
         result = run(app, "custody", "verify", "--no-fixity")
         problems, ok = lines(result, "PROBLEM"), result.exit_code == 0
