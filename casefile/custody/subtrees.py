@@ -143,16 +143,18 @@ class StoredTree:
             return b""
 
         walk(plan)
+        # Chunks large enough that a case's proofs stay one or two statements at any ledger size (50 entries' proofs
+        # need ~750 nodes at ten million entries), small enough for SQLite's limits on parameters and expression depth.
         wanted = sorted(k for k in nodes if k not in self._nodes)
-        for start in range(0, len(wanted), 500):
-            part = wanted[start : start + 500]
+        for start in range(0, len(wanted), 5000):
+            part = wanted[start : start + 5000]
             for node in self.session.scalars(
                 select(MerkleNode).where(tuple_(MerkleNode.level, MerkleNode.idx).in_(part))
             ):
                 self._nodes[(node.level, node.idx)] = node.hash
         missing = sorted(b for b in blocks if b not in self._blocks)
-        for start in range(0, len(missing), 50):
-            chunk = missing[start : start + 50]
+        for start in range(0, len(missing), 200):
+            chunk = missing[start : start + 200]
             ranges = [CustodyEntry.seq.between(b * BLOCK + 1, min((b + 1) * BLOCK, self.size)) for b in chunk]
             read: dict[int, list[bytes]] = {b: [] for b in chunk}
             for seq, entry_hash in self.session.execute(
@@ -193,6 +195,17 @@ class StoredTree:
             return EMPTY_ROOT
         self._prefetch(lambda plan: plan(0, size))
         return self.subroot(0, size)
+
+    def stack(self) -> list[bytes]:
+        """What a MerkleAccumulator holds after the first `size` leaves: the root of each perfect subtree of the
+        size's binary decomposition, largest first (so a walk can start there instead of at the first leaf)."""
+        spans, start = [], 0
+        for level in reversed(range(self.size.bit_length())):
+            if self.size >> level & 1:
+                spans.append((start, start + (1 << level)))
+                start += 1 << level
+        self._prefetch(lambda plan: [plan(lo, hi) for lo, hi in spans])
+        return [self.subroot(lo, hi) for lo, hi in spans]
 
     def inclusion_proof(self, index: int, size: int | None = None) -> list[bytes]:
         size = self.size if size is None else size
