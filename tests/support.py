@@ -284,3 +284,20 @@ def read_environment_file(path: Path) -> dict[str, str]:
     """systemd's EnvironmentFile syntax as the shipped files use it: KEY=VALUE lines, # comments."""
     pairs = (line.split("=", 1) for line in path.read_text().splitlines() if line.strip() and line[0] != "#")
     return {key.strip(): value.strip() for key, value in pairs}
+
+
+@contextmanager
+def as_insider(app: Flask) -> Iterator[Any]:
+    """A connection in one transaction with the append-only triggers out of the way, as an insider with the database
+    owner's rights (PostgreSQL: `session_replication_role = replica`) or with the SQLite file (every trigger dropped)
+    would have it: the triggers only stop accidents, the hashes and signed heads are what make tampering evident."""
+    from sqlalchemy import text
+
+    engine = app.extensions["casefile_db"].engine
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(text("SET LOCAL session_replication_role = replica"))
+        else:
+            for (name,) in conn.execute(text("SELECT name FROM sqlite_master WHERE type = 'trigger'")).all():
+                conn.execute(text(f'DROP TRIGGER "{name}"'))
+        yield conn

@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 import pytest
 from flask import Flask
-from sqlalchemy import event, func, select, text, update
+from sqlalchemy import event, func, select, update
 from sqlalchemy.exc import DBAPIError
 
 from casefile.custody import ledger
@@ -23,7 +23,7 @@ from casefile.custody.verify import verify_ledger
 from casefile.db import get_database, session_scope
 from casefile.errors import CasefileError
 
-from support import Account
+from support import Account, as_insider
 
 
 def _append(app: Flask, case_id: uuid.UUID, batches: list[int]) -> None:
@@ -82,12 +82,7 @@ def test_verify_names_a_changed_stored_root_and_the_database_refuses_changes(
     with pytest.raises(DBAPIError), app.app_context(), session_scope() as s:
         s.execute(update(MerkleNode).values(hash=b"\x00" * 32))
     # An insider with the database's owner rights goes round the triggers.
-    engine = get_database(app).engine
-    with engine.begin() as conn:
-        if engine.dialect.name == "postgresql":
-            conn.execute(text("SET LOCAL session_replication_role = replica"))
-        else:
-            conn.execute(text("DROP TRIGGER merkle_nodes_no_update"))
+    with as_insider(app) as conn:
         conn.execute(update(MerkleNode).where(MerkleNode.level == 8, MerkleNode.idx == 1).values(hash=b"\x00" * 32))
     with app.app_context(), session_scope() as s:
         report = verify_ledger(s, None, key.public_pem)
@@ -127,11 +122,7 @@ def test_a_checkpoint_is_signed_from_the_stored_roots_and_refused_over_changed_o
     assert bounds and min(bounds) >= BLOCK, reads
 
     # A stored root beneath the newest signed head (of entries 1-512), changed by an insider: nothing more is signed.
-    with engine.begin() as conn:
-        if engine.dialect.name == "postgresql":
-            conn.execute(text("SET LOCAL session_replication_role = replica"))
-        else:
-            conn.execute(text("DROP TRIGGER merkle_nodes_no_update"))
+    with as_insider(app) as conn:
         conn.execute(update(MerkleNode).where(MerkleNode.level == 9, MerkleNode.idx == 0).values(hash=b"\x00" * 32))
     _append(app, case_id, [5])
     refused = f"disagrees with checkpoint {second.id} \\(tree size 700\\)"

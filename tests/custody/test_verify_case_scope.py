@@ -17,9 +17,9 @@ from casefile.custody.actions import Action
 from casefile.custody.chain import seal_entry
 from casefile.custody.services import create_checkpoint
 from casefile.custody.verify import VerifyReport, verify_ledger
-from casefile.db import get_database, session_scope
+from casefile.db import session_scope
 
-from support import Account, counting_queries
+from support import Account, as_insider, counting_queries
 
 
 def _append(app: Flask, case_id: uuid.UUID, count: int) -> None:
@@ -47,13 +47,7 @@ def _tamper(app: Flask, seq: int, reseal: bool) -> None:
     with app.app_context(), session_scope() as s:
         [fields] = list(ledger.iter_entry_fields(s, after=seq - 1, up_to=seq))
     sealed = seal_entry({**fields, "details": {"n": -1}})["entry_hash"]
-    engine = get_database(app).engine
-    with engine.begin() as conn:
-        if engine.dialect.name == "postgresql":
-            conn.execute(text("SET LOCAL session_replication_role = replica"))
-        else:
-            for (name,) in conn.execute(text("SELECT name FROM sqlite_master WHERE type = 'trigger'")).all():
-                conn.execute(text(f'DROP TRIGGER "{name}"'))
+    with as_insider(app) as conn:
         update = "UPDATE custody_entries SET {} = :v WHERE seq = :seq"
         conn.execute(text(update.format("details")), {"v": '{"n": -1}', "seq": seq})
         if reseal:

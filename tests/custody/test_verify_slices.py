@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import delete, text, update
+from sqlalchemy import delete, update
 
 from casefile.custody import ledger
 from casefile.custody.actions import Action
@@ -19,7 +20,7 @@ from casefile.custody.subtrees import MerkleNode
 from casefile.custody.verify import VerifyReport, verify_ledger
 from casefile.db import get_database, session_scope
 
-from support import Account
+from support import Account, as_insider
 
 SLICE = 256  # the smallest slice (a stored subtree block), so a small ledger has several
 
@@ -51,15 +52,9 @@ def _verify(app: Flask, workers: int) -> tuple[VerifyReport, list[int]]:
     return report, progress
 
 
-def _tamper(app: Flask, statement: object) -> None:
-    engine = get_database(app).engine
-    with engine.begin() as conn:
-        if engine.dialect.name == "postgresql":
-            conn.execute(text("SET LOCAL session_replication_role = replica"))
-        else:
-            for (name,) in conn.execute(text("SELECT name FROM sqlite_master WHERE type = 'trigger'")).all():
-                conn.execute(text(f'DROP TRIGGER "{name}"'))
-        conn.execute(statement)  # type: ignore[call-overload]
+def _tamper(app: Flask, statement: Any) -> None:
+    with as_insider(app) as conn:
+        conn.execute(statement)
 
 
 def test_an_intact_ledger_verifies_in_slices_as_in_order(ledger_of_1300: Flask) -> None:
