@@ -20,7 +20,8 @@ from support import Api
 from witness_support import World, web_client
 
 PURPOSES = ["internal_analysis", "share_icc", "share_un", "share_sanctions", "publication"]
-TOMORROW = (date.today() + timedelta(days=1)).isoformat()
+# Two days ahead: still the future when the suite crosses midnight between collecting and running this test.
+FUTURE = (date.today() + timedelta(days=2)).isoformat()
 
 
 def consent_records(world: World) -> list[dict[str, Any]]:
@@ -195,7 +196,7 @@ def test_a_back_filled_older_decision_does_not_override_a_later_withdrawal(world
 @pytest.mark.parametrize(
     ("body", "field"),
     [
-        ({"purpose": "share_icc", "granted": True, "recorded_on": TOMORROW, "how_recorded": "form"}, "recorded_on"),
+        ({"purpose": "share_icc", "granted": True, "recorded_on": FUTURE, "how_recorded": "form"}, "recorded_on"),
         ({"purpose": "share_icc", "granted": True, "recorded_on": "2020-02-30", "how_recorded": "form"}, "recorded_on"),
         ({"purpose": "share_icc", "granted": True, "how_recorded": ""}, "how_recorded"),
         ({"purpose": "share_icc", "granted": True, "how_recorded": "   "}, "how_recorded"),
@@ -220,7 +221,7 @@ def test_api_refuses_bad_consent(world: World, body: dict[str, Any], field: str)
 @pytest.mark.parametrize(
     "data",
     [
-        {"purpose": "share_icc", "granted": "true", "recorded_on": TOMORROW, "how_recorded": "form"},
+        {"purpose": "share_icc", "granted": "true", "recorded_on": FUTURE, "how_recorded": "form"},
         {"purpose": "share_icc", "granted": "true", "how_recorded": ""},
         {"purpose": "share_icc", "granted": "true"},
         {"purpose": "share_icc", "granted": "true", "recorded_on": "yesterday", "how_recorded": "form"},
