@@ -189,6 +189,7 @@ def child() -> int:
         verify_cpu = time.process_time() - cpu
     maxrss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     hwm_after = proc_status_kib(pid, "VmHWM")
+    read_s, read = reading["s"], reading["n"]  # the walk in order's own (a ledger of one slice is walked so again)
     # Then as the verification job runs it: in slices, one process per CPU.
     with database.read_sessionmaker() as session:
         cpu = time.process_time()
@@ -200,8 +201,8 @@ def child() -> int:
     result = {
         "verify_s": verify_s,
         "verify_cpu": verify_cpu,
-        "read_s": reading["s"],
-        "read": reading["n"],
+        "read_s": read_s,
+        "read": read,
         "ok": report.ok,
         "checked": report.checked,
         "checkpoints": report.checkpoints_checked,
