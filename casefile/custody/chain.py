@@ -69,6 +69,12 @@ def canonical_bytes(obj: Any) -> bytes:
     return _encode(obj).encode("utf-8")
 
 
+def canonical_text(obj: Any) -> str:
+    """``canonical_bytes`` before UTF-8 encoding: what the application stores a ledger entry's ``details`` as, so a
+    verifier can hash the stored text without parsing and re-encoding it (see ``ChainVerifier.accept``)."""
+    return _encode(obj)
+
+
 def entry_hash(fields: Mapping[str, Any]) -> str:
     """Hex SHA-256 over the canonical encoding of ``fields`` without any ``entry_hash`` key."""
     body = dict(fields)
@@ -177,6 +183,18 @@ class ChainVerifier:
     def check(self, entry: Mapping[str, Any]) -> list[ChainProblem] | None:
         """As ``feed``, but None for an entry in order: no list is made on the hot path of a long walk."""
         return self._check(entry)
+
+    def accept(self, seq: int, prev_hash: str, entry_hash: str) -> bool:
+        """The hot path for a reader that has itself found the entry's canonical encoding to hash to `entry_hash`:
+        if the entry is the next in order and links to the last, count it, move on and return True; otherwise change
+        nothing and return False, and the caller then `check`s the entry, which says what is wrong."""
+        if type(seq) is int and seq == self._next and prev_hash == self._prev:
+            self._count += 1
+            self._next = seq + 1
+            self._prev = entry_hash
+            self._last_seq = seq
+            return True
+        return False
 
     def feed_many(self, entries: Iterable[Mapping[str, Any]]) -> list[ChainProblem]:
         """Check a batch of entries; return all their problems in order."""

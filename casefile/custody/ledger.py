@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from json.encoder import encode_basestring
 from typing import TYPE_CHECKING, Any, Final, Literal, Protocol, TypeAlias
 
 from sqlalchemy import ColumnElement, Row, String, Text, cast, func, literal, select, type_coerce
@@ -183,7 +184,7 @@ def recent_trail(session: Session, evidence_id: uuid.UUID, limit: int) -> tuple[
     return sorted(rows, key=lambda e: e.seq), total
 
 
-def entry_batches(
+def entry_rows(
     session: Session,
     *,
     after: int = 0,
@@ -192,20 +193,13 @@ def entry_batches(
     batch: int = 10_000,
     extra: Sequence[ColumnElement[Any]] = (),
     outerjoin: tuple[Any, Any] | None = None,
-) -> Iterator[list[tuple[dict[str, Any], Sequence[Any]]]]:
-    """Every entry's hashed fields in seq order (those after `after`, up to `up_to`, of `case_ids`), each with the
-    values of the `extra` columns (of a table joined with `outerjoin`, say), in keyset-paginated batches of plain rows
-    (no ORM identity map), so a ten-million-entry ledger is walked in constant memory.
-
-    UUIDs and timestamps are read as text and put in their hashed form (`_hashed_columns`), and `details` is parsed
-    from its stored text here: the typed path (UUID objects, datetimes, the JSON type) costs three times as
-    much per entry as the hashing it feeds (measured with bench.verify). An entry whose stored text is not what the
-    application writes (a hand-edited row) then simply fails its hash: a `details` that is not JSON stays a string."""
+) -> Iterator[Sequence[Sequence[Any]]]:
+    """Every entry (those after `after`, up to `up_to`, of `case_ids`) in seq order as a plain row of ENTRY_FIELDS
+    read as text (see `_hashed_columns`), then the `extra` columns (of a table joined with `outerjoin`, say), in
+    keyset-paginated batches (no ORM identity map), so a ten-million-entry ledger is walked in constant memory. Put a
+    row in hashed form with `fields_reader`, or hash it as stored with `body_reader`."""
     table = CustodyEntry.__table__
-    dialect = session.get_bind().dialect.name
-    columns = [*_hashed_columns(dialect), *extra]
-    fields_of = _fields_of if dialect == "postgresql" else _sqlite_fields_of
-    width = len(ENTRY_FIELDS)
+    columns = [*_hashed_columns(session.get_bind().dialect.name), *extra]
     last = after
     while True:
         stmt = select(*columns).select_from(table)
@@ -219,17 +213,40 @@ def entry_batches(
         rows = session.connection().execute(stmt).all()  # Core: the ORM's row handling costs a microsecond a row
         if not rows:
             return
-        yield [(fields_of(row[:width]), row[width:]) for row in rows]
+        yield rows
         last = rows[-1][0]
 
 
 def iter_entry_fields(
     session: Session, *, after: int = 0, up_to: int | None = None, batch: int = 10_000
 ) -> Iterator[dict[str, Any]]:
-    """Every entry's hashed fields in seq order (see entry_batches)."""
-    for pairs in entry_batches(session, after=after, up_to=up_to, batch=batch):
-        for fields, _ in pairs:
-            yield fields
+    """Every entry's hashed fields in seq order (see entry_rows)."""
+    fields_of = fields_reader(session)
+    for rows in entry_rows(session, after=after, up_to=up_to, batch=batch):
+        for row in rows:
+            yield fields_of(row)
+
+
+def fields_reader(session: Session) -> Callable[[Sequence[Any]], dict[str, Any]]:
+    """A function from a row of `entry_rows` to the entry's fields in hashed form (ENTRY_FIELDS).
+
+    UUIDs and timestamps are read as text and put in their hashed form, and `details` is parsed from its stored text:
+    the typed path (UUID objects, datetimes, the JSON type) costs three times as much per entry as the hashing it
+    feeds (measured with bench.verify). An entry whose stored text is not what the application writes (a hand-edited
+    row) then simply fails its hash: a `details` that is not JSON stays a string."""
+    return _fields_of if session.get_bind().dialect.name == "postgresql" else _sqlite_fields_of
+
+
+def body_reader(session: Session) -> Callable[[Sequence[Any]], str | None]:
+    """A function from a row of `entry_rows` to the canonical encoding of the entry without its `entry_hash` (what
+    that hash covers) if its stored `details` is canonical JSON text, as the application writes it (casefile.db);
+    None for a row with a value of a type the application never writes.
+
+    The stored `details` is used as it is, not parsed: a row whose text hashes to its `entry_hash` this way is exactly
+    one that `fields_reader` and `chain.entry_hash` would find intact (every other value is a quoted JSON string or an
+    int, so the text can only match if `details` is the canonical text itself), and a row that does not must be
+    looked at through `fields_reader` (details stored before canonical writing; or tampering)."""
+    return _body if session.get_bind().dialect.name == "postgresql" else _sqlite_body
 
 
 _decode_json = json.JSONDecoder().decode
@@ -237,7 +254,7 @@ _decode_json = json.JSONDecoder().decode
 
 def _fields_of(row: Sequence[Any]) -> dict[str, Any]:
     """A row of `_hashed_columns` on PostgreSQL, which renders every value in its hashed form."""
-    fields = dict(zip(ENTRY_FIELDS, row, strict=True))
+    fields = dict(zip(ENTRY_FIELDS, row, strict=False))  # the row may go on with extra columns
     fields["details"] = _details(fields["details"])
     return fields
 
@@ -245,10 +262,10 @@ def _fields_of(row: Sequence[Any]) -> dict[str, Any]:
 def _sqlite_fields_of(row: Sequence[Any]) -> dict[str, Any]:
     """A row of `_hashed_columns` on SQLite, which keeps a timestamp as 'YYYY-MM-DD HH:MM:SS.ffffff' (UTC) and a UUID
     as 32 hex digits: put in their hashed form here, where it costs a microsecond less a row than SQL's substr()."""
-    seq, at, actor, action, case_id, evidence_id, sha256, details, prev_hash, entry_hash_ = row
+    seq, at, actor, action, case_id, evidence_id, sha256, details, prev_hash, entry_hash_, *_ = row
     return {
         "seq": seq,
-        "at": f"{at[:10]}T{at[11:]}+00:00" if type(at) is str and len(at) == 26 else at,
+        "at": _sqlite_at(at),
         "actor": actor,
         "action": action,
         "case_id": _dashed(case_id),
@@ -258,6 +275,39 @@ def _sqlite_fields_of(row: Sequence[Any]) -> dict[str, Any]:
         "prev_hash": prev_hash,
         "entry_hash": entry_hash_,
     }
+
+
+def _body(row: Sequence[Any]) -> str | None:
+    """`body_reader` on PostgreSQL. Keys in sorted order, as the canonical encoding has them."""
+    seq, at, actor, action, case_id, evidence_id, sha256, details, prev_hash, *_ = row
+    if type(seq) is not int or not (details is None or type(details) is str):
+        return None
+    try:
+        return (
+            f'{{"action":{_quote(action)},"actor":{_quote(actor)},"at":{_quote(at)},'
+            f'"case_id":{"null" if case_id is None else _quote(case_id)},'
+            f'"details":{"null" if details is None else details},'
+            f'"evidence_id":{"null" if evidence_id is None else _quote(evidence_id)},'
+            f'"prev_hash":{_quote(prev_hash)},"seq":{seq},"sha256":{"null" if sha256 is None else _quote(sha256)}}}'
+        )
+    except TypeError:  # a value that is not a string where the application writes one
+        return None
+
+
+def _sqlite_body(row: Sequence[Any]) -> str | None:
+    """`body_reader` on SQLite: `_body` of the values `_sqlite_fields_of` puts in hashed form."""
+    seq, at, actor, action, case_id, evidence_id, sha256, details, prev_hash, *_ = row
+    return _body(
+        (seq, _sqlite_at(at), actor, action, _dashed(case_id), _dashed(evidence_id), sha256, details, prev_hash)
+    )
+
+
+_quote = encode_basestring  # the JSON string token of a str, as the canonical encoder writes it (TypeError otherwise)
+
+
+def _sqlite_at(at: Any) -> Any:
+    """`format_timestamp` of SQLite's stored 'YYYY-MM-DD HH:MM:SS.ffffff' (UTC); anything else is left as it is."""
+    return f"{at[:10]}T{at[11:]}+00:00" if type(at) is str and len(at) == 26 else at
 
 
 def _dashed(hex_: Any) -> Any:

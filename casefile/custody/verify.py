@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import hashlib
 import os
 import uuid
 from collections.abc import Callable, Collection, Iterator, Sequence
@@ -22,7 +23,7 @@ from sqlalchemy.orm import Session
 from casefile import models as _every_model  # noqa: F401 - usable without the app: map every model
 from casefile.custody.actions import Action
 from casefile.custody.chain import GENESIS_HASH, ChainVerifier, entry_hash
-from casefile.custody.ledger import entry_batches, head, iter_entry_fields
+from casefile.custody.ledger import body_reader, entry_rows, fields_reader, head, iter_entry_fields
 from casefile.custody.merkle import EMPTY_ROOT, MerkleAccumulator, hash_from_hex, hash_to_hex, verify_inclusion
 from casefile.custody.models import Checkpoint, CustodyEntry
 from casefile.custody.signing import SignedTreeHead, verify_tree_head
@@ -93,8 +94,9 @@ class VerifyReport:
 
 
 # A whole-ledger walk of at least two slices is split over processes, one slice each at a time (the hashing is Python
-# and holds the GIL: threads would not help). A slice is a power of two, so the Merkle state where it starts is a
-# few stored subtree roots, which the walk then checks against the entries like every other stored root.
+# and holds the GIL: threads would not help). Slices are about this long, as many as a multiple of the processes so each
+# does the same work; each starts at a whole block of leaves, so the Merkle state there is a few stored subtree roots,
+# which the walk then checks against the entries like every other stored root.
 SLICE_ENTRIES = 1 << 18
 
 
@@ -169,33 +171,46 @@ def _walk(
     progress: Callable[[int], None] | None = None,
 ) -> _Walk:
     """The chain, each entry's item, the Merkle tree and the checkpoints (in tree-size order) it reaches, from the
-    state `chain` and `tree` hold. Memory does not grow with the ledger: each entry's item is read with it."""
+    state `chain` and `tree` hold. Memory does not grow with the ledger: each entry's item is read with it.
+
+    An entry is hashed as stored (`body_reader`): one that hashes to its recorded hash, follows the last and names its
+    item as recorded is intact and costs no more. Any other is put in its hashed form (`fields_reader`) and checked
+    field by field, which names what is wrong (or finds it intact: stored before details were written canonically)."""
     walk = _Walk()
     report = walk.report
     pending = [c for c in checkpoints if c.tree_size > tree.size]
-    check, append, size = chain.check, tree.append_noting, tree.size
+    body_of, fields_of = body_reader(session), fields_reader(session)
+    check, accept, append, size = chain.check, chain.accept, tree.append_noting, tree.size
+    sha256 = hashlib.sha256
     with _no_cycle_collection():
-        for batch in _entries_with_items(session, after=after, up_to=up_to):
-            for fields, item in batch:
-                problems = check(fields)
-                for problem in problems or ():
-                    report.problems.append(
-                        Problem(problem.kind, problem.message, problem.seq, None, problem.expected, problem.found)
-                    )
-                    if (
-                        problem.kind == "hash_mismatch"
-                        and problem.seq is not None
-                        and len(walk.suspects) < MAX_SUSPECTS
-                    ):
-                        walk.suspects[problem.seq] = fields
-                if item is not None or fields["evidence_id"]:
-                    _check_item_fields(fields, item, None, report)
-                for level, index, root in append(leaf_data(fields["entry_hash"]), BLOCK_LEVEL):
+        for rows in _entries_with_items(session, after=after, up_to=up_to):
+            for row in rows:
+                seq, stored, evidence_id = row[0], row[9], row[5]
+                body = body_of(row)
+                if body is not None and sha256(body.encode()).hexdigest() == stored and accept(seq, row[8], stored):
+                    # Intact and in place. Its item is looked at closely only if an entry about it could be wrong
+                    # about it: an `ingested` one, or one whose item is gone or has another SHA-256 now.
+                    if evidence_id is not None and (row[3] == INGESTED or row[10] is None or row[6] != row[11]):
+                        _check_item_fields(fields_of(row), _recorded(row), None, report)
+                else:
+                    fields = fields_of(row)
+                    for problem in check(fields) or ():
+                        report.problems.append(
+                            Problem(problem.kind, problem.message, problem.seq, None, problem.expected, problem.found)
+                        )
+                        if (
+                            problem.kind == "hash_mismatch"
+                            and problem.seq is not None
+                            and len(walk.suspects) < MAX_SUSPECTS
+                        ):
+                            walk.suspects[problem.seq] = fields
+                    _check_item_fields(fields, _recorded(row), None, report)
+                for level, index, root in append(leaf_data(stored), BLOCK_LEVEL):
                     walk.subtrees[(level, index)] = root
                 size += 1
                 while pending and pending[0].tree_size == size:
                     _check_checkpoint(pending.pop(0), hash_to_hex(tree.root()), public_key_pem, report)
-            report.checked += len(batch)
+            report.checked += len(rows)
             if progress:
                 progress(report.checked)
     result = chain.finish()
@@ -232,7 +247,9 @@ def _walk_in_processes(
     stored subtree roots of the leaves before it; both are checked in their turn (by the slice before, and against
     the entries' own roots in _check_stored_subtrees), so the slices together prove what one walk would."""
     url = session.get_bind().engine.url.render_as_string(hide_password=False)
-    bounds = [(lo, min(lo + slice_entries, size)) for lo in range(0, size, slice_entries)]
+    count = workers * -(-size // (workers * slice_entries))
+    step = -(-size // count // BLOCK) * BLOCK  # size / count, rounded up to a whole block
+    bounds = [(lo, min(lo + step, size)) for lo in range(0, size, step)]
     parts: dict[int, _Walk] = {}
     pool = ProcessPoolExecutor(min(workers, len(bounds)), mp_context=worker_context())
     try:
@@ -302,19 +319,24 @@ def _entries_with_items(
     up_to: int | None = None,
     case_ids: Collection[uuid.UUID] | None = None,
     batch: int = 10_000,
-) -> Iterator[list[tuple[dict[str, Any], Recorded | None]]]:
-    """Entries in batches, each with the evidence record of the item it names (None: it names none, or one that is
-    not there), joined in the query that reads them: memory stays flat, and no query per item or per batch."""
-    for pairs in entry_batches(
+) -> Iterator[Sequence[Sequence[Any]]]:
+    """Rows of `entry_rows` in batches, each followed by the ERN and SHA-256 of the item the entry names (`_recorded`),
+    joined in the query that reads them: memory stays flat, and no query per item or per batch."""
+    items = EvidenceItem.__table__.c
+    return entry_rows(
         session,
         after=after,
         up_to=up_to,
         case_ids=case_ids,
         batch=batch,
-        extra=(EvidenceItem.__table__.c.ern, EvidenceItem.__table__.c.sha256),
+        extra=(items.ern, items.sha256),
         outerjoin=(EvidenceItem, EvidenceItem.id == CustodyEntry.evidence_id),
-    ):
-        yield [(fields, Recorded(*item) if item[0] is not None else None) for fields, item in pairs]
+    )
+
+
+def _recorded(row: Sequence[Any]) -> Recorded | None:
+    """The item of a row of `_entries_with_items`; None if it names none, or one that is not there."""
+    return Recorded(row[10], row[11]) if row[10] is not None else None
 
 
 def _cpus() -> int:
@@ -345,6 +367,7 @@ def _verify_cases(
     ledger_head = head(session)
     size = ledger_head.seq if ledger_head is not None else 0
     in_scope = {str(case_id) for case_id in case_ids}
+    fields_of = fields_reader(session)
     for checkpoint in session.scalars(select(Checkpoint).where(Checkpoint.tree_size > size)):
         _checkpoint_beyond(checkpoint, size, report)
     anchor = session.scalar(
@@ -362,11 +385,12 @@ def _verify_cases(
         except LookupError as missing:
             root = str(missing)
         _check_checkpoint(anchor, root, public_key_pem, report)
-        for batch in _entries_with_items(session, up_to=signed, case_ids=case_ids, batch=1000):
-            tree.prefetch_proofs(fields["seq"] - 1 for fields, _ in batch)
-            for fields, item in batch:
+        for rows in _entries_with_items(session, up_to=signed, case_ids=case_ids, batch=1000):
+            tree.prefetch_proofs(row[0] - 1 for row in rows)
+            for row in rows:
+                fields = fields_of(row)
                 _check_signed(fields, tree, anchor, report)
-                _check_item_fields(fields, item, in_scope, report)
+                _check_item_fields(fields, _recorded(row), in_scope, report)
                 report.checked += 1
             if progress:
                 progress(report.checked)
@@ -375,14 +399,15 @@ def _verify_cases(
             _check_signed(fields, tree, anchor, report)
             start_hash = fields["entry_hash"]
     chain = ChainVerifier(start_hash, signed + 1)
-    for batch in _entries_with_items(session, after=signed):
-        for fields, item in batch:
+    for rows in _entries_with_items(session, after=signed):
+        for row in rows:
+            fields = fields_of(row)
             for problem in chain.feed(fields):
                 report.problems.append(
                     Problem(problem.kind, problem.message, problem.seq, None, problem.expected, problem.found)
                 )
-            _check_item_fields(fields, item, in_scope, report)
-        report.checked += len(batch)
+            _check_item_fields(fields, _recorded(row), in_scope, report)
+        report.checked += len(rows)
     _check_unrecorded(session, case_ids, report)
     result = chain.finish()
     _check_head(session, result.last_seq or signed, result.head_hash, report)

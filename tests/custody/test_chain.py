@@ -165,6 +165,28 @@ def test_valid_chain_has_no_problems(entries: list[dict[str, Any]]) -> None:
     assert verifier.next_seq == 101
 
 
+def test_accept_moves_on_only_for_the_next_linked_entry(entries: list[dict[str, Any]]) -> None:
+    """`accept` is the verifier's hot path for a caller that hashed the entry itself: it never advances past an entry
+    out of order or with a broken link, so `check` then reports that entry exactly as `feed` would."""
+    accepting, feeding = ChainVerifier(), ChainVerifier()
+    for entry in entries[:10]:
+        assert accepting.accept(entry["seq"], entry["prev_hash"], entry["entry_hash"])
+        assert feeding.feed(entry) == []
+    assert accepting.finish() == feeding.finish()
+    following = entries[10]
+    refused = [
+        (following["seq"] + 1, following["prev_hash"]),  # a gap
+        (following["seq"] - 1, following["prev_hash"]),  # a repeat
+        (following["seq"], GENESIS_HASH),  # a broken link
+        (float(following["seq"]), following["prev_hash"]),  # not an int
+    ]
+    for seq, prev in refused:
+        assert not accepting.accept(seq, prev, following["entry_hash"])  # type: ignore[arg-type]
+        assert accepting.finish() == feeding.finish()
+    broken = seal_entry({**following, "prev_hash": GENESIS_HASH})
+    assert [p.kind for p in accepting.check(broken) or []] == [p.kind for p in feeding.feed(broken)] == ["broken_link"]
+
+
 def test_empty_chain() -> None:
     assert list(verify_chain([])) == []
     result = ChainVerifier().finish()

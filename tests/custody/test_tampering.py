@@ -19,10 +19,10 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import JSON, Engine, bindparam, create_engine, pool, select, text
+from sqlalchemy import JSON, Engine, Text, bindparam, cast, create_engine, pool, select, text
 
 from casefile.custody import ledger
-from casefile.custody.chain import seal_entry
+from casefile.custody.chain import canonical_bytes, canonical_text, seal_entry
 from casefile.custody.merkle import (
     MerkleTree,
     consistency_proof,
@@ -185,12 +185,19 @@ def test_a_flipped_byte_in_a_stored_file_is_a_fixity_problem_naming_the_ern(inst
 # --- ledger rows ----------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("field", ["actor", "details", "sha256"])
+@pytest.mark.parametrize("field", ["actor", "details", "canonical details", "sha256"])
 def test_a_changed_ledger_row_is_a_hash_mismatch_at_exactly_its_seq(instance: Instance, field: str) -> None:
     seq = 4
     before = instance.fields()[seq - 1]
     if field == "actor":
         instance.tamper("UPDATE custody_entries SET actor = 'user:someone-else' WHERE seq = :seq", seq=seq)
+    elif field == "canonical details":  # in the very form the application writes, which the walk hashes as stored
+        field = "details"
+        instance.tamper(
+            "UPDATE custody_entries SET details = :details WHERE seq = :seq",
+            details=canonical_text({**before["details"], "via": "nowhere"}),
+            seq=seq,
+        )
     elif field == "details":
         instance.tamper(
             text("UPDATE custody_entries SET details = :details WHERE seq = :seq").bindparams(
@@ -472,6 +479,50 @@ def test_forged_inclusion_and_consistency_proofs_are_rejected(instance: Instance
     forged_proof = consistency_proof(rewritten, first.tree_size, size)
     assert not verify_consistency(first.tree_size, size, old_root, new_root, forged_proof)
     assert not verify_consistency(first.tree_size, size, old_root, MerkleTree(rewritten).root(), forged_proof)
+
+
+def test_details_are_stored_as_the_text_their_hash_covers(instance: Instance) -> None:
+    """The application writes JSON in canonical form, so the walk hashes each entry as stored (ledger.body_reader):
+    for every entry that text is exactly the canonical encoding of its hashed fields."""
+    response = instance.api.post(
+        f"/evidence/{instance.items[0]['id']}/custody",
+        json={"from_party": "Field team «A»", "to_party": "مختبر الأدلة", "purpose": "analysis ✓", "note": "🙂"},
+    )
+    assert response.status_code == 201, response.get_data(as_text=True)[:300]
+    with instance.app.app_context(), session_scope() as s:
+        body_of, fields_of = ledger.body_reader(s), ledger.fields_reader(s)
+        rows = [row for batch in ledger.entry_rows(s, batch=4) for row in batch]
+        stored = s.execute(select(cast(CustodyEntry.details, Text)).order_by(CustodyEntry.seq)).scalars().all()
+    assert len(rows) == len(stored) >= 7
+    for row, details in zip(rows, stored, strict=True):
+        fields = fields_of(row)
+        assert details == canonical_text(fields["details"])
+        assert body_of(row) == canonical_text({k: v for k, v in fields.items() if k != "entry_hash"})
+        assert (
+            hashlib.sha256(canonical_bytes({k: v for k, v in fields.items() if k != "entry_hash"})).hexdigest()
+            == (fields["entry_hash"])
+        )
+
+
+def test_entries_whose_details_were_stored_otherwise_still_verify(instance: Instance) -> None:
+    """Entries written before details were stored canonically (json.dumps' default spacing, key order and escapes)
+    are not hashed as stored: each is parsed and re-encoded, and the ledger is intact as before. The same for one
+    rewritten so by whoever has the database: the text changed, what was signed did not."""
+    fields = instance.fields()
+    for entry in fields:
+        reordered = dict(reversed(list(entry["details"].items())))
+        instance.tamper(
+            "UPDATE custody_entries SET details = :details WHERE seq = :seq",
+            details=json.dumps(reordered) + " ",
+            seq=entry["seq"],
+        )
+    with instance.app.app_context(), session_scope() as s:
+        body_of = ledger.body_reader(s)
+        rows = [row for batch in ledger.entry_rows(s) for row in batch]
+    assert all(hashlib.sha256(body_of(row).encode()).hexdigest() != row[9] for row in rows)  # not as stored
+    assert instance.fields() == fields
+    report = instance.verify(fixity=False)
+    assert report.ok and report.checked >= len(fields), [p.message for p in report.problems]
 
 
 def test_details_stored_by_the_database_are_exactly_what_was_hashed(instance: Instance) -> None:
