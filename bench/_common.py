@@ -185,8 +185,8 @@ class LedgerWriter:
     prev_hash: str = ""
     at: datetime = BASE_TIME
     step: timedelta = timedelta(milliseconds=7)
+    tree: Any = None  # a MerkleAccumulator of the entries before `seq` (whose subtree roots are stored already)
     _rows: list[dict[str, Any]] = field(default_factory=list)
-    _tree: Any = None
     _nodes: list[dict[str, Any]] = field(default_factory=list)
     _checkpoints: list[dict[str, Any]] = field(default_factory=list)
 
@@ -196,7 +196,8 @@ class LedgerWriter:
 
         self.prev_hash = self.prev_hash or GENESIS_HASH
         # The stored subtree roots (casefile.custody.subtrees) are written with the entries, as the ledger does.
-        self._tree = MerkleAccumulator()
+        if self.tree is None:
+            self.tree = MerkleAccumulator()
 
     def append(
         self,
@@ -243,7 +244,7 @@ class LedgerWriter:
             }
         )
         self.prev_hash = digest
-        for level, index, root in self._tree.append_noting(bytes.fromhex(digest), BLOCK_LEVEL):
+        for level, index, root in self.tree.append_noting(bytes.fromhex(digest), BLOCK_LEVEL):
             self._nodes.append({"level": level, "idx": index, "hash": root})
         if self.checkpoint_every and self.seq % self.checkpoint_every == 0:
             self._sign_checkpoint()
@@ -255,7 +256,7 @@ class LedgerWriter:
         from casefile.custody.merkle import hash_to_hex
         from casefile.custody.signing import sign_tree_head
 
-        sth = sign_tree_head(self.private_key, self.seq, hash_to_hex(self._tree.root()), self.at)
+        sth = sign_tree_head(self.private_key, self.seq, hash_to_hex(self.tree.root()), self.at)
         self._checkpoints.append(
             {
                 "tree_size": sth.tree_size,

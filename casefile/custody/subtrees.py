@@ -157,9 +157,10 @@ class StoredTree:
             chunk = missing[start : start + 200]
             ranges = [CustodyEntry.seq.between(b * BLOCK + 1, min((b + 1) * BLOCK, self.size)) for b in chunk]
             read: dict[int, list[bytes]] = {b: [] for b in chunk}
-            for seq, entry_hash in self.session.execute(
-                select(CustodyEntry.seq, CustodyEntry.entry_hash).where(or_(*ranges)).order_by(CustodyEntry.seq)
-            ):
+            # Sorted here, not by ORDER BY: SQLite would then walk the whole primary key in order instead of reading
+            # the ranges (0.5 s at a million entries, bench.scale --sqlite).
+            rows = self.session.execute(select(CustodyEntry.seq, CustodyEntry.entry_hash).where(or_(*ranges))).all()
+            for seq, entry_hash in sorted(rows):
                 read[(seq - 1) // BLOCK].append(leaf_hash(leaf_data(entry_hash)))
             for block, hashed in read.items():
                 if len(hashed) == min((block + 1) * BLOCK, self.size) - block * BLOCK:
