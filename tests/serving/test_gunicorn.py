@@ -194,3 +194,21 @@ def test_an_upload_slower_than_the_timeout_completes(server: tuple[Server, Api, 
     assert took > 2 * 5
     item = json.loads(answer)
     assert item["sha256"] == hashlib.sha256(content).hexdigest() and item["size"] == len(content)
+
+
+def test_a_worker_freezes_its_start_up_objects() -> None:
+    """post_worker_init takes what the loaded application holds out of the cycle collector's passes (a full pass over
+    it cost 120-135 ms on one request in nine), and leaves later objects to be collected as usual."""
+    import gc
+    import runpy
+
+    settings = runpy.run_path(str(Path(__file__).resolve().parents[2] / "config/production/gunicorn.conf.py"))
+    assert gc.get_freeze_count() == 0
+    try:
+        settings["post_worker_init"](None)
+        frozen = gc.get_freeze_count()
+        assert frozen > 10_000  # the test process's modules, as a worker's application would be
+        made_after = [[] for _ in range(1000)]
+        assert gc.get_freeze_count() == frozen and gc.is_tracked(made_after[0])
+    finally:
+        gc.unfreeze()
