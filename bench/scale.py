@@ -537,12 +537,13 @@ def ledger_entries(case_id: uuid.UUID, size: int, small: SmallCase) -> Iterator[
 
 def explain(url: str, world: World) -> list[tuple[str, str, float, bool]]:
     """EXPLAIN ANALYZE of the evidence list's statements, as the app builds them: (what, plan's first line, ms,
-    whether the plan reads evidence_items or evidence_links by sequential scan)."""
-    from sqlalchemy import func, select, text
+    whether the plan reads evidence_items or evidence_links by sequential scan). On SQLite: EXPLAIN QUERY PLAN (all of
+    it) and the statement's own time."""
+    from sqlalchemy import event, func, select, text
     from sqlalchemy.dialects import postgresql
     from sqlalchemy.orm import Session
 
-    from casefile.cases.models import Case
+    from casefile.cases.models import Case, Incident
     from casefile.db import make_engine
     from casefile.evidence import services
     from casefile.paging import COUNT_CAP
@@ -550,10 +551,12 @@ def explain(url: str, world: World) -> list[tuple[str, str, float, bool]]:
     engine = make_engine(url)
     keyset = services.EVIDENCE_KEYSET
     out = []
+    sent: list[tuple[str, Any]] = []  # SQLite: the statement and parameters the driver was given
+    listen = ("before_cursor_execute", lambda *a: sent.append((a[2], a[3])))
     with Session(engine) as s:
         case = s.get(Case, world.case_id)
         assert case is not None
-        incident = s.scalar(text("SELECT id FROM incidents WHERE case_id = :c LIMIT 1"), {"c": world.case_id})
+        incident = s.scalar(select(Incident.id).where(Incident.case_id == world.case_id).limit(1))
         filters = {
             "no filter": {},
             "kind=video": {"kind": "video"},
@@ -572,6 +575,19 @@ def explain(url: str, world: World) -> list[tuple[str, str, float, bool]]:
                 "count": select(func.count()).select_from(stmt.order_by(None).limit(COUNT_CAP + 1).subquery()),
             }
             for what, query in statements.items():
+                if engine.dialect.name == "sqlite":  # the statement run and timed, then its plan
+                    sent.clear()
+                    event.listen(engine, *listen)
+                    started = time.perf_counter()
+                    s.execute(query).all()
+                    took = (time.perf_counter() - started) * 1000
+                    event.remove(engine, *listen)
+                    cursor = s.connection().connection.driver_connection.cursor()
+                    plan = [row[-1] for row in cursor.execute("EXPLAIN QUERY PLAN " + sent[0][0], sent[0][1])]
+                    # "SCAN t" reads the whole table; "SCAN t USING [COVERING] INDEX i" walks an index in its order.
+                    seq_scan = any(re.fullmatch(r"SCAN (evidence_items|evidence_links)( AS \w+)?", p) for p in plan)
+                    out.append((f"{name}: {what}", " | ".join(plan), took, seq_scan))
+                    continue
                 sql = str(query.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}))
                 plan = [row[0] for row in s.execute(text("EXPLAIN (ANALYZE, COSTS OFF) " + sql))]
                 took = next(
@@ -848,8 +864,6 @@ def main(argv: list[str] | None = None) -> int:
     only = [o.strip() for o in args.only.split(",") if o.strip()]
     if len(sizes) < 2:
         parser.error("give at least two sizes: the smallest is the baseline")
-    if args.explain and args.sqlite:
-        parser.error("--explain reads PostgreSQL's plans")
     listed = ", ".join(f"{s:,}" for s in sizes)
     engine_name = "SQLite" if args.sqlite else "PostgreSQL"
     print(f"# Scale benchmark: {engine_name}, {listed} items, {requests_each} requests of each kind per size")
@@ -862,7 +876,7 @@ def main(argv: list[str] | None = None) -> int:
             if args.sqlite:
                 print(f"\n## {size:,} items (SQLite)")
                 url = f"sqlite:///{tmp}/casefile-{size}.db"
-                results[size], ledgers[size] = run_size(url, size, requests_each, tmp, False, only)
+                results[size], ledgers[size] = run_size(url, size, requests_each, tmp, args.explain, only)
                 continue
             db = f"cf_bench_scale_{os.getpid()}_{size}"
             url = args.postgres_url.format(db=db)
