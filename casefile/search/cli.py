@@ -32,8 +32,12 @@ def reindex(background: bool, wait: bool) -> None:
             finished = follow_job(job.id)
             if finished.state is not JobState.SUCCEEDED:
                 raise click.ClickException(f"the job {finished.state.value}: {finished.error or ''}")
-            click.echo("Search index rebuilt: " + ", ".join(f"{k}: {n}" for k, n in (finished.result or {}).items()))
+            click.echo(_rebuilt(finished.result or {}))
         return
     with session_scope() as s:
-        counts = reindex_all(s)
-    click.echo("Search index rebuilt: " + ", ".join(f"{kind}: {n}" for kind, n in counts.items()) + ".")
+        click.echo(_rebuilt(reindex_all(s)))
+
+
+def _rebuilt(counts: dict[str, int]) -> str:
+    # Sorted: a job's result comes back from the database as canonical JSON, its keys in that order.
+    return "Search index rebuilt: " + ", ".join(f"{kind}: {n}" for kind, n in sorted(counts.items())) + "."

@@ -276,5 +276,5 @@ def test_commands_queue_a_job_and_follow_it_to_its_end(
     rebuilt = cli.invoke(args=["search", "reindex", "--background", "--wait"])
     assert rebuilt.exit_code == 0, rebuilt.output
     assert (
-        rebuilt.output.strip().splitlines()[-1].startswith("Search index rebuilt: incident: 0, actor: 0, evidence: 3")
+        rebuilt.output.strip().splitlines()[-1].startswith("Search index rebuilt: actor: 0, evidence: 3, incident: 0")
     )
