@@ -237,10 +237,10 @@ def fields_reader(session: Session) -> Callable[[Sequence[Any]], dict[str, Any]]
     return _fields_of if session.get_bind().dialect.name == "postgresql" else _sqlite_fields_of
 
 
-def body_reader(session: Session) -> Callable[[Sequence[Any]], str | None]:
-    """A function from a row of `entry_rows` to the canonical encoding of the entry without its `entry_hash` (what
+def body_reader(session: Session) -> Callable[[Sequence[Any]], bytes | None]:
+    """A function from a row of `entry_rows` to the canonical encoding of the entry without its `entry_hash` (the bytes
     that hash covers) if its stored `details` is canonical JSON text, as the application writes it (casefile.db);
-    None for a row with a value of a type the application never writes.
+    None for a row with a value the application never writes (not a string where it writes one, a lone surrogate).
 
     The stored `details` is used as it is, not parsed: a row whose text hashes to its `entry_hash` this way is exactly
     one that `fields_reader` and `chain.entry_hash` would find intact (every other value is a quoted JSON string or an
@@ -277,7 +277,7 @@ def _sqlite_fields_of(row: Sequence[Any]) -> dict[str, Any]:
     }
 
 
-def _body(row: Sequence[Any]) -> str | None:
+def _body(row: Sequence[Any]) -> bytes | None:
     """`body_reader` on PostgreSQL. Keys in sorted order, as the canonical encoding has them."""
     seq, at, actor, action, case_id, evidence_id, sha256, details, prev_hash, *_ = row
     if type(seq) is not int or not (details is None or type(details) is str):
@@ -289,12 +289,12 @@ def _body(row: Sequence[Any]) -> str | None:
             f'"details":{"null" if details is None else details},'
             f'"evidence_id":{"null" if evidence_id is None else _quote(evidence_id)},'
             f'"prev_hash":{_quote(prev_hash)},"seq":{seq},"sha256":{"null" if sha256 is None else _quote(sha256)}}}'
-        )
-    except TypeError:  # a value that is not a string where the application writes one
+        ).encode()
+    except (TypeError, UnicodeEncodeError):  # not a string where the application writes one; a lone surrogate
         return None
 
 
-def _sqlite_body(row: Sequence[Any]) -> str | None:
+def _sqlite_body(row: Sequence[Any]) -> bytes | None:
     """`body_reader` on SQLite: `_body` of the values `_sqlite_fields_of` puts in hashed form."""
     seq, at, actor, action, case_id, evidence_id, sha256, details, prev_hash, *_ = row
     return _body(

@@ -187,7 +187,7 @@ def _walk(
             for row in rows:
                 seq, stored, evidence_id = row[0], row[9], row[5]
                 body = body_of(row)
-                if body is not None and sha256(body.encode()).hexdigest() == stored and accept(seq, row[8], stored):
+                if body is not None and sha256(body).hexdigest() == stored and accept(seq, row[8], stored):
                     # Intact and in place. Its item is looked at closely only if an entry about it could be wrong
                     # about it: an `ingested` one, or one whose item is gone or has another SHA-256 now.
                     if evidence_id is not None and (row[3] == INGESTED or row[10] is None or row[6] != row[11]):

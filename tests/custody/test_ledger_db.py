@@ -303,3 +303,15 @@ def test_last_fixity_returns_the_latest_fixity_entry_per_item_in_one_query(app: 
     with app.app_context(), session_scope() as s:
         assert last_fixity(s, []) == {}
         assert last_fixity(s, [c]) == {}
+
+
+def test_a_value_the_application_never_writes_is_not_hashed_as_stored() -> None:
+    """The walk's fast path (ledger.body_reader) declines a row it cannot put in canonical form exactly, and the field
+    by field path then names it; it never raises."""
+    row = (7, "2026-01-01T00:00:00.000000+00:00", "system", "note", None, None, None, '{"a":1}', "0" * 64, "f" * 64)
+    assert ledger._body(row) == (
+        b'{"action":"note","actor":"system","at":"2026-01-01T00:00:00.000000+00:00","case_id":null,"details":{"a":1},'
+        b'"evidence_id":null,"prev_hash":"' + b"0" * 64 + b'","seq":7,"sha256":null}'
+    )
+    for changed in ((*row[:2], "\ud800", *row[3:]), (*row[:2], 7, *row[3:]), ("7", *row[1:]), (True, *row[1:])):
+        assert ledger._body(changed) is None

@@ -110,7 +110,7 @@ def test_reindex_rebuilds_the_index(app: Flask, team: Callable[..., Team]) -> No
 
     result = app.test_cli_runner().invoke(args=["search", "reindex"])
     assert result.exit_code == 0, result.output
-    assert "incident: 1, actor: 2, evidence: 1, witness: 1" in result.output
+    assert "actor: 2, evidence: 1, incident: 1, witness: 1" in result.output
     assert everything(t) == before
     with app.app_context(), session_scope() as s:
         assert reindex_all(s) == {"incident": 1, "actor": 2, "evidence": 1, "witness": 1}

@@ -206,9 +206,10 @@ def test_a_worker_freezes_its_start_up_objects() -> None:
     assert gc.get_freeze_count() == 0
     try:
         settings["post_worker_init"](None)
-        frozen = gc.get_freeze_count()
-        assert frozen > 10_000  # the test process's modules, as a worker's application would be
-        made_after = [[] for _ in range(1000)]
-        assert gc.get_freeze_count() == frozen and gc.is_tracked(made_after[0])
+        assert gc.get_freeze_count() > 10_000  # the test process's modules, as a worker's application would be
+        cycle: list[object] = []
+        cycle.append(cycle)  # garbage made after the freeze is still collected
+        del cycle
+        assert gc.collect() >= 1
     finally:
         gc.unfreeze()
