@@ -163,9 +163,13 @@ class World:
     load_seconds: float = 0.0
 
 
+def bulk_id(case_id: uuid.UUID, kind: str, number: int) -> uuid.UUID:
+    """The id the bulk load gives row `number` of a kind (md5(case || ':kind:' || n) as a UUID, as in the SQL)."""
+    return uuid.UUID(hashlib.md5(f"{case_id}:{kind}:{number}".encode(), usedforsecurity=False).hexdigest())
+
+
 def item_id(case_id: uuid.UUID, number: int) -> uuid.UUID:
-    """The id the bulk load gives item `number` (md5(case || ':item:' || n) as a UUID, as in the SQL)."""
-    return uuid.UUID(hashlib.md5(f"{case_id}:item:{number}".encode(), usedforsecurity=False).hexdigest())
+    return bulk_id(case_id, "item", number)
 
 
 def build(app: Any, url: str, size: int) -> World:
@@ -346,18 +350,15 @@ def load_rows(
     from casefile.search.indexer import terms_of
     from casefile.search.models import SearchDocument
 
-    def uid(kind: str, n: int) -> uuid.UUID:
-        return uuid.UUID(hashlib.md5(f"{case_id}:{kind}:{n}".encode(), usedforsecurity=False).hexdigest())
-
     minute, days3 = timedelta(minutes=1), timedelta(days=3)
     terms = {True: terms_of([ARABIC_TITLE, DESCRIPTION, SOURCE]), False: terms_of([ENGLISH_TITLE, DESCRIPTION, SOURCE])}
     items, links, element_links, documents = [], [], [], []
     for n in range(1, size + 1):
-        arabic, at, ern = n % 10 == 0, BASE_TIME + n * minute, f"{REFERENCE}-{n:05d}"
+        arabic, at, ern, item = n % 10 == 0, BASE_TIME + n * minute, f"{REFERENCE}-{n:05d}", item_id(case_id, n)
         title = ARABIC_TITLE if arabic else ENGLISH_TITLE
         items.append(
             {
-                "id": item_id(case_id, n),
+                "id": item,
                 "case_id": case_id,
                 "ern": ern,
                 "number": n,
@@ -388,8 +389,8 @@ def load_rows(
         )
         links.append(
             {
-                "id": uid("link", n),
-                "evidence_id": item_id(case_id, n),
+                "id": bulk_id(case_id, "link", n),
+                "evidence_id": item,
                 "case_id": case_id,
                 "incident_id": incidents[n % 5],
                 "stance": "supports",
@@ -400,8 +401,8 @@ def load_rows(
         if n % 10 == 0:
             element_links.append(
                 {
-                    "id": uid("element", n),
-                    "evidence_id": item_id(case_id, n),
+                    "id": bulk_id(case_id, "element", n),
+                    "evidence_id": item,
                     "case_id": case_id,
                     "charge_id": charge_id,
                     "element_code": elements[(n // 10) % len(elements)],
@@ -412,11 +413,11 @@ def load_rows(
             )
         documents.append(
             {
-                "id": uid("search", n),
+                "id": bulk_id(case_id, "search", n),
                 "case_id": case_id,
                 "object_type": "evidence",
                 "type_weight": 2,
-                "object_id": item_id(case_id, n),
+                "object_id": item,
                 "title": f"{ern} — {title}",
                 "terms": terms[arabic],
                 "updated_at": at,

@@ -71,7 +71,7 @@ def canonical_bytes(obj: Any) -> bytes:
 
 def canonical_text(obj: Any) -> str:
     """``canonical_bytes`` before UTF-8 encoding: what the application stores a ledger entry's ``details`` as, so a
-    verifier can hash the stored text without parsing and re-encoding it (see ``ChainVerifier.accept``)."""
+    verifier can hash the stored text without parsing and re-encoding it (casefile.custody.ledger.body_reader)."""
     return _encode(obj)
 
 

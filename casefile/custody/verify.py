@@ -185,6 +185,8 @@ def _walk(
     with _no_cycle_collection():
         for rows in _entries_with_items(session, after=after, up_to=up_to):
             for row in rows:
+                # A row is ENTRY_FIELDS (seq 0, action 3, evidence_id 5, sha256 6, prev_hash 8, entry_hash 9) and then
+                # the item's ern 10 and sha256 11 (_entries_with_items); read by position, as the hot path can afford.
                 seq, stored, evidence_id = row[0], row[9], row[5]
                 body = body_of(row)
                 if body is not None and sha256(body).hexdigest() == stored and accept(seq, row[8], stored):

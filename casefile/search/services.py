@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from flask_babel import gettext as _
-from sqlalchemy import ColumnElement, and_, cast, func, literal, or_, select
+from sqlalchemy import ColumnElement, Select, and_, cast, func, literal, or_, select
 from sqlalchemy.dialects.postgresql import TSQUERY
 from sqlalchemy.orm import Session
 
@@ -190,9 +190,13 @@ def fts5_query_text(words: tuple[Word, ...]) -> str:
 def match_condition(dialect: str, words: tuple[Word, ...]) -> ColumnElement[bool]:
     if dialect == "postgresql":
         return SearchDocument.search_vector.bool_op("@@")(cast(literal(tsquery_text(words)), TSQUERY))
-    # `terms MATCH`: only that column is searched, never the document ids FTS5 also indexes.
-    matching = select(search_fts.c.document_id).where(search_fts.c.terms.match(fts5_query_text(words)))
-    return SearchDocument.id.in_(matching)
+    return SearchDocument.id.in_(_fts_matches(words))
+
+
+def _fts_matches(words: tuple[Word, ...]) -> Select[Any]:
+    """The ids of the documents FTS5 matches. `terms MATCH`: only that column is searched, never the document ids
+    FTS5 also indexes."""
+    return select(search_fts.c.document_id).where(search_fts.c.terms.match(fts5_query_text(words)))
 
 
 def _sqlite_page(
@@ -207,18 +211,11 @@ def _sqlite_page(
       cost 450 ms at 100,000 documents (bench.scale --sqlite), and so did an FTS5 probe per document.
 
     The total is counted from the FTS5 index, each match checked against the user's cases, stopping at the cap."""
-    found = select(search_fts.c.document_id).where(search_fts.c.terms.match(fts5_query_text(words)))
+    found = _fts_matches(words)
     common = session.scalar(select(func.count()).select_from(found.limit(WALK_FROM).subquery())) == WALK_FROM
-    if common:
-        rows = session.execute(listing.where(*scope, terms_condition(words))).all()
-    else:
-        rows = session.execute(listing.where(*scope, SearchDocument.id.in_(found))).all()
-    counted = (
-        select(SearchDocument.id)
-        .select_from(search_fts)
-        .join(SearchDocument, SearchDocument.id == search_fts.c.document_id)
-        .where(search_fts.c.terms.match(fts5_query_text(words)), *scope)
-    )
+    matched = terms_condition(words) if common else SearchDocument.id.in_(found)
+    rows = session.execute(listing.where(*scope, matched)).all()
+    counted = found.join(SearchDocument, SearchDocument.id == search_fts.c.document_id).where(*scope)
     return rows, bounded_count(session, counted, SEARCH_COUNT_CAP)
 
 

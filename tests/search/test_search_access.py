@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 from flask import Flask
 
 from casefile.auth.models import User
@@ -14,6 +15,15 @@ from casefile.search import services
 
 from search_support import Team, found, search_json
 from support import Account, Api, login
+
+
+@pytest.fixture(autouse=True, params=["full-text index", "listing walk"])
+def plan(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every test here both ways SQLite finds a page (services._sqlite_page): through FTS5, and by walking the listing
+    as it does for a word in many documents; the user's cases are the filter either way. (One way on PostgreSQL.)"""
+    if request.param == "listing walk":
+        monkeypatch.setattr(services, "WALK_FROM", 0)
+    return str(request.param)
 
 
 def populate(t: Team, label: str) -> None:
